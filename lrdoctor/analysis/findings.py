@@ -1,0 +1,112 @@
+"""The analyzer's results as plain dataclasses (no Qt, no printing).
+
+These names are the vocabulary other layers build on (cost, GUI, reports, the
+``analyze --json`` contract); extend them compatibly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parsers import LoadWarning, Run
+
+MODES: tuple[str, ...] = (
+    "diverged",
+    "oscillating",
+    "spikes",
+    "lr_too_low",
+    "plateau",
+    "no_warmup",
+    "decayed_too_early",
+    "overfitting",
+)
+SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
+
+
+@dataclass
+class Finding:
+    """One detected failure mode with its evidence and a concrete recommendation."""
+
+    mode: str
+    severity: str  # one of SEVERITIES
+    confidence: float  # 0..1
+    step_start: int | None
+    step_end: int | None
+    evidence: dict[str, Any]  # numbers; evidence["summary"] is the one-line human sentence
+    recommendation: str
+    tag: str | None = None  # the tag the evidence was measured on
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the contract."""
+        return {
+            "mode": self.mode,
+            "severity": self.severity,
+            "confidence": round(float(self.confidence), 3),
+            "step_start": None if self.step_start is None else int(self.step_start),
+            "step_end": None if self.step_end is None else int(self.step_end),
+            "evidence": self.evidence,
+            "recommendation": self.recommendation,
+        }
+
+
+@dataclass
+class Schedule:
+    """The LR schedule inferred from the logged LR."""
+
+    kind: str  # constant, step, exponential, cosine, linear, warmup_*, one_cycle, wsd, cyclic, unknown
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the contract."""
+        return {"kind": self.kind, "params": self.params}
+
+
+@dataclass
+class RunAnalysis:
+    """Everything the analyzer says about one run."""
+
+    run: Run
+    kind: str  # "training" | "range_test"
+    steps: int
+    schedule: Schedule
+    findings: list[Finding] = field(default_factory=list)
+    suggested_lr: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # range-test rules, forecast, ...
+
+    def worst_severity(self) -> str | None:
+        """The most severe finding's severity, or None for a healthy run."""
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=SEVERITIES.index)
+
+
+@dataclass
+class SweepAnalysis:
+    """Several runs of one setup at different LRs."""
+
+    path: str
+    runs: list[str]
+    best_lr: float | None
+    max_stable_lr: float | None
+    suggested_lr: float | None
+    points: list[dict[str, Any]] = field(default_factory=list)  # per run: name, lr, final_loss, diverged
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of the contract."""
+        return {
+            "path": self.path,
+            "runs": list(self.runs),
+            "best_lr": self.best_lr,
+            "max_stable_lr": self.max_stable_lr,
+            "suggested_lr": self.suggested_lr,
+        }
+
+
+@dataclass
+class Analysis:
+    """The analyzer's answer for everything loaded from one or more paths."""
+
+    runs: list[RunAnalysis]
+    sweeps: list[SweepAnalysis] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)

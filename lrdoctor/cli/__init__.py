@@ -1,0 +1,66 @@
+"""The ``lrdoctor`` command: ``lrdoctor [PATH ...]`` opens the app, subcommands work headless.
+
+Each subcommand lives in its own module with ``add_arguments(parser)`` and
+``run(args) -> int``; this module only dispatches. Exit codes: 0 when anything
+loaded, 2 when nothing did (or the arguments are wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from lrdoctor import __version__
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("lrdoctor.cli.inspect_cmd", "list the runs, tags, roles and points found in PATH"),
+    "analyze": ("lrdoctor.cli.analyze_cmd", "diagnose learning-rate problems in PATH"),
+    "report": ("lrdoctor.cli.report_cmd", "write an HTML, PDF, Markdown or JSON report"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (subcommands whose module is present)."""
+    parser = argparse.ArgumentParser(
+        prog="lrdoctor",
+        description="Post-mortem of a training run's learning rate. "
+        "`lrdoctor PATH` opens the app; the subcommands below work headless.",
+    )
+    parser.add_argument("--version", action="version", version=f"lrdoctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _open_gui(paths: list[str]) -> int:
+    from lrdoctor.gui.app import main as gui_main
+
+    return gui_main(paths)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lrdoctor`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
+        return _open_gui(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

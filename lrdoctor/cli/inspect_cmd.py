@@ -1,0 +1,101 @@
+"""``lrdoctor inspect PATH [--json]``: what was found, before any analysis."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+import numpy as np
+
+from parsers import Run
+
+from .common import add_load_arguments, describe_steps, load_paths, parse_roles, print_warnings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``inspect``."""
+    add_load_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _finite_or_none(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """Everything ``inspect`` shows about one run, as plain data."""
+    tags = []
+    df = run.scalars
+    counts = run.point_counts()
+    for tag in run.tags():
+        sel = df.loc[df["tag"] == tag]
+        vals = sel["value"]
+        tags.append(
+            {
+                "tag": tag,
+                "role": run.roles.get(tag, "other"),
+                "points": counts.get(tag, 0),
+                "step_min": int(sel["step"].min()),
+                "step_max": int(sel["step"].max()),
+                "non_finite": int((~np.isfinite(vals.to_numpy())).sum()),
+                "first": _finite_or_none(vals.iloc[0]),
+                "last": _finite_or_none(vals.iloc[-1]),
+            }
+        )
+    rng = run.step_range
+    return {
+        "name": run.name,
+        "path": run.path,
+        "format": run.format,
+        "points": int(len(df)),
+        "step_min": None if rng is None else rng[0],
+        "step_max": None if rng is None else rng[1],
+        "wall_span_s": run.wall_span,
+        "tags": tags,
+        "meta": run.meta,
+        "overlaps": [vars(o) for o in run.overlaps],
+        "warnings": list(run.warnings),
+    }
+
+
+def _span(seconds: float | None) -> str:
+    if seconds is None:
+        return "no clock"
+    h, rem = divmod(int(round(seconds)), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``inspect``."""
+    runs = load_paths(args.paths, parse_roles(args.role))
+    warnings = runs.all_warnings()
+    if args.json:
+        payload = {
+            "runs": [run_summary(r) for r in runs],
+            "warnings": [w.to_dict() for w in warnings],
+        }
+        json.dump(payload, sys.stdout, indent=2, default=str, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        for r in runs:
+            s = run_summary(r)
+            print(f"{r.name}  [{r.format}]  {r.path}")
+            print(f"  {s['points']:,} points, steps {describe_steps(r)}, wall clock {_span(r.wall_span)}")
+            for t in s["tags"]:
+                bad = f", {t['non_finite']} non-finite" if t["non_finite"] else ""
+                print(
+                    f"    {t['tag']:<36} {t['role']:<12} {t['points']:>9,} pts  "
+                    f"steps {t['step_min']:,}..{t['step_max']:,}{bad}"
+                )
+            for o in r.overlaps:
+                print(
+                    f"  restart: steps {o.step_start:,}..{o.step_end:,} logged again "
+                    f"({o.steps:,} steps repeated) by {o.superseded_by}"
+                )
+        print(f"{len(runs)} run(s) found.")
+    print_warnings(warnings)
+    return 0 if runs else 2

@@ -1,0 +1,151 @@
+"""``load(path)``: walk a file or folder, dispatch each file to the reader that sniffs it,
+join multi-file runs, and collect every problem as a warning naming the file.
+
+One bad file never stops the others: its reader's :class:`ParseError` (or any other
+exception) becomes a :class:`LoadWarning` and the walk goes on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .errors import LoadWarning, ParseError
+from .model import Run
+from .registry import Reader, default_merge, readers
+
+# Folders never worth walking into.
+SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".ipynb_checkpoints"}
+# Files a user would expect to be read: when no reader takes one of these, say so.
+LOG_LIKE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".log", ".wandb"}
+
+ProgressFn = Callable[[int, int, str], bool]
+
+
+class RunList(list):
+    """``list[Run]`` that also carries the problems met while loading (``.warnings``).
+
+    Warnings of files that yielded no run live here; warnings about a run's own
+    files also live on ``Run.warnings``.
+    """
+
+    def __init__(self, runs: list[Run] | None = None, warnings: list[LoadWarning] | None = None):
+        super().__init__(runs or [])
+        self.warnings: list[LoadWarning] = list(warnings or [])
+
+    def all_warnings(self) -> list[LoadWarning]:
+        """Load-level warnings followed by every run's own, without repeats."""
+        out = list(self.warnings)
+        seen = {str(w) for w in out}
+        for run in self:
+            for msg in run.warnings:
+                w = _warning_from_text(msg, run.path)
+                if str(w) not in seen:
+                    seen.add(str(w))
+                    out.append(w)
+        return out
+
+
+def _warning_from_text(msg: str, default_path: str) -> LoadWarning:
+    """Split ``'path: message'`` back into a LoadWarning (run warnings name their file)."""
+    head, sep, tail = msg.partition(": ")
+    if sep and (os.sep in head or Path(head).suffix or Path(head).name.startswith("events.out")):
+        return LoadWarning(head, tail)
+    return LoadWarning(default_path, msg)
+
+
+def _is_log_like(path: Path) -> bool:
+    return path.suffix.lower() in LOG_LIKE_SUFFIXES or "tfevents" in path.name
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Every file below ``root`` (or ``root`` itself), files of a folder before its subfolders."""
+    if root.is_file():
+        yield root
+        return
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def _sniff(reader: Reader, path: Path) -> bool:
+    try:
+        return bool(reader.sniff(path))
+    except OSError:
+        return False
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    roles: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+) -> RunList:
+    """Load every run found at ``path`` (a file, or a folder walked recursively).
+
+    ``roles`` overrides the inferred role of tags (``{tag: role}``) in every run.
+    ``progress(done, total, current_file)`` is called per file; returning False cancels
+    (the runs read so far are returned). Never raises because of a bad file: problems
+    are in ``result.warnings`` and ``run.warnings``.
+    """
+    root = Path(path)
+    result = RunList()
+    if not root.exists():
+        result.warnings.append(LoadWarning(str(root), "no such file or folder"))
+        return result
+    files = list(iter_files(root))
+    given_directly = root.is_file()
+    available = readers()
+    consumed: set[str] = set()
+    parts: "OrderedDict[tuple[str, str, str], list[Run]]" = OrderedDict()
+
+    for index, file in enumerate(files):
+        if progress is not None and progress(index, len(files), str(file)) is False:
+            result.warnings.append(LoadWarning(str(root), "loading cancelled"))
+            break
+        if str(file) in consumed:
+            continue
+        try:
+            if file.stat().st_size == 0:
+                if given_directly or _is_log_like(file):
+                    result.warnings.append(LoadWarning(str(file), "empty file"))
+                continue
+        except OSError as exc:
+            result.warnings.append(LoadWarning(str(file), f"cannot read: {exc.strerror or exc}"))
+            continue
+        reader = next((r for r in available if _sniff(r, file)), None)
+        if reader is None:
+            if given_directly or _is_log_like(file):
+                tried = ", ".join(r.format for r in available)
+                result.warnings.append(
+                    LoadWarning(str(file), f"not a recognised training log (tried: {tried})")
+                )
+            continue
+        try:
+            runs = reader.read(file)
+        except ParseError as exc:
+            where = f" ({exc.location})" if exc.location else ""
+            result.warnings.append(LoadWarning(exc.path, f"{exc.problem}{where}"))
+            continue
+        except Exception as exc:  # a reader bug must not stop the other files
+            result.warnings.append(
+                LoadWarning(str(file), f"{reader.format} reader failed: {type(exc).__name__}: {exc}")
+            )
+            continue
+        for run in runs:
+            consumed.update(run.files)
+            parts.setdefault((run.format, run.path, run.name), []).append(run)
+    if progress is not None:
+        progress(len(files), len(files), "")
+
+    for (fmt, _path, _name), group in parts.items():
+        reader = next((r for r in available if r.format == fmt), None)
+        merge = reader.merge if reader is not None and reader.merge is not None else default_merge
+        run = group[0] if len(group) == 1 and merge is default_merge else merge(group)
+        run.infer_roles(roles)
+        result.append(run)
+    return result

@@ -1,0 +1,204 @@
+"""The one tidy data model every reader produces.
+
+A :class:`Run` holds its scalars as one long DataFrame with the columns
+``tag, step, wall_time, value`` and fixed dtypes (see :data:`SCALAR_DTYPES`).
+Roles (``train_loss``, ``lr`` ...) are a mapping beside the data: tag names are
+never rewritten, so the user always sees their own names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+SCALAR_COLUMNS: tuple[str, ...] = ("tag", "step", "wall_time", "value")
+SCALAR_DTYPES: dict[str, str] = {
+    "tag": "category",
+    "step": "int64",
+    "wall_time": "float64",
+    "value": "float64",
+}
+
+
+class SchemaError(ValueError):
+    """A scalars frame does not follow the tidy schema."""
+
+
+def empty_scalars() -> pd.DataFrame:
+    """Return an empty scalars frame with the right columns and dtypes."""
+    return make_scalars([], [], [], [])
+
+
+def make_scalars(
+    tags: Sequence[str] | np.ndarray | pd.Categorical,
+    steps: Sequence[int] | np.ndarray,
+    wall_times: Sequence[float] | np.ndarray | None,
+    values: Sequence[float] | np.ndarray,
+) -> pd.DataFrame:
+    """Build a scalars frame from column arrays; ``wall_times=None`` means no clock (NaN)."""
+    step_arr = np.asarray(steps, dtype=np.int64)
+    value_arr = np.asarray(values, dtype=np.float64)
+    if wall_times is None:
+        wall_arr = np.full(len(step_arr), np.nan, dtype=np.float64)
+    else:
+        wall_arr = np.asarray(wall_times, dtype=np.float64)
+    tag_col = tags if isinstance(tags, pd.Categorical) else pd.Categorical(np.asarray(tags, dtype=object))
+    if not (len(tag_col) == len(step_arr) == len(wall_arr) == len(value_arr)):
+        raise SchemaError("scalar columns have different lengths")
+    return pd.DataFrame(
+        {"tag": tag_col, "step": step_arr, "wall_time": wall_arr, "value": value_arr}
+    )
+
+
+def concat_scalars(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate scalars frames, keeping the schema (categories are unioned)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_scalars()
+    tags = pd.Categorical(np.concatenate([f["tag"].astype(object).to_numpy() for f in frames]))
+    return pd.DataFrame(
+        {
+            "tag": tags,
+            "step": np.concatenate([f["step"].to_numpy(np.int64) for f in frames]),
+            "wall_time": np.concatenate([f["wall_time"].to_numpy(np.float64) for f in frames]),
+            "value": np.concatenate([f["value"].to_numpy(np.float64) for f in frames]),
+        }
+    )
+
+
+def validate_scalars(df: pd.DataFrame) -> None:
+    """Raise :class:`SchemaError` unless ``df`` follows the tidy scalars schema.
+
+    Every reader's tests call this on what the reader returns.
+    """
+    if tuple(df.columns) != SCALAR_COLUMNS:
+        raise SchemaError(f"columns are {tuple(df.columns)}, expected {SCALAR_COLUMNS}")
+    for col, dtype in SCALAR_DTYPES.items():
+        actual = str(df[col].dtype)
+        if actual != dtype:
+            raise SchemaError(f"column {col!r} has dtype {actual}, expected {dtype}")
+    if df["tag"].isna().any():
+        raise SchemaError("column 'tag' has missing values")
+
+
+@dataclass
+class StepOverlap:
+    """Steps logged again after a restart/resume: the later file supersedes the earlier points.
+
+    The superseded steps were computed twice, so they are wasted compute.
+    """
+
+    source: str  # the file whose points were superseded
+    superseded_by: str  # the later file
+    step_start: int
+    step_end: int
+    points: int  # scalar points superseded (all tags)
+    steps: int  # distinct steps repeated
+
+
+@dataclass
+class Run:
+    """One training run, whatever format it came from."""
+
+    name: str
+    path: str
+    format: str
+    scalars: pd.DataFrame = field(default_factory=empty_scalars)
+    meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    roles: dict[str, str] = field(default_factory=dict)
+    overlaps: list[StepOverlap] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.path = str(self.path)
+        if not self.roles:
+            self.infer_roles()
+
+    # -- roles -------------------------------------------------------------
+    def infer_roles(self, overrides: dict[str, str] | None = None) -> None:
+        """(Re)compute ``roles`` from the tag names, then apply user ``overrides``."""
+        from .roles import infer_roles
+
+        self.roles = infer_roles(self.tags())
+        if overrides:
+            self.set_roles(overrides)
+
+    def set_roles(self, overrides: dict[str, str]) -> None:
+        """Assign roles by hand: ``{tag: role}``; a role given to a new tag is taken from the others."""
+        for tag, role in overrides.items():
+            if tag not in self.roles:
+                continue
+            for other, other_role in list(self.roles.items()):
+                if other_role == role and other != tag:
+                    self.roles[other] = "other"
+            self.roles[tag] = role
+
+    def tags(self) -> list[str]:
+        """Tag names in first-seen order."""
+        if self.scalars.empty:
+            return []
+        return list(pd.unique(self.scalars["tag"].astype(object)))
+
+    def tags_for(self, role: str) -> list[str]:
+        """Tags with ``role``, the preferred (primary) one first."""
+        from .roles import rank_tags
+
+        return rank_tags([t for t, r in self.roles.items() if r == role], role, self.point_counts())
+
+    def primary_tag(self, role: str) -> str | None:
+        """The tag the analysis should use for ``role``, or None."""
+        tags = self.tags_for(role)
+        return tags[0] if tags else None
+
+    def point_counts(self) -> dict[str, int]:
+        """Number of points per tag."""
+        if self.scalars.empty:
+            return {}
+        counts = self.scalars.groupby("tag", observed=True).size()
+        return {str(k): int(v) for k, v in counts.items()}
+
+    # -- data access -------------------------------------------------------
+    def series(self, tag: str) -> pd.DataFrame:
+        """Points of one tag as ``step, wall_time, value``, sorted by step (stable)."""
+        df = self.scalars
+        sel = df.loc[df["tag"] == tag, ["step", "wall_time", "value"]]
+        return sel.sort_values("step", kind="stable").reset_index(drop=True)
+
+    def role_series(self, role: str) -> pd.DataFrame | None:
+        """The primary series for ``role``, or None when the run has no such tag."""
+        tag = self.primary_tag(role)
+        return None if tag is None else self.series(tag)
+
+    def wide(self, tags: Sequence[str] | None = None) -> pd.DataFrame:
+        """A wide view: one row per step, one column per tag (last value per step wins)."""
+        df = self.scalars if tags is None else self.scalars[self.scalars["tag"].isin(tags)]
+        return df.pivot_table(
+            index="step", columns="tag", values="value", aggfunc="last", observed=True, dropna=False
+        )
+
+    @property
+    def step_range(self) -> tuple[int, int] | None:
+        """(first, last) step over all tags, or None when empty."""
+        if self.scalars.empty:
+            return None
+        steps = self.scalars["step"]
+        return int(steps.min()), int(steps.max())
+
+    @property
+    def wall_span(self) -> float | None:
+        """Seconds between the first and the last wall-clock stamp, or None without a clock."""
+        wt = self.scalars["wall_time"]
+        if wt.notna().sum() < 2:
+            return None
+        return float(wt.max() - wt.min())
+
+    @property
+    def folder(self) -> Path:
+        """The folder the run lives in (its path, or the path's parent for file runs)."""
+        p = Path(self.path)
+        return p if p.is_dir() else p.parent

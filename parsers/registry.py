@@ -1,0 +1,106 @@
+"""The one table of readers.
+
+Each reader declares the format it produces, a cheap ``sniff(path)`` that looks at the
+file's content (and name, where the format fixes it), and ``read(path) -> list[Run]``.
+Runs that span several files (a TensorBoard folder, W&B panel exports, checkpoint
+copies of ``trainer_state.json``) come back as one ``Run`` per file with the same
+``(format, path, name)``; the reader's ``merge`` joins them (default: concatenate).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .model import Run, concat_scalars
+
+SniffFn = Callable[[Path], bool]
+ReadFn = Callable[[Path], "list[Run]"]
+MergeFn = Callable[["list[Run]"], Run]
+
+# Modules that register the built-in readers when imported. Order does not matter;
+# ``priority`` decides who is asked first.
+BUILTIN_READER_MODULES: tuple[str, ...] = (
+    "parsers.tensorboard",
+    "parsers.csv",
+    "parsers.wandb",
+    "parsers.huggingface",
+    "parsers.mlflow",
+    "parsers.text",
+)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A registered log reader."""
+
+    format: str
+    sniff: SniffFn
+    read: ReadFn
+    merge: MergeFn | None = None
+    priority: int = 100  # lower is asked first; specific formats before generic ones
+    description: str = ""
+
+
+_READERS: dict[str, Reader] = {}
+_builtins_loaded = False
+
+
+def register(reader: Reader) -> Reader:
+    """Add (or replace) a reader in the registry and return it."""
+    _READERS[reader.format] = reader
+    return reader
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    _builtins_loaded = True
+    for name in BUILTIN_READER_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a missing dependency inside the module is a real error
+                raise
+
+
+def readers() -> list[Reader]:
+    """All registered readers, in the order they are asked."""
+    _load_builtins()
+    return sorted(_READERS.values(), key=lambda r: (r.priority, r.format))
+
+
+def get_reader(fmt: str) -> Reader | None:
+    """The reader registered for ``fmt``."""
+    _load_builtins()
+    return _READERS.get(fmt)
+
+
+def default_merge(runs: list[Run]) -> Run:
+    """Join runs that are parts of one run: scalars concatenated, meta and warnings unioned."""
+    first = runs[0]
+    meta: dict = {}
+    warnings: list[str] = []
+    files: list[str] = []
+    overlaps = []
+    for run in runs:
+        meta.update(run.meta)
+        warnings.extend(w for w in run.warnings if w not in warnings)
+        files.extend(f for f in run.files if f not in files)
+        overlaps.extend(run.overlaps)
+    scalars = concat_scalars(r.scalars for r in runs)
+    if len(scalars):
+        scalars = scalars.drop_duplicates(keep="last", ignore_index=True)
+    return Run(
+        name=first.name,
+        path=first.path,
+        format=first.format,
+        scalars=scalars,
+        meta=meta,
+        warnings=warnings,
+        files=files,
+        overlaps=overlaps,
+    )

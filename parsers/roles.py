@@ -1,0 +1,97 @@
+"""Recognise what a tag is (training loss, learning rate, ...) from its name.
+
+Roles: ``train_loss``, ``val_loss``, ``lr``, ``grad_norm``, ``val_metric``,
+``train_metric``, ``epoch``, ``momentum``, ``step_time``, ``other``.
+The tag names themselves are never changed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+ROLES: tuple[str, ...] = (
+    "train_loss",
+    "val_loss",
+    "lr",
+    "grad_norm",
+    "val_metric",
+    "train_metric",
+    "epoch",
+    "momentum",
+    "step_time",
+    "other",
+)
+
+_SPLIT = re.compile(r"[/_\-\s.:()\[\]|]+")
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+_VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"}
+_TRAIN_WORDS = {"train", "training", "trn"}
+_LOSS_WORDS = {"loss", "nll", "xent", "crossentropy", "ce"}
+_METRIC_WORDS = {
+    "acc", "accuracy", "f1", "iou", "miou", "ap", "ap50", "ap75", "map", "bleu", "rouge",
+    "wer", "cer", "auc", "precision", "recall", "perplexity", "ppl", "top1", "top5", "dice",
+}
+_TIME_WORDS = {"time", "dt", "seconds", "sec", "duration", "runtime"}
+# Words that make a tag a part of the loss or a diagnostic rather than the loss itself.
+_LOSS_PART_PENALTY = {"box", "reg", "cls", "rpn", "loc", "mask", "aux", "kl", "recon", "epoch"}
+
+
+def tokens(tag: str) -> list[str]:
+    """Lower-case word tokens of a tag (splits on separators and camelCase)."""
+    return [t for t in _SPLIT.split(_CAMEL.sub(" ", tag).lower()) if t]
+
+
+def role_of(tag: str) -> str:
+    """The role of one tag judged from its name alone."""
+    toks = tokens(tag)
+    words = set(toks)
+    joined = "".join(toks)
+    if not toks:
+        return "other"
+    if words & {"momentum", "beta", "beta1", "beta2", "betas"}:
+        return "momentum"
+    if "lr" in words or "learningrate" in joined or {"learning", "rate"} <= words:
+        return "lr"
+    if ("grad" in words or "gradient" in words or "gradients" in words) and ("norm" in words or any(
+        w.startswith("norm") for w in toks
+    )) or "gradnorm" in joined or toks == ["norm"] or toks == ["grad", "2", "0", "norm", "total"]:
+        return "grad_norm"
+    if words == {"epoch"} or toks == ["epoch"]:
+        return "epoch"
+    is_val = bool(words & _VAL_WORDS)
+    is_loss = bool(words & _LOSS_WORDS) or any(t.endswith("loss") for t in toks)
+    if is_loss:
+        return "val_loss" if is_val else "train_loss"
+    if words & _TIME_WORDS and not (words & _METRIC_WORDS):
+        return "step_time"
+    if words & _METRIC_WORDS:
+        return "val_metric" if is_val else "train_metric"
+    if is_val:
+        return "val_metric"
+    return "other"
+
+
+def infer_roles(tags: Iterable[str]) -> dict[str, str]:
+    """Map every tag to its role."""
+    return {tag: role_of(tag) for tag in tags}
+
+
+def _preference(tag: str, role: str) -> int:
+    """Lower is better: how far a tag is from the plain name of its role."""
+    toks = tokens(tag)
+    score = len(toks)
+    if role in ("train_loss", "val_loss"):
+        score += 3 * len(set(toks) & _LOSS_PART_PENALTY)
+        if "total" in toks:
+            score -= 2  # detectron2 and friends log the sum as total_loss
+    if role == "lr" and any(t.startswith("pg") and t[2:].isdigit() for t in toks):
+        score += 1  # per-param-group LR: prefer the first/plain one
+    return score
+
+
+def rank_tags(tags: list[str], role: str, counts: dict[str, int] | None = None) -> list[str]:
+    """Order tags of one role: plainest name first, then most points."""
+    counts = counts or {}
+    return sorted(tags, key=lambda t: (_preference(t, role), -counts.get(t, 0), t))
