@@ -1,0 +1,257 @@
+"""Shared low-level helpers of the delimited-text readers (``csv.py``, ``wandb.py``).
+
+Reading is done by pandas' C parser with every cell kept as written (``keep_default_na``
+off), so an *empty* cell (no point logged) stays distinguishable from a logged ``nan``
+(a point whose value is NaN, which is evidence of a divergence). Columns are then turned
+into float arrays plus a "present" mask, column by column, never point by point.
+"""
+
+from __future__ import annotations
+
+import csv as _csv
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import ParseError
+from .model import concat_scalars, empty_scalars, make_scalars
+
+# How much of a file the sniffers look at: enough for a header plus a few dozen rows.
+SNIFF_BYTES = 64 * 1024
+# Delimiters we accept; anything else is not a metric table.
+DELIMITERS = ",;\t|"
+# Text spellings of non-finite floats that are values, not junk (compared lower-cased).
+NONFINITE_WORDS = {"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"}
+_PANDAS_BAD_LINE = re.compile(r"Skipping line (\d+): (.*)")
+
+
+def read_head(path: Path, size: int = SNIFF_BYTES) -> str | None:
+    """The first ``size`` bytes as text, or None for binary / non-UTF-8 content."""
+    with open(path, "rb") as fh:
+        raw = fh.read(size)
+    if not raw or b"\x00" in raw:
+        return None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(raw) - 4:  # a multi-byte character cut by the sniff window
+            return raw[: exc.start].decode("utf-8", errors="ignore")
+        return None
+
+
+def head_lines(text: str, limit: int = 50) -> list[str]:
+    """Complete non-empty lines of a sniffed head (the last, possibly cut, line dropped)."""
+    lines = text.splitlines()
+    if len(text) >= SNIFF_BYTES - 4 and lines:
+        lines = lines[:-1]
+    return [ln for ln in lines if ln.strip()][:limit]
+
+
+def sniff_delimiter(lines: list[str]) -> str | None:
+    """The delimiter of a table given its first lines, or None when it is not a table."""
+    if not lines:
+        return None
+    sample = "\n".join(lines[:20])
+    try:
+        delim = _csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except _csv.Error:
+        counts = {d: lines[0].count(d) for d in DELIMITERS}
+        delim = max(counts, key=counts.get)
+        if counts[delim] == 0:
+            return None
+    return delim
+
+
+def split_row(line: str, delimiter: str) -> list[str]:
+    """One line split like the csv module does (quotes honoured)."""
+    return next(_csv.reader([line], delimiter=delimiter), [])
+
+
+def is_number(cell: str) -> bool:
+    """True when a cell is a number, including the ``nan``/``inf`` spellings."""
+    cell = cell.strip()
+    if not cell:
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return cell.lower() in NONFINITE_WORDS
+    return True
+
+
+@dataclass
+class Table:
+    """A delimited file read as text columns (empty cells are NA)."""
+
+    path: Path
+    frame: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_table(path: Path, delimiter: str = ",", *, header: bool = True) -> Table:
+    """Read a delimited file with pandas' C parser; ragged rows are skipped with a warning.
+
+    Raises :class:`ParseError` when the file cannot be parsed at all.
+    """
+    notes: list[str] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                header=0 if header else None,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                on_bad_lines="warn",
+                skipinitialspace=True,
+                encoding="utf-8",
+                encoding_errors="strict",
+                engine="c",
+                low_memory=False,
+            )
+    except UnicodeDecodeError:
+        raise ParseError(path, "not a UTF-8 text file") from None
+    except pd.errors.EmptyDataError:
+        raise ParseError(path, "empty file (no header row)") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise ParseError(path, f"cannot parse as a table: {str(exc).strip()}") from None
+    bad_lines = []
+    for w in caught:
+        for match in _PANDAS_BAD_LINE.finditer(str(w.message)):
+            bad_lines.append((int(match.group(1)), match.group(2).strip()))
+    if bad_lines:
+        first_line, what = bad_lines[0]
+        more = f" and {len(bad_lines) - 1} more" if len(bad_lines) > 1 else ""
+        notes.append(f"{path}: line {first_line} skipped ({what}){more}")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return Table(path=path, frame=frame, warnings=notes)
+
+
+def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """A text column as ``(values, present, junk)``.
+
+    ``present`` is True where the cell holds a number (``nan``/``inf`` spellings included);
+    ``junk`` counts non-empty cells that are not numbers.
+    """
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    filled = col.notna().to_numpy()
+    present = filled & ~np.isnan(values)
+    unresolved = filled & ~present
+    if unresolved.any():
+        words = col[unresolved].str.strip().str.lower()
+        is_nan_word = words.isin(NONFINITE_WORDS).to_numpy()
+        present[np.flatnonzero(unresolved)[is_nan_word]] = True
+        junk = int((~is_nan_word).sum())
+    else:
+        junk = 0
+    return values, present, junk
+
+
+def numeric_share(col: pd.Series) -> float:
+    """Share of the non-empty cells of a text column that are numbers (0 for an empty column)."""
+    _values, present, junk = column_values(col)
+    filled = int(present.sum()) + junk
+    return 0.0 if filled == 0 else float(present.sum()) / filled
+
+
+def integer_steps(values: np.ndarray, present: np.ndarray) -> np.ndarray | None:
+    """The step column as int64 when every present cell is a whole finite number, else None."""
+    vals = values[present]
+    if len(vals) == 0 or not np.all(np.isfinite(vals)) or not np.all(vals == np.round(vals)):
+        return None
+    out = np.zeros(len(values), dtype=np.int64)
+    out[present] = vals.astype(np.int64)
+    return out
+
+
+def wide_to_scalars(
+    columns: dict[str, tuple[np.ndarray, np.ndarray]],
+    steps: np.ndarray,
+    wall_times: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Wide columns ``{tag: (values, present)}`` sharing one step column -> long scalars.
+
+    Only cells marked present become points (a sparse row logs only some tags).
+    """
+    frames = []
+    for tag, (values, present) in columns.items():
+        idx = np.flatnonzero(present)
+        if len(idx) == 0:
+            continue
+        frames.append(
+            make_scalars(
+                pd.Categorical.from_codes(np.zeros(len(idx), dtype=np.int8), categories=[tag]),
+                steps[idx],
+                None if wall_times is None else wall_times[idx],
+                values[idx],
+            )
+        )
+    return concat_scalars(frames) if frames else empty_scalars()
+
+
+def json_safe(obj: Any) -> Any:
+    """``obj`` with non-finite floats spelled as strings, so ``json.dump(allow_nan=False)`` works."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return "NaN" if math.isnan(obj) else ("Infinity" if obj > 0 else "-Infinity")
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return json_safe(obj.item())
+    return obj
+
+
+def plain_scalar(cell: str) -> Any:
+    """A table cell as int, float or text (for metadata, not curves)."""
+    text = cell.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return json_safe(float(text))
+    except ValueError:
+        return text
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """SafeLoader that reads unknown tags (``!!python/object:...``) as plain data.
+
+    Lightning's ``hparams.yaml`` often pickles objects (a loss module, an optimizer) with
+    python tags; ``yaml.safe_load`` refuses the whole file then. Nothing is ever constructed
+    from those tags: they become the mapping, list or string they wrap.
+    """
+
+
+def _construct_plain(loader: _PlainLoader, suffix: str, node: Any) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_PlainLoader.add_multi_constructor("", _construct_plain)
+
+
+def load_yaml_file(path: Path) -> tuple[Any, str | None]:
+    """Load a YAML file safely; returns ``(data, problem)`` and never raises for bad YAML."""
+    try:
+        with open(path, "r", encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_PlainLoader), None  # noqa: S506 - a SafeLoader subclass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"{path}: hyperparameters not read ({first})"
+
