@@ -1,0 +1,216 @@
+"""Draw the report's charts to PNG with pyqtgraph, offscreen, so they look like the app.
+
+This module (and ``pdf.py``) are the only places outside ``gui/`` that import Qt. Without
+a display it switches Qt to the ``offscreen`` platform before the application is created.
+Rendering uses Qt widgets, so call it from the thread that owns the QApplication (the
+GUI thread in the app; the only thread in the CLI).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import sys
+
+import numpy as np
+
+from lrdoctor.report.model import ChartSpec, Panel
+
+# Pixel size of a chart: wide enough for a page, small enough to embed many in one HTML file.
+CHART_WIDTH = 1000
+PANEL_HEIGHT_UNIT = 90  # pixels per unit of Panel.height (a loss panel is 3 units, an LR panel 2)
+TITLE_HEIGHT = 30
+# Alpha of a finding's shade: visible on white, the curve still readable through it.
+SHADE_ALPHA = 55
+LINE_WIDTH = 2
+LEGEND_WIDTH = 190  # pixels beside the plots; fits "Overfitting (wasted steps after best val)" at 9pt
+
+_app = None  # keeps the QApplication alive when this module created it
+
+
+def _ensure_app():
+    """The running QApplication, or a new one (offscreen when there is no display)."""
+    global _app
+    if not os.environ.get("QT_QPA_PLATFORM") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("win32", "darwin")
+    ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = _app = QApplication([])
+    return app
+
+
+def _rgba(color: str, alpha: int = 255):
+    from PySide6.QtGui import QColor
+
+    c = QColor(color)
+    c.setAlpha(alpha)
+    return c
+
+
+def _position(x: float, log: bool) -> float:
+    """pyqtgraph places items in log10 space on a log axis."""
+    return math.log10(x) if log else x
+
+
+def _data_x_range(panels: list[Panel]) -> tuple[float, float] | None:
+    xs = [np.asarray(s.x, np.float64) for p in panels for s in p.series if len(s.x)]
+    xs += [np.array([m.x]) for p in panels for m in p.markers]
+    if not xs:
+        return None
+    x = np.concatenate(xs)
+    x = x[np.isfinite(x)]
+    return (float(x.min()), float(x.max())) if x.size else None
+
+
+def _log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
+    """Decade labels (``1e-4``) and unlabelled minor ticks: pyqtgraph's own log ticks crowd."""
+    major, minor = [], []
+    for exp in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2):
+        major.append((float(exp), f"1e{exp}" if not 0 <= exp <= 3 else f"{10 ** exp:g}"))
+        minor += [(math.log10(k * 10.0**exp), "") for k in range(2, 10)]
+    return [major, minor]
+
+
+def _draw_panel(plot, panel: Panel, log_x: bool, legend) -> None:
+    import pyqtgraph as pg
+
+    plot.setLogMode(x=log_x, y=panel.log_y)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setLabel("left", html.escape(panel.y_label))
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).enableAutoSIPrefix(False)
+    for shade in panel.shades:
+        region = pg.LinearRegionItem(
+            (_position(shade.start, log_x), _position(shade.end, log_x)),
+            movable=False,
+            brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA)),
+            pen=pg.mkPen(_rgba(shade.color, 120), width=1),
+        )
+        region.setZValue(-10)
+        plot.addItem(region)
+    for s in panel.series:
+        x, y = np.asarray(s.x, np.float64), np.asarray(s.y, np.float64)
+        if s.style == "line":
+            item = plot.plot(x, y, pen=pg.mkPen(s.color, width=LINE_WIDTH), connect="finite")
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+        else:
+            symbol = "x" if s.style == "cross" else "o"
+            size = 14 if s.style == "cross" else 10
+            item = plot.plot(x, y, pen=None, symbol=symbol, symbolSize=size, symbolBrush=s.color,
+                             symbolPen=pg.mkPen(s.color, width=2))
+        legend.add(item, s.label)
+    span = _data_x_range([panel])
+    for m in panel.markers:
+        # Labels of lines in the right half read leftwards so they stay inside the plot.
+        right_half = span is not None and m.x > (math.sqrt(span[0] * span[1]) if log_x and span[0] > 0
+                                                 else (span[0] + span[1]) / 2)
+        line = pg.InfiniteLine(
+            pos=_position(m.x, log_x),
+            angle=90,
+            pen=pg.mkPen(m.color, width=2, style=_dash() if m.dashed else _solid()),
+            label=m.label,
+            labelOpts={"position": 0.9, "color": m.color, "fill": (255, 255, 255, 220),
+                       "anchors": [(1, 0), (1, 0)] if right_half else [(0, 0), (0, 0)]},
+        )
+        plot.addItem(line)
+    for shade in panel.shades:
+        sample = pg.PlotDataItem([], [], pen=pg.mkPen(_rgba(shade.color, 160)),
+                                 fillLevel=0, brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA * 2)))
+        legend.add(sample, shade.label)
+
+
+class _Legend:
+    """One legend beside the plots (never over the data), each label once."""
+
+    def __init__(self, item) -> None:
+        self.item = item
+        self.seen: set[str] = set()
+
+    def add(self, sample, label: str) -> None:
+        if label not in self.seen:
+            self.seen.add(label)
+            self.item.addItem(sample, html.escape(label))  # legend labels are rich text
+
+
+def _dash():
+    from PySide6.QtCore import Qt
+
+    return Qt.PenStyle.DashLine
+
+
+def _solid():
+    from PySide6.QtCore import Qt
+
+    return Qt.PenStyle.SolidLine
+
+
+def render_chart(spec: ChartSpec, width: int = CHART_WIDTH) -> bytes:
+    """PNG bytes of one chart."""
+    app = _ensure_app()
+    import pyqtgraph as pg
+    import pyqtgraph.exporters as exporters
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
+
+    height = TITLE_HEIGHT + PANEL_HEIGHT_UNIT * sum(p.height for p in spec.panels)
+    widget = pg.GraphicsLayoutWidget()
+    widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    widget.setBackground("w")
+    widget.resize(width, height)
+    try:
+        # Titles are rich text in pyqtgraph: escape, or a run named <b>x</b> would be bold.
+        widget.addLabel(html.escape(spec.title), row=0, col=0, colspan=2, size="11pt", color="#111827")
+        legend_item = pg.LegendItem(labelTextColor="#111827", labelTextSize="9pt")
+        legend = _Legend(legend_item)
+        x_range = _data_x_range(spec.panels)
+        first = None
+        for i, panel in enumerate(spec.panels):
+            plot = widget.addPlot(row=i + 1, col=0)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setPen(pg.mkPen("#374151"))
+                plot.getAxis(axis).setTextPen(pg.mkPen("#111827"))
+            plot.getAxis("left").setWidth(70)  # same width on every panel keeps the x axes aligned
+            _draw_panel(plot, panel, spec.log_x, legend)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            if spec.log_x and x_range is not None and x_range[0] > 0:
+                plot.getAxis("bottom").setTicks(_log_ticks(*x_range))
+            widget.ci.layout.setRowStretchFactor(i + 1, panel.height)
+            if i == len(spec.panels) - 1:
+                plot.setLabel("bottom", html.escape(spec.x_label))
+        widget.addItem(legend_item, row=1, col=1, rowspan=max(len(spec.panels), 1))
+        widget.ci.layout.setColumnFixedWidth(1, LEGEND_WIDTH)
+        # A legend cell as tall as the plots would spread its rows apart: keep it compact, at the top.
+        legend_item.setMaximumHeight(legend_item.layout.preferredHeight())
+        widget.ci.layout.setAlignment(legend_item, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        if first is not None and x_range is not None:
+            lo, hi = x_range
+            if spec.log_x and lo > 0:
+                lo, hi = math.log10(lo), math.log10(hi)
+            first.setXRange(lo, hi, padding=0.02)
+        widget.show()
+        app.processEvents()
+        exporter = exporters.ImageExporter(widget.scene())
+        exporter.parameters()["width"] = width
+        image = exporter.export(toBytes=True)
+        data = QByteArray()
+        buf = QBuffer(data)
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
+        image.save(buf, "PNG")
+        buf.close()
+        return bytes(data.data())
+    finally:
+        widget.close()
+        widget.deleteLater()
+
+
+def render_charts(specs: list[ChartSpec], width: int = CHART_WIDTH) -> dict[str, bytes]:
+    """PNG bytes of every chart, by ``ChartSpec.key``."""
+    return {spec.key: render_chart(spec, width) for spec in specs}

@@ -1,0 +1,622 @@
+"""The report model: everything a report shows, built once from an :class:`Analysis` (no Qt).
+
+Every renderer (HTML, PDF, Markdown) reads the same :class:`Report`, so the formats never
+disagree. Charts are described here as data (:class:`ChartSpec`); ``charts.py`` draws them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from lrdoctor import __version__
+from lrdoctor.analysis.findings import SEVERITIES, Analysis, Finding, RunAnalysis, SweepAnalysis
+from lrdoctor.style import MODE_LABELS, ROLE_COLORS, RUN_PALETTE, SEVERITY_COLORS, severity_color
+
+# How many recommendations the manager's page lists: a page, not a backlog.
+TOP_RECOMMENDATIONS = 5
+# Hyperparameters shown per run: trainer_state/config files can hold hundreds of keys.
+MAX_HYPERPARAMETERS = 60
+# Long values (lists, paths, nested blobs) are cut so a table cell stays one line or two.
+MAX_VALUE_CHARS = 120
+# Warnings listed per run / per report before "... and N more".
+MAX_WARNINGS = 50
+# Sweep-chart marker colours: best LR in the healthy green, the stability edge in amber.
+BEST_LR_COLOR = "#16a34a"
+MAX_STABLE_COLOR = "#f59e0b"
+SUGGESTED_COLOR = "#3b82f6"
+
+
+# --------------------------------------------------------------------------- charts as data
+@dataclass
+class Series:
+    """One curve (or point set) of a chart panel."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    color: str
+    style: str = "line"  # "line" | "points" | "cross"
+
+
+@dataclass
+class Shade:
+    """A shaded x-range (a finding's steps) in a severity colour."""
+
+    start: float
+    end: float
+    color: str
+    label: str
+
+
+@dataclass
+class Marker:
+    """A vertical line at ``x`` (a suggested LR, a best LR ...)."""
+
+    x: float
+    label: str
+    color: str
+    dashed: bool = False
+
+
+@dataclass
+class Panel:
+    """One plot of a chart; panels of a chart share the x axis."""
+
+    y_label: str
+    series: list[Series] = field(default_factory=list)
+    shades: list[Shade] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    log_y: bool = False
+    height: int = 3  # relative height among the chart's panels
+
+
+@dataclass
+class ChartSpec:
+    """A chart to draw: ``key`` is unique in the report and safe as a file name."""
+
+    key: str
+    title: str
+    x_label: str
+    panels: list[Panel]
+    log_x: bool = False
+
+
+# --------------------------------------------------------------------------- report content
+@dataclass
+class Verdict:
+    """One line of the manager's summary."""
+
+    run: str
+    anchor: str
+    kind: str
+    severity: str | None
+    color: str
+    sentence: str
+    wasted_gpu_hours: float | None = None
+    wasted_usd: float | None = None
+    wasted_kwh: float | None = None
+
+
+@dataclass
+class CostTotals:
+    """Waste summed over every run that has a cost estimate."""
+
+    runs: int
+    wasted_steps: int
+    wasted_gpu_hours: float
+    wasted_usd: float
+    wasted_kwh: float
+    wasted_kg_co2e: float
+    total_gpu_hours: float
+
+
+@dataclass
+class Recommendation:
+    """A recommendation with the run and finding it comes from."""
+
+    run: str
+    anchor: str
+    mode_label: str
+    severity: str
+    color: str
+    text: str
+
+
+@dataclass
+class FindingRow:
+    """One row of a run's findings table."""
+
+    mode: str
+    mode_label: str
+    severity: str
+    color: str
+    confidence: str
+    steps: str
+    summary: str
+    evidence: list[tuple[str, str]]
+    recommendation: str
+
+
+@dataclass
+class RunSection:
+    """Everything shown about one run."""
+
+    name: str
+    anchor: str
+    kind: str
+    path: str
+    format: str
+    steps: int
+    verdict: Verdict
+    schedule: str
+    schedule_params: list[tuple[str, str]]
+    suggested_lr: str | None
+    findings: list[FindingRow]
+    cost: list[tuple[str, str]]
+    hyperparameters: list[tuple[str, str]]
+    files: list[str]
+    warnings: list[str]
+    chart: ChartSpec | None
+
+
+@dataclass
+class SweepSection:
+    """A learning-rate sweep: its chart and per-run table."""
+
+    name: str
+    anchor: str
+    path: str
+    best_lr: str
+    max_stable_lr: str
+    suggested_lr: str
+    points: list[dict[str, str]]
+    chart: ChartSpec | None
+
+
+@dataclass
+class Report:
+    """The whole report, renderer-independent."""
+
+    title: str
+    version: str
+    generated_at: str
+    inputs: list[str]
+    verdicts: list[Verdict]
+    totals: CostTotals | None
+    assumptions: list[str]
+    recommendations: list[Recommendation]
+    runs: list[RunSection]
+    sweeps: list[SweepSection]
+    warnings: list[str]
+
+    def charts(self) -> list[ChartSpec]:
+        """Every chart of the report, in reading order."""
+        out = [r.chart for r in self.runs if r.chart is not None]
+        out += [s.chart for s in self.sweeps if s.chart is not None]
+        return out
+
+
+# --------------------------------------------------------------------------- formatting
+def fmt_number(x: Any, digits: int = 4) -> str:
+    """A number for people: ``1,234``, ``0.0123``, ``3e-05``; non-numbers as text."""
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}"
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if not math.isfinite(x):
+            return str(x)
+        if x == 0:
+            return "0"
+        if abs(x) >= 1e4:
+            return f"{x:,.0f}"
+        if abs(x) < 1e-3:
+            return f"{x:.3g}"
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def fmt_lr(x: float | None) -> str:
+    """A learning rate: ``3e-04`` style below 0.01, ``0.03`` above."""
+    if x is None or not math.isfinite(float(x)):
+        return "-"
+    return f"{x:.2e}" if abs(x) < 1e-2 else f"{x:.3g}"
+
+
+def fmt_usd(x: float | None) -> str:
+    """Dollars with cents."""
+    return "-" if x is None else f"${x:,.2f}"
+
+
+def fmt_hours(x: float | None) -> str:
+    """GPU-hours."""
+    return "-" if x is None else f"{x:,.2f} GPU-h"
+
+
+def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def slugify(text: str, taken: set[str]) -> str:
+    """A file- and anchor-safe unique key for ``text``."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.").lower()[:60] or "item"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}-{n}", n + 1
+    taken.add(key)
+    return key
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Nested dicts as dotted keys."""
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def _steps_text(f: Finding) -> str:
+    start, end = f.step_start, f.step_end
+    if start is None and end is None:
+        return "whole run"
+    if start is None:
+        return f"..{end:,}"
+    if end is None:
+        return f"{start:,}.."
+    return f"{start:,}" if start == end else f"{start:,}..{end:,}"
+
+
+def _sorted_findings(findings: list[Finding]) -> list[Finding]:
+    """Most severe first, then most confident."""
+    return sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), -float(f.confidence)))
+
+
+def _summary(f: Finding) -> str:
+    return str(f.evidence.get("summary") or MODE_LABELS.get(f.mode, f.mode))
+
+
+def mode_label(mode: str) -> str:
+    """The people's name of a failure mode."""
+    return MODE_LABELS.get(mode, mode.replace("_", " "))
+
+
+# --------------------------------------------------------------------------- builders
+def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
+    run = ra.run
+    sev = ra.worst_severity()
+    if ra.kind == "range_test":
+        sentence = (
+            f"LR range test: suggested learning rate {fmt_lr(ra.suggested_lr)}."
+            if ra.suggested_lr is not None
+            else "LR range test: no usable learning rate could be read from the curve."
+        )
+        if ra.findings:
+            sentence += " " + _summary(_sorted_findings(ra.findings)[0])
+    elif not ra.findings:
+        sentence = f"Healthy: no learning-rate problem found in {ra.steps:,} steps."
+    else:
+        ordered = _sorted_findings(ra.findings)
+        top = ordered[0]
+        sentence = f"{mode_label(top.mode)}: {_summary(top)}"
+        if not sentence.endswith("."):
+            sentence += "."
+        others = list(dict.fromkeys(mode_label(f.mode) for f in ordered[1:] if f.mode != top.mode))
+        if others:
+            sentence += " Also: " + ", ".join(others) + "."
+    cost = getattr(ra, "cost", None)
+    return Verdict(
+        run=run.name,
+        anchor=anchor,
+        kind=ra.kind,
+        severity=sev,
+        color=severity_color(sev),
+        sentence=sentence,
+        wasted_gpu_hours=getattr(cost, "wasted_gpu_hours", None),
+        wasted_usd=getattr(cost, "wasted_usd", None),
+        wasted_kwh=getattr(cost, "wasted_kwh", None),
+    )
+
+
+def _finding_row(f: Finding) -> FindingRow:
+    evidence = [
+        (str(k), _clip(fmt_number(v) if not isinstance(v, (list, dict, tuple)) else str(v)))
+        for k, v in f.evidence.items()
+        if k != "summary"
+    ]
+    return FindingRow(
+        mode=f.mode,
+        mode_label=mode_label(f.mode),
+        severity=f.severity,
+        color=SEVERITY_COLORS.get(f.severity, "#6b7280"),
+        confidence=f"{float(f.confidence):.0%}",
+        steps=_steps_text(f),
+        summary=_summary(f),
+        evidence=evidence,
+        recommendation=f.recommendation,
+    )
+
+
+def _cost_rows(ra: RunAnalysis) -> list[tuple[str, str]]:
+    cost = getattr(ra, "cost", None)
+    if cost is None:
+        return []
+    source = getattr(cost, "step_time_source", None)
+    rows = [
+        ("Step time", f"{fmt_number(getattr(cost, 'step_time_s', None))} s ({source or '-'})"),
+        ("GPU", f"{getattr(cost, 'gpu_count', '-')} x {getattr(cost, 'gpu', '-')}"),
+        ("Price", f"{fmt_usd(getattr(cost, 'usd_per_gpu_hour', None))} per GPU-hour"),
+        ("Run total", fmt_hours(getattr(cost, "total_gpu_hours", None))),
+        ("Wasted steps", fmt_number(getattr(cost, "wasted_steps", None))),
+        ("Wasted GPU-hours", fmt_hours(getattr(cost, "wasted_gpu_hours", None))),
+        ("Wasted money", fmt_usd(getattr(cost, "wasted_usd", None))),
+        ("Wasted energy", f"{fmt_number(getattr(cost, 'wasted_kwh', None))} kWh"),
+        ("Wasted CO2e", f"{fmt_number(getattr(cost, 'wasted_kg_co2e', None))} kg"),
+    ]
+    by_finding = getattr(cost, "by_finding", None)
+    if isinstance(by_finding, dict):
+        for mode, value in by_finding.items():
+            rows.append((f"Wasted by {mode_label(str(mode))}", _clip(_cost_value(value))))
+    return rows
+
+
+def _cost_value(value: Any) -> str:
+    if isinstance(value, dict):
+        parts = []
+        if "wasted_steps" in value:
+            parts.append(f"{fmt_number(value['wasted_steps'])} steps")
+        if "wasted_gpu_hours" in value:
+            parts.append(fmt_hours(value["wasted_gpu_hours"]))
+        if "wasted_usd" in value:
+            parts.append(fmt_usd(value["wasted_usd"]))
+        return ", ".join(parts) or str(value)
+    return fmt_number(value)
+
+
+def _hyperparameters(meta: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [(k, _clip(fmt_number(v))) for k, v in flatten(meta)]
+    if len(rows) > MAX_HYPERPARAMETERS:
+        rows = rows[:MAX_HYPERPARAMETERS] + [("…", f"{len(rows) - MAX_HYPERPARAMETERS} more not shown")]
+    return rows
+
+
+def _limit(items: list[str], limit: int = MAX_WARNINGS) -> list[str]:
+    return items if len(items) <= limit else items[:limit] + [f"… and {len(items) - limit} more"]
+
+
+def _series(ra: RunAnalysis, role: str, label: str | None = None) -> Series | None:
+    df = ra.run.role_series(role)
+    if df is None or df.empty:
+        return None
+    y = df["value"].to_numpy(np.float64, copy=True)
+    y[~np.isfinite(y)] = np.nan  # pyqtgraph breaks the line at NaN; inf would wreck the range
+    tag = ra.run.primary_tag(role) or role
+    return Series(label or tag, df["step"].to_numpy(np.float64), y, ROLE_COLORS.get(role, RUN_PALETTE[0]))
+
+
+def _wants_log(series: list[Series]) -> bool:
+    """Log y when the curve spans more than two decades (an explosion would flatten the rest)."""
+    values = np.concatenate([s.y for s in series]) if series else np.array([])
+    values = values[np.isfinite(values)]
+    return bool(values.size and values.min() > 0 and values.max() / values.min() > 100)
+
+
+def _shades(ra: RunAnalysis, last_step: float) -> list[Shade]:
+    out = []
+    for f in _sorted_findings(ra.findings)[::-1]:  # the most severe drawn last, on top
+        if f.step_start is None and f.step_end is None:
+            continue
+        start = float(f.step_start if f.step_start is not None else 0)
+        end = float(f.step_end if f.step_end is not None else last_step)
+        out.append(Shade(start, max(end, start), SEVERITY_COLORS.get(f.severity, "#6b7280"), mode_label(f.mode)))
+    return out
+
+
+def _training_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
+    loss = [s for s in (_series(ra, "train_loss"), _series(ra, "val_loss")) if s is not None]
+    lr = _series(ra, "lr")
+    if not loss and lr is None:
+        return None
+    last = max((float(np.nanmax(s.x)) for s in loss + ([lr] if lr else []) if s.x.size), default=0.0)
+    shades = _shades(ra, last)
+    panels = []
+    if loss:
+        panels.append(Panel("loss", loss, shades, log_y=_wants_log(loss), height=3))
+    if lr is not None:
+        panels.append(Panel("learning rate", [lr], shades, height=2 if loss else 3))
+    return ChartSpec(key, ra.run.name, "step", panels)
+
+
+def _range_test_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
+    d = ra.details
+    lr = d.get("lr")
+    loss = d.get("smoothed_loss", d.get("loss_smoothed", d.get("loss")))
+    if lr is None or loss is None:
+        return _training_chart(ra, key)
+    x = np.asarray(lr, dtype=np.float64)
+    y = np.asarray(loss, dtype=np.float64).copy()
+    y[~np.isfinite(y)] = np.nan
+    series = [Series("smoothed loss", x, y, ROLE_COLORS["train_loss"])]
+    raw = d.get("raw_loss")
+    if raw is not None and len(raw) == len(x):
+        series.insert(0, Series("loss", x, np.asarray(raw, dtype=np.float64), "#9ca3af"))
+    markers = []
+    for i, (name, value) in enumerate(_suggestions(d)):
+        markers.append(Marker(value, f"{name}: {fmt_lr(value)}", RUN_PALETTE[(i + 2) % len(RUN_PALETTE)], True))
+    if ra.suggested_lr is not None:
+        markers.append(Marker(float(ra.suggested_lr), f"suggested: {fmt_lr(ra.suggested_lr)}", SUGGESTED_COLOR))
+    return ChartSpec(key, f"{ra.run.name}: loss vs learning rate", "learning rate",
+                     [Panel("loss", series, [], markers)], log_x=True)
+
+
+def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
+    """The range test's per-rule LR suggestions, whatever shape the analyzer gives them."""
+    raw = details.get("suggestions") or {}
+    out: list[tuple[str, float]] = []
+    if isinstance(raw, dict):
+        items = raw.items()
+    else:
+        items = ((s.get("rule", s.get("name", "?")), s.get("lr")) for s in raw if isinstance(s, dict))
+    for name, value in items:
+        if isinstance(value, dict):
+            value = value.get("lr")
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+            out.append((str(name), float(value)))
+    return out
+
+
+def _sweep_section(sw: SweepAnalysis, taken: set[str]) -> SweepSection:
+    name = sw.path.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or sw.path
+    key = slugify(f"sweep-{name}", taken)
+    rows, ok_x, ok_y, bad_x, bad_y = [], [], [], [], []
+    finite = [float(p["final_loss"]) for p in sw.points
+              if p.get("final_loss") is not None and math.isfinite(float(p["final_loss"]))]
+    ceiling = max(finite) if finite else 1.0
+    for p in sorted(sw.points, key=lambda p: (p.get("lr") is None, p.get("lr") or 0.0)):
+        lr, loss, diverged = p.get("lr"), p.get("final_loss"), bool(p.get("diverged"))
+        rows.append({"name": str(p.get("name", "")), "lr": fmt_lr(lr), "final_loss": fmt_number(loss),
+                     "status": "diverged" if diverged else "ok"})
+        if lr is None:
+            continue
+        loss_ok = loss is not None and math.isfinite(float(loss))
+        if diverged or not loss_ok:
+            bad_x.append(float(lr))
+            bad_y.append(float(loss) if loss_ok else ceiling)  # a NaN loss is drawn at the top
+        else:
+            ok_x.append(float(lr))
+            ok_y.append(float(loss))
+    series = [Series("final loss", np.array(ok_x), np.array(ok_y), ROLE_COLORS["train_loss"], "points")]
+    if bad_x:
+        series.append(Series("diverged", np.array(bad_x), np.array(bad_y), SEVERITY_COLORS["critical"], "cross"))
+    markers = []
+    if sw.best_lr is not None:
+        markers.append(Marker(float(sw.best_lr), f"best {fmt_lr(sw.best_lr)}", BEST_LR_COLOR))
+    if sw.max_stable_lr is not None:
+        markers.append(Marker(float(sw.max_stable_lr), f"max stable {fmt_lr(sw.max_stable_lr)}",
+                              MAX_STABLE_COLOR, True))
+    if sw.suggested_lr is not None and sw.suggested_lr != sw.best_lr:
+        markers.append(Marker(float(sw.suggested_lr), f"suggested {fmt_lr(sw.suggested_lr)}", SUGGESTED_COLOR, True))
+    chart = None
+    if ok_x or bad_x:
+        chart = ChartSpec(key, f"Sweep {name}: final loss vs learning rate", "learning rate",
+                          [Panel("final loss", series, [], markers, log_y=_wants_log(series[:1]))], log_x=True)
+    return SweepSection(name, key, sw.path, fmt_lr(sw.best_lr), fmt_lr(sw.max_stable_lr),
+                        fmt_lr(sw.suggested_lr), rows, chart)
+
+
+def _schedule(ra: RunAnalysis) -> tuple[str, list[tuple[str, str]]]:
+    params = [(str(k), _clip(fmt_number(v) if "lr" not in str(k).lower() or not isinstance(v, float)
+                             else fmt_lr(v)))
+              for k, v in flatten(ra.schedule.params)]
+    return ra.schedule.kind.replace("_", " "), params
+
+
+def _totals(analysis: Analysis) -> CostTotals | None:
+    costs = [c for c in (getattr(ra, "cost", None) for ra in analysis.runs) if c is not None]
+    if not costs:
+        return None
+
+    def total(attr: str) -> float:
+        vals = [getattr(c, attr, None) for c in costs]
+        return float(sum(v for v in vals if v is not None and math.isfinite(float(v))))
+
+    return CostTotals(
+        runs=len(costs),
+        wasted_steps=int(total("wasted_steps")),
+        wasted_gpu_hours=total("wasted_gpu_hours"),
+        wasted_usd=total("wasted_usd"),
+        wasted_kwh=total("wasted_kwh"),
+        wasted_kg_co2e=total("wasted_kg_co2e"),
+        total_gpu_hours=total("total_gpu_hours"),
+    )
+
+
+def _assumptions(analysis: Analysis) -> list[str]:
+    """One sentence per distinct cost setup, naming GPU, count, price and where the step time came from."""
+    groups: dict[tuple, list[str]] = {}
+    for ra in analysis.runs:
+        c = getattr(ra, "cost", None)
+        if c is None:
+            continue
+        key = (getattr(c, "gpu", None), getattr(c, "gpu_count", None), getattr(c, "usd_per_gpu_hour", None),
+               getattr(c, "step_time_source", None))
+        groups.setdefault(key, []).append(f"{ra.run.name} ({fmt_number(getattr(c, 'step_time_s', None))} s/step)")
+    out = []
+    for (gpu, count, price, source), runs in groups.items():
+        how = "logged wall clock" if source == "logged" else "an assumed step time" if source == "assumed" \
+            else f"step time from {source}"
+        out.append(f"{count} x {gpu} at {fmt_usd(price)} per GPU-hour, {how}: {', '.join(runs)}.")
+    return out
+
+
+def _recommendations(analysis: Analysis, anchors: dict[int, str]) -> list[Recommendation]:
+    pairs = [(ra, f) for ra in analysis.runs for f in ra.findings if f.recommendation]
+    pairs.sort(key=lambda p: (-SEVERITIES.index(p[1].severity), -float(p[1].confidence)))
+    seen: set[str] = set()
+    out = []
+    for ra, f in pairs:
+        if f.recommendation in seen:
+            continue
+        seen.add(f.recommendation)
+        out.append(Recommendation(ra.run.name, anchors[id(ra)], mode_label(f.mode), f.severity,
+                                  SEVERITY_COLORS.get(f.severity, "#6b7280"), f.recommendation))
+        if len(out) == TOP_RECOMMENDATIONS:
+            break
+    return out
+
+
+def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
+                 now: _dt.datetime | None = None, title: str = "Learning-rate post-mortem") -> Report:
+    """The report model for ``analysis``; ``inputs`` are the paths the user gave (default: the runs')."""
+    taken: set[str] = set()
+    anchors = {id(ra): slugify(f"run-{ra.run.name}", taken) for ra in analysis.runs}
+    sections = []
+    for ra in analysis.runs:
+        anchor = anchors[id(ra)]
+        run = ra.run
+        kind, params = _schedule(ra)
+        chart = _range_test_chart(ra, anchor) if ra.kind == "range_test" else _training_chart(ra, anchor)
+        sections.append(RunSection(
+            name=run.name,
+            anchor=anchor,
+            kind=ra.kind,
+            path=run.path,
+            format=run.format,
+            steps=ra.steps,
+            verdict=_verdict(ra, anchor),
+            schedule=kind,
+            schedule_params=params,
+            suggested_lr=None if ra.suggested_lr is None else fmt_lr(ra.suggested_lr),
+            findings=[_finding_row(f) for f in _sorted_findings(ra.findings)],
+            cost=_cost_rows(ra),
+            hyperparameters=_hyperparameters(run.meta),
+            files=list(run.files) or [run.path],
+            warnings=_limit(list(run.warnings)),
+            chart=chart,
+        ))
+    if inputs is None:
+        inputs = list(dict.fromkeys([ra.run.path for ra in analysis.runs] + [s.path for s in analysis.sweeps]))
+    now = now or _dt.datetime.now().astimezone()
+    return Report(
+        title=title,
+        version=__version__,
+        generated_at=now.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        inputs=[str(p) for p in inputs],
+        verdicts=[s.verdict for s in sections],
+        totals=_totals(analysis),
+        assumptions=_assumptions(analysis),
+        recommendations=_recommendations(analysis, anchors),
+        runs=sections,
+        sweeps=[_sweep_section(sw, taken) for sw in analysis.sweeps],
+        warnings=_limit([str(w) for w in analysis.warnings]),
+    )
