@@ -1,0 +1,235 @@
+"""TensorBoard event-file reader: every scalar point, restarts handled, damage survived.
+
+* A folder holding event files is one run (path = the folder, name = its name). Keras
+  writes ``train/`` and ``validation/`` (or ``val``/``eval``/``test``) subfolders: those
+  are one run at the parent folder, tags prefixed with the subfolder (``train/loss``).
+* Both scalar encodings are read: legacy ``simple_value`` and rank-0 float tensors of
+  the ``scalars`` plugin (TF2/Keras ``.v2`` files). No reservoir sampling.
+* Restarts: files are ordered by their first wall time; a later file's points
+  supersede the earlier files' points of the same tag from its first step on, and the
+  overlap is recorded as :class:`~parsers.model.StepOverlap` (wasted compute).
+* Damage (truncated last record, CRC mismatch) is skipped with a warning naming the
+  file, the byte offset and what was skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParseError
+from .model import Run, StepOverlap, concat_scalars, empty_scalars
+from .registry import Reader, register
+from .tb_decode import Decoded, decode_protobuf
+from .tb_records import frame_records, looks_like_event_file
+
+FORMAT = "tensorboard"
+# Subfolder names Keras (and similar callbacks) use for the splits of one run.
+SPLIT_FOLDERS = frozenset({"train", "training", "validation", "val", "valid", "eval", "test"})
+_NAME_TIME = re.compile(r"tfevents\.(\d+)")
+SNIFF_BYTES = 64
+
+
+def sniff(path: Path) -> bool:
+    """An event file: ``tfevents`` in the name, or a valid record header at the start."""
+    if "tfevents" in path.name:
+        return True
+    with open(path, "rb") as fh:
+        return looks_like_event_file(fh.read(SNIFF_BYTES))
+
+
+@lru_cache(maxsize=1024)
+def _has_event_files(folder: str) -> bool:
+    try:
+        return any("tfevents" in e.name and e.is_file() for e in os.scandir(folder))
+    except OSError:
+        return False
+
+
+@lru_cache(maxsize=1024)
+def _is_split_layout(parent: str) -> bool:
+    """Whether ``parent``'s event-file subfolders are all split names (train/validation...)."""
+    try:
+        subdirs = [e for e in os.scandir(parent) if e.is_dir()]
+    except OSError:
+        return False
+    with_events = [e.name for e in subdirs if _has_event_files(e.path)]
+    return bool(with_events) and all(n.lower() in SPLIT_FOLDERS for n in with_events)
+
+
+def run_location(path: Path) -> tuple[Path, str]:
+    """(run folder, tag prefix) of an event file."""
+    folder = path.parent
+    if folder.name.lower() in SPLIT_FOLDERS and folder.parent != folder and _is_split_layout(str(folder.parent)):
+        return folder.parent, folder.name + "/"
+    return folder, ""
+
+
+def _decode(buf: bytes, framing) -> Decoded:
+    from .tb_fast import decode_fast
+
+    return decode_fast(buf, framing)
+
+
+def read_file(path: Path, *, fast: bool = True) -> Run:
+    """Read one event file into a Run (one per file; :func:`merge` joins a run's files)."""
+    try:
+        with open(path, "rb") as fh:
+            buf = fh.read()
+    except OSError as exc:
+        raise ParseError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if not buf:
+        raise ParseError(path, "not a TensorBoard event file: empty file")
+    framing = frame_records(buf)
+    if not len(framing.offsets):
+        raise ParseError(path, "not a TensorBoard event file: no valid record found")
+    dec = _decode(buf, framing) if fast else decode_protobuf(buf, framing)
+    folder, prefix = run_location(path)
+    warnings = [f"{path}: {d}" for d in framing.damage + dec.damage]
+    keep = dec.scalar_mask()
+    names = [prefix + t for t in dec.tag_names]
+    if keep.all():
+        codes = dec.codes
+    else:
+        codes = dec.codes[keep]
+    used = np.unique(codes)
+    remap = np.full(max(len(names), 1), -1, dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    tags = pd.Categorical.from_codes(remap[codes], categories=[names[i] for i in used]) if len(used) else None
+    if tags is None:
+        scalars = empty_scalars()
+    else:
+        scalars = pd.DataFrame(
+            {
+                "tag": tags,
+                "step": dec.steps[keep] if not keep.all() else dec.steps,
+                "wall_time": dec.walls[keep] if not keep.all() else dec.walls,
+                "value": dec.values[keep] if not keep.all() else dec.values,
+            }
+        )
+    meta: dict = {"tensorboard_files": 1}
+    if dec.hparams:
+        meta["hparams"] = dict(dec.hparams)
+    if dec.first_wall is not None:
+        meta["_tb_first_event_wall"] = dec.first_wall
+    return Run(
+        name=folder.name,
+        path=str(folder),
+        format=FORMAT,
+        scalars=scalars,
+        meta=meta,
+        warnings=warnings,
+        files=[str(path)],
+    )
+
+
+def read(path: Path) -> list[Run]:
+    """Reader entry point: one Run per event file."""
+    return [read_file(Path(path))]
+
+
+def _file_order_key(run: Run) -> tuple[float, int, str]:
+    df = run.scalars
+    first = float(df["wall_time"].iloc[0]) if len(df) else run.meta.get("_tb_first_event_wall", np.inf)
+    if first is None or not np.isfinite(first):
+        first = np.inf
+    m = _NAME_TIME.search(Path(run.files[0]).name) if run.files else None
+    return first, int(m.group(1)) if m else 0, run.files[0] if run.files else ""
+
+
+def _supersede(parts: list[Run]) -> tuple[pd.DataFrame, list[StepOverlap]]:
+    """Concatenate files in time order, dropping points a later file logged again."""
+    frames = [p.scalars for p in parts]
+    if len(parts) == 1:
+        return frames[0], []
+    file_idx = np.concatenate([np.full(len(f), k, dtype=np.int32) for k, f in enumerate(frames)])
+    df = concat_scalars(frames)
+    tag_codes = df["tag"].cat.codes.to_numpy()
+    n_tags = len(df["tag"].cat.categories)
+    steps = df["step"].to_numpy()
+    dropped = np.zeros(len(df), dtype=bool)
+    overlaps: list[StepOverlap] = []
+    for k in range(1, len(parts)):
+        mine = file_idx == k
+        if not mine.any():
+            continue
+        # first step of each tag in file k, as written
+        idx = np.flatnonzero(mine)
+        codes_k = tag_codes[idx]
+        uniq, first_pos = np.unique(codes_k, return_index=True)
+        first_step = np.full(n_tags, np.iinfo(np.int64).max, dtype=np.int64)
+        first_step[uniq] = steps[idx[first_pos]]
+        hit = (file_idx < k) & ~dropped & (steps >= first_step[tag_codes])
+        if not hit.any():
+            continue
+        for src in np.unique(file_idx[hit]):
+            sel = hit & (file_idx == src)
+            s = steps[sel]
+            overlaps.append(
+                StepOverlap(
+                    source=parts[src].files[0],
+                    superseded_by=parts[k].files[0],
+                    step_start=int(s.min()),
+                    step_end=int(s.max()),
+                    points=int(sel.sum()),
+                    steps=int(len(np.unique(s))),
+                )
+            )
+        dropped |= hit
+    if dropped.any():
+        df = df.loc[~dropped].reset_index(drop=True)
+        df["tag"] = df["tag"].cat.remove_unused_categories()
+    return df, overlaps
+
+
+def merge(runs: list[Run]) -> Run:
+    """Join the event files of one run: restarts superseded and recorded, warnings unioned."""
+    parts = sorted(runs, key=_file_order_key)
+    scalars, overlaps = _supersede(parts)
+    meta: dict = {}
+    warnings: list[str] = []
+    files: list[str] = []
+    for p in parts:
+        for k, v in p.meta.items():
+            if k == "hparams":
+                meta.setdefault("hparams", {}).update(v)
+            elif k != "_tb_first_event_wall" and k != "tensorboard_files":
+                meta[k] = v
+        warnings.extend(w for w in p.warnings if w not in warnings)
+        files.extend(f for f in p.files if f not in files)
+        overlaps = list(p.overlaps) + overlaps if p.overlaps else overlaps
+    meta["tensorboard_files"] = len(files)
+    first = parts[0]
+    run = Run(
+        name=first.name,
+        path=first.path,
+        format=FORMAT,
+        scalars=scalars,
+        meta=meta,
+        warnings=warnings,
+        files=files,
+        overlaps=overlaps,
+    )
+    for ov in overlaps:
+        run.warnings.append(
+            f"{ov.superseded_by}: restart repeats steps {ov.step_start}..{ov.step_end} of "
+            f"{Path(ov.source).name} ({ov.points} points superseded)"
+        )
+    return run
+
+
+register(
+    Reader(
+        format=FORMAT,
+        sniff=sniff,
+        read=read,
+        merge=merge,
+        priority=10,
+        description="TensorBoard event files (tfevents): simple_value and tensor scalars",
+    )
+)
