@@ -1,0 +1,46 @@
+"""Learning-rate diagnosis: ``analyze(runs) -> Analysis`` (pure library code, no Qt).
+
+One module per failure mode (divergence, oscillation, spikes, lr_too_low, plateau,
+warmup, decay, overfitting) on series prepared by :mod:`.signals`; the schedule,
+range-test, sweep and forecast modules add the LR context.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Iterable, Sequence
+
+from parsers import LoadWarning, Run
+
+from .findings import MODES, SEVERITIES, Analysis, Finding, RunAnalysis, Schedule, SweepAnalysis
+from .run_analysis import analyze_run
+
+
+def _sweeps(runs: Sequence[Run]) -> list[SweepAnalysis]:
+    try:
+        mod = importlib.import_module("lrdoctor.analysis.sweep")
+    except ModuleNotFoundError as exc:
+        if exc.name == "lrdoctor.analysis.sweep":
+            return []
+        raise
+    return list(mod.find_sweeps(list(runs)))
+
+
+def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Analysis:
+    """Analyze every run, group sweeps, and carry the load warnings along."""
+    runs = list(runs)
+    analyses = [analyze_run(r) for r in runs]
+    return Analysis(runs=analyses, sweeps=_sweeps(runs), warnings=list(warnings))
+
+
+__all__ = [
+    "MODES",
+    "SEVERITIES",
+    "Analysis",
+    "Finding",
+    "RunAnalysis",
+    "Schedule",
+    "SweepAnalysis",
+    "analyze",
+    "analyze_run",
+]

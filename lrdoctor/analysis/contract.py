@@ -1,0 +1,51 @@
+"""The ``analyze --json`` contract, version 1 (the GUI, reports and outside scripts build on it)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .findings import Analysis, RunAnalysis
+from .wording import clean
+
+CONTRACT_VERSION = 1
+
+
+def _float(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def run_to_dict(ra: RunAnalysis) -> dict[str, Any]:
+    """One run's entry of the contract."""
+    return {
+        "name": ra.run.name,
+        "path": ra.run.path,
+        "format": ra.run.format,
+        "kind": ra.kind,
+        "steps": int(ra.steps),
+        "schedule": {"kind": ra.schedule.kind, "params": clean(dict(ra.schedule.params))},
+        "findings": [clean(f.to_dict()) for f in ra.findings],
+        "suggested_lr": _float(ra.suggested_lr),
+    }
+
+
+def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
+    """The whole analysis as the version-1 JSON contract (NaN/inf mapped to null)."""
+    return {
+        "version": CONTRACT_VERSION,
+        "runs": [run_to_dict(r) for r in analysis.runs],
+        "sweeps": [
+            {
+                "path": s.path,
+                "runs": [str(n) for n in s.runs],
+                "best_lr": _float(s.best_lr),
+                "max_stable_lr": _float(s.max_stable_lr),
+                "suggested_lr": _float(s.suggested_lr),
+            }
+            for s in analysis.sweeps
+        ],
+        "warnings": [{"path": str(w.path), "message": str(w.message)} for w in analysis.warnings],
+    }

@@ -1,0 +1,81 @@
+"""``decayed_too_early``: the LR reaches ~0 long before the end while the loss was still falling."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import wording as w
+from .findings import Finding
+from .signals import Signals
+
+# "Practically zero": at 2% of its peak an LR moves the weights 50x slower than at the
+# peak; little learning happens below it.
+NEAR_ZERO = 0.02
+# "Long before the end": at least half of the run is left at a near-zero LR.
+LATEST_FRACTION = 0.5
+# The loss "was still falling" before the decay: it fell by at least this share of L0 in
+# the 20% of the run before (a converged run falls by ~nothing).
+FALL_BEFORE = 0.02
+BEFORE_WINDOW = 0.2
+# It "stalls" afterwards: less than this share of L0 gained over the rest of the run.
+STALL_AFTER = 0.03
+# Median windows (fraction of the run) for the loss levels compared.
+LEVEL_WINDOW = 0.04
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The decayed-too-early finding of a run, or None."""
+    view, lr = sig.view, sig.lr
+    if view is None or lr is None or sig.lr_peak is None or sig.lr_peak <= 0:
+        return None
+    fin = lr.finite
+    s, y = lr.steps[fin], lr.values[fin]
+    if len(y) < 4:
+        return None
+    peak = sig.lr_peak
+    low = y <= NEAR_ZERO * peak
+    # The first step from which the LR stays near zero to the end.
+    stays = np.minimum.accumulate(low[::-1])[::-1]
+    if not stays.any() or not stays[-1]:
+        return None
+    k = int(np.argmax(stays))
+    if k == 0:  # never above: nothing decayed
+        return None
+    at = int(s[k])
+    frac = sig.frac_of(at)
+    if frac >= LATEST_FRACTION:
+        return None
+    half = LEVEL_WINDOW * sig.span / 2
+    lvl_before = view.level(at - BEFORE_WINDOW * sig.span - half, at - BEFORE_WINDOW * sig.span + half)
+    lvl_at = view.level(at - half, at + half)
+    lvl_end = view.final
+    if not (np.isfinite(lvl_before) and np.isfinite(lvl_at)):
+        return None
+    scale = abs(view.l0)
+    fell = (lvl_before - lvl_at) / scale
+    gained_after = (lvl_at - lvl_end) / scale
+    if fell < FALL_BEFORE or gained_after >= STALL_AFTER:
+        return None
+    remaining = sig.last_step - at
+    ev = {
+        "lr_below_2pct_of_peak_at_step": at,
+        "fraction_of_run": frac,
+        "peak_lr": peak,
+        "loss_fall_before_over_l0": fell,
+        "loss_gain_after_over_l0": gained_after,
+        "loss_at_decay": lvl_at,
+        "final_loss": lvl_end,
+        "steps_at_near_zero_lr": int(remaining),
+        "summary": (
+            f"LR fell below 2% of its peak {w.lr(peak)} at step {w.step(at)} ({w.pct(frac)} of the run) "
+            f"while the loss was still falling ({w.num(lvl_before)} -> {w.num(lvl_at)}); "
+            f"the next {w.step(remaining)} steps gained only {w.num(lvl_at - lvl_end)}"
+        ),
+    }
+    rec = (
+        f"decay over the full horizon: cosine from {w.lr(peak)} to {w.lr(peak / 100)} over all "
+        f"{w.steps_short(sig.span)} steps (or stop at step {w.step(at)} and save "
+        f"{w.step(remaining)} steps)"
+    )
+    conf = float(np.clip(0.6 + 0.4 * (1 - frac / LATEST_FRACTION) + 2 * fell, 0, 0.97))
+    return Finding("decayed_too_early", "warning", conf, at, sig.last_step, w.clean(ev), rec, lr.tag)

@@ -1,0 +1,117 @@
+"""``diverged``: the loss becomes NaN/inf or explodes and never comes back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import wording as w
+from .findings import Finding
+from .signals import Signals
+
+# "Explodes": 10x the initial loss is far beyond any minibatch noise or early bump, the
+# level at which practitioners call a run blown up (and the corpus' definition).
+EXPLOSION_FACTOR = 10.0
+# "Never recovers": a rolling median over this many points never gets back below
+# RECOVERY_FRACTION x L0 after the blow-up. 21 points outvote a handful of lucky batches.
+RECOVERY_WINDOW = 21
+# Back below 90% of the initial loss means the network learned again after the bump.
+RECOVERY_FRACTION = 0.9
+# Suggested LR: a factor 3 below the LR at the blow-up is the usual first retry (one
+# notch on a 1-3-10 grid), enough to leave the edge of stability.
+SAFETY_FACTOR = 3.0
+
+
+def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float) -> tuple[int | None, int | None]:
+    """(diverged_at_step, first_nonfinite_step) of a loss curve, by the rule above."""
+    if len(values) == 0:
+        return None, None
+    nonfinite = ~np.isfinite(values)
+    first_nonfinite = int(steps[np.argmax(nonfinite)]) if nonfinite.any() else None
+    scale = abs(l0) if l0 != 0 else 1.0
+    blown_at = l0 + (EXPLOSION_FACTOR - 1.0) * scale
+    recover_at = l0 - (1.0 - RECOVERY_FRACTION) * scale
+    as_inf = np.where(nonfinite, np.inf, values)
+    bad = nonfinite | (as_inf >= blown_at)
+    if not bad.any():
+        return None, first_nonfinite
+    roll = pd.Series(as_inf).rolling(RECOVERY_WINDOW, min_periods=1).median().to_numpy()
+    recovered = roll < recover_at
+    # recovered_after[i]: some point strictly after i is back below the recovery level.
+    recovered_after = np.r_[np.maximum.accumulate(recovered[::-1])[::-1][1:], False]
+    cand = bad & ~recovered_after
+    if not cand.any():
+        return None, first_nonfinite
+    return int(steps[np.argmax(cand)]), first_nonfinite
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The divergence finding of a run, or None."""
+    if sig.loss is None or sig.view is None and not (~sig.loss.finite).any():
+        return None
+    curve = sig.loss
+    fin = curve.finite
+    if not fin.any():
+        return None
+    l0 = sig.view.l0 if sig.view is not None else float(np.median(curve.values[fin][:3]))
+    at, first_nf = divergence_step(curve.steps, curve.values, l0)
+    if at is None:
+        return None
+    i = int(np.searchsorted(curve.steps, at))
+    before = fin & (curve.steps < at)
+    # The last good level: the lowest point of the run before the blow-up.
+    if before.any():
+        j = int(np.flatnonzero(before)[np.argmin(curve.values[before])])
+        low_step, low_val = int(curve.steps[j]), float(curve.values[j])
+    else:
+        low_step, low_val = int(curve.steps[0]), l0
+    after = curve.values[i:]
+    peak_after = float(np.max(after[np.isfinite(after)])) if np.isfinite(after).any() else float("nan")
+    nonfinite_end = not np.isfinite(curve.values[-1])
+    ev: dict = {
+        "diverged_at_step": at,
+        "first_nonfinite_step": first_nf,
+        "initial_loss": l0,
+        "loss_before": low_val,
+        "loss_before_step": low_step,
+        "max_loss_after": peak_after,
+        "nonfinite_at_end": bool(nonfinite_end),
+        "wasted_steps": int(sig.last_step - at),
+    }
+    lr_at = None
+    if sig.lr is not None and sig.lr.finite.any():
+        lr_at = sig.lr.at(at)
+        ev["lr_at_divergence"] = lr_at
+        ev["peak_lr"] = sig.lr_peak
+    if sig.grad is not None and len(sig.grad):
+        g = sig.grad
+        pre = g.finite & (g.steps < at)
+        if pre.any():
+            ev["grad_norm_before"] = float(np.median(g.values[pre][-RECOVERY_WINDOW:]))
+        post = g.steps >= at
+        ev["grad_norm_nonfinite_after"] = bool((~g.finite[post]).any()) if post.any() else False
+    what = "became non-finite" if first_nf is not None and first_nf <= at else f"rose {w.factor(abs(at_value(curve, at) / low_val) if low_val else float('inf'))}"
+    summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
+    if lr_at is not None:
+        summary += f" with LR {w.lr(lr_at)}"
+    summary += f" and never recovered: {w.step(sig.last_step - at)} steps wasted"
+    ev["summary"] = summary
+    if lr_at is not None:
+        target = min(lr_at, sig.lr_peak or lr_at) / SAFETY_FACTOR
+        rec = (
+            f"lower peak LR to ~{w.lr(target)} ({w.factor(SAFETY_FACTOR)} below the {w.lr(lr_at)} "
+            f"it diverged at), clip gradients, and restart from a checkpoint before step {w.step(low_step)}"
+        )
+    else:
+        rec = (
+            f"lower the LR ~{w.factor(SAFETY_FACTOR)}, clip gradients, and restart from a checkpoint "
+            f"before step {w.step(low_step)}"
+        )
+    conf = 0.95 if first_nf is not None else 0.85
+    return Finding("diverged", "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag)
+
+
+def at_value(curve, step: int) -> float:
+    """The loss value at ``step`` (inf when non-finite)."""
+    v = curve.at(step)
+    return v if np.isfinite(v) else float("inf")

@@ -1,0 +1,86 @@
+"""``overfitting``: validation loss rises for a long stretch after its best."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import wording as w
+from .findings import Finding
+from .signals import Signals
+
+# Validation points needed to see a minimum and a rise after it.
+MIN_VAL_POINTS = 4
+# The best evaluation must leave a long stretch behind it: at least this share of the
+# run follows the best (a minimum in the last quarter is just the end of training).
+MIN_AFTER_FRACTION = 0.3
+# The final validation loss (median of the last 3 evaluations, robust to one noisy
+# evaluation) must be this much above the best: 10% is beyond evaluation noise on any
+# reasonably sized validation set yet well below a real overfit (often 20-50%).
+FINAL_RISE = 1.10
+# "For a long stretch": nearly every evaluation in the last quarter stays clearly above
+# the best (a dip back to the best means it is not overfitting).
+LATE_RISE = 1.05
+LATE_SHARE = 0.8
+# Training keeps improving while validation worsens (otherwise it is divergence or
+# instability, not overfitting): the train loss at the end is below its level at the best.
+TRAIN_STILL_FALLING = 0.95
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The overfitting finding of a run, or None."""
+    val = sig.val
+    if val is None or sig.loss_is_val:
+        return None
+    fin = val.finite
+    steps, vals = val.steps[fin], val.values[fin]
+    if len(vals) < MIN_VAL_POINTS:
+        return None
+    ib = int(np.argmin(vals))
+    best_step, best = int(steps[ib]), float(vals[ib])
+    if best <= 0 or sig.frac_of(best_step) > 1.0 - MIN_AFTER_FRACTION or ib >= len(vals) - 2:
+        return None
+    final = float(np.median(vals[-3:]))
+    if final < FINAL_RISE * best:
+        return None
+    late = vals[steps >= sig.step_at_frac(0.75)]
+    if len(late) == 0 or np.mean(late >= LATE_RISE * best) < LATE_SHARE:
+        return None
+    after_steps, after_vals = steps[ib:], vals[ib:]
+    tau = stats.kendalltau(after_steps, after_vals).statistic if len(after_vals) >= 3 else 1.0
+    if not np.isfinite(tau) or tau <= 0:
+        return None
+    ev: dict = {
+        "best_val_step": best_step,
+        "best_val_loss": best,
+        "final_val_loss": final,
+        "val_rise": final / best,
+        "val_trend_tau": float(tau),
+        "wasted_steps": int(sig.last_step - best_step),
+    }
+    view = sig.view
+    if view is not None:
+        i = int(np.searchsorted(view.steps, best_step))
+        lo, hi = max(0, i - view.window // 2), min(len(view.values), i + view.window // 2 + 1)
+        train_best = float(np.median(view.values[lo:hi])) if hi > lo else float("nan")
+        if np.isfinite(train_best) and view.final > TRAIN_STILL_FALLING * train_best:
+            return None
+        ev["train_loss_at_best"] = train_best
+        ev["train_loss_final"] = view.final
+    summary = (
+        f"validation loss rose from its best {w.num(best)} at step {w.step(best_step)} to "
+        f"{w.num(final)} ({w.factor(final / best)}) by step {w.step(int(steps[-1]))}"
+    )
+    if "train_loss_final" in ev:
+        summary += f" while train loss kept falling to {w.num(ev['train_loss_final'])}"
+    ev["summary"] = summary
+    rec = (
+        f"stop at step {w.step(best_step)}: best validation loss "
+        f"({w.step(sig.last_step - best_step)} steps after it were wasted); "
+        "or add regularisation (weight decay, dropout, more data)"
+    )
+    rise = final / best
+    conf = float(np.clip(0.6 + 0.4 * min((rise - 1.0) / 0.3, 1.0) * max(tau, 0.0) ** 0.5, 0.0, 0.99))
+    sev = "warning" if rise < 1.5 else "critical"
+    return Finding("overfitting", sev, conf, best_step, sig.last_step, w.clean(ev), rec, val.tag)

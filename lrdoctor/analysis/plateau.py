@@ -1,0 +1,105 @@
+"""``plateau``: loss flat for a long stretch under a constant LR, where decaying would help."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import wording as w
+from .findings import Finding
+from .signals import Signals
+
+# Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
+CONSTANT_LR = 0.9
+TAIL = 0.4
+# Flat: the last 40% of steps make at most this share of the run's progress.
+FLAT_SHARE = 0.05
+# Calm: a plateau is a floor, not bouncing (that is `oscillating`): 2nd-half roughness
+# (std / L0 in sub-windows) at most this.
+MAX_ROUGHNESS = 0.05
+# Something left to gain: a loss within 2% of L0 from zero is converged (memorised data);
+# decaying cannot gain much there.
+MIN_FLOOR = 0.02
+# Stuck: a run whose whole progress is below this share of L0 (or below a few noise
+# units) never learned; whatever the schedule, it sits on a plateau at its initial loss.
+STUCK_PROGRESS = 0.03
+STUCK_NOISE = 3.0
+MIN_POINTS = 20
+# Median windows (fraction of the run) for the loss levels compared.
+LEVEL_WINDOW = 0.04
+
+
+def _stuck(sig: Signals) -> Finding | None:
+    view = sig.view
+    scale = abs(view.l0)
+    gain = view.l0 - view.final
+    if len(view.values) < MIN_POINTS or gain > max(STUCK_PROGRESS * scale, STUCK_NOISE * view.noise):
+        return None
+    ev = {
+        "plateau_start_step": sig.first_step,
+        "decay_would_pay_step": None,
+        "plateau_level": view.final,
+        "initial_loss": view.l0,
+        "stuck": True,
+        "summary": (
+            f"loss never left its initial level: {w.num(view.l0)} -> {w.num(view.final)} over "
+            f"{w.step(sig.span)} steps"
+        ),
+    }
+    rec = (
+        "the model is not learning: check the data/labels and loss, then run an LR range test "
+        "(the LR may be far too low or too high)"
+    )
+    return Finding("plateau", "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The plateau finding of a run, or None."""
+    view = sig.view
+    if view is None:
+        return None
+    stuck = _stuck(sig)
+    if stuck is not None:
+        return stuck
+    if sig.lr is None or not sig.lr_peak:
+        return None
+    lr = sig.lr
+    tail = lr.finite & (lr.steps >= sig.step_at_frac(1 - TAIL))
+    if not tail.any() or lr.values[tail].min() < CONSTANT_LR * sig.lr_peak:
+        return None
+    h = LEVEL_WINDOW / 2
+    scale = abs(view.l0)
+    l60 = view.level_frac(1 - TAIL - h, 1 - TAIL + h)
+    lend = view.level_frac(1 - 2 * h, 1.0)
+    total = view.l0 - lend
+    if not np.isfinite(l60) or total <= 0 or lend < MIN_FLOOR * scale:
+        return None
+    late_share = (l60 - lend) / total
+    rough = view.roughness(0.5, 1.0)
+    if late_share > FLAT_SHARE or not rough <= MAX_ROUGHNESS:
+        return None
+    # Where the plateau starts: from there on the smoothed loss stays within the flat band.
+    band = lend + FLAT_SHARE * total
+    inside = view.smoothed <= band
+    stays = np.minimum.accumulate(inside[::-1])[::-1]
+    start = int(view.steps[int(np.argmax(stays))]) if stays.any() else int(sig.step_at_frac(1 - TAIL))
+    remaining = sig.last_step - start
+    lr_now = float(lr.values[tail][-1])
+    ev = {
+        "plateau_start_step": start,
+        "decay_would_pay_step": start,
+        "plateau_level": lend,
+        "last_40pct_share_of_progress": late_share,
+        "roughness": rough,
+        "lr": lr_now,
+        "summary": (
+            f"loss flat at ~{w.num(lend)} from step {w.step(start)} ({w.pct(1 - sig.frac_of(start))} of the run) "
+            f"under a constant LR of {w.lr(lr_now)}: the last 40% of steps made {w.pct(max(late_share, 0))} "
+            "of the progress"
+        ),
+    }
+    rec = (
+        f"decay: cosine from {w.lr(lr_now)} to {w.lr(lr_now / 100)} over the remaining "
+        f"{w.steps_short(remaining)} steps from step {w.step(start)}"
+    )
+    conf = float(np.clip(0.6 + 4 * (FLAT_SHARE - max(late_share, 0)), 0, 0.9))
+    return Finding("plateau", "warning", conf, start, sig.last_step, w.clean(ev), rec, sig.loss.tag)

@@ -1,0 +1,131 @@
+"""Analyze one run: its kind (training or LR range test), schedule, findings and suggested LR."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from parsers import Run
+
+from . import decay, divergence, lr_too_low, oscillation, overfitting, plateau, spikes, warmup
+from .findings import Finding, RunAnalysis, Schedule
+from .signals import Signals, prepare
+
+# A range test sweeps the LR over orders of magnitude while it rises to the end of the run.
+RANGE_TEST_MIN_SPAN = 100.0
+
+# Detectors that read a diverged run's blow-up as their own symptom are skipped on it.
+AFTER_DIVERGENCE = (overfitting.detect, decay.detect)
+OTHERS: tuple[Callable[[Signals], Finding | None], ...] = (
+    warmup.detect,
+    spikes.detect,
+    oscillation.detect,
+    plateau.detect,
+    lr_too_low.detect,
+)
+
+
+def _optional(module: str) -> Any | None:
+    """A sibling analysis module written elsewhere, or None while it does not exist."""
+    try:
+        return importlib.import_module(f"lrdoctor.analysis.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"lrdoctor.analysis.{module}":
+            return None
+        raise
+
+
+def infer_run_schedule(sig: Signals) -> Schedule:
+    """The schedule inferred from the run's LR (``unknown`` without one)."""
+    if sig.lr is None:
+        return Schedule("unknown", {})
+    mod = _optional("schedule")
+    if mod is None:
+        return Schedule("unknown", {})
+    return mod.infer_schedule(sig.lr.steps, sig.lr.values)
+
+
+def is_range_test(schedule: Schedule) -> bool:
+    """An LR that rises over orders of magnitude until the run ends."""
+    p = schedule.params
+    peak, first = p.get("peak_lr"), p.get("initial_lr")
+    if not p.get("rising") or not peak or not first or first <= 0:
+        return False
+    return peak / first >= RANGE_TEST_MIN_SPAN
+
+
+def _range_test(run: Run, sig: Signals, out: RunAnalysis) -> None:
+    mod = _optional("range_test")
+    if mod is None or sig.lr is None or sig.loss is None:
+        return
+    result = mod.analyze_range_test(run)
+    if result is None:
+        return
+    out.details["range_test"] = result if isinstance(result, dict) else getattr(result, "__dict__", {})
+    lr = out.details["range_test"].get("suggested_lr") if isinstance(out.details["range_test"], dict) else None
+    if lr is not None and math.isfinite(lr):
+        out.suggested_lr = float(lr)
+
+
+def _suggested_lr(findings: list[Finding]) -> float | None:
+    """An LR to try next, from the findings' own numbers (None when nothing to change)."""
+    for f in findings:
+        ev = f.evidence
+        if f.mode == "diverged" and ev.get("lr_at_divergence"):
+            return min(ev["lr_at_divergence"], ev.get("peak_lr") or math.inf) / divergence.SAFETY_FACTOR
+    for f in findings:
+        if f.mode in ("oscillating", "spikes") and f.evidence.get("lr"):
+            return f.evidence["lr"] / oscillation.LR_FACTOR
+    for f in findings:
+        if f.mode == "lr_too_low" and f.evidence.get("lr_end"):
+            factor = lr_too_low.STRONG_FACTOR if "10x" in f.recommendation else lr_too_low.MILD_FACTOR
+            return f.evidence["lr_end"] * factor
+    return None
+
+
+def analyze_run(run: Run) -> RunAnalysis:
+    """Everything the analyzer says about one run."""
+    sig = prepare(run)
+    schedule = infer_run_schedule(sig)
+    steps = int(sig.last_step - sig.first_step + 1) if sig.loss is not None else 0
+    rng = run.step_range
+    if rng is not None:
+        steps = max(steps, rng[1] - rng[0] + 1) if sig.loss is None else steps
+    out = RunAnalysis(run=run, kind="training", steps=steps, schedule=schedule)
+    out.details["notes"] = list(sig.notes)
+    if is_range_test(schedule):
+        out.kind = "range_test"
+        _range_test(run, sig, out)
+        return out
+    if sig.loss is None:
+        out.details["notes"].append("no loss curve: nothing to diagnose")
+        return out
+    findings: list[Finding] = []
+    div = divergence.detect(sig)
+    if div is not None:
+        findings.append(div)
+    else:
+        for det in AFTER_DIVERGENCE + OTHERS:
+            f = det(sig)
+            if f is not None:
+                findings.append(f)
+    findings = _resolve(findings)
+    out.findings = findings
+    out.suggested_lr = _suggested_lr(findings)
+    return out
+
+
+def _resolve(findings: list[Finding]) -> list[Finding]:
+    """Drop findings another one explains (the same symptom read twice)."""
+    modes = {f.mode for f in findings}
+    drop: set[str] = set()
+    if "oscillating" in modes:
+        drop.add("spikes")  # bouncing at a high level is not spikes on a low floor
+    if "decayed_too_early" in modes:
+        drop |= {"plateau", "lr_too_low"}  # a stall caused by the decay
+    if "plateau" in modes:
+        drop.add("lr_too_low")
+    return [f for f in findings if f.mode not in drop]

@@ -1,0 +1,238 @@
+"""Series preparation shared by every detector.
+
+Picks the run's primary tag per role, keeps the raw values (NaN/inf included: a
+non-finite loss is evidence), and derives the robust quantities the detectors
+compare against: the initial loss level ``L0``, a smoothed curve, the noise
+scale (MAD of the residuals around the smoothed curve), the best level and the
+progress ``L0 - best``. Every threshold in the detectors is a fraction of these,
+never an absolute number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import ndimage, signal, stats
+
+from parsers import Run
+
+# Above this many points a curve is reduced to bucket means (the way chart exports do):
+# every detector works on shapes hundreds of steps wide, so 20k buckets keep all of them
+# while a 1M-point run analyses in a fraction of a second.
+MAX_POINTS = 20_000
+# Points that form the initial level L0: the first logged loss is a single minibatch, a
+# median over a few points is robust to one unlucky batch while still being "before
+# learning" for any run long enough to analyse.
+L0_POINTS = 3
+# Fraction of the run the rolling-median window spans (odd, at least 5 points): wide
+# enough to average minibatch noise, narrow enough to keep a 5%-of-run feature.
+SMOOTH_FRACTION = 0.02
+MIN_SMOOTH_POINTS = 5
+# Too few points to say anything about a curve's shape.
+MIN_POINTS = 8
+
+
+@dataclass
+class Curve:
+    """One tag's points, sorted by step, one value per step (the last one logged wins)."""
+
+    tag: str
+    steps: np.ndarray  # int64
+    values: np.ndarray  # float64, NaN/inf kept
+
+    @classmethod
+    def from_frame(cls, tag: str, df: pd.DataFrame) -> "Curve":
+        """Build from a ``step, value`` frame, deduplicating steps and reducing huge series."""
+        steps = df["step"].to_numpy(np.int64)
+        values = df["value"].to_numpy(np.float64)
+        if len(steps) > 1 and (np.diff(steps) <= 0).any():
+            order = np.argsort(steps, kind="stable")
+            steps, values = steps[order], values[order]
+            last = np.r_[steps[1:] != steps[:-1], True]
+            steps, values = steps[last], values[last]
+        if len(steps) > MAX_POINTS:
+            steps, values = _bucket(steps, values, MAX_POINTS)
+        return cls(tag, steps, values)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @cached_property
+    def finite(self) -> np.ndarray:
+        """Mask of finite values."""
+        return np.isfinite(self.values)
+
+    def at(self, step: float) -> float:
+        """The value at the last logged step <= ``step`` (first value before the start)."""
+        i = int(np.searchsorted(self.steps, step, side="right")) - 1
+        return float(self.values[max(i, 0)])
+
+
+def _bucket(steps: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce to ``n`` buckets: last step of each bucket, mean value (non-finite propagates)."""
+    edges = np.linspace(0, len(steps), n + 1).astype(np.int64)
+    starts = edges[:-1]
+    counts = np.diff(edges)
+    with np.errstate(invalid="ignore", over="ignore"):
+        sums = np.add.reduceat(values, starts)
+    return steps[edges[1:] - 1], sums / counts
+
+
+def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Centered rolling median (edges use the nearest value); NaN-free input expected."""
+    window = max(1, int(window) | 1)
+    if window == 1 or len(values) < 3:
+        return values.astype(np.float64, copy=True)
+    return ndimage.median_filter(values, size=window, mode="nearest")
+
+
+def trailing_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Median of the ``window`` points before each point (NaN where there are none)."""
+    s = pd.Series(values).rolling(window, min_periods=max(3, window // 3)).median().shift(1)
+    return s.to_numpy(np.float64)
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Robust smoothing: a rolling median (kills spikes) then Savitzky-Golay (keeps the shape)."""
+    med = rolling_median(values, window)
+    w = max(5, int(window) | 1)
+    if len(med) <= w:
+        return med
+    return signal.savgol_filter(med, w, 2, mode="interp")
+
+
+def mad_noise(values: np.ndarray, reference: np.ndarray) -> float:
+    """Robust noise scale: normal-consistent MAD of the residuals around ``reference``."""
+    resid = values - reference
+    resid = resid[np.isfinite(resid)]
+    if len(resid) < 3:
+        return 0.0
+    return float(stats.median_abs_deviation(resid, scale="normal"))
+
+
+@dataclass
+class LossView:
+    """The finite part of a loss curve with its robust levels (see module docstring)."""
+
+    curve: Curve
+    steps: np.ndarray  # finite points only
+    values: np.ndarray
+    window: int  # rolling window in points
+    smoothed: np.ndarray
+    median: np.ndarray  # rolling median of ``window`` points
+    l0: float
+    noise: float
+    best: float  # lowest smoothed level
+    best_step: int
+    final: float  # median level of the last window
+
+    @property
+    def progress(self) -> float:
+        """``L0 - best``: how much the run learned (>= 0)."""
+        return max(self.l0 - self.best, 0.0)
+
+    def level(self, start_step: float, end_step: float) -> float:
+        """Median loss between two steps (NaN when no point falls inside)."""
+        sel = (self.steps >= start_step) & (self.steps <= end_step)
+        return float(np.median(self.values[sel])) if sel.any() else float("nan")
+
+    def level_frac(self, a: float, b: float) -> float:
+        """Median loss between fractions ``a`` and ``b`` of the run's step span."""
+        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
+        return self.level(s0 + a * (s1 - s0), s0 + b * (s1 - s0))
+
+    def roughness(self, a: float, b: float, windows: int = 10) -> float:
+        """Median over ``windows`` sub-windows of std(loss) / L0 between fractions a and b."""
+        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
+        sel = (self.steps >= s0 + a * (s1 - s0)) & (self.steps <= s0 + b * (s1 - s0))
+        vals = self.values[sel]
+        if len(vals) < 2 * windows or self.l0 <= 0:
+            return float("nan")
+        parts = np.array_split(vals, windows)
+        return float(np.median([np.std(p) for p in parts]) / abs(self.l0))
+
+
+def loss_view(curve: Curve) -> LossView | None:
+    """Robust levels of a loss curve, or None when it has too few finite points."""
+    fin = curve.finite
+    steps, values = curve.steps[fin], curve.values[fin]
+    if len(values) < MIN_POINTS:
+        return None
+    window = max(MIN_SMOOTH_POINTS, int(len(values) * SMOOTH_FRACTION)) | 1
+    med = rolling_median(values, window)
+    sm = smooth(values, window)
+    noise = mad_noise(values, med)
+    l0 = float(np.median(values[:L0_POINTS]))
+    ib = int(np.argmin(med))
+    final = float(np.median(values[-window:]))
+    return LossView(curve, steps, values, window, sm, med, l0, noise, float(med[ib]), int(steps[ib]), final)
+
+
+@dataclass
+class Signals:
+    """The curves of one run, by role, ready for the detectors."""
+
+    run: Run
+    loss: Curve | None = None  # the training loss (the validation loss when there is none)
+    loss_is_val: bool = False
+    val: Curve | None = None
+    lr: Curve | None = None
+    grad: Curve | None = None
+    view: LossView | None = None
+    first_step: int = 0
+    last_step: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def span(self) -> int:
+        """Steps between the first and the last logged step."""
+        return max(self.last_step - self.first_step, 1)
+
+    def step_at_frac(self, frac: float) -> float:
+        """The step at a fraction of the run."""
+        return self.first_step + frac * self.span
+
+    def frac_of(self, step: float) -> float:
+        """Where ``step`` sits in the run, 0..1."""
+        return (step - self.first_step) / self.span
+
+    @cached_property
+    def lr_peak(self) -> float | None:
+        """The largest finite logged LR."""
+        if self.lr is None or not self.lr.finite.any():
+            return None
+        return float(np.max(self.lr.values[self.lr.finite]))
+
+
+def _curve(run: Run, role: str) -> Curve | None:
+    tag = run.primary_tag(role)
+    if tag is None:
+        return None
+    df = run.series(tag)
+    if df.empty:
+        return None
+    return Curve.from_frame(tag, df)
+
+
+def prepare(run: Run) -> Signals:
+    """Pick the primary tag of each role and derive the loss levels."""
+    sig = Signals(run=run)
+    sig.loss = _curve(run, "train_loss")
+    sig.val = _curve(run, "val_loss")
+    sig.lr = _curve(run, "lr")
+    sig.grad = _curve(run, "grad_norm")
+    if sig.loss is None or len(sig.loss) < MIN_POINTS:
+        if sig.val is not None:
+            sig.loss, sig.loss_is_val = sig.val, True
+            sig.notes.append("no training loss: the validation loss stands in for it")
+    if sig.loss is not None:
+        sig.view = loss_view(sig.loss)
+    rng = run.step_range
+    if sig.loss is not None and len(sig.loss):
+        sig.first_step, sig.last_step = int(sig.loss.steps[0]), int(sig.loss.steps[-1])
+    elif rng is not None:
+        sig.first_step, sig.last_step = rng
+    return sig

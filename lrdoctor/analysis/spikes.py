@@ -1,0 +1,87 @@
+"""``spikes``: transient loss jumps that recover."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import wording as w
+from .findings import Finding
+from .signals import Signals, trailing_median
+
+# A 3-point rolling median removes single-batch outliers: a spike is a jump that lasts.
+SPIKE_MEDIAN = 3
+# The reference level: median of the 25 points before (a local floor that one spike
+# cannot move).
+TRAILING = 25
+# A spike at least doubles the loss over its local floor...
+SPIKE_RATIO = 1.8
+# ...by a sizeable share of the initial loss (jumps smaller than a fifth of L0 are noise
+# on the scale of what the run learns)...
+SPIKE_EXCESS = 0.2
+# ...and far outside the run's minibatch noise.
+SPIKE_NOISE = 5.0
+# "Transient": back to within half of the jump within this many steps.
+RECOVERY_STEPS = 60
+# One spike is an accident; a pattern needs two.
+MIN_SPIKES = 2
+# Suggested LR reduction for a spiky run: one notch on a 1-3-10 grid.
+LR_FACTOR = 3.0
+
+
+def spike_events(steps: np.ndarray, values: np.ndarray, l0: float, noise: float) -> list[dict]:
+    """Spike events (start step, peak, floor) of a finite loss series."""
+    m3 = pd.Series(values).rolling(SPIKE_MEDIAN, min_periods=1).median().to_numpy()
+    floor = trailing_median(m3, TRAILING)
+    excess = m3 - floor
+    with np.errstate(invalid="ignore"):
+        above = (m3 >= SPIKE_RATIO * floor) & (excess >= SPIKE_EXCESS * abs(l0)) & (excess >= SPIKE_NOISE * noise)
+    above &= np.isfinite(floor)
+    starts = np.flatnonzero(above & ~np.r_[False, above[:-1]])
+    events = []
+    for i in starts:
+        base = floor[i]
+        seg = np.arange(i, int(np.searchsorted(steps, steps[i] + RECOVERY_STEPS, side="right")))
+        if len(seg) == 0:
+            continue
+        peak = float(np.max(m3[seg]))
+        back = m3[seg] <= base + 0.5 * (peak - base)
+        if not back.any():
+            continue
+        events.append({"step": int(steps[i]), "peak": peak, "floor": float(base)})
+    return events
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The spikes finding of a run, or None."""
+    view = sig.view
+    if view is None:
+        return None
+    events = spike_events(view.steps, view.values, view.l0, view.noise)
+    if len(events) < MIN_SPIKES:
+        return None
+    ratios = [e["peak"] / e["floor"] if e["floor"] > 0 else float("inf") for e in events]
+    biggest = int(np.argmax([e["peak"] - e["floor"] for e in events]))
+    big = events[biggest]
+    ev = {
+        "spike_steps": [e["step"] for e in events],
+        "count": len(events),
+        "max_ratio": float(np.max(ratios)),
+        "median_ratio": float(np.median(ratios)),
+        "largest_spike_step": big["step"],
+        "summary": (
+            f"{len(events)} loss spikes that recovered; the largest at step {w.step(big['step'])} "
+            f"jumped from {w.num(big['floor'])} to {w.num(big['peak'])} ({w.factor(ratios[biggest])})"
+        ),
+    }
+    if sig.lr is not None and sig.lr_peak:
+        ev["lr_at_largest_spike"] = sig.lr.at(big["step"])
+        rec = (
+            f"lower peak LR to ~{w.lr(sig.lr_peak / LR_FACTOR)} ({w.factor(LR_FACTOR)}), "
+            "add gradient clipping, or use a larger batch"
+        )
+    else:
+        rec = f"lower the LR ~{w.factor(LR_FACTOR)}, add gradient clipping, or use a larger batch"
+    conf = float(np.clip(0.5 + 0.1 * len(events), 0, 0.95))
+    sev = "warning" if len(events) >= 5 else "info"
+    return Finding("spikes", sev, conf, events[0]["step"], events[-1]["step"], w.clean(ev), rec, sig.loss.tag)

@@ -1,0 +1,74 @@
+"""``no_warmup``: instability in the first steps from starting at the peak LR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import wording as w
+from .findings import Finding
+from .signals import Signals
+
+# The early window: the first 12% of the run, at least 40 steps: warmups are usually
+# 1-10% of training, instability from a cold start at the peak LR shows within that.
+EARLY_FRACTION = 0.12
+EARLY_MIN_STEPS = 40
+MIN_EARLY_POINTS = 6
+# A warmup exists when the first logged LR is at most this share of the peak.
+WARMUP_START_MAX = 0.5
+# "Instability": the 3-point rolling-median loss climbs this share of L0 above its running
+# best; a healthy start only falls (minibatch noise is removed by the median).
+RISE_FRACTION = 0.3
+# ...and the climb is well outside the run's own noise.
+RISE_NOISE = 4.0
+# Suggested warmup: 5% of training is a common default for transformer-style training.
+WARMUP_SUGGESTED = 0.05
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The no-warmup finding of a run, or None."""
+    view = sig.view
+    if view is None:
+        return None
+    lr0 = None
+    if sig.lr is not None and sig.lr.finite.any() and sig.lr_peak:
+        lr0 = float(sig.lr.values[sig.lr.finite][0])
+        if lr0 <= WARMUP_START_MAX * sig.lr_peak:
+            return None
+    end = sig.first_step + max(EARLY_MIN_STEPS, EARLY_FRACTION * sig.span)
+    sel = view.steps <= end
+    if sel.sum() < MIN_EARLY_POINTS:
+        return None
+    steps, vals = view.steps[sel], view.values[sel]
+    m3 = pd.Series(vals).rolling(3, min_periods=1).median().to_numpy()
+    running_best = np.minimum.accumulate(m3)
+    rise = m3 - running_best
+    i = int(np.argmax(rise))
+    scale = abs(view.l0)
+    if rise[i] < RISE_FRACTION * scale or rise[i] < RISE_NOISE * view.noise:
+        return None
+    j = int(np.argmax(m3[: i + 1] == running_best[i]))
+    # The instability starts where the loss leaves its running best.
+    start = int(steps[j])
+    peak_step = int(steps[i])
+    ev = {
+        "early_instability_step": start,
+        "early_window": [int(steps[0]), int(steps[-1])],
+        "rise_over_l0": rise[i] / scale,
+        "loss_low_before": float(running_best[i]),
+        "loss_peak": float(m3[i]),
+        "loss_peak_step": peak_step,
+        "first_lr": lr0,
+        "peak_lr": sig.lr_peak,
+        "summary": (
+            f"loss climbed from {w.num(running_best[i])} to {w.num(m3[i])} between steps {w.step(start)} and "
+            f"{w.step(peak_step)} (+{w.pct(rise[i] / scale)} of the initial loss)"
+            + (f" with the LR starting at its peak {w.lr(sig.lr_peak)}" if lr0 is not None else "")
+        ),
+    }
+    n_warm = max(int(round(WARMUP_SUGGESTED * sig.span)), 1)
+    rec = f"add ~{w.step(n_warm)} warmup steps ({w.pct(WARMUP_SUGGESTED)} of training)"
+    if lr0 is not None:
+        rec += f" ramping linearly up to {w.lr(sig.lr_peak)}"
+    conf = float(np.clip(0.55 + 0.5 * rise[i] / scale, 0, 0.95)) * (1.0 if lr0 is not None else 0.8)
+    return Finding("no_warmup", "warning", conf, start, peak_step, w.clean(ev), rec, sig.loss.tag)

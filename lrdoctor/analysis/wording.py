@@ -1,0 +1,60 @@
+"""Number formatting for the one-line evidence sentences and recommendations."""
+
+from __future__ import annotations
+
+import math
+
+
+def lr(x: float | None) -> str:
+    """An LR the way people write it: ``3.1e-03``."""
+    if x is None or not math.isfinite(x):
+        return "?"
+    return f"{x:.1e}"
+
+
+def num(x: float | None) -> str:
+    """A loss value with 3 significant digits."""
+    if x is None or not math.isfinite(x):
+        return "non-finite"
+    return f"{x:.3g}"
+
+
+def step(x: float | None) -> str:
+    """A step number with thousands separators."""
+    return "?" if x is None else f"{int(round(x)):,}"
+
+
+def steps_short(n: float) -> str:
+    """A step count: ``8k`` above ten thousand, ``1,250`` below."""
+    n = int(round(n))
+    if n >= 10_000:
+        return f"{n / 1000:.0f}k"
+    return f"{n:,}"
+
+
+def factor(x: float) -> str:
+    """A ratio: ``14x`` or ``2.5x``."""
+    if not math.isfinite(x):
+        return "inf"
+    return f"{x:.0f}x" if x >= 10 else f"{x:.1f}x"
+
+
+def pct(x: float) -> str:
+    """A fraction as a percentage."""
+    return f"{100 * x:.0f}%"
+
+
+def clean(value):
+    """Evidence values: NumPy scalars to Python, non-finite floats to None (recursively)."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

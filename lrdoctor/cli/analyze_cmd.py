@@ -1,0 +1,65 @@
+"""``lrdoctor analyze PATH... [--json]``: diagnose learning-rate problems."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from lrdoctor.analysis import Analysis, analyze
+from lrdoctor.analysis.contract import analysis_to_dict
+from lrdoctor.analysis.wording import lr as fmt_lr
+
+from .common import add_load_arguments, load_paths, parse_roles, print_warnings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``analyze``."""
+    add_load_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print the version-1 JSON contract")
+
+
+def render_text(analysis: Analysis) -> str:
+    """A readable summary: one block per run and per sweep."""
+    lines: list[str] = []
+    for ra in analysis.runs:
+        r = ra.run
+        lines.append(f"{r.name}  [{r.format}]  {r.path}")
+        lines.append(f"  {ra.kind}, {ra.steps:,} steps, schedule: {ra.schedule.kind}")
+        if ra.kind == "range_test":
+            rt = ra.details.get("range_test") or {}
+            rules = rt.get("rules") if isinstance(rt, dict) else None
+            if isinstance(rules, dict):
+                for name, value in rules.items():
+                    lines.append(f"    {name:<20} {fmt_lr(value) if isinstance(value, float) else value}")
+        elif not ra.findings:
+            lines.append("  healthy: no learning-rate problem found")
+        for f in ra.findings:
+            where = "" if f.step_start is None else f" @ step {f.step_start:,}"
+            lines.append(f"  [{f.severity}] {f.mode}{where} (confidence {f.confidence:.2f})")
+            lines.append(f"      {f.evidence.get('summary', '')}")
+            lines.append(f"      -> {f.recommendation}")
+        if ra.suggested_lr is not None:
+            lines.append(f"  suggested LR: {fmt_lr(ra.suggested_lr)}")
+    for s in analysis.sweeps:
+        lines.append(f"sweep {s.path}: {len(s.runs)} runs")
+        lines.append(
+            f"  best LR {fmt_lr(s.best_lr)}, largest stable LR {fmt_lr(s.max_stable_lr)}, "
+            f"suggested LR {fmt_lr(s.suggested_lr)}"
+        )
+    n_bad = sum(1 for ra in analysis.runs if ra.findings)
+    lines.append(f"{len(analysis.runs)} run(s) analyzed, {n_bad} with findings.")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``analyze``."""
+    runs = load_paths(args.paths, parse_roles(args.role))
+    analysis = analyze(runs, warnings=runs.all_warnings())
+    if args.json:
+        json.dump(analysis_to_dict(analysis), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(render_text(analysis))
+        print_warnings(analysis.warnings)
+    return 0 if runs else 2
