@@ -7,9 +7,12 @@ These names are the vocabulary other layers build on (cost, GUI, reports, the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsers import LoadWarning, Run
+
+if TYPE_CHECKING:
+    from lrdoctor.cost.estimate import RunCost, SweepCost
 
 MODES: tuple[str, ...] = (
     "diverged",
@@ -73,6 +76,7 @@ class RunAnalysis:
     findings: list[Finding] = field(default_factory=list)
     suggested_lr: float | None = None
     details: dict[str, Any] = field(default_factory=dict)  # range-test rules, forecast, ...
+    cost: RunCost | None = None  # filled by lrdoctor.cost.estimate_costs
 
     def worst_severity(self) -> str | None:
         """The most severe finding's severity, or None for a healthy run."""
@@ -91,6 +95,7 @@ class SweepAnalysis:
     max_stable_lr: float | None
     suggested_lr: float | None
     points: list[dict[str, Any]] = field(default_factory=list)  # per run: name, lr, final_loss, diverged
+    cost: SweepCost | None = None  # filled by lrdoctor.cost.estimate_costs
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""
