@@ -1,0 +1,250 @@
+"""Plain-text console logs and JSON-lines metric logs.
+
+Each line is tried against the ordered patterns of :mod:`parsers.text_patterns` (the one
+place they are documented). Lines that match nothing are skipped and counted in
+``run.meta["unparsed_lines"]``, never fatal. A step counter that goes back (a log appended
+to by a restarted run, like detectron2's ``metrics.json`` after a resume) is recorded as
+:class:`StepOverlap` and a warning; the later points win.
+
+Recognition is by content: the first 64 KiB must hold at least :data:`MIN_SNIFF_RECORDS`
+lines that carry a step and values (or are JSON/dict metric records), so random text
+files are not claimed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParseError
+from .model import Run, StepOverlap, make_scalars
+from .registry import Reader, register
+from .text_patterns import Record, parse_line
+
+FORMAT = "text_log"
+SNIFF_BYTES = 64 * 1024
+# Three metric lines: one or two can happen by chance in any prose or source file.
+MIN_SNIFF_RECORDS = 3
+# Source code and documents may quote log lines; they are never training logs themselves.
+EXCLUDED_SUFFIXES = {
+    ".py", ".ipynb", ".md", ".rst", ".html", ".htm", ".js", ".ts", ".c", ".cc", ".cpp", ".h",
+    ".java", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".csv", ".tsv", ".sh",
+}
+# File and folder names that say nothing about the run: the name comes from further up.
+GENERIC_NAMES = {"log", "logs", "output", "outputs", "out", "stdout", "train", "training", "metrics",
+                 "files", "console", "run", "results"}
+_LINE_SPLIT = re.compile(r"\r\n|\r|\n")
+_COUNTS_AS_RECORD = {"own", "count"}
+
+
+def _head_text(path: Path) -> str | None:
+    with open(path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if b"\x00" in head:
+        return None
+    return head.decode("utf-8", errors="replace")
+
+
+def sniff(path: Path) -> bool:
+    """At least three step-bearing metric lines in the first 64 KiB of a text file."""
+    if path.suffix.lower() in EXCLUDED_SUFFIXES:
+        return False
+    text = _head_text(path)
+    if text is None:
+        return False
+    found = 0
+    for line in _LINE_SPLIT.split(text):
+        record = parse_line(line)
+        if record is not None and record.values and (record.attach in _COUNTS_AS_RECORD):
+            found += 1
+            if found >= MIN_SNIFF_RECORDS:
+                return True
+    return False
+
+
+def run_name(path: Path) -> str:
+    """The file's stem, or the nearest folder name that is not generic (``output``, ``files``)."""
+    if path.stem.lower() not in GENERIC_NAMES:
+        return path.stem
+    for parent in path.parents:
+        if parent.name and parent.name.lower() not in GENERIC_NAMES:
+            return parent.name
+    return path.stem
+
+
+def _resolve_steps(records: Iterable[Record]) -> tuple[list[tuple[int, dict[str, float], str]], dict[str, Any]]:
+    """Give every record a step; returns ``(step, values, attach)`` rows and bookkeeping."""
+    rows: list[tuple[int, dict[str, float], str]] = []
+    pending: list[Record] = []
+    last_step: int | None = None
+    count = 0
+    info: dict[str, Any] = {"summary": {}, "units": {}, "counted": 0, "dropped": 0, "kinds": set()}
+    for rec in records:
+        info["kinds"].add(rec.kind)
+        info["units"].update(rec.units)
+        if rec.attach == "summary":
+            info["summary"].update(rec.meta)
+            continue
+        if rec.attach == "next" or (rec.attach == "last" and last_step is None):
+            pending.append(rec)
+            continue
+        if rec.attach == "last":
+            rows.append((last_step, rec.values, "last"))
+            continue
+        if rec.attach == "count":
+            count += 1
+            info["counted"] += 1
+            step = count
+        else:  # own / step_only
+            step = rec.step
+        for p in pending:
+            rows.append((step, p.values, "next"))
+        pending.clear()
+        last_step = step
+        if rec.values:
+            rows.append((step, rec.values, "own"))
+    if pending:
+        if last_step is None:
+            info["dropped"] += len(pending)
+        else:
+            rows.extend((last_step, p.values, "next") for p in pending)
+    return rows, info
+
+
+def _segments(rows: list[tuple[int, dict[str, float], str]]) -> list[int]:
+    """Segment id per row: a new segment starts where the step counter goes back."""
+    seg, ids = 0, []
+    prev_step: int | None = None
+    prev_keys: set[str] = set()
+    for step, values, attach in rows:
+        if attach == "own" and prev_step is not None:
+            keys = set(values)
+            if step < prev_step or (step == prev_step and keys & prev_keys):
+                seg += 1
+        if attach == "own":
+            prev_step, prev_keys = step, set(values)
+        ids.append(seg)
+    return ids
+
+
+def _supersede(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[StepOverlap]]:
+    """Drop points of earlier segments that a later segment logged again; report them."""
+    if df.empty or df["segment"].max() == 0:
+        return df, []
+    starts = df.groupby("segment")["step"].min()
+    # For each segment, the lowest start step of any later segment.
+    later_min = starts[::-1].cummin()[::-1].shift(-1, fill_value=np.iinfo(np.int64).max)
+    superseded = df["step"].to_numpy() >= later_min.reindex(df["segment"]).to_numpy()
+    overlaps = []
+    for seg, part in df[superseded].groupby("segment"):
+        overlaps.append(
+            StepOverlap(
+                source=str(path),
+                superseded_by=str(path),
+                step_start=int(part["step"].min()),
+                step_end=int(part["step"].max()),
+                points=len(part),
+                steps=int(part["step"].nunique()),
+            )
+        )
+    return df[~superseded], overlaps
+
+
+def read(path: Path) -> list[Run]:
+    """Read one text or JSON-lines log into one :class:`Run`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(path, f"cannot read: {exc.strerror or exc}") from None
+    if b"\x00" in raw[:SNIFF_BYTES]:
+        raise ParseError(path, "binary file, not a text log")
+    lines = _LINE_SPLIT.split(raw.decode("utf-8", errors="replace"))
+    records: list[Record] = []
+    unparsed = 0
+    first_unparsed: int | None = None
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        record = parse_line(line)
+        if record is None:
+            unparsed += 1
+            first_unparsed = first_unparsed or number
+            continue
+        records.append(record)
+
+    rows, info = _resolve_steps(records)
+    if not rows:
+        raise ParseError(path, "no metric lines recognised")
+    seg_ids = _segments(rows)
+    tags: list[str] = []
+    steps: list[int] = []
+    segs: list[int] = []
+    values: list[float] = []
+    for (step, vals, _attach), seg in zip(rows, seg_ids):
+        for tag, value in vals.items():
+            tags.append(tag)
+            steps.append(step)
+            segs.append(seg)
+            values.append(value)
+    df = make_scalars(tags, steps, None, values)
+    df["segment"] = np.asarray(segs, dtype=np.int64)
+    df, overlaps = _supersede(df, path)
+    scalars = (
+        df.drop(columns="segment")
+        .drop_duplicates(["tag", "step"], keep="last")
+        .reset_index(drop=True)
+    )
+    scalars["tag"] = scalars["tag"].cat.remove_unused_categories()
+
+    warnings: list[str] = []
+    if overlaps:
+        points = sum(o.points for o in overlaps)
+        warnings.append(
+            f"{path}: the step counter goes back {len(overlaps)} time(s) (restarted run appended to the "
+            f"same log); {points} earlier points were logged again and the later ones are kept"
+        )
+    meta: dict[str, Any] = {
+        "unparsed_lines": unparsed,
+        "patterns": sorted(info["kinds"]),
+    }
+    if first_unparsed is not None:
+        meta["first_unparsed_line"] = first_unparsed
+    if info["units"]:
+        meta["units"] = info["units"]
+    if info["summary"]:
+        meta["train_summary"] = info["summary"]
+        runtime = info["summary"].get("train_runtime")
+        if runtime is not None:
+            meta["train_runtime"] = runtime
+    if info["counted"]:
+        meta["step_source"] = "running count of logged dicts (the lines carry no step)"
+    if info["dropped"]:
+        warnings.append(f"{path}: {info['dropped']} metric line(s) before any step were skipped")
+    return [
+        Run(
+            name=run_name(path),
+            path=str(path),
+            format=FORMAT,
+            scalars=scalars,
+            meta=meta,
+            warnings=warnings,
+            overlaps=overlaps,
+            files=[str(path)],
+        )
+    ]
+
+
+READER = register(
+    Reader(
+        format=FORMAT,
+        sniff=sniff,
+        read=read,
+        priority=900,  # the most generic reader: asked last
+        description="plain-text console logs and JSON-lines metric logs (see parsers.text_patterns)",
+    )
+)

@@ -1,0 +1,267 @@
+"""The line patterns of plain-text console logs and JSON-lines metric logs, in one place.
+
+Every line of a text log is tried against :data:`PATTERNS` in order; the first that
+recognises it turns it into a :class:`Record` (a step, when the line names one, and
+``{tag: value}``). Lines nothing recognises are skipped and counted, never fatal.
+
+=================  ==========================================================================
+pattern            what it recognises (examples)
+=================  ==========================================================================
+``json``           a JSON object per line, optionally after a prefix ending in ``{``:
+                   detectron2 ``metrics.json`` (``{"iteration": 19, "total_loss": 2.63, ...}``),
+                   fairseq ``--log-format json`` (``... | train_inner | {"num_updates": "100",
+                   "loss": "9.87", ...}``; numeric strings are numbers), OpenNMT/other json logs.
+                   The step is the first of :data:`STEP_KEYS` present (``*_num_updates`` too).
+``python_dict``    a printed Python dict, as the Hugging Face Trainer prints its logs:
+                   ``{'loss': 2.31, 'learning_rate': 4.9e-05, 'epoch': 0.1}`` (``nan``/``inf``
+                   allowed). No step inside: the step is the running count of train dicts
+                   (eval dicts take the current count); ``run.meta["step_source"]`` says so.
+                   A dict holding ``train_runtime`` is the run summary: metadata.
+``nanogpt_logtxt`` build-nanogpt ``log.txt``: ``<step> train|val|hella <value>``; tags
+                   ``train_loss``, ``val_loss``, ``hella_acc`` (the file names no metric).
+``eval_next_step`` build-nanogpt console lines printed *before* the step they belong to:
+                   ``validation loss: 10.9522``, ``HellaSwag accuracy: 2497/10042=0.2487``;
+                   they are attached to the next step line.
+``key_values``     any line with a step key and ``key value`` / ``key: value`` / ``key=value``
+                   pairs: build-nanogpt ``step 10 | loss: 9.87 | lr 9.2e-06 | norm: 3.89 |
+                   dt: 414ms``, nanoGPT ``iter 100: loss 4.2113, time 31.2ms`` and
+                   ``step 2000: train loss 1.76, val loss 1.88``, OpenNMT ``Step 100/20000;
+                   acc: 10.5; ppl: 1234; lr: 0.0001``, ``Step 0 -- Train loss: 2.6, Train Acc:
+                   0.21``, ``epoch=3 step=1200 loss=0.53``. The step key is the first of
+                   :data:`STEP_WORDS` found (``epoch`` only when no finer one is there).
+                   A line with metric-like pairs but no step key takes the last step seen
+                   (Keras-style ``Epoch 3/10`` then a line of metrics); a line with a step key
+                   and nothing else only sets that step.
+=================  ==========================================================================
+
+Units written after a number (``414ms``, ``12.3%``) are dropped from the value and kept in
+``Record.units`` (the reader puts them in ``run.meta["units"]``).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .roles import role_of
+
+# Keys of a JSON/dict record that hold its step, most specific first.
+STEP_KEYS: tuple[str, ...] = (
+    "iteration", "step", "global_step", "num_updates", "_step", "iter", "it",
+    "trainer/global_step", "train/global_step", "update", "batch",
+)
+# Words that name the step in a text line, most specific first; "epoch" is the fallback.
+STEP_WORDS: tuple[str, ...] = ("step", "global_step", "global step", "iter", "iteration", "it", "update",
+                               "updates", "batch")
+EPOCH_WORD = "epoch"
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)"
+_WORD = r"(?!(?:nan|inf)\b)[A-Za-z_][\w./\-]*"
+# A number standing alone (not inside a word), with an optional unit right after it.
+NUMBER = re.compile(
+    rf"(?<![\w.])(?P<value>{_NUMBER})(?P<unit>ms|s|%|it/s)?(?![\w.])(?!/\D)", re.IGNORECASE
+)
+_KEY_WORD = re.compile(rf"^{_WORD}$", re.IGNORECASE)
+# Characters that end a key going backwards from its value ("a, b 5": the key is "b").
+_KEY_STOP = re.compile(r"[|,;()\[\]{}\"'<>#]")
+# A key has at most this many words ("train loss", "Train Acc", "HellaSwag accuracy").
+MAX_KEY_WORDS = 4
+
+
+def key_value_pairs(line: str) -> list[tuple[str, float, str | None]]:
+    """``(key, value, unit)`` of every ``key value`` / ``key: value`` / ``key=value`` in ``line``.
+
+    Driven by the numbers of the line (the key is read backwards from each number), so long
+    prose lines cost little.
+    """
+    pairs = []
+    prev = 0
+    for m in NUMBER.finditer(line):
+        segment = _KEY_STOP.split(line[prev : m.start()])[-1].rstrip(" \t")
+        prev = m.end()
+        if segment.endswith((":", "=")):
+            segment = segment[:-1].rstrip(" \t")
+        words = segment.split()
+        taken: list[str] = []
+        for word in reversed(words):
+            if len(taken) == MAX_KEY_WORDS or not _KEY_WORD.match(word):
+                break
+            taken.append(word)
+        if taken:
+            pairs.append((" ".join(reversed(taken)).rstrip("."), float(m["value"]), m["unit"]))
+    return pairs
+
+
+_NANOGPT_LOGTXT = re.compile(rf"^\s*(?P<step>\d+)\s+(?P<kind>train|val|hella)\s+(?P<value>{_NUMBER})\s*$")
+NANOGPT_LOGTXT_TAGS = {"train": "train_loss", "val": "val_loss", "hella": "hella_acc"}
+_EVAL_NEXT_STEP = (
+    re.compile(rf"^\s*(?P<key>validation loss):\s*(?P<value>{_NUMBER})\s*$"),
+    re.compile(rf"^\s*(?P<key>HellaSwag accuracy):\s*\d+/\d+\s*=\s*(?P<value>{_NUMBER})\s*$"),
+)
+_PY_SPECIAL = re.compile(r"(?<![\w'\"])(-?)(nan|inf)(?![\w'\"])")
+_SUMMARY_KEYS = ("train_runtime",)
+
+
+@dataclass
+class Record:
+    """What one line says: its step (None: not stated) and its values."""
+
+    step: int | None
+    values: dict[str, float]
+    kind: str  # the pattern's name
+    attach: str = "own"  # "own" | "next" (belongs to the next step line) | "last" (to the last step)
+    units: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # e.g. the HF summary dict
+    step_key: str | None = None
+
+
+def _to_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _numeric_items(obj: dict) -> dict[str, float]:
+    out = {}
+    for key, value in obj.items():
+        number = _to_float(value)
+        if number is not None:
+            out[str(key)] = number
+    return out
+
+
+def _step_from_mapping(values: dict[str, float]) -> tuple[int | None, str | None]:
+    candidates = list(STEP_KEYS) + [k for k in values if k.endswith("_num_updates")]
+    for key in candidates:
+        number = values.get(key)
+        if number is not None and math.isfinite(number) and float(number).is_integer():
+            return int(number), key
+    return None, None
+
+
+def parse_json(line: str) -> Record | None:
+    """A JSON object (after an optional prefix)."""
+    start = line.find("{")
+    if start < 0 or not line.rstrip().endswith("}") or '"' not in line:
+        return None
+    try:
+        obj = json.loads(line[start:])
+    except ValueError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    values = _numeric_items(obj)
+    if not values:
+        return None
+    step, key = _step_from_mapping(values)
+    if key is not None:
+        values.pop(key)
+    return Record(step, values, "json", attach="own" if step is not None else "count", step_key=key)
+
+
+def parse_python_dict(line: str) -> Record | None:
+    """A printed Python dict of numbers (the Hugging Face Trainer's console logs)."""
+    start = line.find("{'")
+    end = line.rfind("}")
+    if start < 0 or end < start:
+        return None
+    text = _PY_SPECIAL.sub(lambda m: f"'{m.group(1)}{m.group(2)}'", line[start : end + 1])
+    try:
+        obj = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    values = _numeric_items(obj)
+    if not values:
+        return None
+    if any(k in values for k in _SUMMARY_KEYS):
+        return Record(None, {}, "python_dict", attach="summary", meta=values)
+    step, key = _step_from_mapping(values)
+    if key is not None:
+        values.pop(key)
+        return Record(step, values, "python_dict", step_key=key)
+    is_eval = any(k.startswith("eval_") for k in values)
+    return Record(None, values, "python_dict", attach="last" if is_eval else "count")
+
+
+def parse_nanogpt_logtxt(line: str) -> Record | None:
+    """build-nanogpt ``log.txt``: ``<step> train|val|hella <value>``."""
+    m = _NANOGPT_LOGTXT.match(line)
+    if not m:
+        return None
+    return Record(int(m["step"]), {NANOGPT_LOGTXT_TAGS[m["kind"]]: float(m["value"])}, "nanogpt_logtxt")
+
+
+def parse_eval_next_step(line: str) -> Record | None:
+    """build-nanogpt eval lines printed before the step line they belong to."""
+    for pattern in _EVAL_NEXT_STEP:
+        m = pattern.match(line)
+        if m:
+            return Record(None, {m["key"]: float(m["value"])}, "eval_next_step", attach="next")
+    return None
+
+
+def parse_key_values(line: str) -> Record | None:
+    """``key value`` / ``key: value`` / ``key=value`` pairs with a step key (see the table)."""
+    pairs = key_value_pairs(line)
+    if not pairs:
+        return None
+    step = None
+    step_key = None
+    lowered = [p[0].lower() for p in pairs]
+    for word in STEP_WORDS + (EPOCH_WORD,):
+        if word in lowered:
+            i = lowered.index(word)
+            if pairs[i][1].is_integer() and pairs[i][1] >= 0:
+                step, step_key = int(pairs[i][1]), pairs[i][0]
+                break
+    values: dict[str, float] = {}
+    units: dict[str, str] = {}
+    for key, value, unit in pairs:
+        if key == step_key:
+            continue
+        if key.lower() in STEP_WORDS:
+            continue  # a second step counter on the line (e.g. "batch 3" next to "step 1200")
+        values[key] = value
+        if unit:
+            units[key] = unit
+    if step is None:
+        # Without a step key, take the line only when it is clearly about metrics.
+        if not any(role_of(k) != "other" for k in values):
+            return None
+        return Record(None, values, "key_values", attach="last", units=units)
+    if not values:
+        return Record(step, {}, "key_values", attach="step_only", step_key=step_key)
+    return Record(step, values, "key_values", units=units, step_key=step_key)
+
+
+PATTERNS: tuple[tuple[str, Callable[[str], Record | None]], ...] = (
+    ("json", parse_json),
+    ("python_dict", parse_python_dict),
+    ("nanogpt_logtxt", parse_nanogpt_logtxt),
+    ("eval_next_step", parse_eval_next_step),
+    ("key_values", parse_key_values),
+)
+
+
+def parse_line(line: str) -> Record | None:
+    """The record of the first pattern that recognises ``line``, or None."""
+    if not line.strip():
+        return None
+    for _name, parse in PATTERNS:
+        record = parse(line)
+        if record is not None:
+            return record
+    return None
