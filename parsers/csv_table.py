@@ -149,7 +149,11 @@ def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
     present = filled & ~np.isnan(values)
     unresolved = filled & ~present
     if unresolved.any():
-        words = col[unresolved].str.strip().str.lower()
+        cells = col[unresolved]
+        if pd.api.types.is_string_dtype(cells) and pd.api.types.infer_dtype(cells) == "string":
+            words = cells.str.strip().str.lower()
+        else:  # JSON values: dicts, lists, bools mixed with text
+            words = cells.map(lambda v: v.strip().lower() if isinstance(v, str) else "")
         is_nan_word = words.isin(NONFINITE_WORDS).to_numpy()
         present[np.flatnonzero(unresolved)[is_nan_word]] = True
         junk = int((~is_nan_word).sum())

@@ -190,7 +190,7 @@ def read_runs_table(path: Path) -> list[Run]:
     if head is None:
         raise ParseError(path, "not a text table")
     table = read_table(path, head.delimiter)
-    frame = table.frame
+    frame = table.frame.drop(columns=[c for c in table.frame.columns if c.startswith("Unnamed: ")])
     if frame.empty:
         raise ParseError(path, "no data rows (header only)")
     lower = {c.lower(): c for c in frame.columns}
