@@ -1,0 +1,46 @@
+"""The self-contained HTML report: packaged Jinja2 templates, autoescaping on, charts as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+
+import jinja2
+
+from lrdoctor.report.model import Report, fmt_hours, fmt_lr, fmt_number, fmt_usd
+
+TEMPLATE = "report.html.j2"
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The templates shipped in ``lrdoctor/report/templates`` (package data), autoescaped."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("lrdoctor.report", "templates"),
+        autoescape=True,  # every name, path and sentence in a report comes from user files
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals.update(
+        fmt_number=fmt_number,
+        fmt_usd=fmt_usd,
+        fmt_lr=fmt_lr,
+        fmt_hours=fmt_hours,
+        fmt_hours_short=lambda x: "-" if x is None else f"{x:,.2f}",
+    )
+    return env
+
+
+def render_template(report: Report, images: dict[str, str], *, for_pdf: bool = False,
+                    pdf_image_width: int = 0) -> str:
+    """The report as HTML; ``images`` maps chart keys to a base64 payload (HTML) or a resource URL (PDF)."""
+    return environment().get_template(TEMPLATE).render(
+        report=report, images=images, for_pdf=for_pdf, pdf_image_width=pdf_image_width
+    )
+
+
+def render_html(report: Report, charts: dict[str, bytes]) -> str:
+    """One self-contained HTML document: CSS inline, charts embedded as data URIs."""
+    images = {key: base64.b64encode(png).decode("ascii") for key, png in charts.items()}
+    return render_template(report, images)
