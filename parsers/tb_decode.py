@@ -155,25 +155,32 @@ def decode_records(buf: bytes, framing: Framing, indices: np.ndarray, builder: _
     return undecodable
 
 
-def finish(buf: bytes, framing: Framing, builder_cols: list[tuple], dec: Decoded, undecodable: list[int]) -> Decoded:
-    """Concatenate point chunks, drop points of records whose payload CRC fails, report damage."""
-    if builder_cols:
-        codes, steps, walls, values, tensor, records = (np.concatenate(c) for c in zip(*builder_cols))
-    else:
-        codes = np.empty(0, np.int32)
-        steps = np.empty(0, np.int64)
-        walls = values = np.empty(0, np.float64)
-        tensor = np.empty(0, bool)
-        records = np.empty(0, np.int64)
-    order = np.argsort(records, kind="stable")
-    if len(order) and np.any(np.diff(records) < 0):
+def finish(
+    buf: bytes,
+    framing: Framing,
+    cols: list[tuple],
+    dec: Decoded,
+    undecodable: list[int],
+    to_check: np.ndarray | None = None,
+) -> Decoded:
+    """Join point chunks in file order, drop points of records whose payload CRC fails, report damage.
+
+    ``to_check``: the records whose payload CRC still needs checking (default: every
+    record that yielded a point, and the undecodable ones).
+    """
+    codes, steps, walls, values, tensor, records = (
+        np.concatenate(c) if len(c) > 1 else c[0] for c in zip(*cols)
+    )
+    if len(records) > 1 and np.any(records[1:] < records[:-1]):
+        order = np.argsort(records, kind="stable")
         codes, steps, walls, values, tensor, records = (
             a[order] for a in (codes, steps, walls, values, tensor, records)
         )
+    if to_check is None:
+        to_check = np.unique(np.concatenate([records, np.asarray(undecodable, dtype=np.int64)]))
     arr = np.frombuffer(buf, dtype=np.uint8)
-    used = np.unique(np.concatenate([records, np.asarray(undecodable, dtype=np.int64)]))
-    ok = payload_crc_ok(arr, framing.offsets[used], framing.lengths[used], framing.stored_crc[used])
-    bad = used[~ok]
+    ok = payload_crc_ok(arr, framing.offsets[to_check], framing.lengths[to_check], framing.stored_crc[to_check])
+    bad = to_check[~ok]
     for i in bad.tolist():
         dec.damage.append(
             f"record at byte {int(framing.offsets[i]) - 12} has a CRC mismatch: "
@@ -181,13 +188,14 @@ def finish(buf: bytes, framing: Framing, builder_cols: list[tuple], dec: Decoded
         )
     for i in sorted(set(undecodable) - set(bad.tolist())):
         dec.damage.append(f"record at byte {int(framing.offsets[i]) - 12} is not a valid event: skipped")
-    keep = ~np.isin(records, bad)
-    dec.codes = codes[keep].astype(np.int32)
-    dec.steps = steps[keep].astype(np.int64)
-    dec.walls = walls[keep].astype(np.float64)
-    dec.values = values[keep].astype(np.float64)
-    dec.is_tensor = tensor[keep].astype(bool)
-    dec.records = records[keep].astype(np.int64)
+    if len(bad):
+        keep = ~np.isin(records, bad)
+        codes, steps, walls, values, tensor, records = (
+            a[keep] for a in (codes, steps, walls, values, tensor, records)
+        )
+    dec.codes, dec.steps, dec.walls, dec.values, dec.is_tensor, dec.records = (
+        codes, steps, walls, values, tensor, records
+    )
     return dec
 
 
