@@ -17,8 +17,11 @@ LATEST_FRACTION = 0.5
 # the 20% of the run before (a converged run falls by ~nothing).
 FALL_BEFORE = 0.02
 BEFORE_WINDOW = 0.2
-# It "stalls" afterwards: less than this share of L0 gained over the rest of the run.
+# It "stalls" afterwards: less than this share of L0 gained over the rest of the run
+# (at least half of it), or less than STALL_RATIO of what the 20% before gained: the
+# rate of progress collapsed when the LR did.
 STALL_AFTER = 0.03
+STALL_RATIO = 0.15
 # Median windows (fraction of the run) for the loss levels compared.
 LEVEL_WINDOW = 0.04
 
@@ -46,7 +49,8 @@ def detect(sig: Signals) -> Finding | None:
     if frac >= LATEST_FRACTION:
         return None
     half = LEVEL_WINDOW * sig.span / 2
-    lvl_before = view.level(at - BEFORE_WINDOW * sig.span - half, at - BEFORE_WINDOW * sig.span + half)
+    ref = max(at - BEFORE_WINDOW * sig.span, sig.first_step + half)
+    lvl_before = view.level(ref - half, ref + half)
     lvl_at = view.level(at - half, at + half)
     lvl_end = view.final
     if not (np.isfinite(lvl_before) and np.isfinite(lvl_at)):
@@ -54,7 +58,7 @@ def detect(sig: Signals) -> Finding | None:
     scale = abs(view.l0)
     fell = (lvl_before - lvl_at) / scale
     gained_after = (lvl_at - lvl_end) / scale
-    if fell < FALL_BEFORE or gained_after >= STALL_AFTER:
+    if fell < FALL_BEFORE or (gained_after >= STALL_AFTER and gained_after >= STALL_RATIO * fell):
         return None
     remaining = sig.last_step - at
     ev = {

@@ -8,13 +8,16 @@ from . import wording as w
 from .findings import Finding
 from .signals import Signals, mad_noise, rolling_median
 
-# Bouncing: 2nd-half roughness (median std / L0 in sub-windows) at least this; a healthy
-# run's minibatch noise at its final LR sits well below (a few % of L0).
-MIN_ROUGHNESS = 0.055
-# The bounce is big against what the run learned: robust noise (MAD) in the 2nd half at
-# least this share of the progress. Spiky runs have a calm floor (small MAD), healthy
-# runs a noise much smaller than their progress.
-NOISE_PER_PROGRESS = 0.08
+# Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
+# this share of L0. Minibatch noise of a well-tuned run near its end sits at a few % of
+# L0 or less; an LR too high keeps kicking the loss up by more.
+MIN_NOISE = 0.04
+# The loss bounces around a high level (not spikes rising from a floor near zero, which
+# is `spikes`): the 2nd-half level is at least this many noise units above zero.
+LEVEL_OVER_NOISE = 2.0
+# An LR that was decayed in the 2nd half is no longer "too high": oscillation is judged
+# only while the LR stays above this share of its peak.
+LR_STILL_HIGH = 0.5
 # No real downward trend: the 2nd half gains less than this share of its starting level.
 MAX_REL_DROP = 0.15
 # Median windows (fraction of the run) for the loss levels compared.
@@ -41,17 +44,24 @@ def detect(sig: Signals) -> Finding | None:
     if len(vals) < 10:
         return None
     noise2 = mad_noise(vals, rolling_median(vals, view.window))
-    progress = max(view.progress, 1e-12 * scale)
-    if not rough >= MIN_ROUGHNESS or noise2 < NOISE_PER_PROGRESS * progress or rel_drop >= MAX_REL_DROP:
+    level2 = float(np.median(vals))
+    if noise2 < MIN_NOISE * scale or level2 < LEVEL_OVER_NOISE * noise2 or rel_drop >= MAX_REL_DROP:
         return None
+    lr_tail = None
+    if sig.lr is not None and sig.lr_peak:
+        tail = sig.lr.finite & (sig.lr.steps >= sig.step_at_frac(0.5))
+        if tail.any():
+            lr_tail = float(np.median(sig.lr.values[tail]))
+            if lr_tail < LR_STILL_HIGH * sig.lr_peak:
+                return None
     ev = {
         "oscillation_window": [int(view.steps[sel][0]), int(view.steps[-1])],
         "roughness": rough,
-        "noise_over_progress": noise2 / progress,
+        "noise_over_l0": noise2 / scale,
         "second_half_relative_drop": rel_drop,
         "loss_level": lend,
         "summary": (
-            f"loss bounces by +/-{w.pct(rough)} of the initial loss over the 2nd half with no real "
+            f"loss bounces by +/-{w.pct(noise2 / scale)} of the initial loss over the 2nd half with no real "
             f"downward trend ({w.num(lmid)} -> {w.num(lend)})"
         ),
     }
@@ -62,5 +72,7 @@ def detect(sig: Signals) -> Finding | None:
         rec = f"lower peak LR to ~{w.lr(sig.lr_peak / LR_FACTOR)} ({w.factor(LR_FACTOR)}) and decay it"
     else:
         rec = f"lower the LR ~{w.factor(LR_FACTOR)} and decay it"
-    conf = float(np.clip(0.5 + 3 * (rough - MIN_ROUGHNESS) + (MAX_REL_DROP - rel_drop), 0, 0.95))
+    conf = float(np.clip(0.5 + 3 * (noise2 / scale - MIN_NOISE) + (MAX_REL_DROP - rel_drop), 0, 0.95))
+    if lr_tail is None:
+        conf *= 0.8  # without the LR we cannot tell a high LR from other causes
     return Finding("oscillating", "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec, sig.loss.tag)

@@ -11,8 +11,9 @@ from .signals import Signals
 # Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
 CONSTANT_LR = 0.9
 TAIL = 0.4
-# Flat: the last 40% of steps make at most this share of the run's progress.
-FLAT_SHARE = 0.05
+# Flat: the last 40% of steps make at most this share of the run's progress (40% of the
+# compute buying under a twelfth of the gains; a run still learning makes well over 10%).
+FLAT_SHARE = 0.08
 # Calm: a plateau is a floor, not bouncing (that is `oscillating`): 2nd-half roughness
 # (std / L0 in sub-windows) at most this.
 MAX_ROUGHNESS = 0.05
@@ -34,6 +35,8 @@ def _stuck(sig: Signals) -> Finding | None:
     gain = view.l0 - view.final
     if len(view.values) < MIN_POINTS or gain > max(STUCK_PROGRESS * scale, STUCK_NOISE * view.noise):
         return None
+    if not view.roughness(0.5, 1.0) <= MAX_ROUGHNESS:
+        return None  # bouncing, not flat
     ev = {
         "plateau_start_step": sig.first_step,
         "decay_would_pay_step": None,

@@ -123,7 +123,7 @@ def _resolve(findings: list[Finding]) -> list[Finding]:
     modes = {f.mode for f in findings}
     drop: set[str] = set()
     if "oscillating" in modes:
-        drop.add("spikes")  # bouncing at a high level is not spikes on a low floor
+        drop |= {"spikes", "plateau"}  # bouncing at a high level: not spikes on a low floor, not flat
     if "decayed_too_early" in modes:
         drop |= {"plateau", "lr_too_low"}  # a stall caused by the decay
     if "plateau" in modes:

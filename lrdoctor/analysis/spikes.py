@@ -38,8 +38,11 @@ def spike_events(steps: np.ndarray, values: np.ndarray, l0: float, noise: float)
         above = (m3 >= SPIKE_RATIO * floor) & (excess >= SPIKE_EXCESS * abs(l0)) & (excess >= SPIKE_NOISE * noise)
     above &= np.isfinite(floor)
     starts = np.flatnonzero(above & ~np.r_[False, above[:-1]])
-    events = []
+    events: list[dict] = []
+    busy_until = -1  # index until which the previous spike had not recovered
     for i in starts:
+        if i <= busy_until:
+            continue
         base = floor[i]
         seg = np.arange(i, int(np.searchsorted(steps, steps[i] + RECOVERY_STEPS, side="right")))
         if len(seg) == 0:
@@ -48,6 +51,7 @@ def spike_events(steps: np.ndarray, values: np.ndarray, l0: float, noise: float)
         back = m3[seg] <= base + 0.5 * (peak - base)
         if not back.any():
             continue
+        busy_until = int(seg[int(np.argmax(back))])
         events.append({"step": int(steps[i]), "peak": peak, "floor": float(base)})
     return events
 
