@@ -29,6 +29,7 @@ def run_to_dict(ra: RunAnalysis) -> dict[str, Any]:
         "schedule": {"kind": ra.schedule.kind, "params": clean(dict(ra.schedule.params))},
         "findings": [clean(f.to_dict()) for f in ra.findings],
         "suggested_lr": _float(ra.suggested_lr),
+        "cost": None if ra.cost is None else clean(ra.cost.to_dict()),  # lrdoctor.cost.estimate_costs
     }
 
 
@@ -44,6 +45,7 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
                 "best_lr": _float(s.best_lr),
                 "max_stable_lr": _float(s.max_stable_lr),
                 "suggested_lr": _float(s.suggested_lr),
+                "cost": None if s.cost is None else clean(s.cost.to_dict()),
             }
             for s in analysis.sweeps
         ],

@@ -11,12 +11,14 @@ from lrdoctor.analysis.contract import analysis_to_dict
 from lrdoctor.analysis.wording import lr as fmt_lr
 
 from .common import add_load_arguments, load_paths, parse_roles, print_warnings
+from .cost_options import add_cost_arguments, apply_costs, render_money
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``analyze``."""
     add_load_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the version-1 JSON contract")
+    add_cost_arguments(parser)
 
 
 def render_text(analysis: Analysis) -> str:
@@ -56,10 +58,14 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``analyze``."""
     runs = load_paths(args.paths, parse_roles(args.role))
     analysis = analyze(runs, warnings=runs.all_warnings())
+    apply_costs(analysis, args)
     if args.json:
         json.dump(analysis_to_dict(analysis), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
+        money = render_money(analysis)
+        if money:
+            print(money + "\n")
         print(render_text(analysis))
         print_warnings(analysis.warnings)
     return 0 if runs else 2

@@ -29,11 +29,12 @@ RESTART = "restart"
 # an allocated node or notebook typically sits before someone restarts the job. Longer gaps
 # look like a stopped job (nothing billed); they are listed, never costed.
 MAX_BILLED_DOWNTIME_S = 3600.0
-_ROUND = 6
+_ROUND = 6  # significant figures in the JSON
 
 
 def _r(value: float | None, digits: int = _ROUND) -> float | None:
-    return None if value is None else round(float(value), digits)
+    """Round to ``digits`` significant figures (costs of small runs are tiny numbers)."""
+    return None if value is None else float(f"{float(value):.{digits}g}")
 
 
 @dataclass
@@ -83,9 +84,9 @@ class Waste:
             "step_start": self.step_start,
             "step_end": self.step_end,
             "wasted_gpu_hours": _r(self.money.gpu_hours),
-            "wasted_usd": _r(self.money.usd, 2),
-            "wasted_kwh": _r(self.money.kwh, 4),
-            "wasted_kg_co2e": _r(self.money.kg_co2e, 4),
+            "wasted_usd": _r(self.money.usd),
+            "wasted_kwh": _r(self.money.kwh),
+            "wasted_kg_co2e": _r(self.money.kg_co2e),
             "note": self.note,
         }
 
@@ -122,11 +123,11 @@ class RunCost:
         st = self.step_time
         hw = self.hardware
         return {
-            "step_time_s": _r(st.seconds_per_step, 9),
+            "step_time_s": _r(st.seconds_per_step),
             "step_time_source": st.source,
             "step_time_method": st.method,
-            "step_time_median_s": _r(st.median_s, 9),
-            "effective_step_time_s": _r(self.effective_step_time, 9),
+            "step_time_median_s": _r(st.median_s),
+            "effective_step_time_s": _r(self.effective_step_time),
             "pauses": st.pauses_summary(),
             "gpu": hw.gpu,
             "gpu_count": hw.gpu_count,
@@ -137,12 +138,12 @@ class RunCost:
             "sources": dict(hw.sources),
             "total_steps": self.total_steps,
             "total_gpu_hours": _r(self.total.gpu_hours),
-            "total_usd": _r(self.total.usd, 2),
+            "total_usd": _r(self.total.usd),
             "wasted_steps": self.wasted_steps,
             "wasted_gpu_hours": _r(self.wasted.gpu_hours),
-            "wasted_usd": _r(self.wasted.usd, 2),
-            "wasted_kwh": _r(self.wasted.kwh, 4),
-            "wasted_kg_co2e": _r(self.wasted.kg_co2e, 4),
+            "wasted_usd": _r(self.wasted.usd),
+            "wasted_kwh": _r(self.wasted.kwh),
+            "wasted_kg_co2e": _r(self.wasted.kg_co2e),
             "wasted_share": _r(self.wasted_share, 4),
             "by_finding": [w.to_dict() for w in self.by_finding],
             "notes": list(self.notes),
@@ -170,12 +171,12 @@ class SweepCost:
             "runs": self.runs,
             "runs_costed": self.runs_costed,
             "total_gpu_hours": _r(self.total.gpu_hours),
-            "total_usd": _r(self.total.usd, 2),
+            "total_usd": _r(self.total.usd),
             "wasted_steps": self.wasted_steps,
             "wasted_gpu_hours": _r(self.wasted.gpu_hours),
-            "wasted_usd": _r(self.wasted.usd, 2),
-            "wasted_kwh": _r(self.wasted.kwh, 4),
-            "wasted_kg_co2e": _r(self.wasted.kg_co2e, 4),
+            "wasted_usd": _r(self.wasted.usd),
+            "wasted_kwh": _r(self.wasted.kwh),
+            "wasted_kg_co2e": _r(self.wasted.kg_co2e),
             "wasted_share": _r(share, 4),
         }
 

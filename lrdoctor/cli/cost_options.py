@@ -1,0 +1,125 @@
+"""Cost flags (``--gpu --gpus --price --step-time`` ...) and the money summary, for CLI subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lrdoctor.analysis.findings import Analysis, RunAnalysis
+from lrdoctor.cost import CostSettings, SettingsError, estimate_costs, load_presets, load_settings, save_settings
+
+
+def add_cost_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that choose the hardware, the price and (for logs without a clock) the step time."""
+    g = parser.add_argument_group(
+        "cost", "what the run cost and what its problems wasted (GPU, price and energy figures)"
+    )
+    names = ", ".join(load_presets().gpus)
+    g.add_argument("--gpu", metavar="NAME", help=f"GPU model, one of: {names} (or a logged name such as "
+                   "'NVIDIA A100-SXM4-80GB'); default: the run's metadata, your saved choice, or A100 80GB")
+    g.add_argument("--gpus", type=int, metavar="N", help="GPUs the run used (default: metadata or 1)")
+    g.add_argument("--price", type=float, metavar="USD", help="price per GPU-hour (default: the GPU preset)")
+    g.add_argument("--power", type=float, metavar="W", help="board power per GPU in watts (default: preset)")
+    g.add_argument("--carbon", type=float, metavar="KG_PER_KWH",
+                   help="grid carbon intensity, kg CO2e per kWh (default: world average)")
+    g.add_argument("--pue", type=float, help="data-centre PUE (default 1.0: board power only)")
+    g.add_argument("--step-time", type=float, metavar="S",
+                   help="seconds per step, for logs without a wall clock (labelled 'assumed')")
+    g.add_argument("--tokens-per-sec", type=float, metavar="N", help="throughput, with --tokens-per-step")
+    g.add_argument("--tokens-per-step", type=float, metavar="N", help="tokens per optimizer step")
+    g.add_argument("--samples-per-sec", type=float, metavar="N", help="throughput, with --samples-per-step")
+    g.add_argument("--samples-per-step", type=float, metavar="N", help="samples per optimizer step")
+    g.add_argument("--save-cost-settings", action="store_true",
+                   help="remember --gpu/--gpus/--price/--power/--carbon/--pue for next time")
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[CostSettings, CostSettings]:
+    """(choices given on the command line, saved defaults); exits 2 with one line on a bad value."""
+    saved, problem = load_settings()
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
+    chosen = CostSettings(
+        gpu=args.gpu,
+        gpu_count=args.gpus,
+        usd_per_gpu_hour=args.price,
+        power_w=args.power,
+        carbon_kg_per_kwh=args.carbon,
+        pue=args.pue,
+        step_time_s=args.step_time,
+        tokens_per_second=args.tokens_per_sec,
+        tokens_per_step=args.tokens_per_step,
+        samples_per_second=args.samples_per_sec,
+        samples_per_step=args.samples_per_step,
+    )
+    try:
+        chosen.validate()
+        if args.save_cost_settings:
+            path = save_settings(saved.merged(chosen))
+            print(f"cost settings saved to {path}", file=sys.stderr)
+    except (SettingsError, OSError) as exc:
+        print(f"lrdoctor: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    return chosen, saved
+
+
+def apply_costs(analysis: Analysis, args: argparse.Namespace) -> None:
+    """Fill the costs of ``analysis`` from the parsed flags."""
+    chosen, saved = settings_from_args(args)
+    estimate_costs(analysis, chosen, saved)
+
+
+def usd(x: float | None) -> str:
+    """``$1,234.56``; small amounts keep two significant figures (``$0.0031``)."""
+    if x is None:
+        return "$?"
+    if 0 < abs(x) < 0.01:
+        return f"${x:.2g}"
+    return f"${x:,.2f}"
+
+
+def _num(x: float | None, unit: str) -> str:
+    return "?" if x is None else f"{x:.3g} {unit}"
+
+
+def _run_line(ra: RunAnalysis) -> str:
+    c = ra.cost
+    assert c is not None
+    if c.step_time.seconds_per_step is None:
+        return f"  {ra.run.name}: {c.wasted_steps:,} steps wasted; cost can't be estimated (no clock: give --step-time)"
+    parts = [
+        f"{w.mode} {w.wasted_steps:,} steps" if w.wasted_steps is not None else f"{w.mode} {usd(w.money.usd)}"
+        for w in c.by_finding
+    ]
+    share = "" if c.wasted_share is None else f" ({c.wasted_share:.0%} of {usd(c.total.usd)})"
+    st = c.step_time
+    clock = f"{st.seconds_per_step:.3g} s/step {st.source}"
+    return (
+        f"  {ra.run.name}: {usd(c.wasted.usd)} wasted{share}, {_num(c.wasted.gpu_hours, 'GPU-h')}, "
+        f"{c.wasted_steps:,} steps [{'; '.join(parts) or 'nothing wasted'}]; {clock}"
+    )
+
+
+def render_money(analysis: Analysis) -> str:
+    """The money first: total wasted over all runs, then one line per run."""
+    costs = [ra.cost for ra in analysis.runs if ra.cost is not None]
+    if not costs:
+        return ""
+    costed = [c for c in costs if c.step_time.seconds_per_step is not None]
+    wasted_usd = sum(c.wasted.usd or 0.0 for c in costed)
+    total_usd = sum(c.total.usd or 0.0 for c in costed)
+    hours = sum(c.wasted.gpu_hours or 0.0 for c in costed)
+    kwh = sum(c.wasted.kwh or 0.0 for c in costed)
+    kg = sum(c.wasted.kg_co2e or 0.0 for c in costed)
+    gpus = sorted({f"{c.hardware.gpu_count}x {c.hardware.gpu} at {usd(c.hardware.usd_per_gpu_hour)}/GPU-h"
+                   for c in costs})
+    lines = [
+        f"Wasted compute: {usd(wasted_usd)} of {usd(total_usd)} spent, {hours:.3g} GPU-hours, "
+        f"{kwh:.3g} kWh, {kg:.3g} kg CO2e  [{'; '.join(gpus)}]"
+    ]
+    if len(costed) < len(costs):
+        lines.append(f"  ({len(costs) - len(costed)} run(s) without a clock not costed: give --step-time)")
+    lines += [_run_line(ra) for ra in analysis.runs if ra.cost is not None and (ra.cost.wasted_steps or
+              ra.cost.by_finding)]
+    for note in sorted({n for c in costs for n in c.hardware.notes}):
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)
