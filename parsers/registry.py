@@ -29,6 +29,7 @@ BUILTIN_READER_MODULES: tuple[str, ...] = (
     "parsers.huggingface",
     "parsers.mlflow",
     "parsers.text",
+    "parsers.wandb_offline",
 )
 
 

@@ -1,0 +1,367 @@
+"""W&B offline / synced run folder reader (``wandb/run-YYYYMMDD_HHMMSS-<id>/``).
+
+One :class:`Run` per run folder, from:
+
+- ``files/config.yaml``: hyperparameters (safe YAML; W&B's ``{key: {value: ...}}`` unwrapped)
+  into ``meta["config"]``;
+- ``files/wandb-summary.json``: last values, ``meta["summary"]``;
+- ``files/wandb-metadata.json``: host, GPU type and count (``meta["gpu"]``, ``meta["gpu_count"]``);
+- the history: ``files/wandb-history.jsonl`` (old clients) and the binary ``run-<id>.wandb``,
+  where every current client keeps it. That file is a LevelDB log (32 KiB blocks of
+  records with a 7-byte header: crc32, length, FULL/FIRST/MIDDLE/LAST) after a 7-byte
+  ``:W&B`` file header; each record is a protobuf ``wandb_internal_pb2.Record``.
+  The protobufs come from the optional ``wandb`` package (``pip install "lrdoctor[wandb]"``).
+  The framing is read here, read-only: the ``DataStore`` class that older ``wandb``
+  releases shipped opens the file for writing (``r+b``), refuses to run outside W&B's
+  internal process, and is gone from current releases. A file cut short yields every whole
+  record before the cut, and a warning.
+- ``files/output.log`` (the console) when the run has no other history and the console
+  matches a pattern of :mod:`parsers.text_patterns`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+import zlib
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from .errors import ParseError
+from .model import Run, concat_scalars, make_scalars
+from .registry import Reader, register
+
+FORMAT = "wandb_run_dir"
+RUN_DIR = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[A-Za-z0-9]+)$")
+KNOWN_FILES = ("config.yaml", "wandb-summary.json", "wandb-metadata.json", "wandb-history.jsonl", "output.log")
+INSTALL_HINT = 'pip install "lrdoctor[wandb]"'
+
+# LevelDB log framing as W&B writes it (see the module docstring).
+BLOCK_LEN = 32768
+HEADER_LEN = 7
+FILE_IDENT = b":W&B"
+FILE_MAGIC = 0xBEE1
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+_TYPE_CRC = {t: zlib.crc32(bytes([t])) & 0xFFFFFFFF for t in (FULL, FIRST, MIDDLE, LAST)}
+
+
+def run_dir_of(path: Path) -> Path | None:
+    """The W&B run folder ``path`` belongs to, or None."""
+    parent = path.parent
+    if RUN_DIR.match(parent.name):
+        return parent
+    if parent.name == "files" and RUN_DIR.match(parent.parent.name):
+        return parent.parent
+    return None
+
+
+def sniff(path: Path) -> bool:
+    """A known file of a W&B run folder (the ``.wandb`` file must start with ``:W&B``)."""
+    run_dir = run_dir_of(path)
+    if run_dir is None:
+        return False
+    if path.suffix == ".wandb" and path.parent == run_dir:
+        with open(path, "rb") as fh:
+            return fh.read(4) == FILE_IDENT
+    return path.parent.name == "files" and path.name in KNOWN_FILES
+
+
+# -- binary transaction log ---------------------------------------------------------
+class TruncatedLog(Exception):
+    """The log ends inside a record."""
+
+
+def iter_wandb_records(data: bytes, *, path: Path) -> Iterator[bytes]:
+    """Yield the payload of every whole record of a W&B ``.wandb`` log.
+
+    Raises :class:`TruncatedLog` after the last whole record when the data stops inside a
+    record (a file cut short), and :class:`ParseError` for a bad file header.
+    """
+    if len(data) < HEADER_LEN:
+        raise ParseError(path, "too short for a W&B log header")
+    ident, magic, version = struct.unpack("<4sHB", data[:HEADER_LEN])
+    if ident != FILE_IDENT or magic != FILE_MAGIC:
+        raise ParseError(path, "not a W&B transaction log (bad file header)")
+    if version != 0:
+        raise ParseError(path, f"unsupported W&B log version {version}")
+    pos = HEADER_LEN
+    pending = bytearray()
+    in_fragment = False
+    size = len(data)
+    while pos < size:
+        left_in_block = BLOCK_LEN - pos % BLOCK_LEN
+        if left_in_block < HEADER_LEN:  # block trailer: zero padding
+            pos += left_in_block
+            continue
+        if pos + HEADER_LEN > size:
+            raise TruncatedLog(f"cut inside a record header at byte {pos}")
+        checksum, length, rtype = struct.unpack_from("<IHB", data, pos)
+        if rtype == 0 and length == 0 and checksum == 0:
+            # zero-filled rest of a block (preallocated / not yet written)
+            pos += left_in_block
+            continue
+        start = pos + HEADER_LEN
+        if start + length > size:
+            raise TruncatedLog(f"cut inside a record at byte {pos}")
+        payload = data[start : start + length]
+        if rtype not in _TYPE_CRC or zlib.crc32(payload, _TYPE_CRC[rtype]) & 0xFFFFFFFF != checksum:
+            raise TruncatedLog(f"corrupt record at byte {pos} (checksum mismatch)")
+        pos = start + length
+        if rtype == FULL:
+            yield bytes(payload)
+        elif rtype == FIRST:
+            pending = bytearray(payload)
+            in_fragment = True
+        elif in_fragment:
+            pending += payload
+            if rtype == LAST:
+                in_fragment = False
+                yield bytes(pending)
+    if in_fragment:
+        raise TruncatedLog("cut inside a record split across blocks")
+
+
+def _history_from_wandb_file(path: Path, warnings: list[str]) -> tuple[list, list, list, list, dict]:
+    """History points ``(tags, steps, wall_times, values)`` and run info from a ``.wandb`` file."""
+    from wandb.proto import wandb_internal_pb2  # optional extra; ImportError handled by caller
+
+    tags: list[str] = []
+    steps: list[int] = []
+    walls: list[float] = []
+    values: list[float] = []
+    info: dict[str, Any] = {}
+    data = path.read_bytes()
+    records = 0
+    try:
+        for payload in iter_wandb_records(data, path=path):
+            record = wandb_internal_pb2.Record()
+            try:
+                record.ParseFromString(payload)
+            except Exception:  # protobuf's DecodeError: one bad record, keep the others
+                warnings.append(f"{path}: an undecodable record was skipped")
+                continue
+            records += 1
+            kind = record.WhichOneof("record_type")
+            if kind == "run":
+                info.setdefault("display_name", record.run.display_name or None)
+                info.setdefault("project", record.run.project or None)
+                info.setdefault("entity", record.run.entity or None)
+            elif kind == "history":
+                _add_history(record.history, tags, steps, walls, values)
+    except TruncatedLog as exc:
+        warnings.append(
+            f"{path}: file cut short ({exc}); the {records} whole records before the cut were read"
+        )
+    info["records"] = records
+    return tags, steps, walls, values, info
+
+
+def _add_history(history, tags: list, steps: list, walls: list, values: list) -> None:
+    row: dict[str, float] = {}
+    step = history.step.num if history.HasField("step") else None
+    wall = math.nan
+    for item in history.item:
+        key = "/".join(item.nested_key) if item.nested_key else item.key
+        try:
+            value = json.loads(item.value_json)
+        except ValueError:
+            continue
+        if key == "_step" and isinstance(value, (int, float)):
+            step = int(value) if step is None else step
+        elif key == "_timestamp" and isinstance(value, (int, float)):
+            wall = float(value)
+        elif not key.startswith("_") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            row[key] = float(value)
+        elif isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity") and not key.startswith("_"):
+            row[key] = float(value.replace("Infinity", "inf"))
+    if step is None:
+        return
+    for key, value in row.items():
+        tags.append(key)
+        steps.append(int(step))
+        walls.append(wall)
+        values.append(value)
+
+
+def _history_from_jsonl(path: Path, warnings: list[str]):
+    tags: list[str] = []
+    steps: list[int] = []
+    walls: list[float] = []
+    values: list[float] = []
+    bad = 0
+    with open(path, "r", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                bad += 1
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("_step"), (int, float)):
+                bad += 1
+                continue
+            wall = float(row["_timestamp"]) if isinstance(row.get("_timestamp"), (int, float)) else math.nan
+            for key, value in row.items():
+                if key.startswith("_") or isinstance(value, bool) or not isinstance(value, (int, float)):
+                    continue
+                tags.append(key)
+                steps.append(int(row["_step"]))
+                walls.append(wall)
+                values.append(float(value))
+    if bad:
+        warnings.append(f"{path}: {bad} unreadable history line(s) skipped")
+    return tags, steps, walls, values
+
+
+# -- text files ---------------------------------------------------------------------
+def unwrap_config(config: Any) -> dict[str, Any]:
+    """W&B's ``{key: {desc: ..., value: ...}}`` config as ``{key: value}`` (``_wandb`` dropped)."""
+    if not isinstance(config, dict):
+        return {}
+    out = {}
+    for key, entry in config.items():
+        if key in ("_wandb", "wandb_version"):
+            continue
+        out[key] = entry["value"] if isinstance(entry, dict) and "value" in entry else entry
+    return out
+
+
+def gpu_info(metadata: dict[str, Any]) -> dict[str, Any]:
+    """GPU type and count from ``wandb-metadata.json`` (NVIDIA or Apple silicon)."""
+    out: dict[str, Any] = {}
+    if metadata.get("gpu"):
+        out["gpu"] = metadata["gpu"]
+        out["gpu_count"] = int(metadata.get("gpu_count") or 1)
+    elif isinstance(metadata.get("gpu_nvidia"), list) and metadata["gpu_nvidia"]:
+        out["gpu"] = metadata["gpu_nvidia"][0].get("name")
+        out["gpu_count"] = len(metadata["gpu_nvidia"])
+    elif isinstance(metadata.get("apple"), dict) and metadata["apple"].get("name"):
+        out["gpu"] = metadata["apple"]["name"]
+        out["gpu_count"] = 1
+    if "cpu_count" in metadata:
+        out["cpu_count"] = metadata["cpu_count"]
+    for key in ("host", "os", "python", "program", "startedAt", "cuda"):
+        if metadata.get(key) is not None:
+            out[key] = metadata[key]
+    return out
+
+
+def _load_json(path: Path, warnings: list[str]) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        warnings.append(f"{path}: not valid JSON, skipped ({str(exc).splitlines()[0]})")
+        return None
+
+
+def _console_history(path: Path, warnings: list[str]) -> tuple[Any, dict]:
+    from . import text
+
+    if not text.sniff(path):
+        return None, {}
+    try:
+        run = text.read(path)[0]
+    except ParseError:
+        return None, {}
+    warnings.extend(run.warnings)
+    return run.scalars, {"console_unparsed_lines": run.meta.get("unparsed_lines", 0)}
+
+
+def read(path: Path) -> list[Run]:
+    """Read the whole W&B run folder that ``path`` belongs to."""
+    path = Path(path)
+    run_dir = run_dir_of(path)
+    if run_dir is None:
+        raise ParseError(path, "not inside a W&B run folder (run-YYYYMMDD_HHMMSS-<id>)")
+    run_id = RUN_DIR.match(run_dir.name)["id"]
+    files_dir = run_dir / "files"
+    warnings: list[str] = []
+    consumed: list[str] = []
+    meta: dict[str, Any] = {"run_id": run_id}
+
+    config_file = files_dir / "config.yaml"
+    if config_file.is_file():
+        consumed.append(str(config_file))
+        try:
+            meta["config"] = unwrap_config(yaml.safe_load(config_file.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            warnings.append(f"{config_file}: not valid YAML, config skipped ({str(exc).splitlines()[0]})")
+    summary_file = files_dir / "wandb-summary.json"
+    if summary_file.is_file():
+        consumed.append(str(summary_file))
+        summary = _load_json(summary_file, warnings)
+        if isinstance(summary, dict):
+            meta["summary"] = summary
+            if isinstance(summary.get("_runtime"), (int, float)):
+                meta["runtime_s"] = float(summary["_runtime"])
+    metadata_file = files_dir / "wandb-metadata.json"
+    if metadata_file.is_file():
+        consumed.append(str(metadata_file))
+        metadata = _load_json(metadata_file, warnings)
+        if isinstance(metadata, dict):
+            meta.update(gpu_info(metadata))
+
+    frames = []
+    sources = []
+    jsonl = files_dir / "wandb-history.jsonl"
+    if jsonl.is_file():
+        consumed.append(str(jsonl))
+        tags, steps, walls, values = _history_from_jsonl(jsonl, warnings)
+        frames.append(make_scalars(tags, steps, walls, values))
+        sources.append(str(jsonl))
+    for wandb_file in sorted(run_dir.glob("*.wandb")):
+        consumed.append(str(wandb_file))
+        try:
+            tags, steps, walls, values, info = _history_from_wandb_file(wandb_file, warnings)
+        except ImportError:
+            warnings.append(
+                f"{wandb_file}: the history in this file needs the W&B protobufs: {INSTALL_HINT}"
+            )
+            meta["history_missing"] = str(wandb_file)
+            continue
+        except ParseError as exc:
+            warnings.append(f"{wandb_file}: {exc.problem}")
+            continue
+        frames.append(make_scalars(tags, steps, walls, values))
+        sources.append(str(wandb_file))
+        meta.update({k: v for k, v in info.items() if v is not None and k not in meta})
+    console = files_dir / "output.log"
+    if console.is_file():
+        consumed.append(str(console))
+        if not any(len(f) for f in frames) and "history_missing" not in meta:
+            scalars, console_meta = _console_history(console, warnings)
+            if scalars is not None and len(scalars):
+                frames.append(scalars)
+                sources.append(str(console))
+                meta.update(console_meta)
+    meta["history_sources"] = sources
+    scalars = concat_scalars(frames)
+    if len(scalars):
+        scalars = scalars.drop_duplicates(["tag", "step"], keep="last", ignore_index=True)
+    return [
+        Run(
+            name=run_id,
+            path=str(run_dir),
+            format=FORMAT,
+            scalars=scalars,
+            meta=meta,
+            warnings=warnings,
+            files=consumed,
+        )
+    ]
+
+
+READER = register(
+    Reader(
+        format=FORMAT,
+        sniff=sniff,
+        read=read,
+        priority=20,
+        description="W&B offline/synced run folder (config, summary, metadata, .wandb history)",
+    )
+)
