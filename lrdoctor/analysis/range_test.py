@@ -1,0 +1,202 @@
+"""LR range tests ("LR finder"): recognise them and suggest an LR by the known rules.
+
+A range test ramps the LR geometrically (typically 1e-7 -> 10 over a few hundred
+steps) while recording the loss, and stops when the loss explodes. The loss is
+smoothed with fastai's bias-corrected EMA and three published rules are applied
+side by side:
+
+- ``steepest``: the LR where the smoothed loss falls fastest per decade of LR
+  (fastai's ``steep``; Smith's "steepest descent").
+- ``valley``: fastai's default: the middle of the longest decreasing stretch of
+  the smoothed loss.
+- ``min_div_10``: the LR of the smoothed minimum, divided by 10 (fastai's ``minimum``).
+
+Our recommendation (``suggested_lr``) is the minimum/10 rule: the smoothed
+minimum marks where the LR starts being too high, and a decade below it sits in
+the fast-descent region. The steepest and valley rules depend on the shape of
+the descent (on a long shallow start they land one to two decades early), so
+they are reported but not preferred. The EMA lags the ramp (about 50 steps with
+beta 0.98), which puts the smoothed minimum past the raw one; the rule was
+defined on this lagged curve, so it is applied to it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.signal import lfilter
+
+from parsers import Run
+
+from .schedule import infer_schedule
+
+# fastai's LRFinder smoothing (Recorder's AvgSmoothLoss) and stop rule.
+EMA_BETA = 0.98
+STOP_FACTOR = 4.0
+# Recognising a range test: the LR grows geometrically over at least this many
+# decades, over most of the run (the ramp is the whole run, not a warmup).
+MIN_DECADES = 2.0
+# A range test is short: thousands of steps at most (a normal run could never
+# afford a LR growing by decades over its length).
+MAX_STEPS = 5000
+MIN_POINTS = 20
+# fastai drops the first 10% and the last 5 points before applying the rules
+# (noisy start, exploding end).
+SKIP_START_FRACTION = 0.1
+SKIP_END_POINTS = 5
+# Valley needs at least this many points in a decreasing run to be meaningful.
+MIN_VALLEY_POINTS = 3
+
+
+@dataclass
+class RangeTestResult:
+    """The range test's curve and the LR each rule suggests."""
+
+    lr: np.ndarray  # LR per point up to the stop
+    loss: np.ndarray  # raw loss per point
+    smoothed_loss: np.ndarray  # bias-corrected EMA (fastai)
+    rules: dict[str, float | None]  # steepest, valley, min_div_10 (on the EMA, like fastai)
+    suggested_lr: float | None
+    suggested_rule: str
+    reason: str
+    min_loss_lr: float | None = None  # LR at the smoothed loss minimum
+    stop_lr: float | None = None  # LR where the loss exploded (EMA > 4x min or non-finite)
+    decades: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary (no arrays)."""
+        return {
+            "rules": dict(self.rules),
+            "suggested_lr": self.suggested_lr,
+            "suggested_rule": self.suggested_rule,
+            "reason": self.reason,
+            "min_loss_lr": self.min_loss_lr,
+            "stop_lr": self.stop_lr,
+            "decades": round(self.decades, 2),
+        }
+
+
+def _lr_and_loss(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(steps, lr, loss) at the steps where both are logged, or None."""
+    lr_df = run.role_series("lr")
+    loss_df = run.role_series("train_loss")
+    if lr_df is None or loss_df is None or lr_df.empty or loss_df.empty:
+        return None
+    lr_df = lr_df.drop_duplicates("step", keep="last")
+    loss_df = loss_df.drop_duplicates("step", keep="last")
+    merged = lr_df.merge(loss_df, on="step", suffixes=("_lr", "_loss"))
+    merged = merged[np.isfinite(merged["value_lr"]) & (merged["value_lr"] > 0)]
+    if merged.empty:
+        return None
+    return (merged["step"].to_numpy(), merged["value_lr"].to_numpy(np.float64),
+            merged["value_loss"].to_numpy(np.float64))
+
+
+def is_range_test(run: Run) -> bool:
+    """True when the run is an LR range test: a short run whose LR rises geometrically
+    over at least two decades for its whole length while the loss is recorded."""
+    data = _lr_and_loss(run)
+    if data is None:
+        return False
+    steps, lr, _ = data
+    if len(steps) < MIN_POINTS or steps[-1] - steps[0] > MAX_STEPS:
+        return False
+    sched = infer_schedule(steps, lr)
+    decades = float(np.log10(lr.max() / lr.min()))
+    return (sched.kind == "exponential" and bool(sched.params.get("rising"))
+            and decades >= MIN_DECADES)
+
+
+def bias_corrected_ema(values: np.ndarray, beta: float = EMA_BETA) -> np.ndarray:
+    """fastai's smoothed loss: EMA with the (1 - beta^i) start-up bias removed."""
+    x = np.asarray(values, dtype=np.float64)
+    ema = lfilter([1.0 - beta], [1.0, -beta], x)
+    return ema / (1.0 - beta ** np.arange(1, len(x) + 1))
+
+
+def _stop_index(loss: np.ndarray, smooth: np.ndarray) -> int:
+    """Exclusive end of the usable curve: fastai stops when the smoothed loss exceeds
+    4x its running minimum or the loss is not finite."""
+    bad = ~np.isfinite(loss) | ~np.isfinite(smooth)
+    running_min = np.minimum.accumulate(np.where(np.isfinite(smooth), smooth, np.inf))
+    bad |= smooth > STOP_FACTOR * running_min
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if len(hits) else len(loss)
+
+
+def steepest_lr(lr: np.ndarray, loss: np.ndarray) -> float | None:
+    """LR where the loss falls fastest per unit of log LR (fastai ``steep``)."""
+    if len(lr) < 3:
+        return None
+    grads = np.diff(loss) / np.diff(np.log(lr))
+    return float(lr[int(np.argmin(grads))])
+
+
+def valley_lr(lr: np.ndarray, loss: np.ndarray) -> float | None:
+    """fastai's ``valley``: middle of the longest decreasing subsequence of the loss."""
+    n = len(loss)
+    if n < MIN_VALLEY_POINTS:
+        return None
+    lds = np.ones(n, dtype=np.int64)
+    max_start = max_end = 0
+    for i in range(1, n):  # O(n^2) DP, vectorised over j; n is a few hundred points
+        higher = loss[:i] > loss[i]
+        if higher.any():
+            lds[i] = lds[:i][higher].max() + 1
+        if lds[max_end] < lds[i]:
+            max_end = i
+            max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    idx = max_start + int(sections) + int(sections / 2)
+    return float(lr[min(max(idx, 0), n - 1)])
+
+
+def min_div_10_lr(lr: np.ndarray, loss: np.ndarray) -> float | None:
+    """The LR of the smoothed minimum divided by 10 (fastai ``minimum``)."""
+    if len(lr) == 0:
+        return None
+    return float(lr[int(np.argmin(loss))] / 10.0)
+
+
+def _rules(lr: np.ndarray, smooth: np.ndarray) -> dict[str, float | None]:
+    n = len(lr)
+    lo, hi = int(n * SKIP_START_FRACTION), n - SKIP_END_POINTS
+    if hi - lo < MIN_VALLEY_POINTS:
+        lo, hi = 0, n
+    lr_c, loss_c = lr[lo:hi], smooth[lo:hi]
+    return {
+        "steepest": steepest_lr(lr_c, loss_c),
+        "valley": valley_lr(lr_c, loss_c),
+        "min_div_10": min_div_10_lr(lr_c, loss_c),
+    }
+
+
+def analyze_range_test(run: Run) -> RangeTestResult:
+    """Apply the steepest, valley and minimum/10 rules and recommend one LR."""
+    data = _lr_and_loss(run)
+    empty = np.array([], dtype=np.float64)
+    if data is None:
+        return RangeTestResult(empty, empty, empty, {}, None, "none", "no LR and loss logged together")
+    _, lr, loss = data
+    smooth = bias_corrected_ema(np.where(np.isfinite(loss), loss, np.nan))
+    stop = _stop_index(loss, smooth)
+    stop_lr = float(lr[stop]) if stop < len(lr) else None
+    lr_u, loss_u, smooth_u = lr[:stop], loss[:stop], smooth[:stop]
+    if len(lr_u) < MIN_VALLEY_POINTS:
+        return RangeTestResult(lr_u, loss_u, smooth_u, {}, None, "none",
+                               "the loss exploded before the test had enough points",
+                               stop_lr=stop_lr)
+    rules = _rules(lr_u, smooth_u)
+    suggested = rules["min_div_10"]
+    rule = "min_div_10"
+    reason = ("minimum/10 of the smoothed loss: the minimum is where the LR starts being too"
+              " high, a decade below it the loss still falls fast; steepest and valley depend"
+              " on the shape of the descent and land early on a long shallow start")
+    return RangeTestResult(
+        lr=lr_u, loss=loss_u, smoothed_loss=smooth_u, rules=rules, suggested_lr=suggested,
+        suggested_rule=rule, reason=reason,
+        min_loss_lr=float(lr_u[int(np.nanargmin(smooth_u))]),
+        stop_lr=stop_lr, decades=float(np.log10(lr.max() / lr.min())),
+    )
