@@ -70,6 +70,8 @@ _KEY_WORD = re.compile(rf"^{_WORD}$", re.IGNORECASE)
 _KEY_STOP = re.compile(r"[|,;()\[\]{}\"'<>#]")
 # A key has at most this many words ("train loss", "Train Acc", "HellaSwag accuracy").
 MAX_KEY_WORDS = 4
+# Logging-module level names end a key going backwards ("INFO Train loss: 2.1" is "Train loss").
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL"}
 
 
 def key_value_pairs(line: str) -> list[tuple[str, float, str | None]]:
@@ -83,12 +85,15 @@ def key_value_pairs(line: str) -> list[tuple[str, float, str | None]]:
     for m in NUMBER.finditer(line):
         segment = _KEY_STOP.split(line[prev : m.start()])[-1].rstrip(" \t")
         prev = m.end()
+        max_words = MAX_KEY_WORDS
+        if segment.endswith("="):
+            max_words = 1  # key=value style: keys are single words ("INFO epoch=0" is "epoch")
         if segment.endswith((":", "=")):
             segment = segment[:-1].rstrip(" \t")
         words = segment.split()
         taken: list[str] = []
         for word in reversed(words):
-            if len(taken) == MAX_KEY_WORDS or not _KEY_WORD.match(word):
+            if len(taken) == max_words or not _KEY_WORD.match(word) or word in _LOG_LEVELS:
                 break
             taken.append(word)
         if taken:
