@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 
 from .errors import ParseError
-from .model import concat_scalars, empty_scalars, make_scalars
+from .model import empty_scalars, make_scalars
 
 # How much of a file the sniffers look at: enough for a header plus a few dozen rows.
 SNIFF_BYTES = 64 * 1024
@@ -29,6 +29,8 @@ SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 # Text spellings of non-finite floats that are values, not junk (compared lower-cased).
 NONFINITE_WORDS = {"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"}
+# The C parser's round-trip converter: every value equals Python's float(cell) exactly.
+FLOAT_PRECISION = "round_trip"
 _PANDAS_BAD_LINE = re.compile(r"Skipping line (\d+): (.*)")
 
 
@@ -97,8 +99,11 @@ class Table:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_table(path: Path, delimiter: str = ",", *, header: bool = True) -> Table:
+def read_table(path: Path, delimiter: str = ",", *, header: bool = True, as_text: bool = False) -> Table:
     """Read a delimited file with pandas' C parser; ragged rows are skipped with a warning.
+
+    ``as_text`` keeps every cell as written (for metadata tables, where ``64`` must not
+    become ``64.0`` because another row left the cell empty).
 
     Raises :class:`ParseError` when the file cannot be parsed at all.
     """
@@ -110,7 +115,7 @@ def read_table(path: Path, delimiter: str = ",", *, header: bool = True) -> Tabl
                 path,
                 sep=delimiter,
                 header=0 if header else None,
-                dtype=str,
+                dtype=str if as_text else None,
                 keep_default_na=False,
                 na_values=[""],
                 on_bad_lines="warn",
@@ -118,6 +123,7 @@ def read_table(path: Path, delimiter: str = ",", *, header: bool = True) -> Tabl
                 encoding="utf-8",
                 encoding_errors="strict",
                 engine="c",
+                float_precision=FLOAT_PRECISION,
                 low_memory=False,
             )
     except UnicodeDecodeError:
@@ -139,11 +145,15 @@ def read_table(path: Path, delimiter: str = ",", *, header: bool = True) -> Tabl
 
 
 def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-    """A text column as ``(values, present, junk)``.
+    """A column as ``(values, present, junk)``.
 
     ``present`` is True where the cell holds a number (``nan``/``inf`` spellings included);
-    ``junk`` counts non-empty cells that are not numbers.
+    ``junk`` counts non-empty cells that are not numbers. A column pandas already parsed as
+    numbers has no ``nan`` text (``keep_default_na`` is off), so its NaNs are empty cells.
     """
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, ~np.isnan(values), 0
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     filled = col.notna().to_numpy()
     present = filled & ~np.isnan(values)
@@ -188,20 +198,25 @@ def wide_to_scalars(
 
     Only cells marked present become points (a sparse row logs only some tags).
     """
-    frames = []
-    for tag, (values, present) in columns.items():
-        idx = np.flatnonzero(present)
-        if len(idx) == 0:
-            continue
-        frames.append(
-            make_scalars(
-                pd.Categorical.from_codes(np.zeros(len(idx), dtype=np.int8), categories=[tag]),
-                steps[idx],
-                None if wall_times is None else wall_times[idx],
-                values[idx],
-            )
-        )
-    return concat_scalars(frames) if frames else empty_scalars()
+    names = list(columns)
+    picks = [np.flatnonzero(columns[name][1]) for name in names]
+    counts = np.array([len(p) for p in picks], dtype=np.int64)
+    if counts.sum() == 0:
+        return empty_scalars()
+    index = np.concatenate(picks)
+    codes = np.repeat(np.arange(len(names), dtype=np.int32), counts)
+    keep = [i for i, n in enumerate(counts) if n]
+    if len(keep) < len(names):  # categories are only the tags that have points
+        remap = np.full(len(names), -1, dtype=np.int32)
+        remap[keep] = np.arange(len(keep), dtype=np.int32)
+        codes, names = remap[codes], [names[i] for i in keep]
+    values = np.concatenate([columns[name][0][p] for name, p in zip(list(columns), picks)])
+    return make_scalars(
+        pd.Categorical.from_codes(codes, categories=names),
+        steps[index],
+        None if wall_times is None else wall_times[index],
+        values,
+    )
 
 
 def json_safe(obj: Any) -> Any:

@@ -189,7 +189,7 @@ def read_runs_table(path: Path) -> list[Run]:
     head = sniff_head(path)
     if head is None:
         raise ParseError(path, "not a text table")
-    table = read_table(path, head.delimiter)
+    table = read_table(path, head.delimiter, as_text=True)
     frame = table.frame.drop(columns=[c for c in table.frame.columns if c.startswith("Unnamed: ")])
     if frame.empty:
         raise ParseError(path, "no data rows (header only)")

@@ -35,6 +35,28 @@ def column_counts(path: Path, skip: tuple[str, ...] = ("step",)) -> dict[str, in
     return {k: v for k, v in counts.items() if v}
 
 
+def column_points(path: Path) -> dict[str, list[tuple[int, float]]]:
+    """``{column: [(step, float(cell)), ...]}`` of the filled cells, in file order."""
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    header = rows[0]
+    step_i = header.index("step")
+    out: dict[str, list[tuple[int, float]]] = {}
+    for row in rows[1:]:
+        for name, cell in zip(header, row):
+            if name != "step" and cell != "":
+                out.setdefault(name, []).append((int(row[step_i]), float(cell)))
+    return out
+
+
+def assert_same_points(run, expected: dict[str, list[tuple[int, float]]]) -> None:
+    for tag, points in expected.items():
+        sel = run.scalars[run.scalars["tag"] == tag]
+        steps, values = zip(*points)
+        assert sel["step"].tolist() == list(steps), tag
+        np.testing.assert_array_equal(sel["value"].to_numpy(), np.array(values), err_msg=tag)
+
+
 @pytest.mark.parametrize("row", _corpus_rows("lightning_csv"), ids=lambda r: r["run"])
 def test_corpus_lightning_run_loads_with_labelled_tags_and_counts(corpus, row):
     run_dir = corpus / row["path"]
@@ -48,6 +70,7 @@ def test_corpus_lightning_run_loads_with_labelled_tags_and_counts(corpus, row):
     assert Path(run.path) == metrics
     assert run_dir.name in run.name
     assert run.point_counts() == column_counts(metrics)
+    assert_same_points(run, column_points(metrics))  # every value exactly float(cell)
     assert run.scalars["wall_time"].isna().all()
     header = next(csv.reader(open(metrics, newline="")))
     for canonical, tag in labels["series"].items():
@@ -105,6 +128,7 @@ def test_real_lightning_logs_all_load(real_logs):
     for run in runs:
         validate_scalars(run.scalars)
         assert run.point_counts() == column_counts(Path(run.path))
+        assert_same_points(run, column_points(Path(run.path)))
     by_name = {r.name: r for r in runs}
     slm = by_name["slm-training/version_0"]
     assert slm.primary_tag("lr") is None  # sparse file with no LR column
