@@ -51,6 +51,13 @@ def test_corpus_panel_run_loads_with_labelled_tags_and_counts(corpus, row):
         for (run_name, key), n in panel_counts(run_dir / f).items():
             assert run_name == run.name
             expected[key] = n
+        with open(run_dir / f, newline="") as fh:
+            rows = list(csv.reader(fh))
+        key = rows[0][1].rpartition(" - ")[2]
+        series = run.series(key)
+        assert series["step"].tolist() == [int(r[0]) for r in rows[1:]]
+        # every value exactly float(cell), "NaN"/"Infinity" included
+        np.testing.assert_array_equal(series["value"].to_numpy(), [float(r[1]) for r in rows[1:]])
     assert run.point_counts() == expected
     assert sorted(run.files) == sorted(str(run_dir / f) for f in labels["files"])
     assert set(labels["series"].values()) == set(expected)
