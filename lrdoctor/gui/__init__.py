@@ -1,0 +1,1 @@
+"""The desktop app (Qt). It presents what the library computes and holds no analysis logic."""

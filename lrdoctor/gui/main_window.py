@@ -1,0 +1,378 @@
+"""The main window: runs and tags on the left, curves / range test / sweep in the middle,
+findings and cost below. Loading and analysis run in a QThreadPool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
+
+from lrdoctor import __version__
+from lrdoctor.workspace import COST, RUNS, WARNINGS, Workspace
+
+from . import costing
+from .panels.cost_panel import CostPanel
+from .panels.findings_panel import FindingsPanel
+from .panels.lr_views import RangeTestView, SweepView
+from .panels.runs_panel import RunsPanel
+from .panels.tags_panel import TagsPanel
+from .plots import CurvesView
+from .workers import AnalyzeWorker, LoadWorker
+
+DEFAULT_SIZE = (1400, 900)
+MAX_RECENT = 10
+SETTINGS_ORG, SETTINGS_APP = "lrdoctor", "lrdoctor"
+FILE_FILTER = "Training logs (*tfevents* *.csv *.tsv *.json *.jsonl *.log *.txt *.wandb);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """The lrdoctor app window."""
+
+    loadFinished = Signal()  # after runs were added (analysis may still run)
+    analysisFinished = Signal()
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings(SETTINGS_ORG, SETTINGS_APP)
+        self.ws = Workspace()
+        self.pool = QThreadPool.globalInstance()
+        self.loader: LoadWorker | None = None
+        self.analyzer: AnalyzeWorker | None = None
+        self._analysis_pending = False
+        self.setWindowTitle("lrdoctor")
+        self.setAcceptDrops(True)
+        self._build_panels()
+        self._build_status()
+        self._build_menus()
+        self._init_cost()
+        self.ws.subscribe(self._on_event)
+        self._restore()
+
+    # -- construction ------------------------------------------------------
+    def _build_panels(self) -> None:
+        self.runs_panel = RunsPanel(self.ws)
+        self.tags_panel = TagsPanel(self.ws)
+        self.curves = CurvesView(self.ws)
+        self.range_view = RangeTestView(self.ws)
+        self.sweep_view = SweepView(self.ws)
+        self.findings = FindingsPanel(self.ws)
+        self.cost_panel = CostPanel(self.ws)
+        self.findings.findingActivated.connect(self.zoom_to_finding)
+        self.cost_panel.settingsEdited.connect(self.apply_cost_settings)
+
+        self.left = QSplitter(Qt.Orientation.Vertical)
+        self.left.addWidget(_titled("Runs", self.runs_panel))
+        self.left.addWidget(_titled("Tags", self.tags_panel))
+        self.left.setSizes([560, 300])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.addTab(self.range_view, "LR range test")
+        self.tabs.addTab(self.sweep_view, "LR sweep")
+        self.bottom = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom.addWidget(_titled("Findings", self.findings))
+        self.bottom.addWidget(_titled("Cost of the wasted steps", self.cost_panel))
+        self.bottom.setSizes([700, 360])
+        self.right = QSplitter(Qt.Orientation.Vertical)
+        self.right.addWidget(self.tabs)
+        self.right.addWidget(self.bottom)
+        self.right.setSizes([600, 280])
+        self.main_split = QSplitter(Qt.Orientation.Horizontal)
+        self.main_split.addWidget(self.left)
+        self.main_split.addWidget(self.right)
+        self.main_split.setSizes([320, 1080])
+        self.main_split.setStretchFactor(1, 1)
+        self.setCentralWidget(self.main_split)
+
+        self.warnings_list = QListWidget()
+        self.warnings_dock = QDockWidget("Warnings", self)
+        self.warnings_dock.setObjectName("warnings_dock")
+        self.warnings_dock.setWidget(self.warnings_list)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.warnings_dock)
+        self.warnings_dock.hide()
+
+    def _build_status(self) -> None:
+        self.status_label = QLabel("Ready")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_load)
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self._set_busy(False)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_file_action = _action(self, "&Open file…", self.ask_open_file, QKeySequence.StandardKey.Open)
+        self.open_folder_action = _action(self, "Open &folder…", self.ask_open_folder, "Ctrl+Shift+O")
+        file_menu.addAction(self.open_file_action)
+        file_menu.addAction(self.open_folder_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.reload_action = _action(self, "&Reload", self.reload, "F5")
+        file_menu.addAction(self.reload_action)
+        file_menu.addSeparator()
+        self.export_action = _action(self, "&Export view…", lambda: self.curves._ask_export("png"), "Ctrl+E")
+        self.export_csv_action = _action(self, "Export visible data as &CSV…", lambda: self.curves._ask_export("csv"))
+        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.export_csv_action)
+        file_menu.addSeparator()
+        file_menu.addAction(_action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit))
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(self.warnings_dock.toggleViewAction())
+        log_action = _action(self, "&Log-scale loss", lambda on: self.ws.set_log_y(on), "Ctrl+L")
+        log_action.setCheckable(True)
+        self.ws.subscribe(lambda e: log_action.setChecked(self.ws.log_y) if e == "view" else None)
+        view_menu.addAction(log_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(_action(self, "&About lrdoctor", self.show_about))
+        self._refresh_recent()
+
+    def _init_cost(self) -> None:
+        settings, problem = costing.load_cost_settings()
+        status = "cost estimate not available (the cost module is not installed yet)"
+        if settings is not None and costing.estimator() is not None:
+            status = "cost estimated"
+        self.ws.set_cost_settings(settings, status)
+        self.cost_panel.show_settings()
+        if problem:
+            self._add_warning_lines([problem])
+
+    # -- persistence -------------------------------------------------------
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(*DEFAULT_SIZE)
+        for name in ("main_split", "left", "right", "bottom"):
+            state = self.settings.value(f"splitter/{name}")
+            if isinstance(state, QByteArray) and not state.isEmpty():
+                getattr(self, name).restoreState(state)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        self.cancel_load()
+        self.settings.setValue("geometry", self.saveGeometry())
+        for name in ("main_split", "left", "right", "bottom"):
+            self.settings.setValue(f"splitter/{name}", getattr(self, name).saveState())
+        self.settings.sync()
+        super().closeEvent(event)
+
+    def recent(self) -> list[str]:
+        """Recently opened locations, newest first."""
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, paths: list[str]) -> None:
+        recent = [str(Path(p).resolve()) for p in paths] + self.recent()
+        unique = list(dict.fromkeys(recent))[:MAX_RECENT]
+        self.settings.setValue("recent", unique)
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(self.recent()))
+
+    # -- opening -----------------------------------------------------------
+    def ask_open_file(self) -> None:
+        """File > Open file."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open training log", "", FILE_FILTER)
+        if paths:
+            self.open_paths(paths)
+
+    def ask_open_folder(self) -> None:
+        """File > Open folder."""
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of runs")
+        if path:
+            self.open_paths([path])
+
+    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
+            event.acceptProposedAction()
+
+    def open_paths(self, paths: list[str], replace: bool = False) -> None:
+        """Load ``paths`` in the background and add their runs (``replace``: forget the others first)."""
+        paths = [str(p) for p in paths]
+        if not paths:
+            return
+        if self.loader is not None:
+            self.cancel_load()
+        if replace:
+            self.ws.clear()
+        self._remember(paths)
+        self.loader = LoadWorker(paths)
+        self.loader.signals.progress.connect(self._on_progress)
+        self.loader.signals.finished.connect(lambda result, w=self.loader, p=paths: self._on_loaded(w, p, result))
+        self.status_label.setText(f"Loading {', '.join(Path(p).name for p in paths)}…")
+        self._set_busy(True)
+        self.pool.start(self.loader)
+
+    def reload(self) -> None:
+        """Read every opened location again (F5)."""
+        sources = list(self.ws.sources)
+        if sources:
+            self.open_paths(sources, replace=True)
+
+    def cancel_load(self) -> None:
+        """Stop the running load after its current file."""
+        if self.loader is not None:
+            self.loader.cancel()
+            self.status_label.setText("Cancelling…")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+
+    def _on_progress(self, done: int, total: int, file: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done}/{total} files")
+        if file:
+            self.status_label.setText(f"Loading {Path(file).name}…")
+
+    def _on_loaded(self, worker: LoadWorker, paths: list[str], result: Any) -> None:
+        if worker is not self.loader:
+            return  # a superseded load
+        self.loader = None
+        self._set_busy(False)
+        cancelled = worker.cancelled
+        self.ws.add_runs(list(result), list(result.warnings), sources=paths)
+        n_warn = len(self.ws.all_warnings())
+        msg = f"Loaded {len(result)} runs from {', '.join(Path(p).name for p in paths)}"
+        if cancelled:
+            msg += " (cancelled: only the files read so far)"
+        if n_warn:
+            msg += f" · {n_warn} problem{'s' if n_warn != 1 else ''}, see Warnings"
+        self.status_label.setText(msg)
+        self.loadFinished.emit()
+        self.start_analysis()
+
+    def start_analysis(self) -> None:
+        """Analyse every loaded run in the background."""
+        if not self.ws.runs:
+            self.ws.set_analysis(None, "nothing loaded")
+            return
+        if self.analyzer is not None:
+            self._analysis_pending = True
+            return
+        self.ws.set_analysis(None, "analysing…")
+        self.analyzer = AnalyzeWorker(list(self.ws.runs), self.ws.cost_settings)
+        self.analyzer.signals.finished.connect(lambda out, w=self.analyzer: self._on_analysed(w, out))
+        self.pool.start(self.analyzer)
+
+    def _on_analysed(self, worker: AnalyzeWorker, out: tuple[Any, str]) -> None:
+        self.analyzer = None
+        if self._analysis_pending or len(worker.runs) != len(self.ws.runs):
+            self._analysis_pending = False
+            self.start_analysis()
+            return
+        analysis, status = out
+        if analysis is not None:
+            self.ws.cost_status = status.partition("; ")[2] or self.ws.cost_status
+        self.ws.set_analysis(analysis, status.partition("; ")[0])
+        if analysis is None and status.startswith("analysis failed"):
+            self._add_warning_lines([status])
+        self.analysisFinished.emit()
+
+    # -- cost --------------------------------------------------------------
+    def apply_cost_settings(self, settings: Any) -> None:
+        """New GPU / count / price: re-estimate the cost (cheap arithmetic, on this thread)."""
+        self.ws.cost_settings = settings
+        status = self.ws.cost_status
+        if self.ws.analysis is not None:
+            status = costing.estimate(self.ws.analysis, settings)
+        self.ws.set_cost_settings(settings, status)
+
+    # -- findings ----------------------------------------------------------
+    def zoom_to_finding(self, key: str, step_start: Any, step_end: Any) -> None:
+        """Show the curves tab zoomed to a finding's steps."""
+        self.tabs.setCurrentWidget(self.curves)
+        if key not in self.ws.checked:
+            self.ws.set_checked(key, True)
+        self.curves.zoom_to(key, step_start, step_end)
+
+    # -- messages ----------------------------------------------------------
+    def _on_event(self, event: str) -> None:
+        if event == WARNINGS:
+            self.warnings_list.clear()
+            lines = [str(w) for w in self.ws.all_warnings()]
+            self.warnings_list.addItems(lines)
+            if lines:
+                self.warnings_dock.show()
+        elif event == RUNS:
+            names = ", ".join(Path(s).name for s in self.ws.sources)
+            self.setWindowTitle(f"lrdoctor — {names}" if names else "lrdoctor")
+        elif event == COST:
+            pass
+
+    def _add_warning_lines(self, lines: list[str]) -> None:
+        self.warnings_list.addItems(lines)
+        self.warnings_dock.show()
+
+    def warning_lines(self) -> list[str]:
+        """What the warnings dock lists."""
+        return [self.warnings_list.item(i).text() for i in range(self.warnings_list.count())]
+
+    def show_about(self) -> None:
+        """Help > About."""
+        box = QMessageBox(self)
+        box.setWindowTitle("About lrdoctor")
+        box.setText(
+            f"<b>lrdoctor {__version__}</b><br>Post-mortem of a training run's learning rate: "
+            "what went wrong, what it cost, what to change."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.setModal(False)
+        box.show()
+        self._about = box
+
+
+def _titled(title: str, widget: QWidget) -> QWidget:
+    from PySide6.QtWidgets import QVBoxLayout
+
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(4, 4, 4, 0)
+    layout.setSpacing(2)
+    label = QLabel(f"<b>{title}</b>")
+    layout.addWidget(label)
+    layout.addWidget(widget, 1)
+    return box
+
+
+def _action(parent: QWidget, text: str, slot: Any, shortcut: Any = None) -> QAction:
+    action = QAction(text, parent)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
+    action.triggered.connect(slot)
+    parent.addAction(action)
+    return action
+

@@ -1,0 +1,213 @@
+"""Cost panel: GPU preset, count and price editable; wasted money and energy update live."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrdoctor.workspace import ANALYSIS, CHECKED, COST, Workspace, run_key
+
+from .. import costing
+
+MAX_GPUS = 100_000
+MAX_PRICE = 1_000.0  # USD per GPU-hour; far above any cloud list price
+SAVE_DELAY_MS = 500  # persist once the user stops typing
+
+# (attribute on RunCost, column title, format)
+COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("wasted_steps", "Wasted steps", "{:,.0f}"),
+    ("wasted_gpu_hours", "GPU-h", "{:,.2f}"),
+    ("wasted_usd", "USD", "${:,.2f}"),
+    ("wasted_kwh", "kWh", "{:,.2f}"),
+    ("wasted_co2e_kg", "kg CO₂e", "{:,.2f}"),
+)
+
+
+def cost_value(cost: Any, name: str) -> float | None:
+    """One number of a RunCost, or None when absent."""
+    value = getattr(cost, name, None)
+    if value is None and isinstance(cost, dict):
+        value = cost.get(name)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class CostPanel(QWidget):
+    """Edits the cost settings and shows the estimated waste of the ticked runs."""
+
+    settingsEdited = Signal(object)  # new CostSettings
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self._presets = costing.presets()
+        self._updating = False
+        form = QFormLayout()
+        self.gpu = QComboBox()
+        self.count = QSpinBox()
+        self.count.setRange(1, MAX_GPUS)
+        self.price = QDoubleSpinBox()
+        self.price.setRange(0.0, MAX_PRICE)
+        self.price.setDecimals(2)
+        self.price.setPrefix("$")
+        self.price.setSuffix(" / GPU-h")
+        self.price.setKeyboardTracking(False)
+        form.addRow("GPU", self.gpu)
+        form.addRow("GPUs", self.count)
+        form.addRow("Price", self.price)
+        self.source = QLabel()
+        self.source.setWordWrap(True)
+        self.source.setStyleSheet("color: palette(mid);")
+        self.total = QLabel()
+        self.total.setWordWrap(True)
+        self.total.setTextFormat(Qt.TextFormat.RichText)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["Run"] + [c[1] for c in COST_COLUMNS])
+        self.table.setRootIsDecorated(False)
+        self.table.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        layout.addWidget(self.source)
+        layout.addWidget(self.total)
+        layout.addWidget(self.table, 1)
+        if self._presets is not None:
+            for name in self._presets.gpus:
+                self.gpu.addItem(name)
+        else:
+            self.gpu.setEnabled(False)
+        self.gpu.currentTextChanged.connect(self._on_gpu)
+        self.count.valueChanged.connect(lambda _v: self._emit())
+        self.price.valueChanged.connect(lambda _v: self._emit())
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self._save)
+        self.ws.subscribe(lambda e: self.refresh() if e in (COST, ANALYSIS, CHECKED) else None)
+        self.show_settings()
+        self.refresh()
+
+    # -- settings ----------------------------------------------------------
+    def show_settings(self) -> None:
+        """Put the workspace's cost settings into the editors."""
+        settings = self.ws.cost_settings
+        self._updating = True
+        try:
+            enabled = settings is not None
+            for w in (self.gpu, self.count, self.price):
+                w.setEnabled(enabled and (w is not self.gpu or self._presets is not None))
+            if settings is None:
+                return
+            gpu = settings.gpu or (self._presets.default_gpu if self._presets else None)
+            if gpu and self.gpu.findText(gpu) >= 0:
+                self.gpu.setCurrentText(gpu)
+            self.count.setValue(int(settings.gpu_count or 1))
+            self.price.setValue(float(settings.usd_per_gpu_hour or self._preset_price(gpu) or 0.0))
+            self._show_source(gpu)
+        finally:
+            self._updating = False
+
+    def _preset(self, name: str | None) -> Any:
+        return None if self._presets is None or not name else self._presets.gpus.get(name)
+
+    def _preset_price(self, name: str | None) -> float | None:
+        preset = self._preset(name)
+        return None if preset is None else preset.usd_per_gpu_hour
+
+    def _show_source(self, name: str | None) -> None:
+        preset = self._preset(name)
+        self.source.setText(
+            "" if preset is None else f"Preset price: {preset.price_source} ({preset.price_date}); "
+            f"{preset.power_w:.0f} W"
+        )
+
+    def _on_gpu(self, name: str) -> None:
+        if self._updating:
+            return
+        price = self._preset_price(name)
+        self._show_source(name)
+        if price is not None:
+            self._updating = True
+            self.price.setValue(price)
+            self._updating = False
+        self._emit()
+
+    def current_settings(self) -> Any:
+        """CostSettings built from the editors (None without the cost module)."""
+        if self.ws.cost_settings is None:
+            return None
+        preset = self._preset(self.gpu.currentText())
+        return replace(
+            self.ws.cost_settings,
+            gpu=self.gpu.currentText() or None,
+            gpu_count=int(self.count.value()),
+            usd_per_gpu_hour=float(self.price.value()),
+            power_w=None if preset is None else preset.power_w,
+        )
+
+    def _emit(self) -> None:
+        if self._updating:
+            return
+        settings = self.current_settings()
+        if settings is not None:
+            self.settingsEdited.emit(settings)
+            self._save_timer.start()
+
+    def _save(self) -> None:
+        settings = self.current_settings()
+        if settings is not None:
+            problem = costing.save_cost_settings(settings)
+            if problem:
+                self.source.setText(problem)
+
+    # -- results -----------------------------------------------------------
+    def refresh(self) -> None:
+        """Show the wasted steps, GPU-hours, money and energy of the ticked runs."""
+        self.table.clear()
+        if self.ws.cost_settings is None or costing.estimator() is None:
+            self.total.setText(f"<i>{self.ws.cost_status}</i>")
+            return
+        if self.ws.analysis is None:
+            self.total.setText(f"<i>{self.ws.analysis_status}: no cost to estimate</i>")
+            return
+        sums = {name: 0.0 for name, _, _ in COST_COLUMNS}
+        seen = {name: False for name, _, _ in COST_COLUMNS}
+        rows = 0
+        for run in self.ws.checked_runs():
+            ra = self.ws.run_analysis(run_key(run))
+            cost = getattr(ra, "cost", None) if ra is not None else None
+            if cost is None:
+                continue
+            values = [cost_value(cost, name) for name, _, _ in COST_COLUMNS]
+            cells = [run.name] + ["–" if v is None else fmt.format(v) for v, (_, _, fmt) in zip(values, COST_COLUMNS)]
+            self.table.addTopLevelItem(QTreeWidgetItem(cells))
+            rows += 1
+            for (name, _, _), v in zip(COST_COLUMNS, values):
+                if v is not None:
+                    sums[name] += v
+                    seen[name] = True
+        if not rows:
+            self.total.setText(f"<i>{self.ws.cost_status}: no cost figures for the ticked runs</i>")
+            return
+        usd = f"${sums['wasted_usd']:,.2f}" if seen["wasted_usd"] else "–"
+        kwh = f"{sums['wasted_kwh']:,.2f} kWh" if seen["wasted_kwh"] else "–"
+        co2 = f"{sums['wasted_co2e_kg']:,.2f} kg CO₂e" if seen["wasted_co2e_kg"] else "–"
+        self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {kwh} · {co2}")
+
+    def total_text(self) -> str:
+        """The summary line (plain text), for tests and screenshots."""
+        return self.total.text()

@@ -1,0 +1,134 @@
+"""Findings list of the ticked runs: severity, mode, steps, evidence, recommendation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrdoctor import style
+from lrdoctor.workspace import ANALYSIS, CHECKED, RUNS, Workspace, run_key
+
+from .markers import severity_icon
+
+FINDING_ROLE = Qt.ItemDataRole.UserRole
+
+
+def steps_text(finding: Any) -> str:
+    """'1,200–3,400', '800' or '-'."""
+    if finding.step_start is None:
+        return "-"
+    if finding.step_end is None or finding.step_end == finding.step_start:
+        return f"{finding.step_start:,}"
+    return f"{finding.step_start:,}–{finding.step_end:,}"
+
+
+class FindingsPanel(QWidget):
+    """Findings of the ticked runs; activating one asks the plots to zoom to its range."""
+
+    findingActivated = Signal(str, object, object)  # run key, step_start, step_end
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Severity", "Problem", "Run", "Steps", "Evidence"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.header()
+        for col in range(4):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.tree.currentItemChanged.connect(self._on_current)
+        self.tree.itemClicked.connect(lambda item, _c: self._activate(item))
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.detail.setMargin(6)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.tree)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CHECKED, ANALYSIS) else None)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """List the findings of the ticked runs (or say why there are none)."""
+        self.tree.clear()
+        self.detail.clear()
+        keys = [run_key(r) for r in self.ws.checked_runs()]
+        if self.ws.analysis is None:
+            self.status.setText(f"<i>{self.ws.analysis_status}</i>")
+            self.status.setVisible(True)
+            return
+        pairs = self.ws.findings_for(keys)
+        healthy = [self.ws.run(k).name for k in keys if self.ws.worst_severity(k) == ""]
+        if not keys:
+            self.status.setText("<i>Tick runs to see their findings.</i>")
+        elif not pairs:
+            self.status.setText("No learning-rate problem found in the ticked runs.")
+        else:
+            extra = f" · healthy: {', '.join(healthy)}" if healthy and len(healthy) <= 4 else (
+                f" · {len(healthy)} healthy runs" if healthy else "")
+            self.status.setText(f"{len(pairs)} findings in {len(keys)} ticked runs{extra}")
+        for run, finding in pairs:
+            summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
+            item = QTreeWidgetItem([
+                finding.severity,
+                style.MODE_LABELS.get(finding.mode, finding.mode),
+                run.name,
+                steps_text(finding),
+                summary,
+            ])
+            item.setIcon(0, severity_icon(finding.severity))
+            item.setForeground(0, QColor(style.severity_color(finding.severity)))
+            item.setData(0, FINDING_ROLE, (run_key(run), finding))
+            item.setToolTip(4, f"{summary}\n→ {finding.recommendation}")
+            self.tree.addTopLevelItem(item)
+
+    def _on_current(self, item: QTreeWidgetItem | None, _prev: QTreeWidgetItem | None) -> None:
+        if item is None:
+            self.detail.clear()
+            return
+        key, finding = item.data(0, FINDING_ROLE)
+        run = self.ws.run(key)
+        summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
+        numbers = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in (finding.evidence or {}).items()
+            if k != "summary" and isinstance(v, (int, float, str)) and not isinstance(v, bool)
+        )
+        color = style.severity_color(finding.severity)
+        self.detail.setText(
+            f"<b style='color:{color}'>{style.MODE_LABELS.get(finding.mode, finding.mode)}</b> in "
+            f"<b>{run.name if run else key}</b> (steps {steps_text(finding)}, confidence "
+            f"{finding.confidence:.0%})<br>{summary}<br><small>{numbers}</small><br>"
+            f"<b>Recommendation:</b> {finding.recommendation}"
+        )
+
+    def _activate(self, item: QTreeWidgetItem) -> None:
+        key, finding = item.data(0, FINDING_ROLE)
+        self.findingActivated.emit(key, finding.step_start, finding.step_end)
+
+    def items(self) -> list[QTreeWidgetItem]:
+        """The finding rows."""
+        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]

@@ -1,0 +1,172 @@
+"""Range-test view (loss vs LR, log x, suggested LRs marked) and sweep view (final loss vs LR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from lrdoctor import style
+from lrdoctor.workspace import ANALYSIS, CURRENT, RUNS, Workspace, run_key
+
+from ..plots import theme_colors, with_alpha
+
+SUGGESTION_COLORS = ("#16a34a", "#7c3aed", "#0891b2", "#db2777")  # one per range-test rule
+RAW_ALPHA = 70
+
+
+def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
+    bg, fg = theme_colors(parent)
+    widget = pg.PlotWidget(background=bg)
+    plot = widget.getPlotItem()
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    for axis in ("left", "bottom"):
+        plot.getAxis(axis).setTextPen(fg)
+        plot.getAxis(axis).setPen(fg)
+    return widget, fg
+
+
+def _series_lr_loss(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Logged LR and training loss paired by step (a plain join, no analysis)."""
+    lr_tag, loss_tag = run.primary_tag("lr"), run.primary_tag("train_loss")
+    if lr_tag is None or loss_tag is None:
+        return None
+    lr = run.series(lr_tag).drop_duplicates("step", keep="last").set_index("step")["value"]
+    loss = run.series(loss_tag).drop_duplicates("step", keep="last").set_index("step")["value"]
+    joined = pd.concat([lr.rename("lr"), loss.rename("loss")], axis=1, join="inner").dropna()
+    joined = joined[joined["lr"] > 0]
+    if joined.empty:
+        return None
+    return joined["lr"].to_numpy(np.float64), joined["loss"].to_numpy(np.float64)
+
+
+class RangeTestView(QWidget):
+    """Loss against LR on a log axis for a range-test run, with each rule's suggested LR."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.widget, self._fg = _plot(self)
+        self.plot = self.widget.getPlotItem()
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setLabel("bottom", "learning rate")
+        self.plot.setLabel("left", "loss")
+        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=self._fg)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.widget, 1)
+        self.suggestions: dict[str, float] = {}
+        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT, ANALYSIS) else None)
+        self.rebuild()
+
+    def target(self) -> Any:
+        """The RunAnalysis to show: the selected run if it is a range test, else the first one."""
+        tests = self.ws.range_tests()
+        current = next((ra for ra in tests if run_key(ra.run) == self.ws.current), None)
+        return current or (tests[0] if tests else None)
+
+    def rebuild(self) -> None:
+        """Draw the selected range test."""
+        self.plot.clear()
+        self.legend.clear()
+        self.suggestions = {}
+        ra = self.target()
+        if ra is None:
+            msg = self.ws.analysis_status if self.ws.analysis is None else "No LR range test among the loaded runs."
+            self.title.setText(f"<i>{msg}</i>")
+            return
+        details = ra.details or {}
+        rt = details.get("range_test", details)
+        lr = np.asarray(rt.get("lr", []), dtype=np.float64)
+        pair = _series_lr_loss(ra.run)
+        if pair is not None:
+            self.plot.addItem(pg.PlotDataItem(pair[0], pair[1], pen=pg.mkPen(with_alpha(
+                style.ROLE_COLORS["train_loss"], RAW_ALPHA)), name="loss (raw)"))
+        smoothed = rt.get("loss_smoothed", rt.get("smoothed_loss", rt.get("loss")))
+        if smoothed is not None and lr.size and len(smoothed) == lr.size:
+            self.plot.addItem(pg.PlotDataItem(lr, np.asarray(smoothed, dtype=np.float64),
+                                              pen=pg.mkPen(style.ROLE_COLORS["train_loss"], width=2),
+                                              name="loss (smoothed)"))
+        raw = rt.get("suggestions", rt.get("suggested", {})) or {}
+        if isinstance(raw, dict):
+            self.suggestions = {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float)) and v > 0}
+        for i, (rule, value) in enumerate(self.suggestions.items()):
+            color = SUGGESTION_COLORS[i % len(SUGGESTION_COLORS)]
+            line = pg.InfiniteLine(pos=np.log10(value), angle=90, movable=False, pen=pg.mkPen(color, width=2),
+                                   label=f"{rule}: {value:.2g}",
+                                   labelOpts={"position": 0.9 - 0.08 * i, "color": color, "fill": None})
+            self.plot.addItem(line)
+        suggested = f" · suggested LR <b>{ra.suggested_lr:.3g}</b>" if ra.suggested_lr else ""
+        self.title.setText(f"LR range test <b>{ra.run.name}</b>{suggested}")
+
+
+class SweepView(QWidget):
+    """Final loss against LR for a sweep, with the best and the max-stable LR marked."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.widget, self._fg = _plot(self)
+        self.plot = self.widget.getPlotItem()
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setLabel("bottom", "peak learning rate")
+        self.plot.setLabel("left", "final loss")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.widget, 1)
+        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT, ANALYSIS) else None)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Draw the sweep of the selected run (or the first sweep)."""
+        self.plot.clear()
+        sweep = self.ws.sweep_for(self.ws.current)
+        if sweep is None:
+            msg = self.ws.analysis_status if self.ws.analysis is None else "No LR sweep among the loaded runs."
+            self.title.setText(f"<i>{msg}</i>")
+            return
+        pts = [p for p in sweep.points if p.get("lr") and p.get("lr") > 0]
+        ok = [p for p in pts if not p.get("diverged") and p.get("final_loss") is not None
+              and np.isfinite(p["final_loss"])]
+        bad = [p for p in pts if p not in ok]
+        if ok:
+            ok.sort(key=lambda p: p["lr"])
+            self.plot.addItem(pg.PlotDataItem(
+                [p["lr"] for p in ok], [p["final_loss"] for p in ok], pen=pg.mkPen(style.ROLE_COLORS["train_loss"],
+                                                                                   width=2),
+                symbol="o", symbolBrush=style.ROLE_COLORS["train_loss"], symbolSize=9))
+        if bad:
+            top = max((p["final_loss"] for p in ok), default=1.0)
+            self.plot.addItem(pg.ScatterPlotItem(
+                [np.log10(p["lr"]) for p in bad], [top] * len(bad), symbol="x", size=14,
+                brush=style.SEVERITY_COLORS["critical"], pen=pg.mkPen(style.SEVERITY_COLORS["critical"], width=2)))
+        for value, label, color in ((sweep.best_lr, "best", style.HEALTHY_COLOR),
+                                    (sweep.max_stable_lr, "max stable", style.SEVERITY_COLORS["warning"])):
+            if value:
+                self.plot.addItem(pg.InfiniteLine(
+                    pos=np.log10(value), angle=90, movable=False, pen=pg.mkPen(color, width=2,
+                                                                                style=Qt.PenStyle.DashLine),
+                    label=f"{label} {value:.2g}", labelOpts={"position": 0.92 if label == "best" else 0.8,
+                                                            "color": color}))
+        parts = [f"Sweep <b>{sweep.path}</b>: {len(pts)} runs"]
+        if sweep.best_lr:
+            parts.append(f"best LR <b>{sweep.best_lr:.3g}</b>")
+        if sweep.max_stable_lr:
+            parts.append(f"max stable LR <b>{sweep.max_stable_lr:.3g}</b>")
+        if sweep.suggested_lr:
+            parts.append(f"suggested <b>{sweep.suggested_lr:.3g}</b>")
+        if bad:
+            parts.append(f"<span style='color:{style.SEVERITY_COLORS['critical']}'>✕ diverged ({len(bad)})</span>")
+        self.title.setText(" · ".join(parts))

@@ -1,0 +1,73 @@
+"""Tags panel: the selected run's tags grouped by role, with a regex filter."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from lrdoctor.workspace import CURRENT, RUNS, Workspace
+
+ROLE_ORDER = ("train_loss", "val_loss", "lr", "grad_norm", "val_metric", "train_metric", "momentum",
+              "step_time", "epoch", "other")
+INVALID_STYLE = "QLineEdit { border: 1px solid #dc2626; }"
+
+
+class TagsPanel(QWidget):
+    """Tags of the current run by role; the primary tag of each role is marked."""
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.filter = QLineEdit(placeholderText="Filter tags (regex)…")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(lambda _t: self.rebuild())
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Tag", "Points"])
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.tree)
+        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT) else None)
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """The filter as a regex (case-insensitive); None when it does not compile."""
+        try:
+            return re.compile(self.filter.text(), re.IGNORECASE)
+        except re.error:
+            return None
+
+    def rebuild(self) -> None:
+        """List the current run's tags that match the filter."""
+        self.tree.clear()
+        pattern = self.pattern()
+        self.filter.setStyleSheet("" if pattern is not None else INVALID_STYLE)
+        self.filter.setToolTip("" if pattern is not None else "not a valid regular expression")
+        run = self.ws.current_run()
+        if run is None or pattern is None:
+            return
+        counts = run.point_counts()
+        roles = sorted(set(run.roles.values()), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 99)
+        for role in roles:
+            tags = [t for t in run.tags_for(role) if pattern.search(t)]
+            if not tags:
+                continue
+            top = QTreeWidgetItem([role, ""])
+            self.tree.addTopLevelItem(top)
+            for i, tag in enumerate(tags):
+                child = QTreeWidgetItem([tag + ("  (used)" if i == 0 and role != "other" else ""),
+                                         f"{counts.get(tag, 0):,}"])
+                child.setToolTip(0, tag)
+                top.addChild(child)
+        self.tree.expandAll()
+
+    def shown_tags(self) -> list[str]:
+        """Tags currently listed (without the '(used)' mark)."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            out.extend(top.child(j).toolTip(0) for j in range(top.childCount()))
+        return out

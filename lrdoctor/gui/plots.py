@@ -1,0 +1,433 @@
+"""The curves view: loss on top, learning rate (and grad norm) below, one shared x axis.
+
+Huge runs are drawn with every point loaded: pyqtgraph's peak downsampling and
+clip-to-view keep pan and zoom smooth. Findings are shaded regions in their
+severity colour with a tooltip.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters as pg_exporters
+from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lrdoctor import style
+from lrdoctor.workspace import (
+    ANALYSIS,
+    CHECKED,
+    MAX_SMOOTHING,
+    RUNS,
+    VIEW,
+    X_MODE_LABELS,
+    X_MODES,
+    Curve,
+    Workspace,
+    debiased_ema,
+    run_key,
+)
+
+SLIDER_STEPS = 1000  # slider ticks for the smoothing weight 0..0.999
+SMOOTHING_DEBOUNCE_MS = 40  # recompute the EMA at most ~25 times a second while dragging
+RAW_ALPHA = 60  # the raw curve stays faint behind the smoothed one
+REGION_ALPHA = 45  # finding shading: visible but never hiding the curve
+ZOOM_MARGIN = 0.08  # fraction of a finding's width shown either side when zooming to it
+MIN_ZOOM_WIDTH = 10.0  # a point finding still gets a readable window (in x units)
+PLOT_ROLES: dict[str, tuple[str, ...]] = {
+    "loss": ("train_loss", "val_loss"),
+    "lr": ("lr",),
+    "grad": ("grad_norm",),
+}
+
+
+def theme_colors(widget: QWidget) -> tuple[QColor, QColor]:
+    """Background and foreground for plots from the widget's (system) palette."""
+    pal = widget.palette()
+    return pal.color(QPalette.ColorRole.Base), pal.color(QPalette.ColorRole.Text)
+
+
+def with_alpha(color: str, alpha: int) -> QColor:
+    """A QColor from ``#rrggbb`` with an alpha in 0..255."""
+    c = QColor(color)
+    c.setAlpha(alpha)
+    return c
+
+
+class CurvesView(QWidget):
+    """Loss / LR / grad-norm plots of the ticked runs, driven by the workspace."""
+
+    curvesDrawn = Signal()  # after the plots were rebuilt with the current runs
+
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = workspace
+        self.items: dict[tuple[str, str], tuple[pg.PlotDataItem | None, pg.PlotDataItem, Curve]] = {}
+        self.region_items: list[pg.GraphicsObject] = []
+        self._drawn_x_mode = workspace.x_mode
+        self._build()
+        self._smooth_timer = QTimer(self, singleShot=True, interval=SMOOTHING_DEBOUNCE_MS)
+        self._smooth_timer.timeout.connect(self._apply_slider)
+        self.ws.subscribe(self._on_event)
+
+    # -- construction ------------------------------------------------------
+    def _build(self) -> None:
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Smoothing"))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, SLIDER_STEPS - 1)
+        self.slider.setValue(round(self.ws.smoothing * SLIDER_STEPS))
+        self.slider.setToolTip("TensorBoard's debiased exponential moving average; the raw curve stays faint")
+        self.slider.setMaximumWidth(220)
+        self.slider.valueChanged.connect(self._on_slider)
+        bar.addWidget(self.slider)
+        self.smoothing_label = QLabel(f"{self.ws.smoothing:.3f}")
+        self.smoothing_label.setMinimumWidth(40)
+        bar.addWidget(self.smoothing_label)
+        bar.addSpacing(16)
+        self.log_y = QCheckBox("Log-scale loss")
+        self.log_y.setChecked(self.ws.log_y)
+        self.log_y.toggled.connect(self.ws.set_log_y)
+        bar.addWidget(self.log_y)
+        bar.addSpacing(16)
+        bar.addWidget(QLabel("X axis"))
+        self.x_mode = QComboBox()
+        for mode in X_MODES:
+            self.x_mode.addItem(X_MODE_LABELS[mode], mode)
+        self.x_mode.currentIndexChanged.connect(lambda i: self.ws.set_x_mode(self.x_mode.itemData(i)))
+        bar.addWidget(self.x_mode)
+        bar.addStretch(1)
+
+        self.glw = pg.GraphicsLayoutWidget()
+        bg, fg = theme_colors(self)
+        self.glw.setBackground(bg)
+        self._fg = fg
+        self.loss_plot = self.glw.addPlot(row=0, col=0)
+        self.lr_plot = self.glw.addPlot(row=1, col=0)
+        self.grad_plot = self.glw.addPlot(row=2, col=0)
+        self.plots = {"loss": self.loss_plot, "lr": self.lr_plot, "grad": self.grad_plot}
+        self.glw.ci.layout.setRowStretchFactor(0, 3)
+        self.glw.ci.layout.setRowStretchFactor(1, 1)
+        self.glw.ci.layout.setRowStretchFactor(2, 1)
+        for name, plot in self.plots.items():
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setClipToView(True)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.getViewBox().setAutoVisible(y=True)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen(fg)
+                plot.getAxis(axis).setPen(fg)
+            plot.getAxis("left").setWidth(60)
+            if plot is not self.loss_plot:
+                plot.setXLink(self.loss_plot)
+            self._add_menu_actions(plot)
+        self.loss_plot.setLabel("left", "loss")
+        self.lr_plot.setLabel("left", "learning rate")
+        self.grad_plot.setLabel("left", "grad norm")
+        self.legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=fg)
+        self.legend.setBrush(with_alpha(bg.name(), 200))
+
+        self.crosshair = {
+            name: pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine))
+            for name in self.plots
+        }
+        for name, line in self.crosshair.items():
+            line.setVisible(False)
+            self.plots[name].addItem(line, ignoreBounds=True)
+        self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse)
+
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.RichText)
+        self.readout.setWordWrap(True)
+        self.message = QLabel("Open a log file or folder (File > Open, or drop it here).")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.glw, 1)
+        layout.addWidget(self.readout)
+        self._update_empty_state()
+
+    def _add_menu_actions(self, plot: pg.PlotItem) -> None:
+        menu = plot.getViewBox().menu
+        menu.addSeparator()
+        for text, slot in (
+            ("Export view as PNG…", lambda: self._ask_export("png")),
+            ("Export view as SVG…", lambda: self._ask_export("svg")),
+            ("Export visible data as CSV…", lambda: self._ask_export("csv")),
+        ):
+            action = QAction(text, menu)
+            action.triggered.connect(slot)
+            menu.addAction(action)
+
+    # -- workspace events --------------------------------------------------
+    def _on_event(self, event: str) -> None:
+        if event in (RUNS, CHECKED):
+            self.rebuild()
+        elif event == VIEW:
+            self._apply_view()
+        elif event == ANALYSIS:
+            self.draw_findings()
+
+    def _on_slider(self, value: int) -> None:
+        self.smoothing_label.setText(f"{min(value / SLIDER_STEPS, MAX_SMOOTHING):.3f}")
+        self._smooth_timer.start()
+
+    def _apply_slider(self) -> None:
+        self.ws.set_smoothing(self.slider.value() / SLIDER_STEPS)
+
+    def _apply_view(self) -> None:
+        """Smoothing / log-y / x mode changed: update in place where possible."""
+        if self.log_y.isChecked() != self.ws.log_y:
+            self.log_y.setChecked(self.ws.log_y)
+        self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
+        mode_index = self.x_mode.findData(self.ws.x_mode)
+        if mode_index != self.x_mode.currentIndex():
+            self.x_mode.setCurrentIndex(mode_index)
+        if self.ws.x_mode != self._drawn_x_mode:
+            self.rebuild()
+            return
+        for raw, smooth, curve in self.items.values():
+            if not self._smooths(curve):
+                continue
+            curve.smoothed = debiased_ema(curve.y, self.ws.smoothing)
+            smooth.setData(curve.x, curve.smoothed)
+            if raw is not None:
+                raw.setVisible(self.ws.smoothing > 0)
+
+    @staticmethod
+    def _smooths(curve: Curve) -> bool:
+        # The LR is a setting, not a noisy measurement: never smooth it.
+        return curve.role != "lr"
+
+    # -- drawing -----------------------------------------------------------
+    def _update_empty_state(self) -> None:
+        has = bool(self.items)
+        self.glw.setVisible(has)
+        self.message.setVisible(not has)
+        if not has:
+            if self.ws.runs and not self.ws.checked:
+                self.message.setText("Tick a run in the Runs panel to plot it.")
+            elif self.ws.runs:
+                self.message.setText("The ticked runs have no loss, learning-rate or grad-norm tags to plot.")
+            else:
+                self.message.setText("Open a log file or folder (File > Open, or drop it here).")
+
+    def rebuild(self) -> None:
+        """Redraw every curve of the ticked runs (and the findings)."""
+        for plot in self.plots.values():
+            for item in list(plot.listDataItems()):
+                plot.removeItem(item)
+        self.legend.clear()
+        self.items.clear()
+        self._drawn_x_mode = self.ws.x_mode
+        runs = self.ws.checked_runs()
+        single = len(runs) == 1
+        used = {name: False for name in self.plots}
+        all_keys = self.ws.keys()
+        for run in runs:
+            key = run_key(run)
+            run_color = style.RUN_PALETTE[all_keys.index(key) % len(style.RUN_PALETTE)]
+            for plot_name, roles in PLOT_ROLES.items():
+                for role in roles:
+                    tag = run.primary_tag(role)
+                    if tag is None:
+                        continue
+                    curve = self.ws.curve(run, tag)
+                    if curve is None:
+                        continue
+                    color = style.ROLE_COLORS.get(role, run_color) if single else run_color
+                    dashed = role == "val_loss"
+                    self._add_curve(plot_name, curve, color, dashed, f"{run.name} · {tag}")
+                    used[plot_name] = True
+        self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
+        self.lr_plot.setVisible(used["lr"])
+        self.grad_plot.setVisible(used["grad"])
+        self._label_x_axes(used)
+        self.draw_findings()
+        for plot in self.plots.values():
+            plot.enableAutoRange()
+        self._update_empty_state()
+        self.curvesDrawn.emit()
+
+    def _add_curve(self, plot_name: str, curve: Curve, color: str, dashed: bool, label: str) -> None:
+        plot = self.plots[plot_name]
+        smooths = self._smooths(curve)
+        raw_item = None
+        if smooths:
+            raw_item = pg.PlotDataItem(curve.x, curve.y, pen=pg.mkPen(with_alpha(color, RAW_ALPHA), width=1))
+            raw_item.setVisible(self.ws.smoothing > 0)
+            plot.addItem(raw_item)
+            self._tune(raw_item)
+        pen = pg.mkPen(color, width=2 if plot_name == "loss" else 1.5)
+        if dashed:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        y = curve.smoothed if smooths else curve.y
+        smooth_item = pg.PlotDataItem(curve.x, y, pen=pen, name=label)
+        plot.addItem(smooth_item)
+        self._tune(smooth_item)
+        self.items[(curve.run_key, curve.tag)] = (raw_item, smooth_item, curve)
+
+    @staticmethod
+    def _tune(item: pg.PlotDataItem) -> None:
+        item.setDownsampling(auto=True, method="peak")
+        item.setClipToView(True)
+        item.setSkipFiniteCheck(False)
+
+    def _label_x_axes(self, used: dict[str, bool]) -> None:
+        mode = self.ws.x_mode
+        runs = self.ws.checked_runs()
+        if mode != "step" and runs and not all(self.ws.has_clock(r) for r in runs):
+            label = f"{X_MODE_LABELS[mode]} (runs without a clock are drawn by step)"
+        else:
+            label = X_MODE_LABELS[mode]
+        lowest = "grad" if used["grad"] else "lr" if used["lr"] else "loss"
+        for name, plot in self.plots.items():
+            axis_cls = pg.DateAxisItem if mode == "wall" else pg.AxisItem
+            if type(plot.getAxis("bottom")) is not axis_cls:
+                axis = axis_cls(orientation="bottom")
+                axis.setTextPen(self._fg)
+                axis.setPen(self._fg)
+                plot.setAxisItems({"bottom": axis})
+            plot.setLabel("bottom", label if name == lowest else "")
+
+    def draw_findings(self) -> None:
+        """Shade each finding of the ticked runs in its severity colour (tooltip: the evidence)."""
+        for item in self.region_items:
+            for plot in self.plots.values():
+                if item.scene() is not None and item in plot.items:
+                    plot.removeItem(item)
+        self.region_items = []
+        keys = [run_key(r) for r in self.ws.checked_runs()]
+        for run, finding in self.ws.findings_for(keys):
+            if finding.step_start is None:
+                continue
+            end = finding.step_end if finding.step_end is not None else finding.step_start
+            x0, x1 = self.ws.step_to_x(run, np.array([finding.step_start, end], dtype=np.float64))
+            color = style.severity_color(finding.severity)
+            tip = finding_tooltip(run.name, finding)
+            for name in ("loss", "lr"):
+                if x1 > x0:
+                    item = pg.LinearRegionItem(
+                        values=(x0, x1), movable=False, brush=with_alpha(color, REGION_ALPHA),
+                        pen=pg.mkPen(with_alpha(color, 120)),
+                    )
+                else:
+                    item = pg.InfiniteLine(pos=x0, angle=90, movable=False, pen=pg.mkPen(color, width=2))
+                item.setToolTip(tip)
+                item.setZValue(-10)
+                self.plots[name].addItem(item, ignoreBounds=True)
+                self.region_items.append(item)
+
+    # -- interaction -------------------------------------------------------
+    def zoom_to(self, key: str, step_start: int | None, step_end: int | None) -> tuple[float, float] | None:
+        """Show a run's step range (a finding) in every plot; returns the x range set."""
+        run = self.ws.run(key)
+        if run is None or step_start is None:
+            return None
+        end = step_end if step_end is not None else step_start
+        x0, x1 = (float(v) for v in self.ws.step_to_x(run, np.array([step_start, end], dtype=np.float64)))
+        width = max(x1 - x0, MIN_ZOOM_WIDTH if self.ws.x_mode == "step" else 1e-3)
+        lo, hi = x0 - width * ZOOM_MARGIN, x0 + width * (1 + ZOOM_MARGIN) if x1 <= x0 else x1 + width * ZOOM_MARGIN
+        self.loss_plot.setXRange(lo, hi, padding=0)
+        for plot in self.plots.values():
+            plot.enableAutoRange(axis="y")
+        return lo, hi
+
+    def x_range(self) -> tuple[float, float]:
+        """The x range currently shown."""
+        lo, hi = self.loss_plot.getViewBox().viewRange()[0]
+        return float(lo), float(hi)
+
+    def _on_mouse(self, event: Any) -> None:
+        pos = event[0]
+        plot = next((p for p in self.plots.values() if p.isVisible() and p.sceneBoundingRect().contains(pos)), None)
+        if plot is None or not self.items:
+            for line in self.crosshair.values():
+                line.setVisible(False)
+            return
+        x = plot.getViewBox().mapSceneToView(pos).x()
+        self.show_readout(x)
+
+    def show_readout(self, x: float) -> str:
+        """Put the crosshair at ``x`` and list the value of every visible curve there."""
+        for line in self.crosshair.values():
+            line.setPos(x)
+            line.setVisible(True)
+        parts = []
+        for raw, smooth, curve in self.items.values():
+            if curve.x.size == 0 or not smooth.isVisible():
+                continue
+            i = int(np.clip(np.searchsorted(curve.x, x), 0, curve.x.size - 1))
+            if i > 0 and abs(curve.x[i - 1] - x) < abs(curve.x[i] - x):
+                i -= 1
+            run = self.ws.run(curve.run_key)
+            name = run.name if run else curve.run_key
+            color = smooth.opts["pen"].color().name()
+            value = curve.smoothed[i] if self._smooths(curve) and self.ws.smoothing > 0 else curve.y[i]
+            parts.append(f"<span style='color:{color}'>■</span> {name} · {curve.tag} = {value:.4g}")
+        x_text = f"{x:,.0f}" if self.ws.x_mode == "step" else f"{x:.4g}"
+        html = f"<b>{X_MODE_LABELS[self.ws.x_mode]} {x_text}</b>&nbsp;&nbsp; " + " &nbsp; ".join(parts)
+        self.readout.setText(html)
+        return html
+
+    # -- export ------------------------------------------------------------
+    def _ask_export(self, kind: str) -> None:
+        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)"}
+        path, _ = QFileDialog.getSaveFileName(self, "Export", f"lrdoctor_view.{kind}", filters[kind])
+        if path:
+            self.export(path)
+
+    def export(self, path: str) -> None:
+        """Write the view as PNG/SVG or the visible data as CSV (chosen by the suffix)."""
+        suffix = Path(path).suffix.lower()
+        if suffix == ".csv":
+            self.export_csv(path)
+        elif suffix == ".svg":
+            pg_exporters.SVGExporter(self.glw.ci).export(path)
+        else:
+            exporter = pg_exporters.ImageExporter(self.glw.ci)
+            exporter.parameters()["width"] = max(int(self.glw.width()), 800)
+            exporter.export(path)
+
+    def export_csv(self, path: str) -> int:
+        """Every raw point inside the visible x range of every drawn curve; returns rows written."""
+        lo, hi = self.x_range()
+        rows = 0
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["run", "tag", "role", self.ws.x_mode, "value", "smoothed"])
+            for _, _, curve in self.items.values():
+                run = self.ws.run(curve.run_key)
+                mask = (curve.x >= lo) & (curve.x <= hi)
+                name = run.name if run else curve.run_key
+                for x, y, s in zip(curve.x[mask], curve.y[mask], curve.smoothed[mask]):
+                    writer.writerow([name, curve.tag, curve.role, repr(float(x)), repr(float(y)), repr(float(s))])
+                rows += int(mask.sum())
+        return rows
+
+
+def finding_tooltip(run_name: str, finding: Any) -> str:
+    """A finding's one-line evidence and recommendation, for tooltips."""
+    label = style.MODE_LABELS.get(finding.mode, finding.mode)
+    summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
+    steps = f"steps {finding.step_start:,}–{finding.step_end:,}" if finding.step_end is not None else (
+        f"step {finding.step_start:,}"
+    )
+    return f"{run_name}: {label} ({finding.severity}, {steps})\n{summary}\n→ {finding.recommendation}"

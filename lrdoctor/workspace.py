@@ -1,0 +1,335 @@
+"""The app's state without Qt: loaded runs, their analysis, what is ticked and shown.
+
+Views observe a :class:`Workspace` through plain callbacks (``subscribe``); every
+change goes through a ``set_*`` method that notifies with an event name. Nothing
+here imports Qt, so the state and its rules are testable headless and the CLI
+could drive the same model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from parsers import LoadWarning, Run
+
+# Event names sent to observers.
+RUNS = "runs"  # runs added / removed / replaced
+ANALYSIS = "analysis"  # analysis (or its status) changed
+CHECKED = "checked"  # the set of overlaid runs changed
+CURRENT = "current"  # the selected run changed
+VIEW = "view"  # smoothing, x axis mode or log-y changed
+COST = "cost"  # cost settings or cost results changed
+WARNINGS = "warnings"  # load warnings changed
+
+X_MODES: tuple[str, ...] = ("step", "relative", "wall")
+X_MODE_LABELS: dict[str, str] = {"step": "Step", "relative": "Relative time (h)", "wall": "Wall time"}
+# TensorBoard's slider stops at 0.999: beyond that the EMA is a flat line.
+MAX_SMOOTHING = 0.999
+# How many runs are ticked by default after a load: enough to compare, few enough to read.
+DEFAULT_CHECKED = 8
+SECONDS_PER_HOUR = 3600.0
+
+Observer = Callable[[str], None]
+
+
+def run_key(run: Run) -> str:
+    """A stable identity for a run across reloads (format, path and name)."""
+    return f"{run.format}|{run.path}|{run.name}"
+
+
+def debiased_ema(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard's scalar smoothing: an exponential moving average with its start bias removed.
+
+    ``last = last * w + (1 - w) * v`` over the finite points only, divided by
+    ``1 - w ** n`` (n = finite points seen so far); non-finite points stay as they are.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if weight <= 0 or values.size == 0:
+        return values.copy()
+    weight = min(float(weight), MAX_SMOOTHING)
+    finite = np.isfinite(values)
+    out = values.copy()
+    x = values[finite]
+    if x.size == 0:
+        return out
+    ema = lfilter([1.0 - weight], [1.0, -weight], x)
+    n = np.arange(1, x.size + 1, dtype=np.float64)
+    out[finite] = ema / (1.0 - weight**n)
+    return out
+
+
+@dataclass
+class Curve:
+    """One tag of one run ready to draw: x in the workspace's x mode, raw and smoothed y."""
+
+    run_key: str
+    tag: str
+    role: str
+    x: np.ndarray
+    y: np.ndarray
+    smoothed: np.ndarray
+
+
+class Workspace:
+    """Everything the app shows, as plain Python; views subscribe to change events."""
+
+    def __init__(self) -> None:
+        self.runs: list[Run] = []
+        self.sources: list[str] = []
+        self.load_warnings: list[LoadWarning] = []
+        self.analysis: Any = None  # lrdoctor.analysis.findings.Analysis once analysed
+        self.analysis_status: str = "nothing loaded"
+        self.cost_settings: Any = None  # lrdoctor.cost settings object once the cost module exists
+        self.cost_status: str = "cost estimate not available"
+        self.checked: set[str] = set()
+        self.current: str | None = None
+        self.smoothing: float = 0.6  # TensorBoard's default
+        self.x_mode: str = "step"
+        self.log_y: bool = False
+        self._observers: list[Observer] = []
+
+    # -- observing ---------------------------------------------------------
+    def subscribe(self, callback: Observer) -> Callable[[], None]:
+        """Call ``callback(event)`` on every change; returns a function that unsubscribes."""
+        self._observers.append(callback)
+        return lambda: self._observers.remove(callback) if callback in self._observers else None
+
+    def _notify(self, event: str) -> None:
+        for callback in list(self._observers):
+            callback(event)
+
+    # -- runs --------------------------------------------------------------
+    def run(self, key: str) -> Run | None:
+        """The loaded run with this key."""
+        return next((r for r in self.runs if run_key(r) == key), None)
+
+    def keys(self) -> list[str]:
+        """Keys of the loaded runs, in load order."""
+        return [run_key(r) for r in self.runs]
+
+    def add_runs(self, runs: list[Run], warnings: list[LoadWarning], sources: list[str] | None = None) -> None:
+        """Add loaded runs (a run loaded again replaces its older copy) and their warnings."""
+        new_keys = {run_key(r) for r in runs}
+        self.runs = [r for r in self.runs if run_key(r) not in new_keys] + list(runs)
+        self.sources.extend(s for s in (sources or []) if s not in self.sources)
+        seen = {str(w) for w in self.load_warnings}
+        self.load_warnings.extend(w for w in warnings if str(w) not in seen)
+        if not self.checked & set(self.keys()):
+            self.checked = {run_key(r) for r in self.runs[:DEFAULT_CHECKED]}
+        else:
+            self.checked &= set(self.keys())
+        if self.current not in self.keys():
+            self.current = run_key(self.runs[0]) if self.runs else None
+        self.analysis = None
+        self.analysis_status = "analysing…" if self.runs else "nothing loaded"
+        self._notify(RUNS)
+        self._notify(WARNINGS)
+        self._notify(CHECKED)
+        self._notify(CURRENT)
+        self._notify(ANALYSIS)
+
+    def clear(self) -> None:
+        """Forget every run (before a reload)."""
+        self.runs, self.sources, self.load_warnings = [], [], []
+        self.checked, self.current, self.analysis = set(), None, None
+        self.analysis_status = "nothing loaded"
+        for event in (RUNS, WARNINGS, CHECKED, CURRENT, ANALYSIS):
+            self._notify(event)
+
+    def add_warnings(self, warnings: list[LoadWarning]) -> None:
+        """Record problems met outside loading (e.g. the analysis failing)."""
+        self.load_warnings.extend(warnings)
+        self._notify(WARNINGS)
+
+    def all_warnings(self) -> list[LoadWarning]:
+        """Load warnings and every run's own, without repeats."""
+        out = list(self.load_warnings)
+        seen = {str(w) for w in out}
+        for run in self.runs:
+            for msg in run.warnings:
+                head, sep, tail = msg.partition(": ")
+                w = LoadWarning(head, tail) if sep and ("/" in head or Path(head).suffix) else LoadWarning(
+                    run.path, msg
+                )
+                if str(w) not in seen:
+                    seen.add(str(w))
+                    out.append(w)
+        return out
+
+    # -- selection ---------------------------------------------------------
+    def set_checked(self, key: str, checked: bool) -> None:
+        """Overlay (or hide) one run in the plots."""
+        before = set(self.checked)
+        if checked:
+            self.checked.add(key)
+        else:
+            self.checked.discard(key)
+        if self.checked != before:
+            self._notify(CHECKED)
+
+    def set_checked_keys(self, keys: set[str]) -> None:
+        """Overlay exactly these runs."""
+        keys = set(keys) & set(self.keys())
+        if keys != self.checked:
+            self.checked = keys
+            self._notify(CHECKED)
+
+    def checked_runs(self) -> list[Run]:
+        """Ticked runs in load order."""
+        return [r for r in self.runs if run_key(r) in self.checked]
+
+    def set_current(self, key: str | None) -> None:
+        """Select the run whose details (tags, range test) are shown."""
+        if key != self.current:
+            self.current = key
+            self._notify(CURRENT)
+
+    def current_run(self) -> Run | None:
+        """The selected run."""
+        return None if self.current is None else self.run(self.current)
+
+    # -- view settings -----------------------------------------------------
+    def set_smoothing(self, weight: float) -> None:
+        """EMA weight in [0, MAX_SMOOTHING]."""
+        weight = float(np.clip(weight, 0.0, MAX_SMOOTHING))
+        if weight != self.smoothing:
+            self.smoothing = weight
+            self._notify(VIEW)
+
+    def set_x_mode(self, mode: str) -> None:
+        """``step``, ``relative`` (hours since the run's first point) or ``wall`` (epoch seconds)."""
+        if mode not in X_MODES:
+            raise ValueError(f"x mode must be one of {X_MODES}, not {mode!r}")
+        if mode != self.x_mode:
+            self.x_mode = mode
+            self._notify(VIEW)
+
+    def set_log_y(self, log_y: bool) -> None:
+        """Log scale for the loss plot."""
+        if bool(log_y) != self.log_y:
+            self.log_y = bool(log_y)
+            self._notify(VIEW)
+
+    # -- curves ------------------------------------------------------------
+    def has_clock(self, run: Run) -> bool:
+        """Whether the run logged wall-clock time (needed for the time x modes)."""
+        return bool(run.scalars["wall_time"].notna().any()) if len(run.scalars) else False
+
+    def curve(self, run: Run, tag: str) -> Curve | None:
+        """One tag of ``run`` in the current x mode and smoothing; None when it cannot be drawn.
+
+        A run without a clock falls back to steps in the time modes (the caller labels it).
+        """
+        series = run.series(tag)
+        if series.empty:
+            return None
+        x = self.x_of(run, series)
+        y = series["value"].to_numpy(np.float64)
+        return Curve(run_key(run), tag, run.roles.get(tag, "other"), x, y, debiased_ema(y, self.smoothing))
+
+    def x_of(self, run: Run, series: pd.DataFrame) -> np.ndarray:
+        """The x values of ``series`` (a ``run.series`` frame) in the current x mode."""
+        steps = series["step"].to_numpy(np.float64)
+        if self.x_mode == "step" or not self.has_clock(run):
+            return steps
+        wall = series["wall_time"].to_numpy(np.float64)
+        if np.isnan(wall).any():
+            # Fill gaps by interpolating the clock over steps (some tags lack stamps).
+            ok = ~np.isnan(wall)
+            wall = np.interp(steps, steps[ok], wall[ok]) if ok.any() else steps
+        if self.x_mode == "wall":
+            return wall
+        start = float(np.nanmin(run.scalars["wall_time"].to_numpy(np.float64)))
+        return (wall - start) / SECONDS_PER_HOUR
+
+    def step_to_x(self, run: Run, steps: np.ndarray) -> np.ndarray:
+        """Map step numbers (e.g. a finding's range) to x in the current mode for ``run``."""
+        steps = np.asarray(steps, dtype=np.float64)
+        if self.x_mode == "step" or not self.has_clock(run):
+            return steps
+        sc = run.scalars[run.scalars["wall_time"].notna()]
+        per_step = sc.groupby("step")["wall_time"].min().sort_index()
+        wall = np.interp(steps, per_step.index.to_numpy(np.float64), per_step.to_numpy(np.float64))
+        if self.x_mode == "wall":
+            return wall
+        return (wall - float(per_step.min())) / SECONDS_PER_HOUR
+
+    # -- analysis ----------------------------------------------------------
+    def set_analysis(self, analysis: Any, status: str = "") -> None:
+        """Store the analyzer's result (None with a status saying why there is none)."""
+        self.analysis = analysis
+        self.analysis_status = status or ("analysed" if analysis is not None else "analysis not available")
+        self._notify(ANALYSIS)
+
+    def run_analysis(self, key: str) -> Any:
+        """The RunAnalysis of one run, or None."""
+        if self.analysis is None:
+            return None
+        return next((ra for ra in self.analysis.runs if run_key(ra.run) == key), None)
+
+    def findings_for(self, keys: list[str]) -> list[tuple[Run, Any]]:
+        """(run, finding) pairs of these runs, worst severity first."""
+        from lrdoctor.analysis.findings import SEVERITIES
+
+        out = []
+        for key in keys:
+            ra = self.run_analysis(key)
+            if ra is not None:
+                out.extend((ra.run, f) for f in ra.findings)
+        return sorted(out, key=lambda p: (-SEVERITIES.index(p[1].severity), p[0].name, p[1].step_start or 0))
+
+    def worst_severity(self, key: str) -> str | None:
+        """Worst finding's severity for a run ('' when analysed and healthy, None when not analysed)."""
+        ra = self.run_analysis(key)
+        if ra is None:
+            return None
+        return ra.worst_severity() or ""
+
+    def sweep_for(self, key: str | None) -> Any:
+        """The SweepAnalysis containing the run (by name and folder), or the first sweep."""
+        if self.analysis is None or not self.analysis.sweeps:
+            return None
+        run = self.run(key) if key else None
+        if run is not None:
+            for sweep in self.analysis.sweeps:
+                if run.name in sweep.runs and str(Path(run.path)).startswith(str(sweep.path)):
+                    return sweep
+            for sweep in self.analysis.sweeps:
+                if run.name in sweep.runs:
+                    return sweep
+        return self.analysis.sweeps[0]
+
+    def range_tests(self) -> list[Any]:
+        """RunAnalysis objects of the runs recognised as LR range tests."""
+        if self.analysis is None:
+            return []
+        return [ra for ra in self.analysis.runs if ra.kind == "range_test"]
+
+    # -- cost --------------------------------------------------------------
+    def set_cost_settings(self, settings: Any, status: str = "") -> None:
+        """New cost settings (the caller re-estimates the cost with the library)."""
+        self.cost_settings = settings
+        if status:
+            self.cost_status = status
+        self._notify(COST)
+
+    def notify_cost(self, status: str = "") -> None:
+        """The cost results inside the analysis were recomputed."""
+        if status:
+            self.cost_status = status
+        self._notify(COST)
+
+    # -- grouping ----------------------------------------------------------
+    def groups(self) -> list[tuple[str, list[Run]]]:
+        """Runs grouped by the folder that holds them (a sweep's runs share one), in load order."""
+        groups: dict[str, list[Run]] = {}
+        for run in self.runs:
+            parent = str(Path(run.path).parent) if Path(run.path).name else run.path
+            groups.setdefault(parent, []).append(run)
+        return list(groups.items())
