@@ -96,6 +96,7 @@ class SweepAnalysis:
     suggested_lr: float | None
     points: list[dict[str, Any]] = field(default_factory=list)  # per run: name, lr, final_loss, diverged
     cost: SweepCost | None = None  # filled by lrdoctor.cost.estimate_costs
+    details: dict[str, Any] = field(default_factory=dict)  # metric, lrs_within_5pct_of_best, ...
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""

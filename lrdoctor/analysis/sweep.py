@@ -1,0 +1,311 @@
+"""Learning-rate sweeps: several runs of one setup at different LRs.
+
+Runs are grouped by the folder that holds them (the folder above each run's own
+folder, skipping framework sub-folders such as ``lightning_logs/version_0``).
+Inside a folder, runs whose names differ only by an LR token (``UNet_lr1e_3``,
+``UNet_lr5e_4``) form one sweep; runs named without an LR are a sweep when they
+look like one setup (same format, same logged tags, same schedule kind, same
+length). Each run's LR comes from its name or folder name, its hyper-parameters
+(``lr``, ``learning_rate`` ...) or the peak of its logged LR.
+
+Per sweep: ``best_lr`` (lowest final validation loss, else final training loss),
+``max_stable_lr`` (largest LR that neither diverged nor failed to learn) and
+``suggested_lr``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from parsers import Run
+
+from .findings import RunAnalysis, SweepAnalysis
+from .schedule import infer_schedule
+
+MIN_SWEEP_RUNS = 3
+# Divergence as in the corpus vocabulary: loss non-finite or >= 10x its first value,
+# after which a 21-step rolling median never gets back below 0.9x the first value.
+DIVERGE_FACTOR = 10.0
+RECOVER_FACTOR = 0.9
+RECOVER_WINDOW = 21
+# Failed to learn: the final training loss is still >= 90% of the first.
+FAILED_FACTOR = 0.9
+# Final validation loss: mean of the last evaluations (one is too noisy).
+FINAL_VAL_POINTS = 3
+# Final training loss: median of the last 5% of points (at least 3), robust to minibatch noise.
+FINAL_TRAIN_FRACTION = 0.05
+FINAL_TRAIN_MIN_POINTS = 3
+# LRs whose final loss is within 5% of the best are "as good": the suggestion leans
+# toward their geometric middle (a flat optimum is safer in its middle).
+NEAR_BEST_TOLERANCE = 0.05
+# Unnamed runs in one folder are one setup only when their lengths agree this well.
+SAME_LENGTH_TOLERANCE = 0.05
+# The loss before any update depends on the model and data, not on the LR: runs of
+# one setup start within this relative spread of their median first loss.
+SAME_START_TOLERANCE = 0.15
+# Two LRs closer than this ratio are the same grid point (float formatting).
+SAME_LR_RTOL = 1e-3
+
+# Framework sub-folders below a run's own folder (not the run's identity).
+_GENERIC_DIR = re.compile(
+    r"^(version_\d+|lightning_logs|checkpoint-\d+|files|wandb|logs?|train|training|"
+    r"validation|valid|val|eval|events?|tb|tensorboard|output|outputs|metrics)$",
+    re.IGNORECASE,
+)
+# An LR token in a run name: lr_3e-2, lr2e_4 (= 2e-4), lr=0.001, LR_1e-3, learning_rate-3e-4.
+_LR_TOKEN = re.compile(
+    r"(?<![a-z])(?:lr|learning[_-]?rate)[_=:\-]?"
+    r"((?:\d+(?:\.\d*)?|\.\d+)(?:e[_\-+]?\d+)?)",
+    re.IGNORECASE,
+)
+_LR_KEYS = {"lr", "learning_rate", "learningrate", "max_lr", "peak_lr", "base_lr", "init_lr",
+            "initial_lr"}
+
+
+# -- LR of a run ---------------------------------------------------------------
+def lr_from_name(name: str) -> float | None:
+    """The LR written in a run name (``lr2e_4`` -> 2e-4, ``lr=0.001``), or None."""
+    match = _LR_TOKEN.search(name)
+    if not match:
+        return None
+    text = re.sub(r"e_", "e-", match.group(1), flags=re.IGNORECASE)
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _name_template(name: str) -> str | None:
+    match = _LR_TOKEN.search(name)
+    return None if match is None else name[: match.start(1)] + "<lr>" + name[match.end(1):]
+
+
+def _search_meta(obj: Any, depth: int = 0) -> float | None:
+    if depth > 4:
+        return None
+    if isinstance(obj, str) and obj.strip().startswith("{"):
+        try:
+            obj = ast.literal_eval(obj.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    if not isinstance(obj, dict):
+        return None
+    for key, value in obj.items():
+        leaf = re.split(r"[./]", str(key))[-1].lower()
+        if leaf in _LR_KEYS:
+            try:
+                val = float(value)
+            except (TypeError, ValueError):
+                continue
+            if np.isfinite(val) and val > 0:
+                return val
+    for value in obj.values():
+        found = _search_meta(value, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def run_lr(run: Run, unit_name: str | None = None) -> tuple[float | None, str]:
+    """The run's LR and where it came from: ``name``, ``folder``, ``hparams``, ``logged_peak``."""
+    value = lr_from_name(run.name)
+    if value is not None:
+        return value, "name"
+    if unit_name:
+        value = lr_from_name(unit_name)
+        if value is not None:
+            return value, "folder"
+    value = _search_meta(run.meta)
+    if value is not None:
+        return value, "hparams"
+    lr = run.role_series("lr")
+    if lr is not None:
+        vals = lr["value"].to_numpy(np.float64)
+        vals = vals[np.isfinite(vals)]
+        if len(vals) and vals.max() > 0:
+            return float(vals.max()), "logged_peak"
+    return None, "none"
+
+
+# -- outcome of a run --------------------------------------------------------------
+def _finite_loss(run: Run, role: str) -> np.ndarray:
+    df = run.role_series(role)
+    return np.array([]) if df is None else df["value"].to_numpy(np.float64)
+
+
+def run_outcome(run: Run) -> dict[str, Any]:
+    """Final train/val loss, divergence and failure-to-learn of one run."""
+    loss = _finite_loss(run, "train_loss")
+    out: dict[str, Any] = {"final_loss": None, "final_val_loss": None, "initial_loss": None,
+                           "diverged": False, "failed": False}
+    finite = np.isfinite(loss)
+    if finite.any():
+        l0 = float(loss[np.flatnonzero(finite)[0]])
+        out["initial_loss"] = l0
+        bad = ~finite | (loss >= DIVERGE_FACTOR * abs(l0))
+        if bad.any():
+            first = int(np.flatnonzero(bad)[0])
+            rolled = (pd.Series(np.where(finite, loss, np.inf))
+                      .rolling(RECOVER_WINDOW, min_periods=1).median().to_numpy())
+            out["diverged"] = not bool(np.any(rolled[first:] < RECOVER_FACTOR * l0))
+            if out["diverged"]:
+                out["diverged_at_index"] = first
+        tail_n = max(FINAL_TRAIN_MIN_POINTS, int(len(loss) * FINAL_TRAIN_FRACTION))
+        tail = loss[-tail_n:]
+        final = float(np.median(tail)) if np.all(np.isfinite(tail)) else float("nan")
+        out["final_loss"] = final if np.isfinite(final) else None
+        out["failed"] = (not out["diverged"]) and (
+            out["final_loss"] is None or out["final_loss"] >= FAILED_FACTOR * l0)
+    elif len(loss):
+        out["diverged"] = True
+    val = _finite_loss(run, "val_loss")
+    if len(val):
+        last = val[-FINAL_VAL_POINTS:]
+        if np.all(np.isfinite(last)):
+            out["final_val_loss"] = float(np.mean(last))
+    return out
+
+
+# -- grouping ----------------------------------------------------------------------
+def _unit_and_parent(run: Run) -> tuple[Path, Path]:
+    """The run's own folder (framework sub-folders skipped) and the folder holding it."""
+    path = Path(run.path)
+    unit = path if path.suffix == "" or path.is_dir() else path.parent
+    while _GENERIC_DIR.match(unit.name) and unit.parent != unit:
+        unit = unit.parent
+    return unit, unit.parent
+
+
+def _length(run: Run) -> int:
+    rng = run.step_range
+    return 0 if rng is None else rng[1] - rng[0]
+
+
+def _same_setup(runs: list[Run]) -> list[Run]:
+    """The largest subset of unnamed runs that look like one setup."""
+    keys: dict[tuple, list[Run]] = defaultdict(list)
+    for run in runs:
+        lr = run.role_series("lr")
+        kind = "none" if lr is None else infer_schedule(lr["step"].to_numpy(),
+                                                       lr["value"].to_numpy()).kind
+        tags = tuple(sorted(t for t, r in run.roles.items() if r in ("train_loss", "val_loss", "lr")))
+        keys[(run.format, tags, kind)].append(run)
+    best: list[Run] = []
+    for group in keys.values():
+        lengths = np.array([_length(r) for r in group], dtype=np.float64)
+        ref = np.median(lengths)
+        same = [r for r, n in zip(group, lengths) if abs(n - ref) <= SAME_LENGTH_TOLERANCE * max(ref, 1)]
+        starts = np.array([_first_loss(r) for r in same], dtype=np.float64)
+        if len(same) == 0 or not np.all(np.isfinite(starts)):
+            continue
+        mid = np.median(starts)
+        same = [r for r, l0 in zip(same, starts)
+                if abs(l0 - mid) <= SAME_START_TOLERANCE * max(abs(mid), 1e-12)]
+        if len(same) > len(best):
+            best = same
+    return best
+
+
+def _first_loss(run: Run) -> float:
+    loss = _finite_loss(run, "train_loss")
+    loss = loss[np.isfinite(loss)]
+    return float(loss[0]) if len(loss) else float("nan")
+
+
+def _distinct_lrs(lrs: Iterable[float]) -> int:
+    vals = np.sort(np.log(np.asarray(list(lrs), dtype=np.float64)))
+    return 0 if len(vals) == 0 else 1 + int(np.sum(np.diff(vals) > np.log1p(SAME_LR_RTOL)))
+
+
+def _groups(runs: list[Run]) -> list[tuple[Path, list[tuple[Run, float, str]]]]:
+    by_parent: dict[Path, list[tuple[Run, Path]]] = defaultdict(list)
+    for run in runs:
+        unit, parent = _unit_and_parent(run)
+        by_parent[parent].append((run, unit))
+    out = []
+    for parent, members in by_parent.items():
+        templated: dict[str, list[Run]] = defaultdict(list)
+        unnamed: list[Run] = []
+        for run, unit in members:
+            tpl = _name_template(run.name) or _name_template(unit.name)
+            if tpl is not None:
+                # Runs of one template share everything in the name but the LR.
+                templated[tpl if _name_template(run.name) else "folder:" + tpl].append(run)
+            else:
+                unnamed.append(run)
+        candidates = list(templated.values())
+        if len(unnamed) >= MIN_SWEEP_RUNS:
+            candidates.append(_same_setup(unnamed))
+        units = {id(run): unit for run, unit in members}
+        for group in candidates:
+            rows = []
+            for run in group:
+                lr, source = run_lr(run, units[id(run)].name)
+                if lr is not None:
+                    rows.append((run, lr, source))
+            if len(rows) >= MIN_SWEEP_RUNS and _distinct_lrs(r[1] for r in rows) >= MIN_SWEEP_RUNS:
+                out.append((parent, sorted(rows, key=lambda r: r[1])))
+    return out
+
+
+# -- the sweep verdict ---------------------------------------------------------------
+def _diverged_by_analysis(analyses: list[RunAnalysis] | None) -> set[int]:
+    if not analyses:
+        return set()
+    return {id(a.run) for a in analyses if any(f.mode == "diverged" for f in a.findings)}
+
+
+def analyze_sweep(path: str, rows: list[tuple[Run, float, str]],
+                  diverged_ids: set[int] | None = None) -> SweepAnalysis:
+    """Best, largest stable and suggested LR of one group of (run, lr, lr_source)."""
+    diverged_ids = diverged_ids or set()
+    points = []
+    for run, lr, source in rows:
+        outcome = run_outcome(run)
+        diverged = outcome["diverged"] or id(run) in diverged_ids
+        points.append({"name": run.name, "path": run.path, "lr": lr, "lr_source": source,
+                       "final_loss": outcome["final_loss"],
+                       "final_val_loss": outcome["final_val_loss"],
+                       "diverged": diverged, "failed": (not diverged) and outcome["failed"]})
+    ok = [p for p in points if not p["diverged"] and not p["failed"]]
+    use_val = bool(ok) and all(p["final_val_loss"] is not None for p in ok)
+    metric = "final_val_loss" if use_val else "final_loss"
+    scored = [p for p in ok if p[metric] is not None]
+    best_lr = max_stable = suggested = None
+    near: list[float] = []
+    if scored:
+        best = min(scored, key=lambda p: p[metric])
+        best_lr = best["lr"]
+        max_stable = max(p["lr"] for p in ok)
+        tol = NEAR_BEST_TOLERANCE * abs(best[metric])
+        near = sorted(p["lr"] for p in scored if p[metric] <= best[metric] + tol)
+        middle = float(np.exp(np.mean(np.log(near))))
+        suggested = min(float(np.sqrt(best_lr * middle)), max_stable)
+    details = {
+        "metric": metric,
+        "lrs_within_5pct_of_best": near,
+        "max_stable_is_grid_top": bool(points) and not any(
+            p["diverged"] or p["failed"] for p in points),
+        "lr_sources": sorted({p["lr_source"] for p in points}),
+    }
+    return SweepAnalysis(path=path, runs=[p["name"] for p in points], best_lr=best_lr,
+                         max_stable_lr=max_stable, suggested_lr=suggested, points=points,
+                         details=details)
+
+
+def find_sweeps(runs: list[Run], analyses: list[RunAnalysis] | None = None) -> list[SweepAnalysis]:
+    """Find LR sweeps among ``runs`` and analyse each one.
+
+    ``analyses`` (optional, any order) lets a ``diverged`` finding of the detectors
+    count as divergence too.
+    """
+    diverged_ids = _diverged_by_analysis(analyses)
+    return [analyze_sweep(str(parent), rows, diverged_ids) for parent, rows in _groups(list(runs))]
