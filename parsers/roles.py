@@ -64,7 +64,9 @@ def role_of(tag: str) -> str:
     is_loss = bool(words & _LOSS_WORDS) or any(t.endswith("loss") for t in toks)
     if is_loss:
         return "val_loss" if is_val else "train_loss"
-    if words & _TIME_WORDS and not (words & _METRIC_WORDS):
+    # Time per epoch (Lightning's ``epoch_time``) is not a per-step time: the cost estimate
+    # would read it as seconds per step.
+    if words & _TIME_WORDS and not (words & _METRIC_WORDS) and "epoch" not in words:
         return "step_time"
     if words & _METRIC_WORDS:
         return "val_metric" if is_val else "train_metric"

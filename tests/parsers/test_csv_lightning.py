@@ -133,6 +133,7 @@ def test_real_lightning_logs_all_load(real_logs):
     slm = by_name["slm-training/version_0"]
     assert slm.primary_tag("lr") is None  # sparse file with no LR column
     assert slm.primary_tag("train_loss") == "train_loss_step"
+    assert slm.roles["epoch_time"] == "other"  # seconds per epoch, not per step
     assert slm.series("train_loss_step")["value"].iloc[0] == 7.628580570220947
     rope = by_name["engines/version_3"]
     assert np.all(rope.series("lr-AdamW")["value"] == 0.001)
