@@ -59,7 +59,7 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     if kind == "json":
         from lrdoctor.analysis.contract import analysis_to_dict
 
-        text = json.dumps(analysis_to_dict(analysis), indent=2, allow_nan=False, default=str)
+        text = json.dumps(analysis_to_dict(analysis), indent=2, allow_nan=False)
         return write_text_atomic(path, text + "\n")
 
     from lrdoctor.report.charts import render_charts

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import jinja2
 
-from lrdoctor.report.model import Report, fmt_hours, fmt_lr, fmt_number, fmt_usd
+from lrdoctor.report.model import Report, fmt_amount, fmt_hours, fmt_lr, fmt_number, fmt_usd
 
 TEMPLATE = "report.html.j2"
 
@@ -27,7 +27,7 @@ def environment() -> jinja2.Environment:
         fmt_usd=fmt_usd,
         fmt_lr=fmt_lr,
         fmt_hours=fmt_hours,
-        fmt_hours_short=lambda x: "-" if x is None else f"{x:,.2f}",
+        fmt_amount=fmt_amount,
     )
     return env
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lrdoctor.report.model import Report, RunSection, SweepSection, fmt_number, fmt_usd
+from lrdoctor.report.model import Report, RunSection, SweepSection, fmt_amount, fmt_number, fmt_usd
 
 # Characters that would turn user text (run names, paths, sentences) into Markdown or HTML markup.
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|#])")
@@ -87,17 +87,17 @@ def render_markdown(report: Report, image_links: dict[str, str]) -> str:
     for v in report.verdicts:
         row = [v.run, v.severity or "healthy", v.sentence]
         if report.totals:
-            row += ["-" if v.wasted_gpu_hours is None else f"{v.wasted_gpu_hours:,.2f}", fmt_usd(v.wasted_usd),
-                    fmt_number(v.wasted_kwh)]
+            row += [fmt_amount(v.wasted_gpu_hours), fmt_usd(v.wasted_usd), fmt_amount(v.wasted_kwh)]
         rows.append(row)
     if report.totals:
         header += ["Wasted GPU-h", "Wasted $", "Wasted kWh"]
     out += _table(header, rows)
     t = report.totals
     if t:
-        out += [f"**Wasted: {t.wasted_gpu_hours:,.2f} GPU-hours, {fmt_usd(t.wasted_usd)}, "
-                f"{fmt_number(t.wasted_kwh)} kWh, {fmt_number(t.wasted_kg_co2e)} kg CO2e, "
-                f"{t.wasted_steps:,} steps** (out of {t.total_gpu_hours:,.2f} GPU-hours in {t.runs} run(s)).", "",
+        out += [f"**Wasted: {fmt_amount(t.wasted_gpu_hours)} GPU-hours, {fmt_usd(t.wasted_usd)}, "
+                f"{fmt_amount(t.wasted_kwh)} kWh, {fmt_amount(t.wasted_kg_co2e)} kg CO2e, "
+                f"{t.wasted_steps:,} steps** (out of {fmt_amount(t.total_gpu_hours)} GPU-hours in {t.runs} run(s)).",
+                "",
                 "Assumptions:", ""] + [f"- {md_escape(a)}" for a in report.assumptions] + [""]
     else:
         out += ["_No cost estimate: the analysis carries no GPU/price settings._", ""]

@@ -233,13 +233,22 @@ def fmt_lr(x: float | None) -> str:
 
 
 def fmt_usd(x: float | None) -> str:
-    """Dollars with cents."""
-    return "-" if x is None else f"${x:,.2f}"
+    """Dollars with cents; two significant digits below a dollar (small runs cost fractions of a cent)."""
+    if x is None:
+        return "-"
+    return f"${x:,.2f}" if x >= 1 or x == 0 else f"${x:.2g}"
+
+
+def fmt_amount(x: float | None) -> str:
+    """A quantity such as GPU-hours or kWh: two decimals, two significant digits below 1."""
+    if x is None:
+        return "-"
+    return f"{x:,.2f}" if x >= 1 or x == 0 else f"{x:.2g}"
 
 
 def fmt_hours(x: float | None) -> str:
     """GPU-hours."""
-    return "-" if x is None else f"{x:,.2f} GPU-h"
+    return "-" if x is None else f"{fmt_amount(x)} GPU-h"
 
 
 def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
@@ -314,7 +323,7 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         others = list(dict.fromkeys(mode_label(f.mode) for f in ordered[1:] if f.mode != top.mode))
         if others:
             sentence += " Also: " + ", ".join(others) + "."
-    cost = getattr(ra, "cost", None)
+    cost = cost_dict(ra) or {}
     return Verdict(
         run=run.name,
         anchor=anchor,
@@ -322,9 +331,9 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         severity=sev,
         color=severity_color(sev),
         sentence=sentence,
-        wasted_gpu_hours=getattr(cost, "wasted_gpu_hours", None),
-        wasted_usd=getattr(cost, "wasted_usd", None),
-        wasted_kwh=getattr(cost, "wasted_kwh", None),
+        wasted_gpu_hours=cost.get("wasted_gpu_hours"),
+        wasted_usd=cost.get("wasted_usd"),
+        wasted_kwh=cost.get("wasted_kwh"),
     )
 
 
@@ -347,40 +356,46 @@ def _finding_row(f: Finding) -> FindingRow:
     )
 
 
-def _cost_rows(ra: RunAnalysis) -> list[tuple[str, str]]:
+def cost_dict(ra: RunAnalysis) -> dict[str, Any] | None:
+    """The run's cost in its JSON form (``RunCost.to_dict()``), or None when it was not estimated."""
     cost = getattr(ra, "cost", None)
     if cost is None:
+        return None
+    return cost.to_dict() if hasattr(cost, "to_dict") else dict(vars(cost))
+
+
+def _step_time_text(c: dict[str, Any]) -> str:
+    seconds = c.get("step_time_s")
+    if seconds is None:
+        return "unknown (no clock in the log and no step time given)"
+    source = c.get("step_time_source") or "-"
+    method = c.get("step_time_method")
+    return f"{fmt_number(seconds)} s ({source}{', ' + str(method) if method else ''})"
+
+
+def _cost_rows(ra: RunAnalysis) -> list[tuple[str, str]]:
+    c = cost_dict(ra)
+    if c is None:
         return []
-    source = getattr(cost, "step_time_source", None)
     rows = [
-        ("Step time", f"{fmt_number(getattr(cost, 'step_time_s', None))} s ({source or '-'})"),
-        ("GPU", f"{getattr(cost, 'gpu_count', '-')} x {getattr(cost, 'gpu', '-')}"),
-        ("Price", f"{fmt_usd(getattr(cost, 'usd_per_gpu_hour', None))} per GPU-hour"),
-        ("Run total", fmt_hours(getattr(cost, "total_gpu_hours", None))),
-        ("Wasted steps", fmt_number(getattr(cost, "wasted_steps", None))),
-        ("Wasted GPU-hours", fmt_hours(getattr(cost, "wasted_gpu_hours", None))),
-        ("Wasted money", fmt_usd(getattr(cost, "wasted_usd", None))),
-        ("Wasted energy", f"{fmt_number(getattr(cost, 'wasted_kwh', None))} kWh"),
-        ("Wasted CO2e", f"{fmt_number(getattr(cost, 'wasted_kg_co2e', None))} kg"),
+        ("Step time", _step_time_text(c)),
+        ("Hardware", f"{c.get('gpu_count', '-')} x {c.get('gpu', '-')}"),
+        ("Price", f"{fmt_usd(c.get('usd_per_gpu_hour'))} per GPU-hour"),
+        ("Run total", f"{fmt_hours(c.get('total_gpu_hours'))}, {fmt_usd(c.get('total_usd'))}"),
+        ("Wasted", f"{fmt_number(c.get('wasted_steps'))} steps, {fmt_hours(c.get('wasted_gpu_hours'))}, "
+                   f"{fmt_usd(c.get('wasted_usd'))}, {fmt_number(c.get('wasted_kwh'))} kWh, "
+                   f"{fmt_number(c.get('wasted_kg_co2e'))} kg CO2e"),
     ]
-    by_finding = getattr(cost, "by_finding", None)
-    if isinstance(by_finding, dict):
-        for mode, value in by_finding.items():
-            rows.append((f"Wasted by {mode_label(str(mode))}", _clip(_cost_value(value))))
+    for w in c.get("by_finding") or []:
+        if not isinstance(w, dict):
+            continue
+        where = "" if w.get("step_start") is None else f" (steps {w['step_start']:,}..{w.get('step_end') or 0:,})"
+        text = (f"{fmt_number(w.get('wasted_steps'))} steps{where}, {fmt_hours(w.get('wasted_gpu_hours'))}, "
+                f"{fmt_usd(w.get('wasted_usd'))}") if w.get("wasted_steps") is not None else str(w.get("note") or "-")
+        rows.append((f"Wasted by {mode_label(str(w.get('mode', '?')))}", _clip(text, 2 * MAX_VALUE_CHARS)))
+    for note in c.get("notes") or []:
+        rows.append(("Note", _clip(str(note), 2 * MAX_VALUE_CHARS)))
     return rows
-
-
-def _cost_value(value: Any) -> str:
-    if isinstance(value, dict):
-        parts = []
-        if "wasted_steps" in value:
-            parts.append(f"{fmt_number(value['wasted_steps'])} steps")
-        if "wasted_gpu_hours" in value:
-            parts.append(fmt_hours(value["wasted_gpu_hours"]))
-        if "wasted_usd" in value:
-            parts.append(fmt_usd(value["wasted_usd"]))
-        return ", ".join(parts) or str(value)
-    return fmt_number(value)
 
 
 def _hyperparameters(meta: dict[str, Any]) -> list[tuple[str, str]]:
@@ -438,38 +453,40 @@ def _training_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
 
 
 def _range_test_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
-    d = ra.details
-    lr = d.get("lr")
-    loss = d.get("smoothed_loss", d.get("loss_smoothed", d.get("loss")))
-    if lr is None or loss is None:
+    """Loss vs LR (log x) with each rule's LR and the suggestion marked; the step chart as fallback."""
+    d = ra.details.get("range_test")
+    d = d if isinstance(d, dict) else ra.details
+    lr, smooth = d.get("lr"), d.get("smoothed_loss")
+    if lr is None or smooth is None or len(lr) == 0:
         return _training_chart(ra, key)
     x = np.asarray(lr, dtype=np.float64)
-    y = np.asarray(loss, dtype=np.float64).copy()
+    y = np.asarray(smooth, dtype=np.float64).copy()
     y[~np.isfinite(y)] = np.nan
     series = [Series("smoothed loss", x, y, ROLE_COLORS["train_loss"])]
-    raw = d.get("raw_loss")
+    raw = d.get("loss")
     if raw is not None and len(raw) == len(x):
-        series.insert(0, Series("loss", x, np.asarray(raw, dtype=np.float64), "#9ca3af"))
+        raw = np.asarray(raw, dtype=np.float64).copy()
+        raw[~np.isfinite(raw)] = np.nan
+        series.insert(0, Series("loss", x, raw, "#9ca3af"))
+    suggested = None if ra.suggested_lr is None else float(ra.suggested_lr)
     markers = []
     for i, (name, value) in enumerate(_suggestions(d)):
-        markers.append(Marker(value, f"{name}: {fmt_lr(value)}", RUN_PALETTE[(i + 2) % len(RUN_PALETTE)], True))
-    if ra.suggested_lr is not None:
-        markers.append(Marker(float(ra.suggested_lr), f"suggested: {fmt_lr(ra.suggested_lr)}", SUGGESTED_COLOR))
-    return ChartSpec(key, f"{ra.run.name}: loss vs learning rate", "learning rate",
-                     [Panel("loss", series, [], markers)], log_x=True)
+        if suggested is not None and math.isclose(value, suggested):
+            continue  # drawn once, as the suggestion
+        markers.append(Marker(value, f"{name} {fmt_lr(value)}", RUN_PALETTE[(i + 3) % len(RUN_PALETTE)], True))
+    if suggested is not None:
+        rule = d.get("suggested_rule")
+        label = f"suggested {fmt_lr(suggested)}" + (f" ({rule})" if rule and rule != "none" else "")
+        markers.append(Marker(suggested, label, SUGGESTED_COLOR))
+    return ChartSpec(key, f"{ra.run.name}: LR range test, loss vs learning rate", "learning rate",
+                     [Panel("loss", series, [], markers, log_y=_wants_log(series))], log_x=True)
 
 
 def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
-    """The range test's per-rule LR suggestions, whatever shape the analyzer gives them."""
-    raw = details.get("suggestions") or {}
+    """The range test's per-rule LR suggestions (``rules``: name -> LR or None)."""
+    rules = details.get("rules") or details.get("suggestions") or {}
     out: list[tuple[str, float]] = []
-    if isinstance(raw, dict):
-        items = raw.items()
-    else:
-        items = ((s.get("rule", s.get("name", "?")), s.get("lr")) for s in raw if isinstance(s, dict))
-    for name, value in items:
-        if isinstance(value, dict):
-            value = value.get("lr")
+    for name, value in (rules.items() if isinstance(rules, dict) else []):
         if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
             out.append((str(name), float(value)))
     return out
@@ -522,12 +539,12 @@ def _schedule(ra: RunAnalysis) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _totals(analysis: Analysis) -> CostTotals | None:
-    costs = [c for c in (getattr(ra, "cost", None) for ra in analysis.runs) if c is not None]
+    costs = [c for c in (cost_dict(ra) for ra in analysis.runs) if c is not None]
     if not costs:
         return None
 
-    def total(attr: str) -> float:
-        vals = [getattr(c, attr, None) for c in costs]
+    def total(key: str) -> float:
+        vals = [c.get(key) for c in costs]
         return float(sum(v for v in vals if v is not None and math.isfinite(float(v))))
 
     return CostTotals(
@@ -541,21 +558,35 @@ def _totals(analysis: Analysis) -> CostTotals | None:
     )
 
 
+# Up to this many runs are named in an assumption sentence; more are counted, not listed.
+MAX_NAMED_RUNS = 3
+
+
 def _assumptions(analysis: Analysis) -> list[str]:
-    """One sentence per distinct cost setup, naming GPU, count, price and where the step time came from."""
-    groups: dict[tuple, list[str]] = {}
+    """One sentence per distinct cost setup: GPU, count, price, power, and where the step time came from."""
+    groups: dict[tuple, dict[str, list[tuple[str, float | None]]]] = {}
     for ra in analysis.runs:
-        c = getattr(ra, "cost", None)
+        c = cost_dict(ra)
         if c is None:
             continue
-        key = (getattr(c, "gpu", None), getattr(c, "gpu_count", None), getattr(c, "usd_per_gpu_hour", None),
-               getattr(c, "step_time_source", None))
-        groups.setdefault(key, []).append(f"{ra.run.name} ({fmt_number(getattr(c, 'step_time_s', None))} s/step)")
+        key = (c.get("gpu"), c.get("gpu_count"), c.get("usd_per_gpu_hour"), c.get("power_w"),
+               c.get("carbon_kg_per_kwh"), c.get("pue"))
+        source = c.get("step_time_source") if c.get("step_time_s") is not None else None
+        groups.setdefault(key, {}).setdefault(source or "none", []).append((ra.run.name, c.get("step_time_s")))
     out = []
-    for (gpu, count, price, source), runs in groups.items():
-        how = "logged wall clock" if source == "logged" else "an assumed step time" if source == "assumed" \
-            else f"step time from {source}"
-        out.append(f"{count} x {gpu} at {fmt_usd(price)} per GPU-hour, {how}: {', '.join(runs)}.")
+    for (gpu, count, price, power, carbon, pue), by_source in groups.items():
+        energy = "" if power is None else (f", {fmt_number(power)} W per GPU, PUE {fmt_number(pue)}, "
+                                           f"{fmt_number(carbon)} kg CO2e/kWh")
+        parts = []
+        for source, runs in by_source.items():
+            how = {"logged": "measured from the logged clock", "assumed": "assumed (given by the user)",
+                   "none": "unknown (no clock, no step time given): not costed"}.get(source, source)
+            times = [t for _, t in runs if t is not None]
+            span = "" if not times else (f", {fmt_number(min(times))} s/step" if min(times) == max(times)
+                                         else f", {fmt_number(min(times))}..{fmt_number(max(times))} s/step")
+            who = ", ".join(n for n, _ in runs) if len(runs) <= MAX_NAMED_RUNS else f"{len(runs)} runs"
+            parts.append(f"step time {how} for {who}{span}")
+        out.append(f"{count} x {gpu} at {fmt_usd(price)} per GPU-hour{energy}; " + "; ".join(parts) + ".")
     return out
 
 

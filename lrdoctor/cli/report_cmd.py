@@ -1,0 +1,53 @@
+"""``lrdoctor report PATH... -o FILE[.html|.pdf|.md|.json]``: write a report, headless.
+
+The format comes from the suffix (or ``--format``). Exit codes: 0 written; 1 the report
+could not be written (permission, disk full ...); 2 nothing loaded or bad arguments
+(unknown suffix, output folder missing, bad cost flag).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lrdoctor.analysis import analyze
+from lrdoctor.report import ReportError, format_for, write_report
+
+from .common import add_load_arguments, load_paths, parse_roles, print_warnings
+from .cost_options import add_cost_arguments, apply_costs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments of ``report``."""
+    add_load_arguments(parser)
+    parser.add_argument("-o", "--output", required=True, metavar="FILE",
+                        help="report file; the format follows the suffix: .html, .pdf, .md or .json")
+    parser.add_argument("--format", choices=("html", "pdf", "md", "json"), default=None,
+                        help="force the format instead of reading it from the suffix")
+    add_cost_arguments(parser)  # the same flags as ``analyze``, so ``-o x.json`` equals ``analyze --json``
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``report``."""
+    try:
+        format_for(args.output, args.format)
+        if not Path(args.output).resolve().parent.is_dir():
+            raise ReportError(f"{args.output}: folder {Path(args.output).resolve().parent} does not exist")
+    except ReportError as exc:
+        print(f"lrdoctor report: {exc}", file=sys.stderr)
+        return 2
+    runs = load_paths(args.paths, parse_roles(args.role))
+    analysis = analyze(runs, warnings=runs.all_warnings())
+    print_warnings(analysis.warnings)
+    if not runs:
+        print("lrdoctor report: no run found in " + ", ".join(args.paths) + "; nothing written", file=sys.stderr)
+        return 2
+    apply_costs(analysis, args)
+    try:
+        path = write_report(analysis, args.output, args.format, inputs=list(args.paths))
+    except (ReportError, OSError) as exc:
+        print(f"lrdoctor report: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
