@@ -16,21 +16,21 @@ from .findings import MODES, SEVERITIES, Analysis, Finding, RunAnalysis, Schedul
 from .run_analysis import analyze_run
 
 
-def _sweeps(runs: Sequence[Run]) -> list[SweepAnalysis]:
+def _sweeps(runs: Sequence[Run], analyses: list[RunAnalysis]) -> list[SweepAnalysis]:
     try:
         mod = importlib.import_module("lrdoctor.analysis.sweep")
     except ModuleNotFoundError as exc:
         if exc.name == "lrdoctor.analysis.sweep":
             return []
         raise
-    return list(mod.find_sweeps(list(runs)))
+    return list(mod.find_sweeps(list(runs), analyses))
 
 
 def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Analysis:
     """Analyze every run, group sweeps, and carry the load warnings along."""
     runs = list(runs)
     analyses = [analyze_run(r) for r in runs]
-    return Analysis(runs=analyses, sweeps=_sweeps(runs), warnings=list(warnings))
+    return Analysis(runs=analyses, sweeps=_sweeps(runs, analyses), warnings=list(warnings))
 
 
 __all__ = [

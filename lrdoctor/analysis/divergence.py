@@ -35,7 +35,9 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float) -> tuple[i
     bad = nonfinite | (as_inf >= blown_at)
     if not bad.any():
         return None, first_nonfinite
-    roll = pd.Series(as_inf).rolling(RECOVERY_WINDOW, min_periods=1).median().to_numpy()
+    # Forward windows (the point and the ones after it), so the good points before a
+    # blow-up never count as a recovery after it.
+    roll = pd.Series(as_inf[::-1]).rolling(RECOVERY_WINDOW, min_periods=1).median().to_numpy()[::-1]
     recovered = roll < recover_at
     # recovered_after[i]: some point strictly after i is back below the recovery level.
     recovered_after = np.r_[np.maximum.accumulate(recovered[::-1])[::-1][1:], False]

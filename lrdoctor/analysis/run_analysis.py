@@ -57,17 +57,22 @@ def is_range_test(schedule: Schedule) -> bool:
     return peak / first >= RANGE_TEST_MIN_SPAN
 
 
-def _range_test(run: Run, sig: Signals, out: RunAnalysis) -> None:
+def _range_test(run: Run, out: RunAnalysis) -> None:
     mod = _optional("range_test")
-    if mod is None or sig.lr is None or sig.loss is None:
+    if mod is None:
         return
     result = mod.analyze_range_test(run)
-    if result is None:
-        return
-    out.details["range_test"] = result if isinstance(result, dict) else getattr(result, "__dict__", {})
-    lr = out.details["range_test"].get("suggested_lr") if isinstance(out.details["range_test"], dict) else None
+    out.details["range_test"] = result.to_dict()
+    lr = result.suggested_lr
     if lr is not None and math.isfinite(lr):
         out.suggested_lr = float(lr)
+
+
+def _is_range_test(run: Run, schedule: Schedule) -> bool:
+    mod = _optional("range_test")
+    if mod is not None:
+        return bool(mod.is_range_test(run))
+    return is_range_test(schedule)
 
 
 def _suggested_lr(findings: list[Finding]) -> float | None:
@@ -96,9 +101,9 @@ def analyze_run(run: Run) -> RunAnalysis:
         steps = max(steps, rng[1] - rng[0] + 1) if sig.loss is None else steps
     out = RunAnalysis(run=run, kind="training", steps=steps, schedule=schedule)
     out.details["notes"] = list(sig.notes)
-    if is_range_test(schedule):
+    if _is_range_test(run, schedule):
         out.kind = "range_test"
-        _range_test(run, sig, out)
+        _range_test(run, out)
         return out
     if sig.loss is None:
         out.details["notes"].append("no loss curve: nothing to diagnose")

@@ -1,0 +1,59 @@
+"""Exact cases on real public logs (expected values read by hand from the files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import parsers
+from lrdoctor.analysis import analyze
+
+YOLO = "lightning_csv/era-v1-session13-yolov3/lightning_logs"
+
+
+def _one(path: Path):
+    runs = parsers.load(path)
+    assert len(runs) == 1, path
+    return analyze(runs).runs[0]
+
+
+def test_detect_yolov3_version1_diverges_to_nan(real_logs: Path) -> None:
+    ra = _one(real_logs / YOLO / "version_1" / "metrics.csv")
+    modes = {f.mode: f for f in ra.findings}
+    assert "diverged" in modes
+    f = modes["diverged"]
+    # metrics.csv: train_loss is 16.3 at step 4,549 and "nan" from step 4,599 to the end.
+    assert f.step_start == 4599
+    assert f.evidence["diverged_at_step"] == 4599
+    assert f.evidence["first_nonfinite_step"] == 4599
+    assert f.severity == "critical"
+    assert f.step_end == ra.run.step_range[1] or f.step_end <= ra.run.step_range[1]
+    assert ra.suggested_lr is not None and ra.suggested_lr < 0.089  # below the 0.089 peak
+
+
+def test_detect_yolov3_version4_does_not_diverge(real_logs: Path) -> None:
+    ra = _one(real_logs / YOLO / "version_4" / "metrics.csv")
+    assert "diverged" not in {f.mode for f in ra.findings}
+
+
+def test_detect_lrqa_plateau_at_chance(real_logs: Path) -> None:
+    ra = _one(real_logs / "hf_trainer_state" / "quality-lrqa")
+    modes = {f.mode: f for f in ra.findings}
+    assert set(modes) == {"plateau"}
+    # loss stays at ln(4) = 1.386 for the whole run
+    assert abs(modes["plateau"].evidence["plateau_level"] - 1.386) < 0.01
+
+
+def test_detect_whisper_overfits_after_first_eval(real_logs: Path) -> None:
+    ra = _one(real_logs / "hf_trainer_state" / "whisper-large-v2-ja")
+    modes = {f.mode: f for f in ra.findings}
+    assert "overfitting" in modes
+    f = modes["overfitting"]
+    # eval_loss: 0.3210 @1000, 0.3585 @2000, 0.3937 @3000, 0.4123 @4000, 0.4200 @5000
+    assert f.evidence["best_val_step"] == 1000 == f.step_start
+    assert abs(f.evidence["best_val_loss"] - 0.321) < 1e-3
+    assert "1,000" in f.recommendation
+
+
+def test_detect_tinyllama_healthy(real_logs: Path) -> None:
+    ra = _one(real_logs / "hf_trainer_state" / "tinyllama-finetune-dheena")
+    assert ra.findings == []
