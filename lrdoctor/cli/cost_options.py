@@ -87,7 +87,9 @@ def _run_line(ra: RunAnalysis) -> str:
     if c.step_time.seconds_per_step is None:
         return f"  {ra.run.name}: {c.wasted_steps:,} steps wasted; cost can't be estimated (no clock: give --step-time)"
     parts = [
-        f"{w.mode} {w.wasted_steps:,} steps" if w.wasted_steps is not None else f"{w.mode} {usd(w.money.usd)}"
+        f"{w.mode} {w.wasted_steps:,} steps"
+        if w.wasted_steps is not None
+        else (f"{w.mode} {usd(w.money.usd)}" if w.money.usd is not None else f"{w.mode}: can't be estimated")
         for w in c.by_finding
     ]
     share = "" if c.wasted_share is None else f" ({c.wasted_share:.0%} of {usd(c.total.usd)})"

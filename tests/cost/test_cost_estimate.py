@@ -129,3 +129,16 @@ def test_unknown_step_time_gives_nulls_and_a_note(corpus: Path) -> None:
     assert cost["wasted_steps"] == 793
     assert cost["wasted_gpu_hours"] is None and cost["wasted_usd"] is None and cost["step_time_source"] is None
     assert any("--step-time" in n for n in cost["notes"])
+
+
+def test_wandb_metadata_names_the_gpu(real_logs: Path) -> None:
+    runs = parsers.load(real_logs / "wandb_run_dirs" / "verysimpletransformer")
+    run = next(r for r in runs if r.name == "t2wihhdg")  # wandb-metadata.json: 8x Tesla P100-PCIE-16GB
+    cost = estimate_run_cost(_ra(run))
+    assert (cost.hardware.gpu, cost.hardware.gpu_count) == ("P100", 8)
+    assert cost.hardware.sources["gpu"] == cost.hardware.sources["gpu_count"] == "run metadata"
+    assert cost.step_time.source == "logged" and cost.total.gpu_hours > 0
+    # an explicit choice beats the metadata
+    chosen = estimate_run_cost(_ra(run), CostSettings(gpu="A100 80GB", gpu_count=1))
+    assert (chosen.hardware.gpu, chosen.hardware.gpu_count) == ("A100 80GB", 1)
+    assert chosen.total.gpu_hours == pytest.approx(cost.total.gpu_hours / 8)
