@@ -12,7 +12,7 @@ import numpy as np
 
 from parsers import Run
 
-from .common import add_load_arguments, describe_steps, load_paths, parse_roles, print_warnings
+from .common import add_load_arguments, describe_steps, load_paths, parse_roles, print_warnings, to_jsonable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +55,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "step_max": None if rng is None else rng[1],
         "wall_span_s": run.wall_span,
         "tags": tags,
-        "meta": run.meta,
+        "meta": to_jsonable(run.meta),
         "overlaps": [vars(o) for o in run.overlaps],
         "warnings": list(run.warnings),
     }
