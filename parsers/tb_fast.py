@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .tb_decode import Decoded, _Builder, decode_records, empty_decoded, finish
-from .tb_records import SHORT_PAYLOAD, Framing, bulk_crc, mask_crc, shift_tables
+from .tb_records import CRC_TABLE, SHORT_PAYLOAD, Framing, bulk_crc, byte_views, mask_crc, shift_tables
 
 # Top-level Event field keys that mean "not a summary" (file_version, graph_def,
 # log_message, session_log, tagged_run_metadata, meta_graph_def): nothing to read.
 _NON_SUMMARY_KEYS = frozenset({0x1A, 0x22, 0x32, 0x3A, 0x42, 0x4A})
 _SKIP = "skip"
 DT_FLOAT, DT_DOUBLE = 1, 2
+# 256 KiB each; keyed by a byte's distance to the end of its field group (~16 in use).
+PAIR_TABLES = 32
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def _parse_layout(p: bytes) -> Layout | str | None:
     if i < n and p[i] == 0x10:
         _, j = _varint(p, i + 1)
         step_pos, step_len, i = i + 1, j - i - 1, j
+        if step_len > 8:  # negative or huge steps: rare, left to the protobuf path
+            return None
     if i >= n:
         return _SKIP
     if p[i] != 0x2A:
@@ -141,12 +146,29 @@ def _parse_layout(p: bytes) -> Layout | str | None:
     return Layout(tag, step_pos, step_len, found[0], found[1], True, plugin)
 
 
-def _compose(cols: list[np.ndarray], dtype: type) -> np.ndarray:
-    """Little-endian integer from byte columns."""
-    out = cols[0].astype(dtype)
-    for k, c in enumerate(cols[1:], start=1):
-        out |= c.astype(dtype) << dtype(8 * k)
-    return out
+@lru_cache(maxsize=PAIR_TABLES)
+def _pair_table(k: int) -> np.ndarray:
+    """CRC contribution of a little-endian byte pair followed by ``k`` bytes (65536 entries)."""
+    t = shift_tables()
+    w = np.arange(1 << 16, dtype=np.uint32)
+    return t[k + 1][w & 0xFF] ^ t[k][w >> 8]
+
+
+def _crc_plan(positions: list[int], length: int) -> tuple[list[int], list[int]]:
+    """Cover the varying byte positions with byte pairs (and single bytes where no pair fits)."""
+    pairs: list[int] = []
+    singles: list[int] = []
+    covered: set[int] = set()
+    for c in sorted(positions):
+        if c in covered:
+            continue
+        if c + 1 < length and c + 1 not in covered:
+            pairs.append(c)
+            covered.update((c, c + 1))
+        else:
+            singles.append(c)
+            covered.add(c)
+    return pairs, singles
 
 
 class _Slots:
@@ -161,30 +183,118 @@ class _Slots:
         self.tensor = np.empty(n, dtype=bool)
 
 
-def _match_layout(
-    arr: np.ndarray, offs: np.ndarray, stored: np.ndarray, length: int, lay: Layout, rep: bytes, rep_crc: int
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Which records at ``offs`` share the representative's layout (CRC-verified), and their varying bytes."""
+_WORD_VIEW = {1: "u8", 2: "u16", 3: "u32", 4: "u32", 5: "u64", 6: "u64", 7: "u64", 8: "u64"}
+
+
+def _fields(lay: Layout) -> list[tuple[int, int]]:
+    """(position, width) of the bytes that vary between events of one layout."""
+    out = [(1, 8)]  # wall_time
+    if lay.step_len:
+        out.append((lay.step_pos, lay.step_len))
+    out.append((lay.value_pos, lay.value_width))
+    return out
+
+
+def _word(views: dict[str, np.ndarray], offs: np.ndarray, pos: int, width: int) -> np.ndarray:
+    """The ``width`` bytes at ``offs + pos`` as little-endian unsigned integers (one gather)."""
+    w = views[_WORD_VIEW[width]][pos:][offs]
+    if width in (3, 5, 6, 7):
+        w = w & w.dtype.type((1 << (8 * width)) - 1)
+    return w
+
+
+@lru_cache(maxsize=256)
+def _advance_tables(m: int) -> np.ndarray:
+    """``A[b, v]``: raw CRC register ``v << 8b`` after ``m`` more zero bytes (linear, so per byte)."""
+    v = np.arange(256, dtype=np.uint32)[None, :] << (8 * np.arange(4, dtype=np.uint32))[:, None]
+    for _ in range(m):
+        v = CRC_TABLE[v & np.uint32(0xFF)] ^ (v >> np.uint32(8))
+    return v
+
+
+def _advance(x: np.ndarray, m: int) -> np.ndarray:
+    """CRC contributions computed as if the record ended ``m`` bytes earlier, moved to the real end."""
+    if m == 0:
+        return x
+    t = _advance_tables(m)
+    return (
+        t[0][x & np.uint32(0xFF)]
+        ^ t[1][(x >> np.uint32(8)) & np.uint32(0xFF)]
+        ^ t[2][(x >> np.uint32(16)) & np.uint32(0xFF)]
+        ^ t[3][x >> np.uint32(24)]
+    )
+
+
+def _varying_crc(
+    views: dict[str, np.ndarray], offs: np.ndarray, length: int, lay: Layout
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """XOR of the CRC contributions of the varying fields, and the fields as words.
+
+    Contributions are computed against a near end (the end of the step, the end of the
+    value) and then advanced to the record's end, so the 64 KiB pair tables depend on
+    a field's position within the event, not on the record length: a handful serve
+    every record length of a file.
+    """
     tables = shift_tables()
-    var_cols = list(range(1, 9)) + list(range(lay.step_pos, lay.step_pos + lay.step_len))
-    var_cols += list(range(lay.value_pos, lay.value_pos + lay.value_width))
-    crc = np.full(len(offs), rep_crc, dtype=np.uint32)
-    cols: dict[int, np.ndarray] = {}
-    for c in var_cols:
-        col = arr[c:][offs]
-        cols[c] = col
-        crc ^= tables[length - 1 - c][col ^ rep[c]]
-    ok = mask_crc(crc) == stored
-    # the step bytes must form one varint of exactly step_len bytes
-    for k in range(lay.step_len):
-        cont = (cols[lay.step_pos + k] & 0x80) != 0
-        ok &= cont if k < lay.step_len - 1 else ~cont
-    return ok, cols
+    prefix = [(1, 8)] + ([(lay.step_pos, lay.step_len)] if lay.step_len else [])
+    prefix_end = prefix[-1][0] + prefix[-1][1]
+    value_end = lay.value_pos + lay.value_width
+    total = None
+    words: list[np.ndarray] = []
+    for fields, end in ((prefix, prefix_end), ([(lay.value_pos, lay.value_width)], value_end)):
+        part = None
+        for pos, width in fields:
+            word = _word(views, offs, pos, width)
+            words.append(word)
+            dt = word.dtype.type
+            for i in range(0, width, 2):
+                c = pos + i
+                if i + 1 < width:
+                    table, bits = _pair_table(end - 2 - c), 0xFFFF
+                else:
+                    table, bits = tables[end - 1 - c], 0xFF
+                idx = ((word >> dt(8 * i)) if i else word) & dt(bits)
+                part = table[idx] if part is None else part ^ table[idx]
+        part = _advance(part, length - end)
+        total = part if total is None else total ^ part
+    return total, words
+
+
+def _match_layout(
+    views: dict[str, np.ndarray], offs: np.ndarray, stored: np.ndarray, length: int, lay: Layout,
+    const: int,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Which records at ``offs`` have the representative's layout, and their varying fields.
+
+    CRC is affine: ``crc(x) = C ^ XOR_c T_c[x_c]`` over the bytes that may differ from
+    the representative, ``C`` taken from the representative. A record matches when that
+    CRC equals its stored one and its step bytes form one varint of the same size.
+    """
+    crc, words = _varying_crc(views, offs, length, lay)
+    ok = mask_crc(crc ^ np.uint32(const)) == stored
+    if lay.step_len:
+        k = lay.step_len
+        step_word = words[1]
+        dt = step_word.dtype.type
+        cont = sum(0x80 << (8 * j) for j in range(k))
+        expect = sum(0x80 << (8 * j) for j in range(k - 1))
+        ok &= (step_word & dt(cont)) == dt(expect)
+    return ok, words
+
+
+def _steps(word: np.ndarray, k: int) -> np.ndarray:
+    """Decode ``k``-byte varints held in little-endian words."""
+    w = word.astype(np.uint64)
+    step = w & np.uint64(0x7F)
+    for j in range(1, k):
+        step |= ((w >> np.uint64(8 * j)) & np.uint64(0x7F)) << np.uint64(7 * j)
+    return step.view(np.int64)
 
 
 def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     """Decode every scalar point of one file; same result as :func:`decode_protobuf`."""
     arr = np.frombuffer(buf, dtype=np.uint8)
+    views = byte_views(buf)
     offsets, lengths, stored = framing.offsets, framing.lengths, framing.stored_crc
     n = len(offsets)
     dec = empty_decoded()
@@ -213,7 +323,8 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
                 fallback.append(r)  # the protobuf path decodes it and reports CRC damage
                 rem = rem[1:]
                 continue
-            ok, cols = _match_layout(arr, offsets[rem], stored[rem], length, lay, rep, rep_crc)
+            const = rep_crc ^ int(_varying_crc(views, offsets[r : r + 1], length, lay)[0][0])
+            ok, words = _match_layout(views, offsets[rem], stored[rem], length, lay, const)
             hit = rem[ok]
             code = tag_index.setdefault(lay.tag, len(tag_index))
             if lay.plugin:
@@ -221,36 +332,23 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
             slots.has[hit] = True
             slots.codes[hit] = code
             slots.tensor[hit] = lay.is_tensor
-            slots.walls[hit] = _compose([cols[c][ok] for c in range(1, 9)], np.uint64).view(np.float64)
-            if lay.step_len:
-                parts = [cols[lay.step_pos + k][ok] & 0x7F for k in range(lay.step_len)]
-                step = parts[0].astype(np.uint64)
-                for k, part in enumerate(parts[1:], start=1):
-                    step |= part.astype(np.uint64) << np.uint64(7 * k)
-                slots.steps[hit] = step.view(np.int64)
-            else:
-                slots.steps[hit] = 0
-            vcols = [cols[lay.value_pos + k][ok] for k in range(lay.value_width)]
-            if lay.value_width == 4:
-                slots.values[hit] = _compose(vcols, np.uint32).view(np.float32)
-            else:
-                slots.values[hit] = _compose(vcols, np.uint64).view(np.float64)
+            slots.walls[hit] = words[0][ok].view(np.float64)
+            slots.steps[hit] = _steps(words[1][ok], lay.step_len) if lay.step_len else 0
+            slots.values[hit] = words[-1][ok].view(np.float32 if lay.value_width == 4 else np.float64)
             rem = rem[~ok]
     builder = _Builder()
     builder.index = tag_index
     undecodable = decode_records(buf, framing, np.asarray(sorted(fallback), dtype=np.int64), builder, dec)
     dec.tag_names = list(builder.index)
     records = np.flatnonzero(slots.has)
-    fast_cols = (
-        slots.codes[records],
-        slots.steps[records],
-        slots.walls[records],
-        slots.values[records],
-        slots.tensor[records],
-        records,
-    )
+    slots.has = None
+    fast_cols = []
+    for name in ("codes", "steps", "walls", "values", "tensor"):
+        fast_cols.append(getattr(slots, name)[records])
+        setattr(slots, name, None)  # free each slot column as soon as it is compacted
+    fast_cols.append(records)
     del slots
-    cols = [fast_cols]
+    cols = [tuple(fast_cols)]
     if builder.records:
         cols.append(
             (
