@@ -12,7 +12,7 @@ from parsers import Run
 
 from . import decay, divergence, lr_too_low, oscillation, overfitting, plateau, spikes, warmup
 from .findings import Finding, RunAnalysis, Schedule
-from .signals import Signals, prepare
+from .signals import Signals, prepare, schedule_sample
 
 # A range test sweeps the LR over orders of magnitude while it rises to the end of the run.
 RANGE_TEST_MIN_SPAN = 100.0
@@ -45,7 +45,8 @@ def infer_run_schedule(sig: Signals) -> Schedule:
     mod = _optional("schedule")
     if mod is None:
         return Schedule("unknown", {})
-    return mod.infer_schedule(sig.lr.steps, sig.lr.values)
+    steps, values = schedule_sample(sig.lr)
+    return mod.infer_schedule(steps, values)
 
 
 def is_range_test(schedule: Schedule) -> bool:
@@ -69,6 +70,8 @@ def _range_test(run: Run, out: RunAnalysis) -> None:
 
 
 def _is_range_test(run: Run, schedule: Schedule) -> bool:
+    if not schedule.params.get("rising"):
+        return False  # a range test's LR rises to the end (the check below is costlier)
     mod = _optional("range_test")
     if mod is not None:
         return bool(mod.is_range_test(run))

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import ndimage, signal, stats
 
 from parsers import Run
+from parsers.roles import rank_tags
 
 # Above this many points a curve is reduced to bucket means (the way chart exports do):
 # every detector works on shapes hundreds of steps wide, so 20k buckets keep all of them
@@ -31,6 +32,12 @@ L0_POINTS = 3
 # enough to average minibatch noise, narrow enough to keep a 5%-of-run feature.
 SMOOTH_FRACTION = 0.02
 MIN_SMOOTH_POINTS = 5
+# Points handed to the schedule fit: curve fitting cost grows with the points, and 2,000
+# samples (plus every point where the LR jumps) pin any schedule's shape and edges.
+SCHEDULE_POINTS = 2_000
+# An LR change larger than this share of the peak between two points is an edge (a step
+# schedule's drop) that a subsample must keep.
+LR_JUMP = 0.01
 # Too few points to say anything about a curve's shape.
 MIN_POINTS = 8
 
@@ -207,8 +214,26 @@ class Signals:
         return float(np.max(self.lr.values[self.lr.finite]))
 
 
-def _curve(run: Run, role: str) -> Curve | None:
-    tag = run.primary_tag(role)
+def schedule_sample(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
+    """An LR curve thinned for schedule fitting: even subsample plus both sides of every jump."""
+    n = len(curve)
+    if n <= SCHEDULE_POINTS:
+        return curve.steps, curve.values
+    keep = np.zeros(n, dtype=bool)
+    keep[np.linspace(0, n - 1, SCHEDULE_POINTS).astype(np.int64)] = True
+    vals = curve.values
+    peak = np.nanmax(np.where(np.isfinite(vals), vals, np.nan)) if np.isfinite(vals).any() else 0.0
+    with np.errstate(invalid="ignore"):
+        jump = np.flatnonzero(np.abs(np.diff(vals)) > LR_JUMP * abs(peak))
+    keep[jump] = True
+    keep[jump + 1] = True
+    return curve.steps[keep], vals[keep]
+
+
+def _curve(run: Run, role: str, counts: dict[str, int]) -> Curve | None:
+    # Run.primary_tag recounts every tag's points per call; count once for all roles.
+    tags = rank_tags([t for t, r in run.roles.items() if r == role], role, counts)
+    tag = tags[0] if tags else None
     if tag is None:
         return None
     df = run.series(tag)
@@ -220,10 +245,11 @@ def _curve(run: Run, role: str) -> Curve | None:
 def prepare(run: Run) -> Signals:
     """Pick the primary tag of each role and derive the loss levels."""
     sig = Signals(run=run)
-    sig.loss = _curve(run, "train_loss")
-    sig.val = _curve(run, "val_loss")
-    sig.lr = _curve(run, "lr")
-    sig.grad = _curve(run, "grad_norm")
+    counts = run.point_counts()
+    sig.loss = _curve(run, "train_loss", counts)
+    sig.val = _curve(run, "val_loss", counts)
+    sig.lr = _curve(run, "lr", counts)
+    sig.grad = _curve(run, "grad_norm", counts)
     if sig.loss is None or len(sig.loss) < MIN_POINTS:
         if sig.val is not None:
             sig.loss, sig.loss_is_val = sig.val, True
