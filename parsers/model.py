@@ -142,7 +142,11 @@ class Run:
         """Tag names in first-seen order."""
         if self.scalars.empty:
             return []
-        return list(pd.unique(self.scalars["tag"].astype(object)))
+        tag = self.scalars["tag"]
+        if isinstance(tag.dtype, pd.CategoricalDtype):  # unique codes: no per-point strings
+            cats = tag.cat.categories
+            return [str(cats[c]) for c in pd.unique(tag.cat.codes.to_numpy()) if c >= 0]
+        return list(pd.unique(tag.astype(object)))
 
     def tags_for(self, role: str) -> list[str]:
         """Tags with ``role``, the preferred (primary) one first."""

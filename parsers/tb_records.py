@@ -134,7 +134,7 @@ class Framing:
     """Where the records of one file are, and what damage was met on the way."""
 
     offsets: np.ndarray  # payload start (int64)
-    lengths: np.ndarray  # payload length (int64)
+    lengths: np.ndarray  # payload length (int32, int64 for records over 2 GiB)
     stored_crc: np.ndarray  # masked payload CRC as stored (uint32)
     damage: list[str] = field(default_factory=list)  # human-readable, without the file name
     skipped_bytes: int = 0
@@ -330,10 +330,13 @@ def frame_records(buf: bytes) -> Framing:
             skipped += n - end
             damage.append(f"truncated last record at byte {end}: skipped {n - end} bytes")
         break
-    starts = np.concatenate(all_starts) if all_starts else np.empty(0, np.int64)
-    lengths = np.concatenate(all_lengths).astype(np.int64) if all_lengths else np.empty(0, np.int64)
-    offsets = starts + HEADER_BYTES
-    stored = views["u32"][offsets + lengths] if len(starts) else np.empty(0, np.uint32)
+    offsets = np.concatenate(all_starts) if all_starts else np.empty(0, np.int64)
+    offsets += HEADER_BYTES  # a fresh array: record start -> payload start in place
+    lengths = np.concatenate(all_lengths) if all_lengths else np.empty(0, np.uint64)
+    del all_starts, all_lengths
+    # int32 lengths save 4 bytes per record (records are far below 2 GiB)
+    lengths = lengths.astype(np.int32 if not len(lengths) or int(lengths.max()) < (1 << 31) else np.int64)
+    stored = views["u32"][offsets + lengths] if len(offsets) else np.empty(0, np.uint32)
     return Framing(offsets, lengths, stored, damage, skipped)
 
 

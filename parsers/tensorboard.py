@@ -89,29 +89,11 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
     if not len(framing.offsets):
         raise ParseError(path, "not a TensorBoard event file: no valid record found")
     dec = _decode(buf, framing) if fast else decode_protobuf(buf, framing)
-    folder, prefix = run_location(path)
     warnings = [f"{path}: {d}" for d in framing.damage + dec.damage]
-    keep = dec.scalar_mask()
-    names = [prefix + t for t in dec.tag_names]
-    if keep.all():
-        codes = dec.codes
-    else:
-        codes = dec.codes[keep]
-    used = np.unique(codes)
-    remap = np.full(max(len(names), 1), -1, dtype=np.int32)
-    remap[used] = np.arange(len(used), dtype=np.int32)
-    tags = pd.Categorical.from_codes(remap[codes], categories=[names[i] for i in used]) if len(used) else None
-    if tags is None:
-        scalars = empty_scalars()
-    else:
-        scalars = pd.DataFrame(
-            {
-                "tag": tags,
-                "step": dec.steps[keep] if not keep.all() else dec.steps,
-                "wall_time": dec.walls[keep] if not keep.all() else dec.walls,
-                "value": dec.values[keep] if not keep.all() else dec.values,
-            }
-        )
+    del buf, framing  # the file's bytes are not needed any more: free them before the frame
+    dec.records = None
+    folder, prefix = run_location(path)
+    scalars = _scalars_frame(dec, prefix)
     meta: dict = {"tensorboard_files": 1}
     if dec.hparams:
         meta["hparams"] = dict(dec.hparams)
@@ -126,6 +108,29 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
         warnings=warnings,
         files=[str(path)],
     )
+
+
+def _scalars_frame(dec: Decoded, prefix: str) -> pd.DataFrame:
+    """The tidy frame of the decoded scalar points (columns moved, not copied, when possible)."""
+    keep = dec.scalar_mask()
+    if not keep.all():
+        dec.codes, dec.steps, dec.walls, dec.values = (a[keep] for a in (dec.codes, dec.steps, dec.walls, dec.values))
+    if not len(dec.codes):
+        return empty_scalars()
+    used = np.flatnonzero(np.bincount(dec.codes, minlength=len(dec.tag_names)))
+    names = [prefix + dec.tag_names[i] for i in used]
+    if len(used) < len(dec.tag_names):
+        remap = np.full(len(dec.tag_names), -1, dtype=np.int32)
+        remap[used] = np.arange(len(used), dtype=np.int32)
+        dec.codes = remap[dec.codes]
+    codes = dec.codes.astype(np.int8 if len(names) < 128 else np.int16 if len(names) < 32768 else np.int32)
+    dec.codes = None
+    tags = pd.Categorical.from_codes(codes, categories=pd.Index(names), validate=False)
+    frame = pd.DataFrame(
+        {"tag": tags, "step": dec.steps, "wall_time": dec.walls, "value": dec.values}, copy=False
+    )
+    dec.steps = dec.walls = dec.values = None
+    return frame
 
 
 def read(path: Path) -> list[Run]:
