@@ -17,6 +17,9 @@ LATE_SHARE = 0.08
 # The curve is near-linear rather than saturating: a well-tuned LR makes most of the
 # progress early (>= ~80% in the first fifth); a too-low LR spreads it along the run.
 EARLY_SHARE_MAX = 0.7
+# Without a logged LR nothing says the LR is constant (a decaying schedule also keeps a
+# run falling) and epoch-averaged logs understate L0: ask for a clearly linear curve.
+EARLY_SHARE_MAX_NO_LR = 0.5
 # A run whose LR was decayed is limited by its schedule, not by its peak LR: the LR at
 # the end must still be at least this share of the peak.
 LR_END_MIN = 0.5
@@ -50,7 +53,8 @@ def detect(sig: Signals) -> Finding | None:
     q_drop = (l75 - lend) / scale
     late_share = (l60 - lend) / total
     early_share = (view.l0 - l20) / total
-    if q_drop < LAST_QUARTER_DROP or late_share < LATE_SHARE or early_share > EARLY_SHARE_MAX:
+    early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
+    if q_drop < LAST_QUARTER_DROP or late_share < LATE_SHARE or early_share > early_max:
         return None
     sel = view.steps >= sig.step_at_frac(0.6)
     if sel.sum() < 5:
@@ -78,5 +82,7 @@ def detect(sig: Signals) -> Finding | None:
         rec = f"raise the LR ~{w.factor(factor)} to ~{w.lr(sig.lr_peak * factor)} (or run an LR range test)"
     else:
         rec = f"raise the LR ~{w.factor(factor)} (or run an LR range test)"
-    conf = float(np.clip(0.55 + 0.6 * (EARLY_SHARE_MAX - early_share) + late_share, 0, 0.95))
+    conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
+    if lr_end is None:
+        conf *= 0.8  # the LR itself was not seen
     return Finding("lr_too_low", "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
