@@ -1,0 +1,162 @@
+"""Forecast where a still-falling loss would end: a saturating power law.
+
+``L(t) = L_inf + A * (t + t0) ** -alpha`` is fitted with ``scipy.optimize.curve_fit``
+to a robustly binned loss curve (medians in log-spaced step bins, so the late,
+slow part of training weighs as much as the fast start, and minibatch spikes do
+not pull the fit). From it: the floor ``L_inf``, the loss if training ran twice
+as long or to a horizon, and the fraction of the achievable progress already
+made. A run far from its floor and still gaining benefits from training longer;
+a run near its floor that ends high needs a different LR (or schedule) instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import OptimizeWarning, curve_fit
+
+# Points needed for a meaningful fit (four parameters plus noise).
+MIN_POINTS = 12
+MIN_BINS = 8
+# Log-spaced bins: enough to trace the curve, few enough for robust medians.
+N_BINS = 60
+# The first steps (warmup, initial transient) do not follow the power law.
+SKIP_START_FRACTION = 0.05
+# The fit must explain most of the binned curve to be trusted.
+MIN_R2 = 0.8
+# The loss must have fallen by more than this many noise units to be "falling".
+MIN_DROP_NOISE_UNITS = 3.0
+# L_inf may lie at most this many loss ranges below the lowest binned loss.
+L_INF_RANGE_MARGIN = 5.0
+
+
+@dataclass
+class Forecast:
+    """A fitted saturating power law and what it predicts."""
+
+    ok: bool
+    reason: str
+    l_inf: float | None = None
+    amplitude: float | None = None
+    alpha: float | None = None
+    t0: float | None = None
+    r2: float | None = None
+    last_step: int | None = None
+    loss_now: float | None = None  # fitted loss at the last step
+    loss_at_2x: float | None = None  # fitted loss at twice the last step
+    horizon_step: int | None = None
+    loss_at_horizon: float | None = None
+    progress_fraction: float | None = None  # (L(first) - L(now)) / (L(first) - L_inf)
+    gain_if_doubled: float | None = None  # L(now) - L(2x) as a share of the achievable progress
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        out: dict[str, Any] = {}
+        for key, value in self.__dict__.items():
+            out[key] = float(value) if isinstance(value, (np.floating, float)) else value
+        return out
+
+    def predict(self, step: float | np.ndarray) -> float | np.ndarray:
+        """The fitted loss at ``step`` (requires ``ok``)."""
+        if self.l_inf is None:
+            raise ValueError("no fitted forecast")
+        return _power_law(np.asarray(step, dtype=np.float64), self.l_inf, self.amplitude,
+                          self.alpha, self.t0)
+
+
+def _power_law(t: np.ndarray, l_inf: float, amplitude: float, alpha: float, t0: float) -> np.ndarray:
+    return l_inf + amplitude * np.power(t + t0, -alpha)
+
+
+def _binned(steps: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Median step and loss in log-spaced bins, and the noise level (robust scale)."""
+    first, last = float(steps[0]), float(steps[-1])
+    start = first + SKIP_START_FRACTION * (last - first)
+    keep = steps >= start
+    s, y = steps[keep], loss[keep]
+    offset = 1.0 - min(float(s[0]), 0.0)  # log bins need positive steps
+    edges = np.unique(np.geomspace(s[0] + offset, s[-1] + offset, N_BINS + 1))
+    bins = np.clip(np.searchsorted(edges, s + offset, side="right") - 1, 0, len(edges) - 2)
+    frame = pd.DataFrame({"bin": bins, "step": s, "loss": y})
+    grouped = frame.groupby("bin").median()
+    # Noise: median absolute deviation of consecutive differences (robust to trend).
+    noise = 1.4826 * float(np.median(np.abs(np.diff(y) - np.median(np.diff(y))))) / np.sqrt(2)
+    return grouped["step"].to_numpy(np.float64), grouped["loss"].to_numpy(np.float64), noise
+
+
+def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None = None) -> Forecast:
+    """Fit a saturating power law to the loss curve and forecast it.
+
+    ``horizon_steps`` is the total step count to forecast to (default: twice the
+    last step). ``ok`` is False (with ``reason``) when the loss is not falling or
+    the fit does not explain it.
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(loss, dtype=np.float64)
+    good = np.isfinite(s) & np.isfinite(y)
+    s, y = s[good], y[good]
+    order = np.argsort(s, kind="stable")
+    s, y = s[order], y[order]
+    if len(s) < MIN_POINTS or s[-1] <= s[0]:
+        return Forecast(False, "too few finite loss points")
+    bs, by, noise = _binned(s, y)
+    if len(bs) < MIN_BINS:
+        return Forecast(False, "too few distinct steps")
+    head = float(np.median(by[: max(2, len(by) // 10)]))
+    tail = float(np.median(by[-max(2, len(by) // 10):]))
+    # Noise of a median over many points is smaller than per-point noise; compare to the
+    # per-point noise scaled down by the points per bin.
+    per_bin = max(len(s) / len(bs), 1.0)
+    if head - tail <= MIN_DROP_NOISE_UNITS * noise / np.sqrt(per_bin):
+        return Forecast(False, "loss is not falling", last_step=int(s[-1]))
+
+    scale = float(s[-1])
+    x = bs / scale
+    lo_b, hi_b = float(by.min()), float(by.max())
+    span = max(hi_b - lo_b, 1e-12)
+    l_inf_min = lo_b - L_INF_RANGE_MARGIN * span
+    if y.min() >= 0:
+        # A loss that was never negative is a non-negative loss (cross-entropy, MSE...):
+        # its floor cannot be below zero.
+        l_inf_min = max(l_inf_min, 0.0)
+    bounds = ([l_inf_min, 0.0, 1e-3, 0.0],
+              [lo_b, np.inf, 5.0, 10.0])
+    best, best_sse = None, np.inf
+    for alpha0 in (0.3, 1.0, 2.0):
+        for x00 in (0.01, 0.1, 1.0):
+            linf0 = max(lo_b - 0.1 * span, l_inf_min + 1e-9 * span)
+            amp0 = max(hi_b - linf0, 1e-12) * (x[0] + x00) ** alpha0
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", (OptimizeWarning, RuntimeWarning))
+                    popt, _ = curve_fit(_power_law, x, by, p0=[linf0, amp0, alpha0, x00],
+                                        bounds=bounds, maxfev=5000)
+            except (RuntimeError, ValueError):
+                continue
+            sse = float(np.sum((_power_law(x, *popt) - by) ** 2))
+            if sse < best_sse:
+                best, best_sse = popt, sse
+    if best is None:
+        return Forecast(False, "power-law fit did not converge", last_step=int(s[-1]))
+    sst = float(np.sum((by - by.mean()) ** 2))
+    r2 = 1.0 - best_sse / sst if sst > 0 else 0.0
+    l_inf, amp_x, alpha, x0 = (float(v) for v in best)
+    # Back to steps: A (t/T + x0)^-a = A T^a (t + x0 T)^-a
+    amplitude, t0 = amp_x * scale**alpha, x0 * scale
+    fc = Forecast(ok=r2 >= MIN_R2, reason="fitted" if r2 >= MIN_R2 else f"poor fit (r2 {r2:.2f})",
+                  l_inf=l_inf, amplitude=amplitude, alpha=alpha, t0=t0, r2=r2,
+                  last_step=int(s[-1]))
+    horizon = int(horizon_steps) if horizon_steps else int(2 * s[-1])
+    l_first = float(fc.predict(bs[0]))
+    l_now = float(fc.predict(s[-1]))
+    l_2x = float(fc.predict(2 * s[-1]))
+    fc.loss_now, fc.loss_at_2x = l_now, l_2x
+    fc.horizon_step, fc.loss_at_horizon = horizon, float(fc.predict(horizon))
+    gap_total = l_first - l_inf
+    fc.progress_fraction = float((l_first - l_now) / gap_total) if gap_total > 0 else None
+    fc.gain_if_doubled = float((l_now - l_2x) / gap_total) if gap_total > 0 else 0.0
+    return fc
