@@ -12,8 +12,10 @@ tbparse needs tens of seconds per million points, so by default it is timed on a
 smaller file of the same kind (``--small`` points) and the ratio is per point; the table
 says so. EventAccumulator runs with ``size_guidance={'scalars': 0, 'tensors': 0}`` (keep
 everything), then ``Reload()`` and reading every tag's ``Scalars``/``Tensors``.
-Peak memory of our reader is measured with tracemalloc in a fresh subprocess and
-compared with the file size plus three times the final DataFrame.
+Our time is ``parsers.load(file)`` (sniff, read, merge, roles). Peak memory of our
+reader is measured with tracemalloc in a fresh subprocess (imports and the CRC table
+done before tracing starts) and compared with the file size plus three times the final
+DataFrame (``memory_usage(deep=True)``).
 """
 
 from __future__ import annotations
@@ -84,11 +86,12 @@ def ensure_file(cache: Path, points: int, encoding: str) -> Path:
 
 
 def time_ours(path: Path) -> tuple[float, int]:
-    from parsers.tensorboard import read_file
+    """``parsers.load`` on the file: sniffing, reading, merging, roles (what a user calls)."""
+    import parsers
 
     gc.collect()
     t = time.perf_counter()
-    run = read_file(path)
+    (run,) = parsers.load(path)
     return time.perf_counter() - t, len(run.scalars)
 
 
@@ -122,11 +125,11 @@ def time_event_accumulator(path: Path, encoding: str) -> tuple[float, int]:
 _MEMORY_PROBE = """
 import json, sys, tracemalloc
 sys.path.insert(0, {repo!r})
-from parsers.tensorboard import read_file
-import parsers.tb_fast, parsers.tb_records, parsers.tb_decode
+import parsers, parsers.tensorboard, parsers.tb_fast, parsers.tb_records, parsers.tb_decode
+parsers.readers()
 parsers.tb_records.shift_tables()
 tracemalloc.start()
-run = read_file(__import__('pathlib').Path({path!r}))
+(run,) = parsers.load({path!r})
 peak = tracemalloc.get_traced_memory()[1]
 print(json.dumps({{"peak": peak, "df": int(run.scalars.memory_usage(deep=True).sum()), "rows": len(run.scalars)}}))
 """

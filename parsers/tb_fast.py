@@ -187,6 +187,10 @@ class _Slots:
 
 
 _WORD_VIEW = {1: "u8", 2: "u16", 3: "u32", 4: "u32", 5: "u64", 6: "u64", 7: "u64", 8: "u64"}
+_WORD_DTYPE = {1: "u1", 2: "<u2", 3: "<u4", 4: "<u4", 5: "<u8", 6: "<u8", 7: "<u8", 8: "<u8"}
+# Bytes gathered at once from each event's start (wall time and a step of up to 4 bytes);
+# steps of 5..8 bytes take a block twice as large. One wide gather beats two narrow ones.
+PREFIX_BLOCK = 16
 
 
 def _fields(lay: Layout) -> list[tuple[int, int]]:
@@ -220,12 +224,14 @@ def _advance(x: np.ndarray, m: int) -> np.ndarray:
     if m == 0:
         return x
     t = _advance_tables(m)
-    return (
-        t[0][x & np.uint32(0xFF)]
-        ^ t[1][(x >> np.uint32(8)) & np.uint32(0xFF)]
-        ^ t[2][(x >> np.uint32(16)) & np.uint32(0xFF)]
-        ^ t[3][x >> np.uint32(24)]
-    )
+    lanes = x.view(np.uint8)  # little-endian byte lanes: no shifts or masks
+    return t[0][lanes[0::4]] ^ t[1][lanes[1::4]] ^ t[2][lanes[2::4]] ^ t[3][lanes[3::4]]
+
+
+def _lane(word: np.ndarray, byte: int, size: int) -> np.ndarray:
+    """The ``size``-byte lane (1 or 2) starting at ``byte`` of each little-endian word, as a strided view."""
+    per_word = word.dtype.itemsize // size
+    return word.view(np.uint16 if size == 2 else np.uint8)[byte // size :: per_word]
 
 
 def _varying_crc(
@@ -233,31 +239,49 @@ def _varying_crc(
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """XOR of the CRC contributions of the varying fields, and the fields as words.
 
-    Contributions are computed against a near end (the end of the step, the end of the
-    value) and then advanced to the record's end, so the 64 KiB pair tables depend on
-    a field's position within the event, not on the record length: a handful serve
-    every record length of a file.
+    The wall time and step sit at the start of the event, at a fixed position whatever
+    the record length: their contributions are computed against the end of the step and
+    then advanced to the record's end, so their 64 KiB pair tables serve every record
+    length. The value sits at a fixed distance from the end (simple_value last, tensors
+    before a fixed metadata block), so its tables are keyed by that distance directly.
     """
     tables = shift_tables()
     prefix = [(1, 8)] + ([(lay.step_pos, lay.step_len)] if lay.step_len else [])
     prefix_end = prefix[-1][0] + prefix[-1][1]
-    value_end = lay.value_pos + lay.value_width
+    # wall time and step come from one gather of a fixed-size block at the event start
+    step_bytes = np.dtype(_WORD_DTYPE[lay.step_len]).itemsize if lay.step_len else 0
+    block_size = PREFIX_BLOCK if lay.step_pos + step_bytes <= PREFIX_BLOCK else 2 * PREFIX_BLOCK
+    block = views[f"v{block_size}"][offs]
+
+    def field(pos: int, dtype: str) -> np.ndarray:
+        return np.ndarray(shape=(len(offs),), dtype=dtype, buffer=block, offset=pos, strides=(block_size,))
+
     total = None
     words: list[np.ndarray] = []
-    for fields, end in ((prefix, prefix_end), ([(lay.value_pos, lay.value_width)], value_end)):
+    for group, end in ((prefix, prefix_end), ([(lay.value_pos, lay.value_width)], length)):
+        in_block = group is prefix
         part = None
-        for pos, width in fields:
-            word = _word(views, offs, pos, width)
+        for pos, width in group:
+            if in_block:
+                word = field(pos, _WORD_DTYPE[width])
+                if width in (3, 5, 6, 7):
+                    word = word & word.dtype.type((1 << (8 * width)) - 1)
+            else:
+                word = _word(views, offs, pos, width)
             words.append(word)
-            dt = word.dtype.type
             for i in range(0, width, 2):
                 c = pos + i
-                if i + 1 < width:
-                    table, bits = _pair_table(end - 2 - c), 0xFFFF
+                if in_block:
+                    lane = field(c, "<u2" if i + 1 < width else "u1")
+                elif width > 2:
+                    lane = _lane(word, i, 2 if i + 1 < width else 1)
                 else:
-                    table, bits = tables[end - 1 - c], 0xFF
-                idx = ((word >> dt(8 * i)) if i else word) & dt(bits)
-                part = table[idx] if part is None else part ^ table[idx]
+                    lane = word
+                if i + 1 < width:
+                    contrib = _pair_table(end - 2 - c)[lane]
+                else:
+                    contrib = tables[end - 1 - c][lane]
+                part = contrib if part is None else part ^ contrib
         part = _advance(part, length - end)
         total = part if total is None else total ^ part
     return total, words
@@ -286,11 +310,17 @@ def _match_layout(
 
 
 def _steps(word: np.ndarray, k: int) -> np.ndarray:
-    """Decode ``k``-byte varints held in little-endian words."""
-    w = word.astype(np.uint64)
+    """Decode ``k``-byte varints held in little-endian words (7 payload bits per byte)."""
+    if k <= 4:
+        w = word.astype(np.uint32, copy=False)
+        step = w & np.uint32(0x7F)
+        for j in range(1, k):
+            step |= (w >> np.uint32(j)) & np.uint32(0x7F << (7 * j))
+        return step.astype(np.int64)
+    w = word.astype(np.uint64, copy=False)
     step = w & np.uint64(0x7F)
     for j in range(1, k):
-        step |= ((w >> np.uint64(8 * j)) & np.uint64(0x7F)) << np.uint64(7 * j)
+        step |= (w >> np.uint64(j)) & np.uint64(0x7F << (7 * j))
     return step.view(np.int64)
 
 
@@ -311,6 +341,12 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     order = np.argsort(small, kind="stable")
     if n < (1 << 31):
         order = order.astype(np.int32)
+    # the prefix block gather may read past a short record's end: the last records of the
+    # file (at most a block away from its end) go through the protobuf path instead
+    tail = int(np.searchsorted(offsets, len(buf) - 2 * PREFIX_BLOCK, side="right"))
+    fallback.extend(range(tail, n))
+    if tail < n:
+        order = order[order < tail]
     bounds = np.flatnonzero(np.diff(small[order])) + 1
     del small
     for group in np.split(order, bounds):
@@ -339,15 +375,19 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
             for lo in range(0, len(rem), PASS_CHUNK):  # chunks bound the temporaries
                 part = rem[lo : lo + PASS_CHUNK]
                 ok, words = _match_layout(views, offsets[part], stored[part], length, lay, const)
-                hit = part[ok]
+                every = bool(ok.all())
+                if not every:
+                    words = [w[ok] for w in words]
+                hit = part if every else part[ok]
                 slots.has[hit] = True
                 slots.codes[hit] = code
                 slots.tensor[hit] = lay.is_tensor
-                slots.walls[hit] = words[0][ok].view(np.float64)
-                slots.steps[hit] = _steps(words[1][ok], lay.step_len) if lay.step_len else 0
-                slots.values[hit] = words[-1][ok].view(np.float32 if lay.value_width == 4 else np.float64)
-                leftovers.append(part[~ok])
-            rem = np.concatenate(leftovers)
+                slots.walls[hit] = words[0].view(np.float64)
+                slots.steps[hit] = _steps(words[1], lay.step_len) if lay.step_len else 0
+                slots.values[hit] = words[-1].view(np.float32 if lay.value_width == 4 else np.float64)
+                if not every:
+                    leftovers.append(part[~ok])
+            rem = np.concatenate(leftovers) if leftovers else rem[:0]
     builder = _Builder()
     builder.index = tag_index
     undecodable = decode_records(buf, framing, np.asarray(sorted(fallback), dtype=np.int64), builder, dec)

@@ -161,7 +161,8 @@ def byte_views(buf: bytes) -> dict[str, np.ndarray]:
     """
     n = len(buf)
     out = {}
-    for name, dt in (("u8", "u1"), ("u16", "<u2"), ("u32", "<u4"), ("u64", "<u8"), ("f32", "<f4"), ("f64", "<f8")):
+    types = (("u8", "u1"), ("u16", "<u2"), ("u32", "<u4"), ("u64", "<u8"), ("f32", "<f4"), ("f64", "<f8"))
+    for name, dt in types + (("v16", "V16"), ("v32", "V32")):
         size = np.dtype(dt).itemsize
         out[name] = np.ndarray(shape=(max(n - size + 1, 0),), dtype=dt, buffer=buf, offset=0, strides=(1,))
     return out

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from .errors import ParseError
-from .model import Run, StepOverlap, concat_scalars, empty_scalars
+from .model import Run, StepOverlap, empty_scalars
 from .registry import Reader, register
 from .tb_decode import Decoded, decode_protobuf
 from .tb_records import frame_records, looks_like_event_file
@@ -43,7 +43,6 @@ def sniff(path: Path) -> bool:
         return looks_like_event_file(fh.read(SNIFF_BYTES))
 
 
-@lru_cache(maxsize=1024)
 def _has_event_files(folder: str) -> bool:
     try:
         return any("tfevents" in e.name and e.is_file() for e in os.scandir(folder))
@@ -51,7 +50,6 @@ def _has_event_files(folder: str) -> bool:
         return False
 
 
-@lru_cache(maxsize=1024)
 def _is_split_layout(parent: str) -> bool:
     """Whether ``parent``'s event-file subfolders are all split names (train/validation...)."""
     try:
@@ -147,13 +145,30 @@ def _file_order_key(run: Run) -> tuple[float, int, str]:
     return first, int(m.group(1)) if m else 0, run.files[0] if run.files else ""
 
 
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate scalars frames, uniting the tag categories without per-point strings."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_scalars()
+    tags = union_categoricals([f["tag"] for f in frames])
+    return pd.DataFrame(
+        {
+            "tag": tags,
+            "step": np.concatenate([f["step"].to_numpy() for f in frames]),
+            "wall_time": np.concatenate([f["wall_time"].to_numpy() for f in frames]),
+            "value": np.concatenate([f["value"].to_numpy() for f in frames]),
+        },
+        copy=False,
+    )
+
+
 def _supersede(parts: list[Run]) -> tuple[pd.DataFrame, list[StepOverlap]]:
     """Concatenate files in time order, dropping points a later file logged again."""
     frames = [p.scalars for p in parts]
     if len(parts) == 1:
         return frames[0], []
     file_idx = np.concatenate([np.full(len(f), k, dtype=np.int32) for k, f in enumerate(frames)])
-    df = concat_scalars(frames)
+    df = _concat(frames)
     tag_codes = df["tag"].cat.codes.to_numpy()
     n_tags = len(df["tag"].cat.categories)
     steps = df["step"].to_numpy()
@@ -220,11 +235,6 @@ def merge(runs: list[Run]) -> Run:
         files=files,
         overlaps=overlaps,
     )
-    for ov in overlaps:
-        run.warnings.append(
-            f"{ov.superseded_by}: restart repeats steps {ov.step_start}..{ov.step_end} of "
-            f"{Path(ov.source).name} ({ov.points} points superseded)"
-        )
     return run
 
 
