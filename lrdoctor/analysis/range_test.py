@@ -46,6 +46,9 @@ MIN_POINTS = 20
 # (noisy start, exploding end).
 SKIP_START_FRACTION = 0.1
 SKIP_END_POINTS = 5
+# The rules run on at most this many evenly spaced points (valley is quadratic in n;
+# a range test has a few hundred).
+MAX_RULE_POINTS = 2000
 # Valley needs at least this many points in a decreasing run to be meaningful.
 MIN_VALLEY_POINTS = 3
 
@@ -161,6 +164,9 @@ def min_div_10_lr(lr: np.ndarray, loss: np.ndarray) -> float | None:
 
 
 def _rules(lr: np.ndarray, smooth: np.ndarray) -> dict[str, float | None]:
+    if len(lr) > MAX_RULE_POINTS:
+        idx = np.unique(np.linspace(0, len(lr) - 1, MAX_RULE_POINTS).astype(np.int64))
+        lr, smooth = lr[idx], smooth[idx]
     n = len(lr)
     lo, hi = int(n * SKIP_START_FRACTION), n - SKIP_END_POINTS
     if hi - lo < MIN_VALLEY_POINTS:

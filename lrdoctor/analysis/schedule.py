@@ -59,6 +59,9 @@ CYCLIC_MIN_PEAKS = 2
 CYCLIC_MIN_PROMINENCE = 0.3
 # The decay detector's threshold: LR at or below 2% of the peak is "practically zero".
 NEAR_ZERO_FRACTION = 0.02
+# Curve fits run on at most this many evenly spaced points (a 1M-point LR log has
+# no more shape than a few thousand of its points show).
+MAX_FIT_POINTS = 2000
 # Fewer points than this in a decay cannot tell curve shapes apart.
 MIN_FIT_POINTS = 4
 
@@ -165,6 +168,14 @@ def _below_fraction_from(s: np.ndarray, y: np.ndarray, peak: float, frac: float)
     return None if last_above == len(s) - 1 else int(s[last_above + 1])
 
 
+def _thin(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most MAX_FIT_POINTS evenly spaced points, first and last kept."""
+    if len(s) <= MAX_FIT_POINTS:
+        return s, y
+    idx = np.unique(np.linspace(0, len(s) - 1, MAX_FIT_POINTS).astype(np.int64))
+    return s[idx], y[idx]
+
+
 def _r2(y: np.ndarray, pred: np.ndarray) -> float:
     """Coefficient of determination (1.0 for a perfectly fitted or constant series)."""
     sse = float(np.sum((y - pred) ** 2))
@@ -215,6 +226,7 @@ def _exponential(x: np.ndarray, k: float, m: float) -> np.ndarray:
 
 def _fit_decay(s: np.ndarray, yn: np.ndarray) -> tuple[str, dict[str, Any]]:
     """Classify a continuous decay (starting at the peak) as linear, cosine or exponential."""
+    s, yn = _thin(s, yn)
     length = float(s[-1] - s[0])
     if len(s) < MIN_FIT_POINTS or length <= 0:
         return "linear", {"decay_steps": int(length), "r2": 1.0}
@@ -257,7 +269,10 @@ def _step_fit(s: np.ndarray, yn: np.ndarray) -> dict[str, Any] | None:
     changes = np.flatnonzero(~flat)
     if len(changes) == 0:
         return None
-    groups = np.split(changes, np.flatnonzero(np.diff(changes) > 1) + 1)
+    splits = np.flatnonzero(np.diff(changes) > 1) + 1
+    if len(splits) >= MAX_STEP_DROPS:
+        return None
+    groups = np.split(changes, splits)
     if len(groups) > MAX_STEP_DROPS or max(len(g) for g in groups) > MAX_DROP_INTERVALS:
         return None
     boundaries, factors = [], []
@@ -284,6 +299,7 @@ def _step_fit(s: np.ndarray, yn: np.ndarray) -> dict[str, Any] | None:
 
 def _one_cycle_rise(s: np.ndarray, yn: np.ndarray) -> bool:
     """True when the rise is one-cycle-like: cosine-shaped, or linear from a floor."""
+    s, yn = _thin(s, yn)
     if len(s) < MIN_FIT_POINTS:
         # Too few points for a shape: one-cycle starts well above zero (max_lr / 25)
         # and rises for a long part of the run.
