@@ -157,23 +157,6 @@ def _pair_table(k: int) -> np.ndarray:
     return t[k + 1][w & 0xFF] ^ t[k][w >> 8]
 
 
-def _crc_plan(positions: list[int], length: int) -> tuple[list[int], list[int]]:
-    """Cover the varying byte positions with byte pairs (and single bytes where no pair fits)."""
-    pairs: list[int] = []
-    singles: list[int] = []
-    covered: set[int] = set()
-    for c in sorted(positions):
-        if c in covered:
-            continue
-        if c + 1 < length and c + 1 not in covered:
-            pairs.append(c)
-            covered.update((c, c + 1))
-        else:
-            singles.append(c)
-            covered.add(c)
-    return pairs, singles
-
-
 class _Slots:
     """One output slot per record: the fast path yields at most one point per record."""
 
@@ -191,15 +174,6 @@ _WORD_DTYPE = {1: "u1", 2: "<u2", 3: "<u4", 4: "<u4", 5: "<u8", 6: "<u8", 7: "<u
 # Bytes gathered at once from each event's start (wall time and a step of up to 4 bytes);
 # steps of 5..8 bytes take a block twice as large. One wide gather beats two narrow ones.
 PREFIX_BLOCK = 16
-
-
-def _fields(lay: Layout) -> list[tuple[int, int]]:
-    """(position, width) of the bytes that vary between events of one layout."""
-    out = [(1, 8)]  # wall_time
-    if lay.step_len:
-        out.append((lay.step_pos, lay.step_len))
-    out.append((lay.value_pos, lay.value_width))
-    return out
 
 
 def _word(views: dict[str, np.ndarray], offs: np.ndarray, pos: int, width: int) -> np.ndarray:
@@ -324,6 +298,17 @@ def _steps(word: np.ndarray, k: int) -> np.ndarray:
     return step.view(np.int64)
 
 
+def _compact(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``a[keep]`` for increasing ``keep``, written in place chunk by chunk (no full-size copy).
+
+    Safe because ``keep[j] >= j``: a chunk only overwrites slots no later chunk reads.
+    """
+    for lo in range(0, len(keep), PASS_CHUNK):
+        hi = min(lo + PASS_CHUNK, len(keep))
+        a[lo:hi] = a[keep[lo:hi]]
+    return a[: len(keep)]
+
+
 def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     """Decode every scalar point of one file; same result as :func:`decode_protobuf`."""
     arr = np.frombuffer(buf, dtype=np.uint8)
@@ -349,7 +334,8 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
         order = order[order < tail]
     bounds = np.flatnonzero(np.diff(small[order])) + 1
     del small
-    for group in np.split(order, bounds):
+    groups = np.split(order, bounds)
+    for group in groups:
         if not len(group):
             continue
         length = int(lengths[group[0]])
@@ -392,12 +378,23 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     builder.index = tag_index
     undecodable = decode_records(buf, framing, np.asarray(sorted(fallback), dtype=np.int64), builder, dec)
     dec.tag_names = list(builder.index)
+    del order, groups
+    to_check = np.unique(np.asarray(builder.records + undecodable, dtype=np.int64))
+    fb_records = np.asarray(builder.records, np.int64)
+    if len(np.unique(fb_records)) == len(fb_records):
+        # one point per fallback record (the usual case): into the slots, no concatenation
+        slots.has[fb_records] = True
+        slots.codes[fb_records] = builder.codes
+        slots.steps[fb_records] = builder.steps
+        slots.walls[fb_records] = builder.walls
+        slots.values[fb_records] = builder.values
+        slots.tensor[fb_records] = builder.tensor
+        builder = _Builder()
     records = np.flatnonzero(slots.has)
+    if n < (1 << 31):
+        records = records.astype(np.int32)
     slots.has = None
-    fast_cols = []
-    for name in ("codes", "steps", "walls", "values", "tensor"):
-        fast_cols.append(getattr(slots, name)[records])
-        setattr(slots, name, None)  # free each slot column as soon as it is compacted
+    fast_cols = [_compact(getattr(slots, name), records) for name in ("codes", "steps", "walls", "values", "tensor")]
     fast_cols.append(records)
     del slots
     cols = [tuple(fast_cols)]
@@ -412,5 +409,4 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
                 np.asarray(builder.records, np.int64),
             )
         )
-    to_check = np.unique(np.asarray(builder.records + undecodable, dtype=np.int64))
     return finish(buf, framing, cols, dec, undecodable, to_check)
