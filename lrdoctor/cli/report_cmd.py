@@ -12,10 +12,11 @@ import sys
 from pathlib import Path
 
 from lrdoctor.analysis import analyze
+from lrdoctor.cost import estimate_costs
 from lrdoctor.report import ReportError, format_for, write_report
 
 from .common import add_load_arguments, load_paths, parse_roles, print_warnings
-from .cost_options import add_cost_arguments, apply_costs
+from .cost_options import add_cost_arguments, settings_from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,13 +38,14 @@ def run(args: argparse.Namespace) -> int:
     except ReportError as exc:
         print(f"lrdoctor report: {exc}", file=sys.stderr)
         return 2
+    chosen, saved = settings_from_args(args)  # a bad cost flag exits 2 before anything is read
     runs = load_paths(args.paths, parse_roles(args.role))
     analysis = analyze(runs, warnings=runs.all_warnings())
     print_warnings(analysis.warnings)
     if not runs:
         print("lrdoctor report: no run found in " + ", ".join(args.paths) + "; nothing written", file=sys.stderr)
         return 2
-    apply_costs(analysis, args)
+    estimate_costs(analysis, chosen, saved)
     try:
         path = write_report(analysis, args.output, args.format, inputs=list(args.paths))
     except (ReportError, OSError) as exc:

@@ -24,6 +24,7 @@ TITLE_HEIGHT = 30
 # Alpha of a finding's shade: visible on white, the curve still readable through it.
 SHADE_ALPHA = 55
 LINE_WIDTH = 2
+MARKER_LABEL_STEP = 0.1  # vertical offset between successive marker labels, as a fraction of the plot
 LEGEND_WIDTH = 190  # pixels beside the plots; fits "Overfitting (wasted steps after best val)" at 9pt
 
 _app = None  # keeps the QApplication alive when this module created it
@@ -106,7 +107,7 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend) -> None:
                              symbolPen=pg.mkPen(s.color, width=2))
         legend.add(item, s.label)
     span = _data_x_range([panel])
-    for m in panel.markers:
+    for i, m in enumerate(panel.markers):
         # Labels of lines in the right half read leftwards so they stay inside the plot.
         right_half = span is not None and m.x > (math.sqrt(span[0] * span[1]) if log_x and span[0] > 0
                                                  else (span[0] + span[1]) / 2)
@@ -115,7 +116,8 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend) -> None:
             angle=90,
             pen=pg.mkPen(m.color, width=2, style=_dash() if m.dashed else _solid()),
             label=m.label,
-            labelOpts={"position": 0.9, "color": m.color, "fill": (255, 255, 255, 220),
+            # Each label a step lower than the previous one: close LRs (best vs suggested) don't overprint.
+            labelOpts={"position": 0.92 - MARKER_LABEL_STEP * (i % 4), "color": m.color, "fill": (255, 255, 255, 220),
                        "anchors": [(1, 0), (1, 0)] if right_half else [(0, 0), (0, 0)]},
         )
         plot.addItem(line)

@@ -48,7 +48,7 @@ def _sweep(s: SweepSection, image_links: dict[str, str]) -> list[str]:
 def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
     kind = "LR range test" if r.kind == "range_test" else "training run"
     out = [f"## {md_escape(r.name)}", "",
-           f"**{r.verdict.severity or 'healthy'}**: {md_escape(r.verdict.sentence)}", "",
+           f"**{r.verdict.status}**: {md_escape(r.verdict.sentence)}", "",
            f"_{kind} · {md_escape(r.format)} · {r.steps:,} steps"
            + (f" · suggested LR {r.suggested_lr}" if r.suggested_lr else "") + "_", ""]
     if r.chart:
@@ -85,7 +85,7 @@ def render_markdown(report: Report, image_links: dict[str, str]) -> str:
     header = ["Run", "Status", "Verdict"]
     rows = []
     for v in report.verdicts:
-        row = [v.run, v.severity or "healthy", v.sentence]
+        row = [v.run, v.status, v.sentence]
         if report.totals:
             row += [fmt_amount(v.wasted_gpu_hours), fmt_usd(v.wasted_usd), fmt_amount(v.wasted_kwh)]
         rows.append(row)

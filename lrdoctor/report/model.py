@@ -30,6 +30,7 @@ MAX_WARNINGS = 50
 BEST_LR_COLOR = "#16a34a"
 MAX_STABLE_COLOR = "#f59e0b"
 SUGGESTED_COLOR = "#3b82f6"
+RANGE_TEST_COLOR = "#6b7280"  # a range test is a measurement, neither healthy nor faulty
 
 
 # --------------------------------------------------------------------------- charts as data
@@ -98,6 +99,7 @@ class Verdict:
     severity: str | None
     color: str
     sentence: str
+    status: str = ""  # the badge text: the severity, "healthy", or "range test"
     wasted_gpu_hours: float | None = None
     wasted_usd: float | None = None
     wasted_kwh: float | None = None
@@ -329,8 +331,9 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         anchor=anchor,
         kind=ra.kind,
         severity=sev,
-        color=severity_color(sev),
+        color=RANGE_TEST_COLOR if sev is None and ra.kind == "range_test" else severity_color(sev),
         sentence=sentence,
+        status=sev or ("range test" if ra.kind == "range_test" else "healthy"),
         wasted_gpu_hours=cost.get("wasted_gpu_hours"),
         wasted_usd=cost.get("wasted_usd"),
         wasted_kwh=cost.get("wasted_kwh"),
@@ -456,6 +459,11 @@ def _range_test_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
     """Loss vs LR (log x) with each rule's LR and the suggestion marked; the step chart as fallback."""
     d = ra.details.get("range_test")
     d = d if isinstance(d, dict) else ra.details
+    if d.get("lr") is None:
+        # The analysis keeps only the summary; the curve comes from the analyzer's own function.
+        from lrdoctor.analysis.range_test import analyze_range_test
+
+        d = {**vars(analyze_range_test(ra.run)), **d}
     lr, smooth = d.get("lr"), d.get("smoothed_loss")
     if lr is None or smooth is None or len(lr) == 0:
         return _training_chart(ra, key)
