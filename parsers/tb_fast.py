@@ -32,6 +32,12 @@ PAIR_TABLES = 32
 # Records matched against a layout per NumPy batch: large enough to amortise the Python
 # overhead (~20 array operations per batch), small enough to keep temporaries ~ 4 MB.
 PASS_CHUNK = 1 << 17
+# A pass matching under this fraction of a length group's records, when more than
+# SPLIT_MIN remain, means many layouts share the length: the group is split by tag bytes
+# once, so the passes stay linear instead of one full pass per tag.
+SPLIT_FRACTION = 0.25
+SPLIT_MIN = 4096
+_HASH_MUL = 0x9E3779B97F4A7C15  # 2^64 / golden ratio: spreads the second word's bits
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Layout:
     value_width: int  # 4 (float32) or 8 (float64)
     is_tensor: bool
     plugin: str | None
+    tag_end: int  # where the tag's bytes end (splits crowded length groups)
 
 
 def _varint(p: bytes, i: int) -> tuple[int, int]:
@@ -122,10 +129,11 @@ def _parse_layout(p: bytes) -> Layout | str | None:
     size, i = _varint(p, i + 1)
     tag = p[i : i + size].decode("utf-8")
     i += size
+    tag_end = i
     if i >= vend:
         return None
     if p[i] == 0x15 and i + 5 == vend:
-        return Layout(tag, step_pos, step_len, i + 1, 4, False, None)
+        return Layout(tag, step_pos, step_len, i + 1, 4, False, None, i)
     if p[i] != 0x42:
         return None
     size, i = _varint(p, i + 1)
@@ -146,7 +154,7 @@ def _parse_layout(p: bytes) -> Layout | str | None:
             return None
         size, i = _varint(p, i + 1)
         plugin = p[i : i + size].decode("utf-8")
-    return Layout(tag, step_pos, step_len, found[0], found[1], True, plugin)
+    return Layout(tag, step_pos, step_len, found[0], found[1], True, plugin, tag_end)
 
 
 @lru_cache(maxsize=PAIR_TABLES)
@@ -309,16 +317,88 @@ def _compact(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return a[: len(keep)]
 
 
+class _Matcher:
+    """Assigns the records of one file to layouts, writing matched points into the slots."""
+
+    def __init__(self, buf: bytes, framing: Framing, slots: _Slots, dec: Decoded) -> None:
+        self.buf = buf
+        self.arr = np.frombuffer(buf, dtype=np.uint8)
+        self.views = byte_views(buf)
+        self.offsets, self.lengths, self.stored = framing.offsets, framing.lengths, framing.stored_crc
+        self.slots = slots
+        self.dec = dec
+        self.tag_index: dict[str, int] = {}
+        self.fallback: list[int] = []
+
+    def group(self, rem: np.ndarray, length: int) -> None:
+        """Match the records ``rem`` (all of payload ``length``) layout by layout."""
+        stack = [(rem, False)]
+        while stack:
+            rem, split = stack.pop()
+            while len(rem):
+                r = int(rem[0])
+                off = int(self.offsets[r])
+                rep = self.buf[off : off + length]
+                lay = parse_layout(rep) if length <= SHORT_PAYLOAD else None
+                if lay == _SKIP:
+                    rem = rem[1:]
+                    continue
+                rep_crc = int(bulk_crc(self.arr, self.offsets[r : r + 1], length)[0]) if lay is not None else 0
+                if lay is None or mask_crc(rep_crc) != int(self.stored[r]):
+                    self.fallback.append(r)  # the protobuf path decodes it and reports CRC damage
+                    rem = rem[1:]
+                    continue
+                before = len(rem)
+                rem = self._apply(rem, length, lay, rep_crc)
+                if not split and len(rem) > SPLIT_MIN and before - len(rem) < SPLIT_FRACTION * before:
+                    # many layouts share this length (e.g. hundreds of same-length tags):
+                    # split by the bytes where the representative's tag ends, then go on
+                    stack.extend((sub, True) for sub in self._split(rem, lay.tag_end))
+                    rem = rem[:0]
+
+    def _split(self, rem: np.ndarray, tag_end: int) -> list[np.ndarray]:
+        u64 = self.views["u64"]
+        offs = self.offsets[rem]
+        key = u64[max(tag_end - 8, 0) :][offs] ^ (u64[max(tag_end - 16, 0) :][offs] * np.uint64(_HASH_MUL))
+        _, inverse = np.unique(key, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.flatnonzero(np.diff(inverse[order])) + 1
+        return [rem[g] for g in np.split(order, bounds)]
+
+    def _apply(self, rem: np.ndarray, length: int, lay: Layout, rep_crc: int) -> np.ndarray:
+        """Write the points of the records of ``rem`` matching ``lay``; return the others."""
+        r = rem[:1]
+        const = rep_crc ^ int(_varying_crc(self.views, self.offsets[r], length, lay)[0][0])
+        code = self.tag_index.setdefault(lay.tag, len(self.tag_index))
+        if lay.plugin:
+            self.dec.plugins.setdefault(lay.tag, lay.plugin)
+        slots = self.slots
+        leftovers = []
+        for lo in range(0, len(rem), PASS_CHUNK):  # chunks bound the temporaries
+            part = rem[lo : lo + PASS_CHUNK]
+            ok, words = _match_layout(self.views, self.offsets[part], self.stored[part], length, lay, const)
+            every = bool(ok.all())
+            if not every:
+                words = [w[ok] for w in words]
+            hit = part if every else part[ok]
+            slots.has[hit] = True
+            slots.codes[hit] = code
+            slots.tensor[hit] = lay.is_tensor
+            slots.walls[hit] = words[0].view(np.float64)
+            slots.steps[hit] = _steps(words[1], lay.step_len) if lay.step_len else 0
+            slots.values[hit] = words[-1].view(np.float32 if lay.value_width == 4 else np.float64)
+            if not every:
+                leftovers.append(part[~ok])
+        return np.concatenate(leftovers) if leftovers else rem[:0]
+
+
 def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     """Decode every scalar point of one file; same result as :func:`decode_protobuf`."""
-    arr = np.frombuffer(buf, dtype=np.uint8)
-    views = byte_views(buf)
-    offsets, lengths, stored = framing.offsets, framing.lengths, framing.stored_crc
+    offsets, lengths = framing.offsets, framing.lengths
     n = len(offsets)
     dec = empty_decoded()
     slots = _Slots(n)
-    tag_index: dict[str, int] = {}
-    fallback: list[int] = []
+    matcher = _Matcher(buf, framing, slots, dec)
     if n and lengths[0] >= 9 and buf[offsets[0]] == 0x09:
         dec.first_wall = struct.unpack_from("<d", buf, int(offsets[0]) + 1)[0]
     # stable sort of small integers is a radix sort: cast the lengths down when they fit
@@ -329,56 +409,21 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     # the prefix block gather may read past a short record's end: the last records of the
     # file (at most a block away from its end) go through the protobuf path instead
     tail = int(np.searchsorted(offsets, len(buf) - 2 * PREFIX_BLOCK, side="right"))
-    fallback.extend(range(tail, n))
+    matcher.fallback.extend(range(tail, n))
     if tail < n:
         order = order[order < tail]
     bounds = np.flatnonzero(np.diff(small[order])) + 1
     del small
-    groups = np.split(order, bounds)
-    for group in groups:
-        if not len(group):
-            continue
-        length = int(lengths[group[0]])
-        rem = group
-        while len(rem):
-            r = int(rem[0])
-            off = int(offsets[r])
-            rep = buf[off : off + length]
-            lay = parse_layout(rep) if length <= SHORT_PAYLOAD else None
-            if lay == _SKIP:
-                rem = rem[1:]
-                continue
-            rep_crc = int(bulk_crc(arr, offsets[r : r + 1], length)[0]) if lay is not None else 0
-            if lay is None or mask_crc(rep_crc) != int(stored[r]):
-                fallback.append(r)  # the protobuf path decodes it and reports CRC damage
-                rem = rem[1:]
-                continue
-            const = rep_crc ^ int(_varying_crc(views, offsets[r : r + 1], length, lay)[0][0])
-            code = tag_index.setdefault(lay.tag, len(tag_index))
-            if lay.plugin:
-                dec.plugins.setdefault(lay.tag, lay.plugin)
-            leftovers = []
-            for lo in range(0, len(rem), PASS_CHUNK):  # chunks bound the temporaries
-                part = rem[lo : lo + PASS_CHUNK]
-                ok, words = _match_layout(views, offsets[part], stored[part], length, lay, const)
-                every = bool(ok.all())
-                if not every:
-                    words = [w[ok] for w in words]
-                hit = part if every else part[ok]
-                slots.has[hit] = True
-                slots.codes[hit] = code
-                slots.tensor[hit] = lay.is_tensor
-                slots.walls[hit] = words[0].view(np.float64)
-                slots.steps[hit] = _steps(words[1], lay.step_len) if lay.step_len else 0
-                slots.values[hit] = words[-1].view(np.float32 if lay.value_width == 4 else np.float64)
-                if not every:
-                    leftovers.append(part[~ok])
-            rem = np.concatenate(leftovers) if leftovers else rem[:0]
+    for group in np.split(order, bounds):
+        if len(group):
+            matcher.group(group, int(lengths[group[0]]))
+    del order
+    tag_index, fallback = matcher.tag_index, matcher.fallback
+    del matcher
     builder = _Builder()
     builder.index = tag_index
     undecodable = decode_records(buf, framing, np.asarray(sorted(fallback), dtype=np.int64), builder, dec)
     dec.tag_names = list(builder.index)
-    del order, groups
     to_check = np.unique(np.asarray(builder.records + undecodable, dtype=np.int64))
     fb_records = np.asarray(builder.records, np.int64)
     if len(np.unique(fb_records)) == len(fb_records):

@@ -188,3 +188,21 @@ def test_many_points_fast_path(tmp_path: Path, encoding: str):
     assert s["step"].tolist() == list(steps)
     np.testing.assert_array_equal(s["value"].to_numpy(), np.array([_f32(x * 0.25) for x in steps]))
     np.testing.assert_array_equal(s["wall_time"].to_numpy(), 1.6e9 + np.array(steps) * 0.01)
+
+
+def test_hundreds_of_same_length_tags(tmp_path: Path):
+    """Per-layer tags share one record length: the crowded group is split, every point kept."""
+    tags = [f"layer_{i:03d}/grad_norm" for i in range(300)]
+    events = [Event(wall_time=1000.0 + s, step=s, summary=Summary(value=[_simple(t, i + s / 1000)]))
+              for s in range(60) for i, t in enumerate(tags)]
+    path = _write(tmp_path / "layers", events)
+    run = read_file(path)
+    validate_scalars(run.scalars)
+    assert run.point_counts() == {t: 60 for t in tags}
+    s = run.series("layer_123/grad_norm")
+    assert s["value"].tolist() == [_f32(123 + k / 1000) for k in range(60)]
+    buf = path.read_bytes()
+    framing = frame_records(buf)
+    a, b = decode_protobuf(buf, framing), decode_fast(buf, framing)
+    assert [a.tag_names[c] for c in a.codes] == [b.tag_names[c] for c in b.codes]
+    np.testing.assert_array_equal(a.values, b.values)
