@@ -3,6 +3,8 @@
 #
 #   packaging/build.sh                 # use $PYTHON, else the repo's .venv, else python3
 #   packaging/build.sh --venv DIR      # a fresh build venv in DIR with only the runtime deps
+#   --dist DIR / --work DIR            # output and scratch folders (default packaging/dist, packaging/build)
+#   --clean                            # also empty PyInstaller's cache first
 #
 # The interpreter used must already have lrdoctor's dependencies (pip install -e .);
 # --venv installs them itself (`pip install ".[packaging]"`, no test tools). Either way
@@ -14,10 +16,16 @@ cd "$repo"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 venv=""
+dist="$here/dist"
+work="$here/build"
+clean=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --venv) venv="$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --dist) dist="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --clean) clean=(--clean); shift ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -46,11 +54,11 @@ fi
 
 echo "building with $("$py" -c 'import sys; print(sys.executable, sys.version.split()[0])')" >&2
 start=$(date +%s)
-"$py" -m PyInstaller --noconfirm --clean --log-level WARN \
-  --distpath "$here/dist" --workpath "$here/build" \
+"$py" -m PyInstaller --noconfirm ${clean[@]+"${clean[@]}"} --log-level WARN \
+  --distpath "$dist" --workpath "$work" \
   "$here/lrdoctor.spec"
 end=$(date +%s)
 
-exe="$here/dist/lrdoctor/lrdoctor"
+exe="$dist/lrdoctor/lrdoctor"
 [ -x "$exe" ] || exe="$exe.exe"
-echo "built $exe in $((end - start)) s; $(du -sh "$here/dist/lrdoctor" | cut -f1) on disk" >&2
+echo "built $exe in $((end - start)) s; $(du -sh "$dist/lrdoctor" | cut -f1) on disk" >&2
