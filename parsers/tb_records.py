@@ -68,12 +68,6 @@ def mask_crc(crc: int | np.ndarray) -> int | np.ndarray:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def unmask_crc(masked: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`mask_crc` for arrays."""
-    r = (masked.astype(np.uint32) - np.uint32(_MASK_DELTA)).astype(np.uint32)
-    return ((r >> np.uint32(17)) | (r << np.uint32(15))).astype(np.uint32)
-
-
 @lru_cache(maxsize=1)
 def shift_tables() -> np.ndarray:
     """``T[k, b]``: the raw CRC contribution of byte ``b`` followed by ``k`` zero bytes.
@@ -274,7 +268,11 @@ def _resync(buf: bytes, views: dict[str, np.ndarray], start: int) -> int | None:
     while pos <= n - FRAME_BYTES:
         hi = min(n - FRAME_BYTES + 1, pos + RESYNC_WINDOW)
         cand = np.arange(pos, hi, dtype=np.int64)
-        for p in cand[header_crc_ok(views, cand)]:
+        # a header's length must fit in the rest of the file: drops nearly every position
+        lengths = views["u64"][cand]
+        fits = lengths <= (n - FRAME_BYTES - cand).astype(np.uint64)
+        cand, lengths = cand[fits], lengths[fits]
+        for p in cand[header_crc_ok(views, cand, lengths)]:
             p = int(p)
             length = struct.unpack_from("<Q", buf, p)[0]
             end = p + HEADER_BYTES + length
