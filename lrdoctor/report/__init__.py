@@ -21,6 +21,7 @@ FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".pdf": "pdf", ".md"
 # Chart pixel widths: the PDF shows charts ~17 cm wide, so a narrower render keeps its labels legible.
 CHART_WIDTH = 1000
 PDF_CHART_WIDTH = 780
+PDF_CHART_SCALE = 1.0  # 2.0 would be crisper, but pyqtgraph does not scale the legend with the export
 
 
 class ReportError(ValueError):
@@ -66,7 +67,10 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     from lrdoctor.report.model import build_report
 
     report = build_report(analysis, inputs)
-    charts = render_charts(report.charts(), PDF_CHART_WIDTH if kind == "pdf" else CHART_WIDTH)
+    if kind == "pdf":
+        charts = render_charts(report.charts(), PDF_CHART_WIDTH, PDF_CHART_SCALE)
+    else:
+        charts = render_charts(report.charts(), CHART_WIDTH)
     if kind == "html":
         from lrdoctor.report.html import render_html
 

@@ -77,7 +77,8 @@ def _log_ticks(lo: float, hi: float) -> list[list[tuple[float, str]]]:
     return [major, minor]
 
 
-def _draw_panel(plot, panel: Panel, log_x: bool, legend) -> None:
+def _draw_panel(plot, panel: Panel, log_x: bool, legend, pen_scale: float = 1.0) -> None:
+    """Draw one panel; ``pen_scale`` thickens lines when the export is scaled (cosmetic pens don't scale)."""
     import pyqtgraph as pg
 
     plot.setLogMode(x=log_x, y=panel.log_y)
@@ -97,14 +98,14 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend) -> None:
     for s in panel.series:
         x, y = np.asarray(s.x, np.float64), np.asarray(s.y, np.float64)
         if s.style == "line":
-            item = plot.plot(x, y, pen=pg.mkPen(s.color, width=LINE_WIDTH), connect="finite")
+            item = plot.plot(x, y, pen=pg.mkPen(s.color, width=LINE_WIDTH * pen_scale), connect="finite")
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         else:
             symbol = "x" if s.style == "cross" else "o"
             size = 14 if s.style == "cross" else 10
             item = plot.plot(x, y, pen=None, symbol=symbol, symbolSize=size, symbolBrush=s.color,
-                             symbolPen=pg.mkPen(s.color, width=2))
+                             symbolPen=pg.mkPen(s.color, width=LINE_WIDTH * pen_scale))
         legend.add(item, s.label)
     span = _data_x_range([panel])
     for i, m in enumerate(panel.markers):
@@ -114,7 +115,7 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend) -> None:
         line = pg.InfiniteLine(
             pos=_position(m.x, log_x),
             angle=90,
-            pen=pg.mkPen(m.color, width=2, style=_dash() if m.dashed else _solid()),
+            pen=pg.mkPen(m.color, width=LINE_WIDTH * pen_scale, style=_dash() if m.dashed else _solid()),
             label=m.label,
             # Each label a step lower than the previous one: close LRs (best vs suggested) don't overprint.
             labelOpts={"position": 0.92 - MARKER_LABEL_STEP * (i % 4), "color": m.color, "fill": (255, 255, 255, 220),
@@ -152,8 +153,8 @@ def _solid():
     return Qt.PenStyle.SolidLine
 
 
-def render_chart(spec: ChartSpec, width: int = CHART_WIDTH) -> bytes:
-    """PNG bytes of one chart."""
+def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0) -> bytes:
+    """PNG bytes of one chart laid out ``width`` pixels wide, exported ``scale`` times larger (print)."""
     app = _ensure_app()
     import pyqtgraph as pg
     import pyqtgraph.exporters as exporters
@@ -177,7 +178,7 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH) -> bytes:
                 plot.getAxis(axis).setPen(pg.mkPen("#374151"))
                 plot.getAxis(axis).setTextPen(pg.mkPen("#111827"))
             plot.getAxis("left").setWidth(70)  # same width on every panel keeps the x axes aligned
-            _draw_panel(plot, panel, spec.log_x, legend)
+            _draw_panel(plot, panel, spec.log_x, legend, scale)
             if first is None:
                 first = plot
             else:
@@ -200,7 +201,7 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH) -> bytes:
         widget.show()
         app.processEvents()
         exporter = exporters.ImageExporter(widget.scene())
-        exporter.parameters()["width"] = width
+        exporter.parameters()["width"] = int(round(width * scale))
         image = exporter.export(toBytes=True)
         data = QByteArray()
         buf = QBuffer(data)
@@ -213,6 +214,6 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH) -> bytes:
         widget.deleteLater()
 
 
-def render_charts(specs: list[ChartSpec], width: int = CHART_WIDTH) -> dict[str, bytes]:
+def render_charts(specs: list[ChartSpec], width: int = CHART_WIDTH, scale: float = 1.0) -> dict[str, bytes]:
     """PNG bytes of every chart, by ``ChartSpec.key``."""
-    return {spec.key: render_chart(spec, width) for spec in specs}
+    return {spec.key: render_chart(spec, width, scale) for spec in specs}

@@ -25,8 +25,10 @@ def _row(cells: list[object]) -> str:
     return "| " + " | ".join(md_escape(c) for c in cells) + " |"
 
 
-def _table(header: list[str], rows: list[list[object]]) -> list[str]:
-    return [_row(header), "|" + "---|" * len(header)] + [_row(r) for r in rows] + [""]
+def _table(header: list[str], rows: list[list[object]], numeric: tuple[int, ...] = ()) -> list[str]:
+    """A GitHub table; columns in ``numeric`` are right-aligned."""
+    rule = "|" + "".join("---:|" if i in numeric else "---|" for i in range(len(header)))
+    return [_row(header), rule] + [_row(r) for r in rows] + [""]
 
 
 def _image(key: str, title: str, image_links: dict[str, str]) -> list[str]:
@@ -41,7 +43,7 @@ def _sweep(s: SweepSection, image_links: dict[str, str]) -> list[str]:
     if s.chart:
         out += _image(s.chart.key, s.chart.title, image_links)
     out += _table(["Run", "LR", "Final loss", "Status"],
-                  [[p["name"], p["lr"], p["final_loss"], p["status"]] for p in s.points])
+                  [[p["name"], p["lr"], p["final_loss"], p["status"]] for p in s.points], numeric=(1, 2))
     return out
 
 
@@ -91,7 +93,7 @@ def render_markdown(report: Report, image_links: dict[str, str]) -> str:
         rows.append(row)
     if report.totals:
         header += ["Wasted GPU-h", "Wasted $", "Wasted kWh"]
-    out += _table(header, rows)
+    out += _table(header, rows, numeric=(3, 4, 5))
     t = report.totals
     if t:
         out += [f"**Wasted: {fmt_amount(t.wasted_gpu_hours)} GPU-hours, {fmt_usd(t.wasted_usd)}, "

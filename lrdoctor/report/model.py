@@ -297,6 +297,11 @@ def _summary(f: Finding) -> str:
     return str(f.evidence.get("summary") or MODE_LABELS.get(f.mode, f.mode))
 
 
+def sentence_case(text: str) -> str:
+    """First letter upper case (the analyzer writes recommendations to follow a colon)."""
+    return text[:1].upper() + text[1:]
+
+
 def mode_label(mode: str) -> str:
     """The people's name of a failure mode."""
     return MODE_LABELS.get(mode, mode.replace("_", " "))
@@ -355,7 +360,7 @@ def _finding_row(f: Finding) -> FindingRow:
         steps=_steps_text(f),
         summary=_summary(f),
         evidence=evidence,
-        recommendation=f.recommendation,
+        recommendation=sentence_case(f.recommendation),
     )
 
 
@@ -608,7 +613,7 @@ def _recommendations(analysis: Analysis, anchors: dict[int, str]) -> list[Recomm
             continue
         seen.add(f.recommendation)
         out.append(Recommendation(ra.run.name, anchors[id(ra)], mode_label(f.mode), f.severity,
-                                  SEVERITY_COLORS.get(f.severity, "#6b7280"), f.recommendation))
+                                  SEVERITY_COLORS.get(f.severity, "#6b7280"), sentence_case(f.recommendation)))
         if len(out) == TOP_RECOMMENDATIONS:
             break
     return out

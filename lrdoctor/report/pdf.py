@@ -13,7 +13,8 @@ from lrdoctor.report.html import render_template
 from lrdoctor.report.model import Report
 
 # A4. QTextDocument.print_ adds its own 2 cm margins (and the page number below them), so the
-# writer's margins stay 0. The page is laid out at 96 dpi: the text width is 170 mm = ~640 px.
+# writer's margins stay 0. The text is 595 - 2 x 56.7 = ~482 pt wide and an image's width
+# attribute is drawn at 0.75 pt per unit (measured with pdfimages -list: 640 -> 480 pt).
 PAGE_MARGIN_MM = 0
 PDF_IMAGE_WIDTH = 640
 PDF_RESOLUTION = 300  # dpi of the PDF's coordinate system: crisp charts, small enough files
