@@ -1,0 +1,95 @@
+"""The Qt-free report model built from real analyses of corpus logs, and the chart renderer."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import parsers
+from lrdoctor.analysis import analyze
+from lrdoctor.cost import CostSettings, estimate_costs
+from lrdoctor.report.model import build_report, fmt_lr
+from lrdoctor.style import SEVERITY_COLORS
+
+RUN = "runs/digits_mlp-c152"  # diverged (corpus/index.csv)
+SWEEP = "sweeps/sweep_synth_clf_adam"
+RANGE_TEST = "range_tests/lr_find_synth_clf_adam"
+
+
+@pytest.fixture(scope="module")
+def analysis(corpus: Path):
+    runs = parsers.RunList()
+    for sub in (RUN, SWEEP, RANGE_TEST):
+        runs.extend(parsers.load(corpus / sub))
+    result = analyze(runs)
+    estimate_costs(result, CostSettings(gpu="H100 SXM", gpu_count=4, usd_per_gpu_hour=3.0), CostSettings())
+    return result
+
+
+def _section(report, name: str):
+    return next(r for r in report.runs if r.name == name)
+
+
+def test_manager_summary(analysis) -> None:
+    report = build_report(analysis, ["a", "b"])
+    assert report.inputs == ["a", "b"]
+    assert [v.run for v in report.verdicts] == [ra.run.name for ra in analysis.runs]
+    c152 = next(v for v in report.verdicts if v.run == "digits_mlp-c152")
+    assert c152.severity == "critical" and c152.sentence.startswith("Diverged")
+    assert report.totals is not None
+    dicts = [ra.cost.to_dict() for ra in analysis.runs]
+    assert math.isclose(report.totals.wasted_usd, sum(d["wasted_usd"] or 0 for d in dicts))
+    assert math.isclose(report.totals.wasted_gpu_hours, sum(d["wasted_gpu_hours"] or 0 for d in dicts))
+    assert report.assumptions and "4 x H100 SXM at $3.00 per GPU-hour" in report.assumptions[0]
+    assert report.recommendations[0].severity == "critical"  # the most severe first
+    assert len(report.recommendations) <= 5
+
+
+def test_run_chart_shades_findings(analysis) -> None:
+    report = build_report(analysis)
+    ra = next(r for r in analysis.runs if r.run.name == "digits_mlp-c152")
+    diverged = next(f for f in ra.findings if f.mode == "diverged")
+    chart = _section(report, "digits_mlp-c152").chart
+    loss, lr = chart.panels
+    assert [s.label for s in loss.series][:1] == [ra.run.primary_tag("train_loss")]
+    assert lr.series[0].label == ra.run.primary_tag("lr")
+    shade = next(s for s in loss.shades if s.label == "Diverged")
+    assert shade.start == diverged.step_start and shade.color == SEVERITY_COLORS["critical"]
+    assert loss.log_y  # the loss explodes by orders of magnitude: a linear axis would flatten it
+    assert not any(math.isinf(v) for v in loss.series[0].y)
+
+
+def test_range_test_and_sweep_charts(analysis) -> None:
+    report = build_report(analysis)
+    rt = next(ra for ra in analysis.runs if ra.kind == "range_test")
+    chart = _section(report, rt.run.name).chart
+    assert chart.log_x and chart.x_label == "learning rate"
+    assert any(math.isclose(m.x, rt.suggested_lr) and m.label.startswith("suggested") for m in chart.panels[0].markers)
+    (sw,) = analysis.sweeps
+    (section,) = report.sweeps
+    xs = {m.label.split()[0]: m.x for m in section.chart.panels[0].markers}
+    assert xs["best"] == sw.best_lr and xs["max"] == sw.max_stable_lr
+    assert section.best_lr == fmt_lr(sw.best_lr)
+    assert [p["name"] for p in section.points] == [p["name"] for p in sorted(sw.points, key=lambda p: p["lr"])]
+
+
+def test_model_and_text_renderers_import_no_qt() -> None:
+    code = ("import sys, lrdoctor.report, lrdoctor.report.model, lrdoctor.report.html, lrdoctor.report.markdown;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')];"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_chart_png_size(analysis) -> None:
+    from lrdoctor.report.charts import PANEL_HEIGHT_UNIT, TITLE_HEIGHT, render_chart
+    from PySide6.QtGui import QImage
+
+    spec = _section(build_report(analysis), "digits_mlp-c152").chart
+    png = render_chart(spec, width=640)
+    img = QImage.fromData(png, "PNG")
+    assert img.width() == 640
+    assert img.height() == TITLE_HEIGHT + PANEL_HEIGHT_UNIT * sum(p.height for p in spec.panels)
