@@ -3,6 +3,7 @@ findings and cost below. Loading and analysis run in a QThreadPool."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +168,25 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         self.cancel_load()
+        self.detach_workers()
         self.settings.setValue("geometry", self.saveGeometry())
         for name in ("main_split", "left", "right", "bottom"):
             self.settings.setValue(f"splitter/{name}", getattr(self, name).saveState())
         self.settings.sync()
         super().closeEvent(event)
+
+    def detach_workers(self) -> None:
+        """Stop listening to running workers (the window is going away); they finish on their own."""
+        for worker in (self.loader, self.analyzer):
+            if worker is not None:
+                for signal in (worker.signals.finished, worker.signals.progress):
+                    with warnings.catch_warnings():  # PySide warns when nothing was connected
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        try:
+                            signal.disconnect()
+                        except (RuntimeError, TypeError):
+                            pass
+        self.loader = self.analyzer = None
 
     def recent(self) -> list[str]:
         """Recently opened locations, newest first."""

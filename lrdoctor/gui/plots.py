@@ -79,6 +79,8 @@ class CurvesView(QWidget):
         self.items: dict[tuple[str, str], tuple[pg.PlotDataItem | None, pg.PlotDataItem, Curve]] = {}
         self.region_items: list[pg.GraphicsObject] = []
         self._drawn_x_mode = workspace.x_mode
+        self._pool: dict[str, list[pg.PlotDataItem]] = {"loss": [], "lr": [], "grad": []}
+        self._pool_used: dict[str, int] = {name: 0 for name in self._pool}
         self._build()
         self._smooth_timer = QTimer(self, singleShot=True, interval=SMOOTHING_DEBOUNCE_MS)
         self._smooth_timer.timeout.connect(self._apply_slider)
@@ -138,8 +140,13 @@ class CurvesView(QWidget):
         self.loss_plot.setLabel("left", "loss")
         self.lr_plot.setLabel("left", "learning rate")
         self.grad_plot.setLabel("left", "grad norm")
-        self.legend = self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=fg)
-        self.legend.setBrush(with_alpha(bg.name(), 200))
+        # The legend is a label above the plots, not a pyqtgraph LegendItem: removing entries from a
+        # LegendItem (every rebuild) corrupts reference counts under PySide6 6.12 and aborts the
+        # interpreter at exit; a label also never hides the curves.
+        self.legend = QLabel()
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
+        self.legend_entries: list[tuple[str, bool, str]] = []
 
         self.crosshair = {
             name: pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine))
@@ -160,6 +167,7 @@ class CurvesView(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
         layout.addWidget(self.message)
+        layout.addWidget(self.legend)
         layout.addWidget(self.glw, 1)
         layout.addWidget(self.readout)
         self._update_empty_state()
@@ -231,10 +239,12 @@ class CurvesView(QWidget):
 
     def rebuild(self) -> None:
         """Redraw every curve of the ticked runs (and the findings)."""
-        for plot in self.plots.values():
-            for item in list(plot.listDataItems()):
-                plot.removeItem(item)
-        self.legend.clear()
+        for pool in self._pool.values():
+            for item in pool:
+                item.setData([], [])
+                item.setVisible(False)
+        self._pool_used = {name: 0 for name in self.plots}
+        self.legend_entries = []
         self.items.clear()
         self._drawn_x_mode = self.ws.x_mode
         runs = self.ws.checked_runs()
@@ -254,8 +264,9 @@ class CurvesView(QWidget):
                         continue
                     color = style.ROLE_COLORS.get(role, run_color) if single else run_color
                     dashed = role == "val_loss"
-                    self._add_curve(plot_name, curve, color, dashed, f"{run.name} · {tag}")
+                    self._add_curve(plot_name, curve, color, dashed, self._legend_name(run, role, tag, single))
                     used[plot_name] = True
+        self._show_legend(single)
         self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
         self.lr_plot.setVisible(used["lr"])
         self.grad_plot.setVisible(used["grad"])
@@ -266,23 +277,67 @@ class CurvesView(QWidget):
         self._update_empty_state()
         self.curvesDrawn.emit()
 
-    def _add_curve(self, plot_name: str, curve: Curve, color: str, dashed: bool, label: str) -> None:
+    @staticmethod
+    def _legend_name(run: Any, role: str, tag: str, single: bool) -> str | None:
+        """One legend entry per run (its colour) when overlaying; per tag for a single run."""
+        if role not in ("train_loss", "val_loss"):
+            return None
+        if single:
+            return f"{tag} ({'validation' if role == 'val_loss' else 'training'})"
+        if role == "train_loss" or run.primary_tag("train_loss") is None:
+            return run.name
+        return None
+
+    def _add_curve(self, plot_name: str, curve: Curve, color: str, dashed: bool, label: str | None) -> None:
         plot = self.plots[plot_name]
         smooths = self._smooths(curve)
         raw_item = None
         if smooths:
-            raw_item = pg.PlotDataItem(curve.x, curve.y, pen=pg.mkPen(with_alpha(color, RAW_ALPHA), width=1))
+            raw_item = self._take(plot_name)
+            raw_item.setPen(pg.mkPen(with_alpha(color, RAW_ALPHA), width=1))
+            raw_item.setData(curve.x, curve.y)
+            raw_item.setZValue(0)
             raw_item.setVisible(self.ws.smoothing > 0)
-            plot.addItem(raw_item)
-            self._tune(raw_item)
         pen = pg.mkPen(color, width=2 if plot_name == "loss" else 1.5)
         if dashed:
             pen.setStyle(Qt.PenStyle.DashLine)
         y = curve.smoothed if smooths else curve.y
-        smooth_item = pg.PlotDataItem(curve.x, y, pen=pen, name=label)
-        plot.addItem(smooth_item)
-        self._tune(smooth_item)
+        smooth_item = self._take(plot_name)
+        smooth_item.setPen(pen)
+        smooth_item.setData(curve.x, y)
+        smooth_item.setZValue(1)
+        smooth_item.setVisible(True)
+        if label:
+            self.legend_entries.append((color, dashed, label))
         self.items[(curve.run_key, curve.tag)] = (raw_item, smooth_item, curve)
+
+    def _take(self, plot_name: str) -> pg.PlotDataItem:
+        """A curve item of ``plot_name`` from the pool, created on first need.
+
+        Items are reused, never removed: removing a PlotDataItem that has clip-to-view
+        and auto downsampling on corrupts reference counts under PySide6 6.12 (the
+        interpreter aborts at exit), so hidden items wait for the next rebuild instead.
+        """
+        pool = self._pool[plot_name]
+        used = self._pool_used[plot_name]
+        self._pool_used[plot_name] = used + 1
+        if used < len(pool):
+            return pool[used]
+        item = pg.PlotDataItem()
+        self.plots[plot_name].addItem(item)
+        self._tune(item)
+        pool.append(item)
+        return item
+
+    def _show_legend(self, single: bool) -> None:
+        parts = []
+        for color, dashed, label in self.legend_entries:
+            mark = "╍╍" if dashed else "━━"
+            parts.append(f"<span style='color:{color}'><b>{mark}</b></span>&nbsp;{label}")
+        if parts and not single:
+            parts.append("<i>(solid: training loss, dashed: validation loss)</i>")
+        self.legend.setText(" &nbsp;&nbsp; ".join(parts))
+        self.legend.setVisible(bool(parts))
 
     @staticmethod
     def _tune(item: pg.PlotDataItem) -> None:
@@ -400,11 +455,29 @@ class CurvesView(QWidget):
         if suffix == ".csv":
             self.export_csv(path)
         elif suffix == ".svg":
-            pg_exporters.SVGExporter(self.glw.ci).export(path)
+            try:
+                pg_exporters.SVGExporter(self.glw.ci).export(path)
+            except ValueError:
+                # pyqtgraph's SVG exporter cannot parse closed paths ("Z"), which the shaded
+                # finding regions produce (pyqtgraph issue #3495): let Qt write the SVG instead.
+                self._export_svg_with_qt(path)
         else:
             exporter = pg_exporters.ImageExporter(self.glw.ci)
             exporter.parameters()["width"] = max(int(self.glw.width()), 800)
             exporter.export(path)
+
+    def _export_svg_with_qt(self, path: str) -> None:
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
+
+        generator = QSvgGenerator()
+        generator.setFileName(path)
+        generator.setSize(self.glw.size())
+        generator.setViewBox(self.glw.rect())
+        generator.setTitle("lrdoctor curves")
+        painter = QPainter(generator)
+        self.glw.render(painter)
+        painter.end()
 
     def export_csv(self, path: str) -> int:
         """Every raw point inside the visible x range of every drawn curve; returns rows written."""

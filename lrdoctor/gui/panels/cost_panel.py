@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -27,23 +27,35 @@ MAX_GPUS = 100_000
 MAX_PRICE = 1_000.0  # USD per GPU-hour; far above any cloud list price
 SAVE_DELAY_MS = 500  # persist once the user stops typing
 
-# (attribute on RunCost, column title, format)
-COST_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("wasted_steps", "Wasted steps", "{:,.0f}"),
-    ("wasted_gpu_hours", "GPU-h", "{:,.2f}"),
-    ("wasted_usd", "USD", "${:,.2f}"),
-    ("wasted_kwh", "kWh", "{:,.2f}"),
-    ("wasted_co2e_kg", "kg CO₂e", "{:,.2f}"),
+# (path in RunCost, column title, format): RunCost.wasted is a Money (gpu_hours, usd, kwh, kg_co2e).
+def fmt_number(value: float) -> str:
+    """Three significant figures, thousands separated; small values are not rounded to 0."""
+    return "0" if value == 0 else f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def fmt_usd(value: float) -> str:
+    """Dollars with cents, or three significant figures below a cent (small runs cost little)."""
+    return f"${value:,.2f}" if value == 0 or abs(value) >= 0.01 else f"${value:.2g}"
+
+
+COST_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
+    ("wasted_steps", "Wasted steps", lambda v: f"{v:,.0f}"),
+    ("wasted.gpu_hours", "GPU-h", fmt_number),
+    ("wasted.usd", "USD", fmt_usd),
+    ("wasted.kwh", "kWh", fmt_number),
+    ("wasted.kg_co2e", "kg CO₂e", fmt_number),
 )
 
 
-def cost_value(cost: Any, name: str) -> float | None:
-    """One number of a RunCost, or None when absent."""
-    value = getattr(cost, name, None)
-    if value is None and isinstance(cost, dict):
-        value = cost.get(name)
+def cost_value(cost: Any, path: str) -> float | None:
+    """One number of a RunCost by dotted attribute path, or None when absent/unknown."""
+    value: Any = cost
+    for name in path.split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
     try:
-        return None if value is None else float(value)
+        return float(value)
     except (TypeError, ValueError):
         return None
 
@@ -193,7 +205,7 @@ class CostPanel(QWidget):
             if cost is None:
                 continue
             values = [cost_value(cost, name) for name, _, _ in COST_COLUMNS]
-            cells = [run.name] + ["–" if v is None else fmt.format(v) for v, (_, _, fmt) in zip(values, COST_COLUMNS)]
+            cells = [run.name] + ["–" if v is None else fmt(v) for v, (_, _, fmt) in zip(values, COST_COLUMNS)]
             self.table.addTopLevelItem(QTreeWidgetItem(cells))
             rows += 1
             for (name, _, _), v in zip(COST_COLUMNS, values):
@@ -203,10 +215,17 @@ class CostPanel(QWidget):
         if not rows:
             self.total.setText(f"<i>{self.ws.cost_status}: no cost figures for the ticked runs</i>")
             return
-        usd = f"${sums['wasted_usd']:,.2f}" if seen["wasted_usd"] else "–"
-        kwh = f"{sums['wasted_kwh']:,.2f} kWh" if seen["wasted_kwh"] else "–"
-        co2 = f"{sums['wasted_co2e_kg']:,.2f} kg CO₂e" if seen["wasted_co2e_kg"] else "–"
-        self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {kwh} · {co2}")
+        steps = f"{sums['wasted_steps']:,.0f} steps"
+        if not seen["wasted.usd"]:
+            self.total.setText(
+                f"Wasted in {rows} ticked runs: <b>{steps}</b>; no money or energy figure: these logs "
+                "carry no wall clock, so the time per step is unknown")
+            return
+        usd = fmt_usd(sums["wasted.usd"])
+        gpu_h = f"{fmt_number(sums['wasted.gpu_hours'])} GPU-h"
+        kwh = f"{fmt_number(sums['wasted.kwh'])} kWh" if seen["wasted.kwh"] else "– kWh"
+        co2 = f"{fmt_number(sums['wasted.kg_co2e'])} kg CO₂e" if seen["wasted.kg_co2e"] else "– kg CO₂e"
+        self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {steps} · {gpu_h} · {kwh} · {co2}")
 
     def total_text(self) -> str:
         """The summary line (plain text), for tests and screenshots."""

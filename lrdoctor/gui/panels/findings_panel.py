@@ -41,6 +41,7 @@ class FindingsPanel(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = workspace
+        self.rows: list[tuple[str, Any]] = []
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.tree = QTreeWidget()
@@ -75,6 +76,7 @@ class FindingsPanel(QWidget):
         """List the findings of the ticked runs (or say why there are none)."""
         self.tree.clear()
         self.detail.clear()
+        self.rows: list[tuple[str, Any]] = []
         keys = [run_key(r) for r in self.ws.checked_runs()]
         if self.ws.analysis is None:
             self.status.setText(f"<i>{self.ws.analysis_status}</i>")
@@ -101,7 +103,10 @@ class FindingsPanel(QWidget):
             ])
             item.setIcon(0, severity_icon(finding.severity))
             item.setForeground(0, QColor(style.severity_color(finding.severity)))
-            item.setData(0, FINDING_ROLE, (run_key(run), finding))
+            # Keep Python objects out of the item (PySide's QVariant refcounting at exit is fragile):
+            # the item holds an index into self.rows.
+            item.setData(0, FINDING_ROLE, len(self.rows))
+            self.rows.append((run_key(run), finding))
             item.setToolTip(4, f"{summary}\n→ {finding.recommendation}")
             self.tree.addTopLevelItem(item)
 
@@ -109,7 +114,7 @@ class FindingsPanel(QWidget):
         if item is None:
             self.detail.clear()
             return
-        key, finding = item.data(0, FINDING_ROLE)
+        key, finding = self.finding_of(item)
         run = self.ws.run(key)
         summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
         numbers = ", ".join(
@@ -126,8 +131,12 @@ class FindingsPanel(QWidget):
         )
 
     def _activate(self, item: QTreeWidgetItem) -> None:
-        key, finding = item.data(0, FINDING_ROLE)
+        key, finding = self.finding_of(item)
         self.findingActivated.emit(key, finding.step_start, finding.step_end)
+
+    def finding_of(self, item: QTreeWidgetItem) -> tuple[str, Any]:
+        """(run key, Finding) shown in a row."""
+        return self.rows[int(item.data(0, FINDING_ROLE))]
 
     def items(self) -> list[QTreeWidgetItem]:
         """The finding rows."""

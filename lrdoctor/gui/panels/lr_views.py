@@ -27,6 +27,8 @@ def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
     for axis in ("left", "bottom"):
         plot.getAxis(axis).setTextPen(fg)
         plot.getAxis(axis).setPen(fg)
+        # SI-prefix scaling garbles log-axis tick labels ("x0.001" with 10¹ ticks).
+        plot.getAxis(axis).enableAutoSIPrefix(False)
     return widget, fg
 
 
@@ -44,6 +46,18 @@ def _series_lr_loss(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return joined["lr"].to_numpy(np.float64), joined["loss"].to_numpy(np.float64)
 
 
+def range_test_result(run: Any) -> Any:
+    """The analyzer's range-test result (curve + rules) for ``run``, or None without it."""
+    try:
+        from lrdoctor.analysis.range_test import analyze_range_test
+    except ImportError:
+        return None
+    try:
+        return analyze_range_test(run)
+    except Exception:  # the view then shows the raw curve; the analysis status says the rest
+        return None
+
+
 class RangeTestView(QWidget):
     """Loss against LR on a log axis for a range-test run, with each rule's suggested LR."""
 
@@ -58,7 +72,6 @@ class RangeTestView(QWidget):
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "loss")
-        self.legend = self.plot.addLegend(offset=(10, 10), labelTextColor=self._fg)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
@@ -76,36 +89,47 @@ class RangeTestView(QWidget):
     def rebuild(self) -> None:
         """Draw the selected range test."""
         self.plot.clear()
-        self.legend.clear()
         self.suggestions = {}
         ra = self.target()
         if ra is None:
             msg = self.ws.analysis_status if self.ws.analysis is None else "No LR range test among the loaded runs."
             self.title.setText(f"<i>{msg}</i>")
             return
-        details = ra.details or {}
-        rt = details.get("range_test", details)
-        lr = np.asarray(rt.get("lr", []), dtype=np.float64)
-        pair = _series_lr_loss(ra.run)
-        if pair is not None:
-            self.plot.addItem(pg.PlotDataItem(pair[0], pair[1], pen=pg.mkPen(with_alpha(
+        result = range_test_result(ra.run)
+        if result is None:
+            pair = _series_lr_loss(ra.run)
+            if pair is not None:
+                self.plot.addItem(pg.PlotDataItem(pair[0], pair[1], pen=pg.mkPen(
+                    style.ROLE_COLORS["train_loss"], width=2), name="loss"))
+            self.suggestions = {}
+        else:
+            self.plot.addItem(pg.PlotDataItem(result.lr, result.loss, pen=pg.mkPen(with_alpha(
                 style.ROLE_COLORS["train_loss"], RAW_ALPHA)), name="loss (raw)"))
-        smoothed = rt.get("loss_smoothed", rt.get("smoothed_loss", rt.get("loss")))
-        if smoothed is not None and lr.size and len(smoothed) == lr.size:
-            self.plot.addItem(pg.PlotDataItem(lr, np.asarray(smoothed, dtype=np.float64),
+            self.plot.addItem(pg.PlotDataItem(result.lr, result.smoothed_loss,
                                               pen=pg.mkPen(style.ROLE_COLORS["train_loss"], width=2),
-                                              name="loss (smoothed)"))
-        raw = rt.get("suggestions", rt.get("suggested", {})) or {}
-        if isinstance(raw, dict):
-            self.suggestions = {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float)) and v > 0}
+                                              name="loss (smoothed, fastai EMA)"))
+            self.suggestions = {str(k): float(v) for k, v in result.rules.items()
+                                if v is not None and np.isfinite(v) and v > 0}
+            finite = result.smoothed_loss[np.isfinite(result.smoothed_loss)]
+            if finite.size:
+                # Zoom y to the useful part: the explosion at the end would flatten the descent.
+                lo, first = float(finite.min()), float(finite[0])
+                self.plot.setYRange(lo - 0.1 * (first - lo), first + 0.25 * (first - lo), padding=0)
         for i, (rule, value) in enumerate(self.suggestions.items()):
             color = SUGGESTION_COLORS[i % len(SUGGESTION_COLORS)]
-            line = pg.InfiniteLine(pos=np.log10(value), angle=90, movable=False, pen=pg.mkPen(color, width=2),
-                                   label=f"{rule}: {value:.2g}",
-                                   labelOpts={"position": 0.9 - 0.08 * i, "color": color, "fill": None})
+            chosen = result is not None and rule == result.suggested_rule
+            line = pg.InfiniteLine(pos=np.log10(value), angle=90, movable=False,
+                                   pen=pg.mkPen(color, width=3 if chosen else 1.5,
+                                                style=Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine),
+                                   label=f"{rule}: {value:.2g}" + (" (suggested)" if chosen else ""),
+                                   labelOpts={"position": 0.92 - 0.1 * i, "color": color, "fill": None})
+            line.setToolTip(f"{rule}: {value:.3g}")
             self.plot.addItem(line)
         suggested = f" · suggested LR <b>{ra.suggested_lr:.3g}</b>" if ra.suggested_lr else ""
-        self.title.setText(f"LR range test <b>{ra.run.name}</b>{suggested}")
+        reason = f"<br><small>{result.reason}</small>" if result is not None and result.reason else ""
+        key = ("<br><small>faint: raw loss · bold: smoothed (fastai EMA) · vertical lines: each rule's LR, "
+               "solid = the suggested one</small>") if result is not None else ""
+        self.title.setText(f"LR range test <b>{ra.run.name}</b>{suggested}{reason}{key}")
 
 
 class SweepView(QWidget):

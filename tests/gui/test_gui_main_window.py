@@ -1,0 +1,209 @@
+"""Drive the real main window offscreen: open corpus folders, tick runs, smooth, zoom, cost."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QThreadPool, QTimer  # noqa: E402
+
+from lrdoctor.gui.app import application  # noqa: E402
+from lrdoctor.gui.main_window import MainWindow  # noqa: E402
+from lrdoctor.workspace import run_key  # noqa: E402
+
+LOAD_TIMEOUT_MS = 120_000  # generous: the machine is shared by several jobs
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """A main window with throwaway settings (QSettings and the cost config in tmp_path)."""
+    monkeypatch.setenv("LRDOCTOR_CONFIG_DIR", str(tmp_path / "config"))
+    application()
+    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+    QThreadPool.globalInstance().waitForDone()
+    # Delete the window's Qt objects now, while the app is alive, not in the GC at interpreter exit.
+    win.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
+    """Open ``path`` and wait until the analysis (or its 'not available' status) is in."""
+    with qtbot.waitSignal(win.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        win.open_paths([str(path)])
+
+
+def test_open_sweep_folder_lists_runs_and_plots_them(qtbot, window, corpus):
+    sweep = corpus / "sweeps" / "sweep_synth_clf_adam"
+    open_and_wait(qtbot, window, sweep)
+    names = sorted(i.text(0) for i in window.runs_panel.run_items())
+    assert names == sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert all(i.text(1) == "hf_trainer_state" for i in window.runs_panel.run_items())
+    # Every ticked run has its training loss and its learning rate drawn.
+    drawn = {(key, window.ws.run(key).roles[tag]) for key, tag in window.curves.items}
+    for run in window.ws.checked_runs():
+        assert (run_key(run), "train_loss") in drawn
+        assert (run_key(run), "lr") in drawn
+    assert window.curves.lr_plot.isVisible()
+    # The sweep view shows the sweep the analyzer found in this folder.
+    assert "sweep_synth_clf_adam" in window.sweep_view.title.text()
+
+
+def test_unticking_a_run_removes_its_curves(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "sweeps" / "sweep_synth_clf_adam")
+    item = window.runs_panel.item_for(window.ws.keys()[0])
+    key = item.data(0, Qt.ItemDataRole.UserRole)
+    assert any(k == key for k, _ in window.curves.items)
+    item.setCheckState(0, Qt.CheckState.Unchecked)
+    assert key not in window.ws.checked
+    assert not any(k == key for k, _ in window.curves.items)
+    item.setCheckState(0, Qt.CheckState.Checked)
+    assert any(k == key for k, _ in window.curves.items)
+
+
+def test_smoothing_slider_changes_the_drawn_curve(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
+    (key, tag), (raw, smooth, curve) = next(
+        (k, v) for k, v in window.curves.items.items() if v[2].role == "train_loss"
+    )
+    window.curves.slider.setValue(0)
+    qtbot.waitUntil(lambda: window.ws.smoothing == 0.0)
+    _, y0 = smooth.getData()
+    assert np.allclose(y0, curve.y, equal_nan=True)
+    assert not raw.isVisible()
+    window.curves.slider.setValue(900)
+    qtbot.waitUntil(lambda: window.ws.smoothing == pytest.approx(0.9))
+    _, y9 = smooth.getData()
+    assert raw.isVisible()
+    assert window.curves.smoothing_label.text() == "0.900"
+    finite = np.isfinite(curve.y) & np.isfinite(y9)
+    # The EMA is smoother: its step-to-step changes are smaller than the raw curve's.
+    assert np.abs(np.diff(y9[finite])).sum() < np.abs(np.diff(curve.y[finite])).sum()
+
+
+def test_clicking_a_finding_zooms_the_plots_to_its_steps(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
+    rows = window.findings.items()
+    assert rows, window.findings.status.text()
+    row = rows[0]
+    key, finding = window.findings.finding_of(row)
+    before = window.curves.x_range()
+    rect = window.findings.tree.visualItemRect(row)
+    qtbot.mouseClick(window.findings.tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    lo, hi = window.curves.x_range()
+    assert (lo, hi) != before
+    assert lo <= finding.step_start and hi >= (finding.step_end or finding.step_start)
+    span = (finding.step_end or finding.step_start) - finding.step_start
+    assert hi - lo <= max(span, 10) * 1.5
+    assert finding.recommendation in window.findings.detail.text()
+
+
+def test_changing_the_gpu_price_updates_the_wasted_money(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
+    panel = window.cost_panel
+    before = panel.total_text()
+    assert "$" in before, before
+    panel.price.setValue(panel.price.value() * 2 + 1)
+    after = panel.total_text()
+    assert after != before
+    ra = window.ws.run_analysis(window.ws.keys()[0])
+    assert ra.cost.hardware.usd_per_gpu_hour == pytest.approx(panel.price.value())
+    usd_cell = panel.table.topLevelItem(0).text(3)
+    assert usd_cell.startswith("$") and usd_cell in after or usd_cell != "–"
+
+
+def test_a_bad_file_is_named_in_the_warnings_and_the_rest_loads(qtbot, window, tmp_path):
+    good = tmp_path / "logs" / "good" / "metrics.csv"
+    good.parent.mkdir(parents=True)
+    with good.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["step", "train_loss", "lr"])
+        for step in range(200):
+            w.writerow([step, 2.0 * math.exp(-step / 50) + 0.1, 0.01])
+    bad = tmp_path / "logs" / "bad" / "events.out.tfevents.123.host.1.0"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"\x00\x01 this is not a tfrecord" * 10)
+    open_and_wait(qtbot, window, tmp_path / "logs")
+    assert any(r.name for r in window.ws.runs if "good" in r.path)
+    assert any(bad.name in line for line in window.warning_lines()), window.warning_lines()
+    assert window.warnings_dock.isVisible()
+    assert "problem" in window.status_label.text()
+
+
+def test_event_loop_keeps_turning_during_a_large_load(qtbot, window, tmp_path):
+    big = tmp_path / "big" / "metrics.csv"
+    big.parent.mkdir()
+    steps = np.arange(1_500_000)
+    loss = 2.0 * np.exp(-steps / 3e5) + 0.05 * np.sin(steps / 7.0)
+    np.savetxt(big, np.column_stack([steps, loss, np.full(steps.size, 1e-3)]), delimiter=",",
+               header="step,train_loss,lr", comments="", fmt=["%d", "%.6f", "%.6g"])
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(window.progress.isVisible()))
+    timer.start()
+    with qtbot.waitSignal(window.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        window.open_paths([str(big.parent)])
+    timer.stop()
+    # The timer fired while the worker was reading (progress bar shown), so the GUI never froze.
+    assert sum(ticks) >= 3, ticks
+    assert len(window.ws.runs) == 1 and len(window.ws.runs[0].series("train_loss")) == steps.size
+
+
+def test_range_test_view_marks_the_suggested_lrs(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "range_tests" / "lr_find_synth_clf_adam")
+    view = window.range_view
+    assert view.suggestions, view.title.text()
+    assert "lr_find_synth_clf_adam" in view.title.text()
+    ra = window.ws.range_tests()[0]
+    assert ra.suggested_lr is not None
+    assert any(v == pytest.approx(ra.suggested_lr) for v in view.suggestions.values())
+
+
+def test_filters_and_tags_panel(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "sweeps" / "sweep_synth_clf_adam")
+    window.runs_panel.filter.setText("3e-")
+    assert sorted(window.runs_panel.visible_run_names()) == ["lr_3e-1", "lr_3e-2", "lr_3e-3", "lr_3e-4"]
+    window.tags_panel.filter.setText("^eval_")
+    shown = window.tags_panel.shown_tags()
+    assert shown and all(t.startswith("eval_") for t in shown)
+    window.tags_panel.filter.setText("(")  # not a regex: nothing listed, the box says so
+    assert window.tags_panel.shown_tags() == []
+    assert "valid" in window.tags_panel.filter.toolTip()
+
+
+def test_export_visible_data_csv_and_image(qtbot, window, corpus, tmp_path):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
+    window.curves.loss_plot.setXRange(100, 200, padding=0)
+    out = tmp_path / "view.csv"
+    rows = window.curves.export_csv(str(out))
+    with out.open() as fh:
+        data = list(csv.DictReader(fh))
+    assert len(data) == rows > 0
+    assert all(100 <= float(r["step"]) <= 200 for r in data)
+    window.curves.export(str(tmp_path / "view.png"))
+    window.curves.export(str(tmp_path / "view.svg"))
+    assert (tmp_path / "view.png").stat().st_size > 1000
+    assert "<svg" in (tmp_path / "view.svg").read_text()[:2000]
+
+
+def test_relative_time_axis_starts_at_zero(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
+    window.curves.x_mode.setCurrentIndex(window.curves.x_mode.findData("relative"))
+    curves = [c for _, _, c in window.curves.items.values()]
+    assert curves
+    first = min(float(c.x[0]) for c in curves)
+    assert first == pytest.approx(0.0, abs=1e-6)
+    assert max(float(c.x[-1]) for c in curves) < 24  # hours: the corpus runs took seconds
