@@ -1,0 +1,79 @@
+"""The Qt-free workspace: TensorBoard smoothing, selection rules, x modes, observers."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import parsers
+from lrdoctor.workspace import CHECKED, DEFAULT_CHECKED, RUNS, VIEW, Workspace, debiased_ema, run_key
+
+
+def tensorboard_smoothing(values: list[float], weight: float) -> list[float]:
+    """TensorBoard's own loop (tensorboard/webapp scalar card, ``classicSmoothing``), transcribed."""
+    last, num_accum, out = 0.0, 0, []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * weight + (1 - weight) * v
+        num_accum += 1
+        out.append(last / (1 - weight**num_accum))
+    return out
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.6, 0.99])
+def test_debiased_ema_matches_tensorboard(weight):
+    rng = np.random.default_rng(0)
+    values = list(rng.normal(size=300).cumsum())
+    values[17] = float("nan")
+    values[40] = float("inf")
+    got = debiased_ema(np.array(values), weight)
+    want = tensorboard_smoothing(values, weight)
+    assert np.allclose(got, want, equal_nan=True)
+    assert got[0] == values[0]  # debiased: the first point is not pulled towards 0
+
+
+def test_workspace_ticks_first_runs_and_notifies(corpus):
+    runs = parsers.load(corpus / "sweeps" / "sweep_synth_clf_adam")
+    ws = Workspace()
+    events: list[str] = []
+    unsubscribe = ws.subscribe(events.append)
+    ws.add_runs(list(runs), list(runs.warnings), sources=[str(corpus)])
+    assert RUNS in events and CHECKED in events
+    assert len(ws.checked) == min(DEFAULT_CHECKED, len(runs))
+    assert ws.current == run_key(runs[0])
+    key = run_key(runs[1])
+    ws.set_checked(key, False)
+    assert key not in ws.checked
+    events.clear()
+    ws.set_checked(key, False)  # no change, no event
+    assert events == []
+    ws.set_smoothing(5.0)
+    assert ws.smoothing == pytest.approx(0.999)
+    assert events == [VIEW]
+    unsubscribe()
+    ws.set_log_y(True)
+    assert events == [VIEW]
+    with pytest.raises(ValueError):
+        ws.set_x_mode("epochs")
+
+
+def test_relative_time_and_step_mapping_on_a_tensorboard_run(corpus):
+    run = parsers.load(corpus / "runs" / "digits_mlp-f351")[0]
+    ws = Workspace()
+    ws.add_runs([run], [])
+    tag = run.primary_tag("train_loss")
+    ws.set_x_mode("relative")
+    curve = ws.curve(run, tag)
+    wall = run.series(tag)["wall_time"].to_numpy()
+    start = np.nanmin(run.scalars["wall_time"].to_numpy())
+    assert np.allclose(curve.x, (wall - start) / 3600.0)
+    # A step maps to the clock of that step.
+    steps = run.series(tag)["step"].to_numpy()
+    assert ws.step_to_x(run, steps[[5]])[0] == pytest.approx(curve.x[5], abs=1e-6)
+    ws.set_x_mode("step")
+    assert np.array_equal(ws.curve(run, tag).x, steps.astype(float))
