@@ -10,6 +10,7 @@ import datetime as _dt
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Iterable
 
 import numpy as np
@@ -505,8 +506,21 @@ def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
     return out
 
 
-def _sweep_section(sw: SweepAnalysis, taken: set[str]) -> SweepSection:
-    name = sw.path.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or sw.path
+def _sweep_name(path: str, inputs: list[str]) -> str:
+    """The sweep's folder relative to the input it was found in (``runs`` alone says nothing)."""
+    p = PurePath(path)
+    for root in inputs:
+        r = PurePath(root)
+        try:
+            rel = p.relative_to(r)
+        except ValueError:
+            continue
+        return (PurePath(r.name) / rel).as_posix() if str(rel) != "." else (r.name or str(r))
+    return p.name or path
+
+
+def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> SweepSection:
+    name = _sweep_name(sw.path, inputs)
     key = slugify(f"sweep-{name}", taken)
     rows, ok_x, ok_y, bad_x, bad_y = [], [], [], [], []
     finite = [float(p["final_loss"]) for p in sw.points
@@ -661,6 +675,6 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         assumptions=_assumptions(analysis),
         recommendations=_recommendations(analysis, anchors),
         runs=sections,
-        sweeps=[_sweep_section(sw, taken) for sw in analysis.sweeps],
+        sweeps=[_sweep_section(sw, taken, [str(p) for p in inputs]) for sw in analysis.sweeps],
         warnings=_limit([str(w) for w in analysis.warnings]),
     )
