@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(_titled("Findings", self.findings))
         self.bottom.addWidget(_titled("Cost of the wasted steps", self.cost_panel))
-        self.bottom.setSizes([700, 360])
+        self.bottom.setSizes([640, 420])
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.right.addWidget(self.tabs)
         self.right.addWidget(self.bottom)

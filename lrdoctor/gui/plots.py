@@ -45,7 +45,8 @@ from lrdoctor.workspace import (
 SLIDER_STEPS = 1000  # slider ticks for the smoothing weight 0..0.999
 SMOOTHING_DEBOUNCE_MS = 40  # recompute the EMA at most ~25 times a second while dragging
 RAW_ALPHA = 60  # the raw curve stays faint behind the smoothed one
-REGION_ALPHA = 45  # finding shading: visible but never hiding the curve
+REGION_ALPHA = 22  # finding shading: visible but never hiding the curve (regions may overlap)
+REGION_EDGE_ALPHA = 170  # the region's edges stay clearly visible
 ZOOM_MARGIN = 0.08  # fraction of a finding's width shown either side when zooming to it
 MIN_ZOOM_WIDTH = 10.0  # a point finding still gets a readable window (in x units)
 PLOT_ROLES: dict[str, tuple[str, ...]] = {
@@ -381,7 +382,7 @@ class CurvesView(QWidget):
                 if x1 > x0:
                     item = pg.LinearRegionItem(
                         values=(x0, x1), movable=False, brush=with_alpha(color, REGION_ALPHA),
-                        pen=pg.mkPen(with_alpha(color, 120)),
+                        pen=pg.mkPen(with_alpha(color, REGION_EDGE_ALPHA)),
                     )
                 else:
                     item = pg.InfiniteLine(pos=x0, angle=90, movable=False, pen=pg.mkPen(color, width=2))

@@ -107,7 +107,7 @@ def test_clicking_a_finding_zooms_the_plots_to_its_steps(qtbot, window, corpus):
     assert lo <= finding.step_start and hi >= (finding.step_end or finding.step_start)
     span = (finding.step_end or finding.step_start) - finding.step_start
     assert hi - lo <= max(span, 10) * 1.5
-    assert finding.recommendation in window.findings.detail.text()
+    assert finding.recommendation in window.findings.detail_text()
 
 
 def test_changing_the_gpu_price_updates_the_wasted_money(qtbot, window, corpus):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSplitter,
+    QTextBrowser,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -55,15 +57,13 @@ class FindingsPanel(QWidget):
         header.setStretchLastSection(True)
         self.tree.currentItemChanged.connect(self._on_current)
         self.tree.itemClicked.connect(lambda item, _c: self._activate(item))
-        self.detail = QLabel()
-        self.detail.setWordWrap(True)
-        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.detail.setMargin(6)
+        self.detail = QTextBrowser()
+        self.detail.setOpenExternalLinks(False)
+        self.detail.setPlaceholderText("Select a finding to read its evidence and the recommendation.")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.tree)
         split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -123,11 +123,12 @@ class FindingsPanel(QWidget):
             if k != "summary" and isinstance(v, (int, float, str)) and not isinstance(v, bool)
         )
         color = style.severity_color(finding.severity)
-        self.detail.setText(
+        summary, numbers = html.escape(summary), html.escape(numbers)
+        self.detail.setHtml(
             f"<b style='color:{color}'>{style.MODE_LABELS.get(finding.mode, finding.mode)}</b> in "
             f"<b>{run.name if run else key}</b> (steps {steps_text(finding)}, confidence "
             f"{finding.confidence:.0%})<br>{summary}<br><small>{numbers}</small><br>"
-            f"<b>Recommendation:</b> {finding.recommendation}"
+            f"<b>Recommendation:</b> {html.escape(finding.recommendation)}"
         )
 
     def _activate(self, item: QTreeWidgetItem) -> None:
@@ -137,6 +138,10 @@ class FindingsPanel(QWidget):
     def finding_of(self, item: QTreeWidgetItem) -> tuple[str, Any]:
         """(run key, Finding) shown in a row."""
         return self.rows[int(item.data(0, FINDING_ROLE))]
+
+    def detail_text(self) -> str:
+        """The detail pane as plain text."""
+        return self.detail.toPlainText()
 
     def items(self) -> list[QTreeWidgetItem]:
         """The finding rows."""

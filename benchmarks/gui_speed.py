@@ -1,0 +1,170 @@
+"""How fast the app gets curves on screen, and how smoothly a huge run pans.
+
+    .venv/bin/python benchmarks/gui_speed.py [--work DIR] [--points N] [--runs N]
+
+Generates (once, cached in DIR) a folder of 100 CSV runs and one CSV run with 10M
+points, then for each starts a fresh process that opens the app on it, and reports
+the time from process start to the first paint with the curves drawn (import, window,
+load, analysis-independent: the curves appear before the analysis ends). On the 10M
+run it also measures the frame time of a pan (repaint after shifting the x range)
+at full zoom-out and zoomed in to 1% of the run. Offscreen platform unless
+QT_QPA_PLATFORM says otherwise. Prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PAN_FRAMES = 30
+PAN_SHIFT = 0.01  # fraction of the view width per frame
+STEPS_PER_RUN = 2000
+
+
+def make_runs_folder(root: Path, n_runs: int) -> Path:
+    """``n_runs`` Lightning-style CSV runs (step, train_loss, val_loss, lr) of 2,000 steps."""
+    folder = root / f"runs_{n_runs}"
+    if folder.exists():
+        return folder
+    rng = np.random.default_rng(0)
+    steps = np.arange(STEPS_PER_RUN)
+    for i in range(n_runs):
+        lr = 10 ** rng.uniform(-4, -1)
+        loss = 2.5 * np.exp(-steps * lr * 5) + 0.1 + 0.05 * rng.standard_normal(steps.size)
+        val = np.where(steps % 100 == 0, loss + 0.05, np.nan)
+        run = folder / f"run_{i:03d}"
+        run.mkdir(parents=True)
+        with (run / "metrics.csv").open("w") as fh:
+            fh.write("step,train_loss,val_loss,lr\n")
+            for s, a, b in zip(steps, loss, val):
+                fh.write(f"{s},{a:.6f},{'' if np.isnan(b) else f'{b:.6f}'},{lr:.6g}\n")
+    return folder
+
+
+def make_huge_run(root: Path, points: int) -> Path:
+    """One CSV run with ``points`` training-loss points (and a sparse LR column)."""
+    folder = root / f"huge_{points}"
+    path = folder / "metrics.csv"
+    if path.exists():
+        return folder
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    chunk = 1_000_000
+    with path.open("w") as fh:
+        fh.write("step,train_loss,lr\n")
+        for start in range(0, points, chunk):
+            steps = np.arange(start, min(start + chunk, points))
+            loss = 2.0 * np.exp(-steps / (points / 4)) + 0.1 + 0.05 * rng.standard_normal(steps.size)
+            lr = 1e-3 * (1 + np.cos(np.pi * steps / points)) / 2
+            np.savetxt(fh, np.column_stack([steps, loss, lr]), fmt=["%d", "%.5f", "%.4g"], delimiter=",")
+    return folder
+
+
+CHILD = r"""
+import json, sys, time
+T0 = float(sys.argv[2])
+from lrdoctor.gui.app import application
+app = application()
+from lrdoctor.gui.main_window import MainWindow
+from PySide6.QtCore import QSettings
+import tempfile, os
+win = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "g.ini"), QSettings.Format.IniFormat))
+win.resize(1400, 900)
+win.show()
+result = {}
+def drawn():
+    if win.curves.items and "curves_s" not in result:
+        win.curves.glw.repaint()
+        result["curves_s"] = time.time() - T0
+        result["points"] = int(sum(c.x.size for _, _, c in win.curves.items.values()))
+win.curves.curvesDrawn.connect(drawn)
+win.open_paths([sys.argv[1]])
+while "curves_s" not in result:
+    app.processEvents()
+    time.sleep(0.002)
+if sys.argv[3] == "pan":
+    plot = win.curves.loss_plot
+    def pan(width_fraction):
+        plot.enableAutoRange()
+        win.curves.glw.repaint()
+        (lo, hi) = plot.getViewBox().viewRange()[0]
+        width = (hi - lo) * width_fraction
+        plot.setXRange(lo, lo + width, padding=0)
+        win.curves.glw.repaint()
+        times = []
+        for i in range(%(frames)d):
+            x0 = lo + width * %(shift)f * (i + 1)
+            t = time.perf_counter()
+            plot.setXRange(x0, x0 + width, padding=0)
+            app.processEvents()
+            win.curves.glw.repaint()
+            times.append(time.perf_counter() - t)
+        return times
+    result["pan_full"] = pan(1.0)
+    result["pan_1pct"] = pan(0.01)
+print("RESULT " + json.dumps(result), flush=True)
+win.detach_workers()
+import os as _os
+_os._exit(0)
+""" % {"frames": PAN_FRAMES, "shift": PAN_SHIFT}
+
+
+def measure(path: Path, pan: bool) -> dict:
+    """Start a fresh app process on ``path``; returns its timings."""
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("LRDOCTOR_CONFIG_DIR", tempfile.mkdtemp())
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), repr(t0), "pan" if pan else "-"],
+        env=env, capture_output=True, text=True, timeout=1800,
+    )
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-2000:]}")
+    return json.loads(line[len("RESULT "):])
+
+
+def main() -> int:
+    """Generate the inputs, measure, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "lrdoctor_gui_bench"))
+    parser.add_argument("--points", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=100)
+    args = parser.parse_args()
+    root = Path(args.work)
+    root.mkdir(parents=True, exist_ok=True)
+    t = time.time()
+    runs = make_runs_folder(root, args.runs)
+    huge = make_huge_run(root, args.points)
+    print(f"inputs ready in {time.time() - t:.1f} s under {root}")
+
+    many = measure(runs, pan=False)
+    big = measure(huge, pan=True)
+    ms = lambda xs: f"{1000 * statistics.median(xs):.1f} ms (p90 {1000 * sorted(xs)[int(0.9 * len(xs))]:.1f})"  # noqa: E731
+    rows = [
+        (f"{args.runs}-run folder: launch -> curves on screen", f"{many['curves_s']:.2f} s",
+         f"{many['points']:,} points drawn (8 runs ticked)"),
+        (f"1 run, {args.points:,} points: launch -> curves on screen", f"{big['curves_s']:.2f} s",
+         f"{big['points']:,} points drawn"),
+        (f"pan frame at full zoom-out ({args.points:,}-point run)", ms(big["pan_full"]), f"{PAN_FRAMES} frames"),
+        (f"pan frame zoomed to 1% ({args.points:,}-point run)", ms(big["pan_1pct"]), f"{PAN_FRAMES} frames"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measurement':<{width}}  {'time':<26}  notes")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:<26}  {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
