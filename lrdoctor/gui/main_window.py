@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from lrdoctor import __version__
-from lrdoctor.workspace import COST, RUNS, WARNINGS, Workspace
+from lrdoctor.workspace import RUNS, WARNINGS, Workspace
 
 from . import costing
 from .panels.cost_panel import CostPanel
@@ -315,6 +315,8 @@ class MainWindow(QMainWindow):
         self.ws.set_analysis(analysis, status.partition("; ")[0])
         if analysis is None and status.startswith("analysis failed"):
             self._add_warning_lines([status])
+        if analysis is not None and analysis.runs and all(ra.kind == "range_test" for ra in analysis.runs):
+            self.tabs.setCurrentWidget(self.range_view)  # a range test opens on loss vs LR
         self.analysisFinished.emit()
 
     # -- cost --------------------------------------------------------------
@@ -345,8 +347,6 @@ class MainWindow(QMainWindow):
         elif event == RUNS:
             names = ", ".join(Path(s).name for s in self.ws.sources)
             self.setWindowTitle(f"lrdoctor — {names}" if names else "lrdoctor")
-        elif event == COST:
-            pass
 
     def _add_warning_lines(self, lines: list[str]) -> None:
         self.warnings_list.addItems(lines)

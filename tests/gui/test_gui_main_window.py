@@ -165,6 +165,7 @@ def test_event_loop_keeps_turning_during_a_large_load(qtbot, window, tmp_path):
 def test_range_test_view_marks_the_suggested_lrs(qtbot, window, corpus):
     open_and_wait(qtbot, window, corpus / "range_tests" / "lr_find_synth_clf_adam")
     view = window.range_view
+    assert window.tabs.currentWidget() is view  # a range test opens on loss vs LR
     assert view.suggestions, view.title.text()
     assert "lr_find_synth_clf_adam" in view.title.text()
     ra = window.ws.range_tests()[0]
@@ -207,3 +208,18 @@ def test_relative_time_axis_starts_at_zero(qtbot, window, corpus):
     first = min(float(c.x[0]) for c in curves)
     assert first == pytest.approx(0.0, abs=1e-6)
     assert max(float(c.x[-1]) for c in curves) < 24  # hours: the corpus runs took seconds
+
+
+def test_reload_readout_and_about(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-68c1")
+    names = [r.name for r in window.ws.runs]
+    with qtbot.waitSignal(window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        window.reload_action.trigger()
+    assert [r.name for r in window.ws.runs] == names
+    text = window.curves.show_readout(500.0)
+    assert "Step 500" in text and "digits_mlp-68c1" in text
+    assert str(window.recent()[0]).endswith("digits_mlp-68c1")
+    window.show_about()
+    from lrdoctor import __version__
+
+    assert __version__ in window._about.text()
