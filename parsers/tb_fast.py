@@ -51,7 +51,8 @@ class Layout:
     value_width: int  # 4 (float32) or 8 (float64)
     is_tensor: bool
     plugin: str | None
-    tag_end: int  # where the tag's bytes end (splits crowded length groups)
+    tag_start: int  # where the tag's bytes are (splits crowded length groups)
+    tag_end: int
 
 
 def _varint(p: bytes, i: int) -> tuple[int, int]:
@@ -128,12 +129,12 @@ def _parse_layout(p: bytes) -> Layout | str | None:
         return None
     size, i = _varint(p, i + 1)
     tag = p[i : i + size].decode("utf-8")
+    tag_start, tag_end = i, i + size
     i += size
-    tag_end = i
     if i >= vend:
         return None
     if p[i] == 0x15 and i + 5 == vend:
-        return Layout(tag, step_pos, step_len, i + 1, 4, False, None, i)
+        return Layout(tag, step_pos, step_len, i + 1, 4, False, None, tag_start, tag_end)
     if p[i] != 0x42:
         return None
     size, i = _varint(p, i + 1)
@@ -154,7 +155,7 @@ def _parse_layout(p: bytes) -> Layout | str | None:
             return None
         size, i = _varint(p, i + 1)
         plugin = p[i : i + size].decode("utf-8")
-    return Layout(tag, step_pos, step_len, found[0], found[1], True, plugin, tag_end)
+    return Layout(tag, step_pos, step_len, found[0], found[1], True, plugin, tag_start, tag_end)
 
 
 @lru_cache(maxsize=PAIR_TABLES)
@@ -353,13 +354,22 @@ class _Matcher:
                 if not split and len(rem) > SPLIT_MIN and before - len(rem) < SPLIT_FRACTION * before:
                     # many layouts share this length (e.g. hundreds of same-length tags):
                     # split by the bytes where the representative's tag ends, then go on
-                    stack.extend((sub, True) for sub in self._split(rem, lay.tag_end))
+                    stack.extend((sub, True) for sub in self._split(rem, lay))
                     rem = rem[:0]
 
-    def _split(self, rem: np.ndarray, tag_end: int) -> list[np.ndarray]:
+    def _split(self, rem: np.ndarray, lay: Layout) -> list[np.ndarray]:
+        """Sub-groups of ``rem`` by (up to 16 of) the bytes where ``lay``'s tag sits."""
         u64 = self.views["u64"]
         offs = self.offsets[rem]
-        key = u64[max(tag_end - 8, 0) :][offs] ^ (u64[max(tag_end - 16, 0) :][offs] * np.uint64(_HASH_MUL))
+        key = np.zeros(len(rem), dtype=np.uint64)
+        for end in (lay.tag_end, lay.tag_end - 8):
+            size = min(8, end - lay.tag_start)
+            if size <= 0:
+                break
+            word = u64[end - 8 :][offs] if size == 8 else u64[lay.tag_start :][offs]
+            if size < 8:  # a short tag: keep its bytes only (never the wall time or step)
+                word &= np.uint64((1 << (8 * size)) - 1)
+            key = key * np.uint64(_HASH_MUL) ^ word
         _, inverse = np.unique(key, return_inverse=True)
         order = np.argsort(inverse, kind="stable")
         bounds = np.flatnonzero(np.diff(inverse[order])) + 1

@@ -26,13 +26,14 @@ from .errors import ParseError
 from .model import Run, StepOverlap, empty_scalars
 from .registry import Reader, register
 from .tb_decode import Decoded, decode_protobuf
+from .tb_fast import decode_fast
 from .tb_records import frame_records, looks_like_event_file
 
 FORMAT = "tensorboard"
 # Subfolder names Keras (and similar callbacks) use for the splits of one run.
 SPLIT_FOLDERS = frozenset({"train", "training", "validation", "val", "valid", "eval", "test"})
 _NAME_TIME = re.compile(r"tfevents\.(\d+)")
-SNIFF_BYTES = 64
+SNIFF_BYTES = 64  # a record header is 12 bytes; a little more costs nothing
 
 
 def sniff(path: Path) -> bool:
@@ -45,7 +46,8 @@ def sniff(path: Path) -> bool:
 
 def _has_event_files(folder: str) -> bool:
     try:
-        return any("tfevents" in e.name and e.is_file() for e in os.scandir(folder))
+        with os.scandir(folder) as entries:
+            return any("tfevents" in e.name and e.is_file() for e in entries)
     except OSError:
         return False
 
@@ -53,7 +55,8 @@ def _has_event_files(folder: str) -> bool:
 def _is_split_layout(parent: str) -> bool:
     """Whether ``parent``'s event-file subfolders are all split names (train/validation...)."""
     try:
-        subdirs = [e for e in os.scandir(parent) if e.is_dir()]
+        with os.scandir(parent) as entries:
+            subdirs = [e for e in entries if e.is_dir()]
     except OSError:
         return False
     with_events = [e.name for e in subdirs if _has_event_files(e.path)]
@@ -68,14 +71,12 @@ def run_location(path: Path) -> tuple[Path, str]:
     return folder, ""
 
 
-def _decode(buf: bytes, framing) -> Decoded:
-    from .tb_fast import decode_fast
-
-    return decode_fast(buf, framing)
-
-
 def read_file(path: Path, *, fast: bool = True) -> Run:
-    """Read one event file into a Run (one per file; :func:`merge` joins a run's files)."""
+    """Read one event file into a Run (one per file; :func:`merge` joins a run's files).
+
+    ``fast=False`` decodes every record with tensorboard's protobuf classes (the
+    reference the tests compare the bulk decoder with).
+    """
     try:
         with open(path, "rb") as fh:
             buf = fh.read()
@@ -86,7 +87,7 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
     framing = frame_records(buf)
     if not len(framing.offsets):
         raise ParseError(path, "not a TensorBoard event file: no valid record found")
-    dec = _decode(buf, framing) if fast else decode_protobuf(buf, framing)
+    dec = decode_fast(buf, framing) if fast else decode_protobuf(buf, framing)
     warnings = [f"{path}: {d}" for d in framing.damage + dec.damage]
     del buf, framing  # the file's bytes are not needed any more: free them before the frame
     dec.records = None
