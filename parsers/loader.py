@@ -8,6 +8,7 @@ exception) becomes a :class:`LoadWarning` and the walk goes on.
 from __future__ import annotations
 
 import os
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,6 +23,13 @@ SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "ven
 LOG_LIKE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".log", ".wandb"}
 
 ProgressFn = Callable[[int, int, str], bool]
+
+# Folder names that say nothing about the run: a run named so gets its parent folder's name too.
+GENERIC_NAMES = re.compile(
+    r"^(output|outputs|out|logs?|runs?|results?|train|training|tb|tensorboard|events|default|"
+    r"checkpoints?|lightning_logs|wandb|mlruns|files|version_\d+|\d+)$",
+    re.IGNORECASE,
+)
 
 
 class RunList(list):
@@ -148,4 +156,41 @@ def load(
         run = group[0] if len(group) == 1 and merge is default_merge else merge(group)
         run.infer_roles(roles)
         result.append(run)
+    _disambiguate_names(result)
     return result
+
+
+def _name_with_parents(path: str, depth: int) -> str:
+    parts = Path(path).parts
+    return "/".join(parts[-depth:]) if depth < len(parts) else path
+
+
+def _disambiguate_names(runs: list[Run]) -> None:
+    """Make run names say something and tell runs apart, as TensorBoard does with relative paths.
+
+    A run named after its own folder, when that name is generic (``output``, ``version_0``),
+    takes its parent folder's name in front; runs that still share a name take as many
+    parent folders as needed to differ. Names that do not come from the path (W&B display
+    names, names from the log itself) are left alone.
+    """
+    def from_path(run: Run) -> bool:
+        p = Path(run.path)
+        return run.name in (p.name, p.stem)
+
+    for run in runs:
+        if from_path(run) and GENERIC_NAMES.match(run.name):
+            base = Path(run.path)
+            if base.name != run.name:  # named after the file's stem
+                base = base.with_suffix("")
+            run.name = _name_with_parents(str(base), 2)
+    for depth in range(2, 6):
+        by_name: dict[str, list[Run]] = {}
+        for run in runs:
+            by_name.setdefault(run.name, []).append(run)
+        clashes = [group for group in by_name.values() if len(group) > 1]
+        if not clashes:
+            return
+        for group in clashes:
+            for run in group:
+                if Path(run.path).name == run.name.split("/")[-1] or from_path(run):
+                    run.name = _name_with_parents(run.path, depth)

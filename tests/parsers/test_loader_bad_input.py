@@ -68,3 +68,17 @@ def test_core_never_imports_qt() -> None:
     exe = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(exe)], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generic_and_clashing_run_names_take_their_parent_folder(real_logs: Path, tmp_path: Path) -> None:
+    runs = parsers.load(real_logs / "tensorboard")
+    names = [r.name for r in runs]
+    assert "detectron-mine-gralach/output" in names
+    assert "detectron2-detection-ghailen/output" in names
+    assert "UNet_lr2e_3" in names  # a telling name is left alone
+    assert len(set(names)) == len(names)
+    # two runs whose own folder names clash
+    for parent in ("a", "b"):
+        shutil.copytree(real_logs / "tensorboard/pets-seg-unipr/unet/runs/UNet_lr1e_3", tmp_path / parent / "UNet_lr1e_3")
+    clash = sorted(r.name for r in parsers.load(tmp_path))
+    assert clash == ["a/UNet_lr1e_3", "b/UNet_lr1e_3"]
