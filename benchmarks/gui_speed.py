@@ -103,12 +103,22 @@ if sys.argv[3] == "pan":
         times = []
         for i in range(%(frames)d):
             x0 = lo + width * %(shift)f * (i + 1)
+            before = paints[0]
             t = time.perf_counter()
             plot.setXRange(x0, x0 + width, padding=0)
-            app.processEvents()
-            win.curves.glw.repaint()
+            while paints[0] == before:  # until the frame is painted once
+                app.processEvents()
             times.append(time.perf_counter() - t)
         return times
+    from PySide6.QtCore import QObject, QEvent
+    paints = [0]
+    class Counter(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                paints[0] += 1
+            return False
+    counter = Counter()
+    win.curves.glw.viewport().installEventFilter(counter)
     result["pan_full"] = pan(1.0)
     result["pan_1pct"] = pan(0.01)
 print("RESULT " + json.dumps(result), flush=True)
