@@ -128,10 +128,10 @@ class Workspace:
             self.current = run_key(self.runs[0]) if self.runs else None
         self.analysis = None
         self.analysis_status = "analysing…" if self.runs else "nothing loaded"
+        # RUNS tells every view to redraw from scratch (ticks and selection included), so
+        # CHECKED / CURRENT are not sent as well: a 10M-point run would be drawn twice.
         self._notify(RUNS)
         self._notify(WARNINGS)
-        self._notify(CHECKED)
-        self._notify(CURRENT)
         self._notify(ANALYSIS)
 
     def clear(self) -> None:
@@ -139,7 +139,7 @@ class Workspace:
         self.runs, self.sources, self.load_warnings = [], [], []
         self.checked, self.current, self.analysis = set(), None, None
         self.analysis_status = "nothing loaded"
-        for event in (RUNS, WARNINGS, CHECKED, CURRENT, ANALYSIS):
+        for event in (RUNS, WARNINGS, ANALYSIS):
             self._notify(event)
 
     def add_warnings(self, warnings: list[LoadWarning]) -> None:

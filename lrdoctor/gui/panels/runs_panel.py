@@ -77,6 +77,9 @@ class RunsPanel(QWidget):
                 item.setCheckState(0, Qt.CheckState.Checked if run_key(run) in self.ws.checked else Qt.CheckState.Unchecked)
                 parent.addChild(item)
         self.tree.expandAll()
+        current = self.item_for(self.ws.current)
+        if current is not None:
+            self.tree.setCurrentItem(current)
         self._syncing = False
         self._sync_markers()
         self.apply_filter(self.filter.text())
