@@ -30,11 +30,13 @@ DT_FLOAT, DT_DOUBLE = 1, 2
 # 256 KiB each; keyed by a byte's distance to the end of its field group (~16 in use).
 PAIR_TABLES = 32
 # Records matched against a layout per NumPy batch: large enough to amortise the Python
-# overhead (~20 array operations per batch), small enough to keep temporaries ~ 4 MB.
-PASS_CHUNK = 1 << 17
-# A pass matching under this fraction of a length group's records, when more than
-# SPLIT_MIN remain, means many layouts share the length: the group is split by tag bytes
-# once, so the passes stay linear instead of one full pass per tag.
+# overhead (~60 array operations per batch), small enough to keep temporaries ~ 5 MB.
+PASS_CHUNK = 1 << 16
+# After SPLIT_AFTER passes over one length group, a pass matching under SPLIT_FRACTION of
+# the remaining records (more than SPLIT_MIN of them) means many layouts share the length
+# (hundreds of same-length tags): the group is split by tag bytes once, so the work stays
+# linear instead of one full pass per tag. A few layouts per length never pay for a split.
+SPLIT_AFTER = 8
 SPLIT_FRACTION = 0.25
 SPLIT_MIN = 4096
 _HASH_MUL = 0x9E3779B97F4A7C15  # 2^64 / golden ratio: spreads the second word's bits
@@ -336,6 +338,7 @@ class _Matcher:
         stack = [(rem, False)]
         while stack:
             rem, split = stack.pop()
+            passes = 0
             while len(rem):
                 r = int(rem[0])
                 off = int(self.offsets[r])
@@ -351,7 +354,9 @@ class _Matcher:
                     continue
                 before = len(rem)
                 rem = self._apply(rem, length, lay, rep_crc)
-                if not split and len(rem) > SPLIT_MIN and before - len(rem) < SPLIT_FRACTION * before:
+                passes += 1
+                crowded = passes >= SPLIT_AFTER and before - len(rem) < SPLIT_FRACTION * before
+                if not split and crowded and len(rem) > SPLIT_MIN:
                     # many layouts share this length (e.g. hundreds of same-length tags):
                     # split by the bytes where the representative's tag ends, then go on
                     stack.extend((sub, True) for sub in self._split(rem, lay))
@@ -445,9 +450,12 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
         slots.values[fb_records] = builder.values
         slots.tensor[fb_records] = builder.tensor
         builder = _Builder()
-    records = np.flatnonzero(slots.has)
-    if n < (1 << 31):
-        records = records.astype(np.int32)
+    # chunked, so no full-size int64 index array exists even for a moment
+    index_type = np.int32 if n < (1 << 31) else np.int64
+    records = np.concatenate(
+        [np.flatnonzero(slots.has[lo : lo + PASS_CHUNK]).astype(index_type) + lo for lo in range(0, n, PASS_CHUNK)]
+        or [np.empty(0, index_type)]
+    )
     slots.has = None
     fast_cols = [_compact(getattr(slots, name), records) for name in ("codes", "steps", "walls", "values", "tensor")]
     fast_cols.append(records)
