@@ -39,7 +39,7 @@ def _image(key: str, title: str, image_links: dict[str, str]) -> list[str]:
 def _sweep(s: SweepSection, image_links: dict[str, str]) -> list[str]:
     out = [f"## Sweep: {md_escape(s.name)}", "",
            f"Best LR **{s.best_lr}** · max stable LR **{s.max_stable_lr}** · suggested LR **{s.suggested_lr}**", "",
-           f"`{s.path}`", ""]
+           f"`{s.path}`", ""] + [x for n in s.notes for x in (md_escape(n), "")]
     if s.chart:
         out += _image(s.chart.key, s.chart.title, image_links)
     out += _table(["Run", "LR", "Final loss", "Status"],

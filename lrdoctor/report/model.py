@@ -180,6 +180,7 @@ class SweepSection:
     suggested_lr: str
     points: list[dict[str, str]]
     chart: ChartSpec | None
+    notes: list[str] = field(default_factory=list)  # how the sweep was ranked, its cost
 
 
 @dataclass
@@ -392,8 +393,8 @@ def _cost_rows(ra: RunAnalysis) -> list[tuple[str, str]]:
         ("Price", f"{fmt_usd(c.get('usd_per_gpu_hour'))} per GPU-hour"),
         ("Run total", f"{fmt_hours(c.get('total_gpu_hours'))}, {fmt_usd(c.get('total_usd'))}"),
         ("Wasted", f"{fmt_number(c.get('wasted_steps'))} steps, {fmt_hours(c.get('wasted_gpu_hours'))}, "
-                   f"{fmt_usd(c.get('wasted_usd'))}, {fmt_number(c.get('wasted_kwh'))} kWh, "
-                   f"{fmt_number(c.get('wasted_kg_co2e'))} kg CO2e"),
+                   f"{fmt_usd(c.get('wasted_usd'))}, {fmt_amount(c.get('wasted_kwh'))} kWh, "
+                   f"{fmt_amount(c.get('wasted_kg_co2e'))} kg CO2e"),
     ]
     for w in c.get("by_finding") or []:
         if not isinstance(w, dict):
@@ -529,7 +530,7 @@ def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> Swe
     for p in sorted(sw.points, key=lambda p: (p.get("lr") is None, p.get("lr") or 0.0)):
         lr, loss, diverged = p.get("lr"), p.get("final_loss"), bool(p.get("diverged"))
         rows.append({"name": str(p.get("name", "")), "lr": fmt_lr(lr), "final_loss": fmt_number(loss),
-                     "status": "diverged" if diverged else "ok"})
+                     "status": "diverged" if diverged else "did not learn" if p.get("failed") else "ok"})
         if lr is None:
             continue
         loss_ok = loss is not None and math.isfinite(float(loss))
@@ -555,7 +556,25 @@ def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> Swe
         chart = ChartSpec(key, f"Sweep {name}: final loss vs learning rate", "learning rate",
                           [Panel("final loss", series, [], markers, log_y=_wants_log(series[:1]))], log_x=True)
     return SweepSection(name, key, sw.path, fmt_lr(sw.best_lr), fmt_lr(sw.max_stable_lr),
-                        fmt_lr(sw.suggested_lr), rows, chart)
+                        fmt_lr(sw.suggested_lr), rows, chart, _sweep_notes(sw))
+
+
+def _sweep_notes(sw: SweepAnalysis) -> list[str]:
+    d = getattr(sw, "details", None) or {}
+    notes = []
+    if d.get("metric"):
+        near = ", ".join(fmt_lr(x) for x in d.get("lrs_within_5pct_of_best") or [])
+        notes.append(f"Runs ranked by {str(d['metric']).replace('_', ' ')}"
+                     + (f"; within 5% of the best: {near}." if near else "."))
+    if d.get("max_stable_is_grid_top"):
+        notes.append("No run diverged: the largest stable LR is only the top of the grid; higher may work.")
+    cost = getattr(sw, "cost", None)
+    c = cost.to_dict() if hasattr(cost, "to_dict") else None
+    if c and c.get("total_gpu_hours") is not None:
+        notes.append(f"Sweep cost: {fmt_hours(c['total_gpu_hours'])}, {fmt_usd(c.get('total_usd'))} over "
+                     f"{c.get('runs_costed')} costed run(s); wasted {fmt_hours(c.get('wasted_gpu_hours'))}, "
+                     f"{fmt_usd(c.get('wasted_usd'))}.")
+    return notes
 
 
 def _schedule(ra: RunAnalysis) -> tuple[str, list[tuple[str, str]]]:
