@@ -42,6 +42,8 @@ from lrdoctor.workspace import (
     run_key,
 )
 
+from .lod import LodCurve
+
 SLIDER_STEPS = 1000  # slider ticks for the smoothing weight 0..0.999
 SMOOTHING_DEBOUNCE_MS = 40  # recompute the EMA at most ~25 times a second while dragging
 RAW_ALPHA = 60  # the raw curve stays faint behind the smoothed one
@@ -84,6 +86,7 @@ class CurvesView(QWidget):
         self._drawn_x_mode = workspace.x_mode
         self._pool: dict[str, list[pg.PlotDataItem]] = {"loss": [], "lr": [], "grad": []}
         self._pool_used: dict[str, int] = {name: 0 for name in self._pool}
+        self._lod: dict[int, LodCurve] = {}
         self._build()
         self._smooth_timer = QTimer(self, singleShot=True, interval=SMOOTHING_DEBOUNCE_MS)
         self._smooth_timer.timeout.connect(self._apply_slider)
@@ -140,6 +143,7 @@ class CurvesView(QWidget):
             if plot is not self.loss_plot:
                 plot.setXLink(self.loss_plot)
             self._add_menu_actions(plot)
+        self.loss_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range)
         self.loss_plot.setLabel("left", "loss")
         self.lr_plot.setLabel("left", "learning rate")
         self.grad_plot.setLabel("left", "grad norm")
@@ -218,7 +222,7 @@ class CurvesView(QWidget):
             if not self._smooths(curve):
                 continue
             curve.smoothed = debiased_ema(curve.y, self.ws.smoothing)
-            smooth.setData(curve.x, curve.smoothed)
+            self._lod[id(smooth)].set_data(curve.x, curve.smoothed, self._view_or_none())
             if raw is not None:
                 raw.setVisible(self.ws.smoothing > 0)
 
@@ -244,7 +248,7 @@ class CurvesView(QWidget):
         """Redraw every curve of the ticked runs (and the findings)."""
         for pool in self._pool.values():
             for item in pool:
-                item.setData([], [])
+                self._lod[id(item)].set_data(np.empty(0), np.empty(0))
                 item.setVisible(False)
         self._pool_used = {name: 0 for name in self.plots}
         self.legend_entries = []
@@ -298,7 +302,7 @@ class CurvesView(QWidget):
         if smooths:
             raw_item = self._take(plot_name)
             raw_item.setPen(pg.mkPen(with_alpha(color, RAW_ALPHA), width=1))
-            raw_item.setData(curve.x, curve.y)
+            self._lod[id(raw_item)].set_data(curve.x, curve.y)
             raw_item.setZValue(0)
             raw_item.setVisible(self.ws.smoothing > 0)
         # Wide pens are slow in Qt's raster engine: huge curves are drawn 1 px wide.
@@ -309,7 +313,7 @@ class CurvesView(QWidget):
         y = curve.smoothed if smooths else curve.y
         smooth_item = self._take(plot_name)
         smooth_item.setPen(pen)
-        smooth_item.setData(curve.x, y)
+        self._lod[id(smooth_item)].set_data(curve.x, y)
         smooth_item.setZValue(1)
         smooth_item.setVisible(True)
         if label:
@@ -332,7 +336,22 @@ class CurvesView(QWidget):
         self.plots[plot_name].addItem(item)
         self._tune(item)
         pool.append(item)
+        self._lod[id(item)] = LodCurve(item)
         return item
+
+    def _view_or_none(self) -> tuple[float, float] | None:
+        """The shown x range, or None while x is auto-ranged (showing everything)."""
+        vb = self.loss_plot.getViewBox()
+        if vb.autoRangeEnabled()[0]:
+            return None
+        lo, hi = vb.viewRange()[0]
+        return float(lo), float(hi)
+
+    def _on_x_range(self, *_args: Any) -> None:
+        view = self._view_or_none()
+        for lod in self._lod.values():
+            if lod.item.isVisible():
+                lod.update_view(view)
 
     def _show_legend(self, single: bool) -> None:
         parts = []
