@@ -39,9 +39,14 @@ def _ensure_app():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
 
+    from PySide6.QtCore import QThread
+
     app = QApplication.instance()
     if app is None:
         app = _app = QApplication([])
+    elif QThread.currentThread() is not app.thread():
+        # Qt widgets (pyqtgraph's scene) may only be built on the application's thread.
+        raise RuntimeError("report charts must be drawn on the GUI thread; call write_report() there")
     return app
 
 

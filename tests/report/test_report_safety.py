@@ -82,3 +82,23 @@ def test_cli_exit_codes(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["report", run, "-o", str(tmp_path / "r.json")]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "r.json")
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["r.json"]
+
+
+def test_charts_refuse_a_worker_thread(hostile_analysis, tmp_path: Path, qapp) -> None:
+    """Qt widgets only live on the GUI thread: a clear error instead of a crash, and no file."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            write_report(hostile_analysis, tmp_path / "r.html")
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread
+            errors.append(exc)
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    assert len(errors) == 1 and isinstance(errors[0], RuntimeError)
+    assert "GUI thread" in str(errors[0])
+    assert os.listdir(tmp_path) == []
