@@ -82,6 +82,53 @@ def _power_law_jac(t: np.ndarray, l_inf: float, amplitude: float, alpha: float,
                             -alpha * amplitude * powered / base])
 
 
+# Grid of exponents and offsets (in units of the last step) searched for the fit's start.
+GRID_ALPHA = np.geomspace(0.02, 5.0, 36)
+GRID_X0 = np.concatenate([[0.0], np.geomspace(1e-3, 10.0, 24)])
+# Starts refined by curve_fit: the best grid points from distinct alpha basins.
+N_STARTS = 2
+
+
+def _linear_part(x: np.ndarray, y: np.ndarray, alpha: float, x0: float, bounds) -> list[float]:
+    """Least-squares (L_inf, A) for a fixed exponent and offset."""
+    p = np.power(x + x0 + 1e-12, -alpha)
+    var = float(np.var(p))
+    amp = max(float(np.mean((p - p.mean()) * (y - y.mean()))) / var, 0.0) if var > 0 else 0.0
+    l_inf = float(np.clip(y.mean() - amp * p.mean(), bounds[0][0], bounds[1][0]))
+    return [l_inf, amp]
+
+
+def _clip_start(p0: list[float], bounds) -> list[float]:
+    """A start strictly inside the bounds (curve_fit rejects one on them)."""
+    lo, hi = np.asarray(bounds[0], float), np.asarray(bounds[1], float)
+    width = np.where(np.isfinite(hi - lo), hi - lo, 1.0)
+    return list(np.clip(p0, lo + 1e-9 * width, np.where(np.isfinite(hi), hi - 1e-9 * width, np.inf)))
+
+
+def _grid_starts(x: np.ndarray, y: np.ndarray, bounds) -> list[tuple[float, float]]:
+    """(alpha, x0) starts: the grid points with the lowest closed-form residual."""
+    a = GRID_ALPHA[:, None, None]
+    x0 = GRID_X0[None, :, None]
+    p = np.power(x[None, None, :] + x0 + 1e-12, -a)  # (alpha, x0, points)
+    pm, ym = p.mean(-1, keepdims=True), y.mean()
+    var = ((p - pm) ** 2).mean(-1)
+    cov = ((p - pm) * (y - ym)).mean(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        amp = np.where(var > 0, np.maximum(cov / var, 0.0), 0.0)
+    l_inf = np.clip(ym - amp * pm[..., 0], bounds[0][0], bounds[1][0])
+    sse = ((l_inf[..., None] + amp[..., None] * p - y) ** 2).sum(-1)
+    sse = np.where(np.isfinite(sse), sse, np.inf)
+    starts: list[tuple[float, float]] = []
+    for flat in np.argsort(sse, axis=None):
+        i, j = np.unravel_index(flat, sse.shape)
+        if any(abs(np.log(GRID_ALPHA[i] / s[0])) < 0.7 for s in starts):
+            continue  # keep starts in distinct basins of the exponent
+        starts.append((float(GRID_ALPHA[i]), float(GRID_X0[j])))
+        if len(starts) == N_STARTS:
+            break
+    return starts
+
+
 def _binned(steps: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """Median step and loss in log-spaced bins, and the noise level (robust scale)."""
     first, last = float(steps[0]), float(steps[-1])
@@ -136,22 +183,22 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
     bounds = ([l_inf_min, 0.0, 1e-3, 0.0],
               [lo_b, np.inf, 5.0, 10.0])
     best, best_sse = None, np.inf
-    # A few starting points: the fit has shallow valleys (L_inf trades off with alpha).
-    for alpha0 in (0.5, 1.5):
-        for x00 in (0.01, 0.3):
-            linf0 = max(lo_b - 0.1 * span, l_inf_min + 1e-9 * span)
-            amp0 = max(hi_b - linf0, 1e-12) * (x[0] + x00) ** alpha0
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", (OptimizeWarning, RuntimeWarning))
-                    popt, _ = curve_fit(_power_law, x, by, p0=[linf0, amp0, alpha0, x00],
-                                        bounds=bounds, jac=_power_law_jac,
-                                        maxfev=5000)
-            except (RuntimeError, ValueError):
-                continue
-            sse = float(np.sum((_power_law(x, *popt) - by) ** 2))
-            if sse < best_sse:
-                best, best_sse = popt, sse
+    # The fit has shallow valleys (L_inf trades off with alpha), so the start matters. For a
+    # fixed (alpha, x0) the model is linear in (L_inf, A): a vectorised closed-form least
+    # squares over a grid of (alpha, x0) finds the basin, and one curve_fit refines it
+    # (one bounded fit instead of several multi-start ones: much faster, same optimum).
+    for alpha0, x00 in _grid_starts(x, by, bounds):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", (OptimizeWarning, RuntimeWarning))
+                p0 = _clip_start(_linear_part(x, by, alpha0, x00, bounds) + [alpha0, x00], bounds)
+                popt, _ = curve_fit(_power_law, x, by, p0=p0, bounds=bounds, jac=_power_law_jac,
+                                    maxfev=5000)
+        except (RuntimeError, ValueError):
+            continue
+        sse = float(np.sum((_power_law(x, *popt) - by) ** 2))
+        if sse < best_sse:
+            best, best_sse = popt, sse
     if best is None:
         return Forecast(False, "power-law fit did not converge", last_step=int(s[-1]))
     sst = float(np.sum((by - by.mean()) ** 2))
