@@ -290,6 +290,11 @@ def _steps_text(f: Finding) -> str:
     return f"{start:,}" if start == end else f"{start:,}..{end:,}"
 
 
+def _severity_rank(severity: str | None) -> int:
+    """0 for healthy, then info < warning < critical."""
+    return 0 if severity is None else SEVERITIES.index(severity) + 1
+
+
 def _sorted_findings(findings: list[Finding]) -> list[Finding]:
     """Most severe first, then most confident."""
     return sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), -float(f.confidence)))
@@ -689,7 +694,8 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         version=__version__,
         generated_at=now.strftime("%Y-%m-%d %H:%M %Z").strip(),
         inputs=[str(p) for p in inputs],
-        verdicts=[s.verdict for s in sections],
+        # The manager reads the worst first; the run sections keep the analysis' order.
+        verdicts=sorted((s.verdict for s in sections), key=lambda v: -_severity_rank(v.severity)),
         totals=_totals(analysis),
         assumptions=_assumptions(analysis),
         recommendations=_recommendations(analysis, anchors),

@@ -37,7 +37,10 @@ def _section(report, name: str):
 def test_manager_summary(analysis) -> None:
     report = build_report(analysis, ["a", "b"])
     assert report.inputs == ["a", "b"]
-    assert [v.run for v in report.verdicts] == [ra.run.name for ra in analysis.runs]
+    assert sorted(v.run for v in report.verdicts) == sorted(ra.run.name for ra in analysis.runs)
+    ranks = [("info", "warning", "critical").index(v.severity) + 1 if v.severity else 0 for v in report.verdicts]
+    assert ranks == sorted(ranks, reverse=True)  # the worst first
+    assert [r.name for r in report.runs] == [ra.run.name for ra in analysis.runs]
     c152 = next(v for v in report.verdicts if v.run == "digits_mlp-c152")
     assert c152.severity == "critical" and c152.sentence.startswith("Diverged")
     assert report.totals is not None
