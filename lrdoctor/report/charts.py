@@ -128,8 +128,9 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend, pen_scale: float = 1.0)
         )
         plot.addItem(line)
     for shade in panel.shades:
-        sample = pg.PlotDataItem([], [], pen=pg.mkPen(_rgba(shade.color, 160)),
-                                 fillLevel=0, brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA * 2)))
+        # A square swatch in the shade's colour (a fill-level sample would draw a triangle).
+        sample = pg.ScatterPlotItem([], [], symbol="s", size=12, pen=pg.mkPen(_rgba(shade.color, 160)),
+                                    brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA * 2)))
         legend.add(sample, shade.label)
 
 

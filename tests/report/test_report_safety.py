@@ -102,3 +102,14 @@ def test_charts_refuse_a_worker_thread(hostile_analysis, tmp_path: Path, qapp) -
     assert len(errors) == 1 and isinstance(errors[0], RuntimeError)
     assert "GUI thread" in str(errors[0])
     assert os.listdir(tmp_path) == []
+
+
+def test_read_warnings_are_reported(real_logs: Path, tmp_path: Path) -> None:
+    """A real log whose step counter restarts: the reader's warning reaches the report."""
+    runs = parsers.load(real_logs / "detectron2_metrics_json" / "detectron-mine-gralach")
+    warnings = [w for r in runs for w in r.warnings]
+    assert warnings
+    md = write_report(analyze(runs), tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "### Warnings met while reading" in md
+    for w in warnings:
+        assert md_escape(w) in md
