@@ -21,8 +21,10 @@ from lrdoctor.report.model import ChartSpec, Panel
 CHART_WIDTH = 1000
 PANEL_HEIGHT_UNIT = 90  # pixels per unit of Panel.height (a loss panel is 3 units, an LR panel 2)
 TITLE_HEIGHT = 30
-# Alpha of a finding's shade: visible on white, the curve still readable through it.
-SHADE_ALPHA = 55
+# Alpha of a finding's shade: the app uses 22 on screen; paper and PDF viewers wash that out,
+# so the report doubles it (still light enough to read the curve through). Edges as in the app.
+SHADE_ALPHA = 44
+SHADE_EDGE_ALPHA = 170
 LINE_WIDTH = 2
 MARKER_LABEL_STEP = 0.1  # vertical offset between successive marker labels, as a fraction of the plot
 LEGEND_WIDTH = 190  # pixels beside the plots; fits "Overfitting (wasted steps after best val)" at 9pt
@@ -92,14 +94,14 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend, pen_scale: float = 1.0)
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
     for shade in panel.shades:
-        region = pg.LinearRegionItem(
-            (_position(shade.start, log_x), _position(shade.end, log_x)),
-            movable=False,
-            brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA)),
-            pen=pg.mkPen(_rgba(shade.color, 120), width=1),
-        )
+        x0, x1 = _position(shade.start, log_x), _position(shade.end, log_x)
+        if x1 > x0:
+            region = pg.LinearRegionItem((x0, x1), movable=False, brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA)),
+                                         pen=pg.mkPen(_rgba(shade.color, SHADE_EDGE_ALPHA), width=1))
+        else:  # a one-step finding is a line, as in the app
+            region = pg.InfiniteLine(pos=x0, angle=90, movable=False, pen=pg.mkPen(shade.color, width=LINE_WIDTH))
         region.setZValue(-10)
-        plot.addItem(region)
+        plot.addItem(region, ignoreBounds=True)
     for s in panel.series:
         x, y = np.asarray(s.x, np.float64), np.asarray(s.y, np.float64)
         if s.style == "line":
