@@ -14,7 +14,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from parsers import LoadWarning, Run
 
@@ -58,6 +57,8 @@ def debiased_ema(values: np.ndarray, weight: float) -> np.ndarray:
     x = values[finite]
     if x.size == 0:
         return out
+    from scipy.signal import lfilter  # imported on first use: scipy.signal takes ~2 s to import
+
     ema = lfilter([1.0 - weight], [1.0, -weight], x)
     n = np.arange(1, x.size + 1, dtype=np.float64)
     out[finite] = ema / (1.0 - weight**n)

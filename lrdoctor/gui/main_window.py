@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self._init_cost()
         self.ws.subscribe(self._on_event)
         self._restore()
+        _prefetch_imports()
 
     # -- construction ------------------------------------------------------
     def _build_panels(self) -> None:
@@ -368,6 +369,24 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
         self._about = box
+
+
+PREFETCH_MODULES = ("scipy.signal", "lrdoctor.analysis", "lrdoctor.cost")
+
+
+def _prefetch_imports() -> None:
+    """Import the slow library modules in the background while the window comes up."""
+    import importlib
+    import threading
+
+    def work() -> None:
+        for name in PREFETCH_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the worker that needs it will report the problem
+                pass
+
+    threading.Thread(target=work, name="lrdoctor-prefetch", daemon=True).start()
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -16,6 +16,14 @@ import parsers
 from parsers import LoadWarning, RunList
 
 
+def _emit(signal, *args) -> None:  # noqa: ANN001 - a bound PySide signal
+    """Emit unless the receiver side is gone (the app is quitting while a worker finishes)."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:
+        pass
+
+
 class WorkerSignals(QObject):
     """Signals of one worker (a QRunnable cannot carry signals itself)."""
 
@@ -45,7 +53,7 @@ class LoadWorker(QRunnable):
         return self._cancel.is_set()
 
     def _progress(self, done: int, total: int, file: str) -> bool:
-        self.signals.progress.emit(done, total, file)
+        _emit(self.signals.progress, done, total, file)
         return not self._cancel.is_set()
 
     def run(self) -> None:  # noqa: D102 - QRunnable override
@@ -60,7 +68,7 @@ class LoadWorker(QRunnable):
         except Exception as exc:  # a loader bug must not take the app down
             out.warnings.append(LoadWarning(", ".join(self.paths), f"loading failed: {type(exc).__name__}: {exc}"))
             traceback.print_exc()
-        self.signals.finished.emit(out)
+        _emit(self.signals.finished, out)
 
 
 class AnalyzeWorker(QRunnable):
@@ -82,7 +90,7 @@ class AnalyzeWorker(QRunnable):
             try:
                 from lrdoctor.analysis import analyze
             except ImportError:
-                self.signals.finished.emit((None, "analysis not available (the analyzer is not installed yet)"))
+                _emit(self.signals.finished, (None, "analysis not available (the analyzer is not installed yet)"))
                 return
             analysis = analyze(self.runs)
             status = f"analysed {len(analysis.runs)} runs"
@@ -90,7 +98,7 @@ class AnalyzeWorker(QRunnable):
                 from .costing import estimate
 
                 status += "; " + estimate(analysis, self.cost_settings)
-            self.signals.finished.emit((analysis, status))
+            _emit(self.signals.finished, (analysis, status))
         except Exception as exc:
             traceback.print_exc()
-            self.signals.finished.emit((None, f"analysis failed: {type(exc).__name__}: {exc}"))
+            _emit(self.signals.finished, (None, f"analysis failed: {type(exc).__name__}: {exc}"))

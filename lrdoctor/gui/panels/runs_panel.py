@@ -62,9 +62,10 @@ class RunsPanel(QWidget):
         """Recreate the tree from the workspace's groups."""
         self._syncing = True
         self.tree.clear()
-        for folder, runs in self.ws.groups():
+        groups = self.ws.groups()
+        for folder, runs in groups:
             parent = self.tree.invisibleRootItem()
-            if len(self.ws.groups()) > 1 or len(runs) > 1:
+            if len(groups) > 1 or len(runs) > 1:
                 parent = QTreeWidgetItem([Path(folder).name or folder, "", f"{len(runs)} runs"])
                 parent.setToolTip(0, folder)
                 parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsAutoTristate | Qt.ItemFlag.ItemIsUserCheckable)
@@ -108,10 +109,14 @@ class RunsPanel(QWidget):
         self._syncing = False
 
     def _sync_markers(self) -> None:
-        for item in self.run_items():
-            sev = self.ws.worst_severity(item.data(0, KEY_ROLE))
-            item.setIcon(0, severity_icon(sev))
-            item.setToolTip(1, severity_text(sev))
+        syncing, self._syncing = self._syncing, True  # icon changes emit itemChanged too
+        try:
+            for item in self.run_items():
+                sev = self.ws.worst_severity(item.data(0, KEY_ROLE))
+                item.setIcon(0, severity_icon(sev))
+                item.setToolTip(1, severity_text(sev))
+        finally:
+            self._syncing = syncing
 
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         if self._syncing or column != 0:
