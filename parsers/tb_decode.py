@@ -36,7 +36,7 @@ class Decoded:
     walls: np.ndarray  # float64
     values: np.ndarray  # float64
     is_tensor: np.ndarray  # bool: came from a tensor (needs the scalars plugin)
-    records: np.ndarray  # int64: index of the record each point came from
+    records: np.ndarray  # int32/int64: index of the record each point came from
     plugins: dict[str, str] = field(default_factory=dict)  # tag -> plugin_name declared
     hparams: dict[str, Any] = field(default_factory=dict)
     first_wall: float | None = None  # wall_time of the first event of the file
