@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -60,7 +60,9 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self._build_status()
         self._build_menus()
-        self._init_cost()
+        # The cost module imports scipy.stats (~1 s): set it up right after the first paint.
+        self.ws.cost_status = "cost estimate: loading…"
+        QTimer.singleShot(0, self._init_cost)
         self.ws.subscribe(self._on_event)
         self._restore()
         _prefetch_imports()
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
         self._refresh_recent()
 
     def _init_cost(self) -> None:
+        self.cost_panel.load_presets()
         settings, problem = costing.load_cost_settings()
         status = "cost estimate not available (the cost module is not installed yet)"
         if settings is not None and costing.estimator() is not None:

@@ -68,7 +68,7 @@ class CostPanel(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = workspace
-        self._presets = costing.presets()
+        self._presets: Any = None  # loaded by load_presets() once the window is up (slow import)
         self._updating = False
         form = QFormLayout()
         self.gpu = QComboBox()
@@ -99,11 +99,7 @@ class CostPanel(QWidget):
         layout.addWidget(self.source)
         layout.addWidget(self.total)
         layout.addWidget(self.table, 1)
-        if self._presets is not None:
-            for name in self._presets.gpus:
-                self.gpu.addItem(name)
-        else:
-            self.gpu.setEnabled(False)
+        self.gpu.setEnabled(False)
         self.gpu.currentTextChanged.connect(self._on_gpu)
         self.count.valueChanged.connect(lambda _v: self._emit())
         self.price.valueChanged.connect(lambda _v: self._emit())
@@ -114,6 +110,17 @@ class CostPanel(QWidget):
         self.refresh()
 
     # -- settings ----------------------------------------------------------
+    def load_presets(self) -> None:
+        """Fill the GPU list from the cost module's presets."""
+        self._presets = costing.presets()
+        self._updating = True
+        try:
+            self.gpu.clear()
+            for name in self._presets.gpus if self._presets is not None else ():
+                self.gpu.addItem(name)
+        finally:
+            self._updating = False
+
     def show_settings(self) -> None:
         """Put the workspace's cost settings into the editors."""
         settings = self.ws.cost_settings
