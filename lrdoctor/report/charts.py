@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from lrdoctor.report.model import ChartSpec, Panel
+from lrdoctor.report.chart_specs import ChartSpec, Panel
 
 # Pixel size of a chart: wide enough for a page, small enough to embed many in one HTML file.
 CHART_WIDTH = 1000

@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import jinja2
 
-from lrdoctor.report.model import Report, fmt_amount, fmt_hours, fmt_lr, fmt_number, fmt_usd
+from lrdoctor.report.formatting import fmt_amount, fmt_hours, fmt_lr, fmt_number, fmt_usd
+from lrdoctor.report.model import Report
 
 TEMPLATE = "report.html.j2"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lrdoctor.report.model import Report, RunSection, SweepSection, fmt_amount, fmt_number, fmt_usd
+from lrdoctor.report.formatting import fmt_amount, fmt_usd
+from lrdoctor.report.model import Report, RunSection, SweepSection
 
 # Characters that would turn user text (run names, paths, sentences) into Markdown or HTML markup.
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|#])")

@@ -1,92 +1,46 @@
 """The report model: everything a report shows, built once from an :class:`Analysis` (no Qt).
 
 Every renderer (HTML, PDF, Markdown) reads the same :class:`Report`, so the formats never
-disagree. Charts are described here as data (:class:`ChartSpec`); ``charts.py`` draws them.
+disagree. Charts are described as data (``chart_specs.py``); ``charts.py`` draws them.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, Iterable
-
-import numpy as np
+from typing import Any
 
 from lrdoctor import __version__
 from lrdoctor.analysis.findings import SEVERITIES, Analysis, Finding, RunAnalysis, SweepAnalysis
-from lrdoctor.style import MODE_LABELS, ROLE_COLORS, RUN_PALETTE, SEVERITY_COLORS, severity_color
+from lrdoctor.report.chart_specs import ChartSpec, range_test_chart, sweep_chart, training_chart
+from lrdoctor.report.formatting import (  # noqa: F401 - fmt_* re-exported for the renderers
+    MAX_VALUE_CHARS,
+    clip,
+    finding_summary,
+    flatten,
+    fmt_amount,
+    fmt_hours,
+    fmt_lr,
+    fmt_number,
+    fmt_usd,
+    mode_label,
+    sentence_case,
+    severity_rank,
+    slugify,
+    sorted_findings,
+    steps_text,
+)
+from lrdoctor.style import SEVERITY_COLORS, severity_color
 
 # How many recommendations the manager's page lists: a page, not a backlog.
 TOP_RECOMMENDATIONS = 5
 # Hyperparameters shown per run: trainer_state/config files can hold hundreds of keys.
 MAX_HYPERPARAMETERS = 60
-# Long values (lists, paths, nested blobs) are cut so a table cell stays one line or two.
-MAX_VALUE_CHARS = 120
 # Warnings listed per run / per report before "... and N more".
 MAX_WARNINGS = 50
-# Sweep-chart marker colours: best LR in the healthy green, the stability edge in amber.
-BEST_LR_COLOR = "#16a34a"
-MAX_STABLE_COLOR = "#f59e0b"
-SUGGESTED_COLOR = "#3b82f6"
 RANGE_TEST_COLOR = "#6b7280"  # a range test is a measurement, neither healthy nor faulty
-
-
-# --------------------------------------------------------------------------- charts as data
-@dataclass
-class Series:
-    """One curve (or point set) of a chart panel."""
-
-    label: str
-    x: np.ndarray
-    y: np.ndarray
-    color: str
-    style: str = "line"  # "line" | "points" | "cross"
-
-
-@dataclass
-class Shade:
-    """A shaded x-range (a finding's steps) in a severity colour."""
-
-    start: float
-    end: float
-    color: str
-    label: str
-
-
-@dataclass
-class Marker:
-    """A vertical line at ``x`` (a suggested LR, a best LR ...)."""
-
-    x: float
-    label: str
-    color: str
-    dashed: bool = False
-
-
-@dataclass
-class Panel:
-    """One plot of a chart; panels of a chart share the x axis."""
-
-    y_label: str
-    series: list[Series] = field(default_factory=list)
-    shades: list[Shade] = field(default_factory=list)
-    markers: list[Marker] = field(default_factory=list)
-    log_y: bool = False
-    height: int = 3  # relative height among the chart's panels
-
-
-@dataclass
-class ChartSpec:
-    """A chart to draw: ``key`` is unique in the report and safe as a file name."""
-
-    key: str
-    title: str
-    x_label: str
-    panels: list[Panel]
-    log_x: bool = False
 
 
 # --------------------------------------------------------------------------- report content
@@ -206,114 +160,6 @@ class Report:
         return out
 
 
-# --------------------------------------------------------------------------- formatting
-def fmt_number(x: Any, digits: int = 4) -> str:
-    """A number for people: ``1,234``, ``0.0123``, ``3e-05``; non-numbers as text."""
-    if x is None:
-        return "-"
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, (int, np.integer)):
-        return f"{int(x):,}"
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if not math.isfinite(x):
-            return str(x)
-        if x == 0:
-            return "0"
-        if abs(x) >= 1e4:
-            return f"{x:,.0f}"
-        if abs(x) < 1e-3:
-            return f"{x:.3g}"
-        return f"{x:.{digits}g}"
-    return str(x)
-
-
-def fmt_lr(x: float | None) -> str:
-    """A learning rate: ``3e-04`` style below 0.01, ``0.03`` above."""
-    if x is None or not math.isfinite(float(x)):
-        return "-"
-    return f"{x:.2e}" if abs(x) < 1e-2 else f"{x:.3g}"
-
-
-def fmt_usd(x: float | None) -> str:
-    """Dollars with cents; two significant digits below a dollar (small runs cost fractions of a cent)."""
-    if x is None:
-        return "-"
-    return f"${x:,.2f}" if x >= 1 or x == 0 else f"${x:.2g}"
-
-
-def fmt_amount(x: float | None) -> str:
-    """A quantity such as GPU-hours or kWh: two decimals, two significant digits below 1."""
-    if x is None:
-        return "-"
-    return f"{x:,.2f}" if x >= 1 or x == 0 else f"{x:.2g}"
-
-
-def fmt_hours(x: float | None) -> str:
-    """GPU-hours."""
-    return "-" if x is None else f"{fmt_amount(x)} GPU-h"
-
-
-def _clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def slugify(text: str, taken: set[str]) -> str:
-    """A file- and anchor-safe unique key for ``text``."""
-    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.").lower()[:60] or "item"
-    key, n = base, 2
-    while key in taken:
-        key, n = f"{base}-{n}", n + 1
-    taken.add(key)
-    return key
-
-
-def flatten(mapping: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """Nested dicts as dotted keys."""
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            yield from flatten(value, name + ".")
-        else:
-            yield name, value
-
-
-def _steps_text(f: Finding) -> str:
-    start, end = f.step_start, f.step_end
-    if start is None and end is None:
-        return "whole run"
-    if start is None:
-        return f"..{end:,}"
-    if end is None:
-        return f"{start:,}.."
-    return f"{start:,}" if start == end else f"{start:,}..{end:,}"
-
-
-def _severity_rank(severity: str | None) -> int:
-    """0 for healthy, then info < warning < critical."""
-    return 0 if severity is None else SEVERITIES.index(severity) + 1
-
-
-def _sorted_findings(findings: list[Finding]) -> list[Finding]:
-    """Most severe first, then most confident."""
-    return sorted(findings, key=lambda f: (-SEVERITIES.index(f.severity), -float(f.confidence)))
-
-
-def _summary(f: Finding) -> str:
-    return str(f.evidence.get("summary") or MODE_LABELS.get(f.mode, f.mode))
-
-
-def sentence_case(text: str) -> str:
-    """First letter upper case (the analyzer writes recommendations to follow a colon)."""
-    return text[:1].upper() + text[1:]
-
-
-def mode_label(mode: str) -> str:
-    """The people's name of a failure mode."""
-    return MODE_LABELS.get(mode, mode.replace("_", " "))
-
-
 # --------------------------------------------------------------------------- builders
 def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
     run = ra.run
@@ -325,13 +171,13 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
             else "LR range test: no usable learning rate could be read from the curve."
         )
         if ra.findings:
-            sentence += " " + _summary(_sorted_findings(ra.findings)[0])
+            sentence += " " + finding_summary(sorted_findings(ra.findings)[0])
     elif not ra.findings:
         sentence = f"Healthy: no learning-rate problem found in {ra.steps:,} steps."
     else:
-        ordered = _sorted_findings(ra.findings)
+        ordered = sorted_findings(ra.findings)
         top = ordered[0]
-        sentence = f"{mode_label(top.mode)}: {_summary(top)}"
+        sentence = f"{mode_label(top.mode)}: {finding_summary(top)}"
         if not sentence.endswith("."):
             sentence += "."
         others = list(dict.fromkeys(mode_label(f.mode) for f in ordered[1:] if f.mode != top.mode))
@@ -354,7 +200,7 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
 
 def _finding_row(f: Finding) -> FindingRow:
     evidence = [
-        (str(k), _clip(fmt_number(v) if not isinstance(v, (list, dict, tuple)) else str(v)))
+        (str(k), clip(fmt_number(v) if not isinstance(v, (list, dict, tuple)) else str(v)))
         for k, v in f.evidence.items()
         if k != "summary"
     ]
@@ -364,8 +210,8 @@ def _finding_row(f: Finding) -> FindingRow:
         severity=f.severity,
         color=SEVERITY_COLORS.get(f.severity, "#6b7280"),
         confidence=f"{float(f.confidence):.0%}",
-        steps=_steps_text(f),
-        summary=_summary(f),
+        steps=steps_text(f),
+        summary=finding_summary(f),
         evidence=evidence,
         recommendation=sentence_case(f.recommendation),
     )
@@ -407,14 +253,14 @@ def _cost_rows(ra: RunAnalysis) -> list[tuple[str, str]]:
         where = "" if w.get("step_start") is None else f" (steps {w['step_start']:,}..{w.get('step_end') or 0:,})"
         text = (f"{fmt_number(w.get('wasted_steps'))} steps{where}, {fmt_hours(w.get('wasted_gpu_hours'))}, "
                 f"{fmt_usd(w.get('wasted_usd'))}") if w.get("wasted_steps") is not None else str(w.get("note") or "-")
-        rows.append((f"Wasted by {mode_label(str(w.get('mode', '?')))}", _clip(text, 2 * MAX_VALUE_CHARS)))
+        rows.append((f"Wasted by {mode_label(str(w.get('mode', '?')))}", clip(text, 2 * MAX_VALUE_CHARS)))
     for note in c.get("notes") or []:
-        rows.append(("Note", _clip(str(note), 2 * MAX_VALUE_CHARS)))
+        rows.append(("Note", clip(str(note), 2 * MAX_VALUE_CHARS)))
     return rows
 
 
 def _hyperparameters(meta: dict[str, Any]) -> list[tuple[str, str]]:
-    rows = [(k, _clip(fmt_number(v))) for k, v in flatten(meta)]
+    rows = [(k, clip(fmt_number(v))) for k, v in flatten(meta)]
     if len(rows) > MAX_HYPERPARAMETERS:
         rows = rows[:MAX_HYPERPARAMETERS] + [("…", f"{len(rows) - MAX_HYPERPARAMETERS} more not shown")]
     return rows
@@ -422,94 +268,6 @@ def _hyperparameters(meta: dict[str, Any]) -> list[tuple[str, str]]:
 
 def _limit(items: list[str], limit: int = MAX_WARNINGS) -> list[str]:
     return items if len(items) <= limit else items[:limit] + [f"… and {len(items) - limit} more"]
-
-
-def _series(ra: RunAnalysis, role: str, label: str | None = None) -> Series | None:
-    df = ra.run.role_series(role)
-    if df is None or df.empty:
-        return None
-    y = df["value"].to_numpy(np.float64, copy=True)
-    y[~np.isfinite(y)] = np.nan  # pyqtgraph breaks the line at NaN; inf would wreck the range
-    tag = ra.run.primary_tag(role) or role
-    return Series(label or tag, df["step"].to_numpy(np.float64), y, ROLE_COLORS.get(role, RUN_PALETTE[0]))
-
-
-def _wants_log(series: list[Series]) -> bool:
-    """Log y when the curve spans more than two decades (an explosion would flatten the rest)."""
-    values = np.concatenate([s.y for s in series]) if series else np.array([])
-    values = values[np.isfinite(values)]
-    return bool(values.size and values.min() > 0 and values.max() / values.min() > 100)
-
-
-def _shades(ra: RunAnalysis, last_step: float) -> list[Shade]:
-    out = []
-    for f in _sorted_findings(ra.findings)[::-1]:  # the most severe drawn last, on top
-        if f.step_start is None and f.step_end is None:
-            continue
-        start = float(f.step_start if f.step_start is not None else 0)
-        end = float(f.step_end if f.step_end is not None else last_step)
-        out.append(Shade(start, max(end, start), SEVERITY_COLORS.get(f.severity, "#6b7280"), mode_label(f.mode)))
-    return out
-
-
-def _training_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
-    loss = [s for s in (_series(ra, "train_loss"), _series(ra, "val_loss")) if s is not None]
-    lr = _series(ra, "lr")
-    if not loss and lr is None:
-        return None
-    last = max((float(np.nanmax(s.x)) for s in loss + ([lr] if lr else []) if s.x.size), default=0.0)
-    shades = _shades(ra, last)
-    panels = []
-    if loss:
-        panels.append(Panel("loss", loss, shades, log_y=_wants_log(loss), height=3))
-    if lr is not None:
-        panels.append(Panel("learning rate", [lr], shades, height=2 if loss else 3))
-    return ChartSpec(key, ra.run.name, "step", panels)
-
-
-def _range_test_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
-    """Loss vs LR (log x) with each rule's LR and the suggestion marked; the step chart as fallback."""
-    d = ra.details.get("range_test")
-    d = d if isinstance(d, dict) else ra.details
-    if d.get("lr") is None:
-        # The analysis keeps only the summary; the curve comes from the analyzer's own function.
-        from lrdoctor.analysis.range_test import analyze_range_test
-
-        d = {**vars(analyze_range_test(ra.run)), **d}
-    lr, smooth = d.get("lr"), d.get("smoothed_loss")
-    if lr is None or smooth is None or len(lr) == 0:
-        return _training_chart(ra, key)
-    x = np.asarray(lr, dtype=np.float64)
-    y = np.asarray(smooth, dtype=np.float64).copy()
-    y[~np.isfinite(y)] = np.nan
-    series = [Series("smoothed loss", x, y, ROLE_COLORS["train_loss"])]
-    raw = d.get("loss")
-    if raw is not None and len(raw) == len(x):
-        raw = np.asarray(raw, dtype=np.float64).copy()
-        raw[~np.isfinite(raw)] = np.nan
-        series.insert(0, Series("loss", x, raw, "#9ca3af"))
-    suggested = None if ra.suggested_lr is None else float(ra.suggested_lr)
-    markers = []
-    for i, (name, value) in enumerate(_suggestions(d)):
-        if suggested is not None and math.isclose(value, suggested):
-            continue  # drawn once, as the suggestion
-        markers.append(Marker(value, f"{name} {fmt_lr(value)}", RUN_PALETTE[(i + 3) % len(RUN_PALETTE)], True))
-    if suggested is not None:
-        rule = d.get("suggested_rule")
-        label = f"suggested {fmt_lr(suggested)}" + (f" ({rule})" if rule and rule != "none" else "")
-        markers.append(Marker(suggested, label, SUGGESTED_COLOR))
-    return ChartSpec(key, f"{ra.run.name}: LR range test, loss vs learning rate", "learning rate",
-                     [Panel("loss", series, [], markers, log_y=_wants_log(series))], log_x=True)
-
-
-def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
-    """The range test's per-rule LR suggestions (``rules``: name -> LR or None)."""
-    rules = details.get("rules") or details.get("suggestions") or {}
-    out: list[tuple[str, float]] = []
-    for name, value in (rules.items() if isinstance(rules, dict) else []):
-        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
-            out.append((str(name), float(value)))
-    return out
 
 
 def _sweep_name(path: str, inputs: list[str]) -> str:
@@ -528,40 +286,11 @@ def _sweep_name(path: str, inputs: list[str]) -> str:
 def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> SweepSection:
     name = _sweep_name(sw.path, inputs)
     key = slugify(f"sweep-{name}", taken)
-    rows, ok_x, ok_y, bad_x, bad_y = [], [], [], [], []
-    finite = [float(p["final_loss"]) for p in sw.points
-              if p.get("final_loss") is not None and math.isfinite(float(p["final_loss"]))]
-    ceiling = max(finite) if finite else 1.0
-    for p in sorted(sw.points, key=lambda p: (p.get("lr") is None, p.get("lr") or 0.0)):
-        lr, loss, diverged = p.get("lr"), p.get("final_loss"), bool(p.get("diverged"))
-        rows.append({"name": str(p.get("name", "")), "lr": fmt_lr(lr), "final_loss": fmt_number(loss),
-                     "status": "diverged" if diverged else "did not learn" if p.get("failed") else "ok"})
-        if lr is None:
-            continue
-        loss_ok = loss is not None and math.isfinite(float(loss))
-        if diverged or not loss_ok:
-            bad_x.append(float(lr))
-            bad_y.append(float(loss) if loss_ok else ceiling)  # a NaN loss is drawn at the top
-        else:
-            ok_x.append(float(lr))
-            ok_y.append(float(loss))
-    series = [Series("final loss", np.array(ok_x), np.array(ok_y), ROLE_COLORS["train_loss"], "points")]
-    if bad_x:
-        series.append(Series("diverged", np.array(bad_x), np.array(bad_y), SEVERITY_COLORS["critical"], "cross"))
-    markers = []
-    if sw.best_lr is not None:
-        markers.append(Marker(float(sw.best_lr), f"best {fmt_lr(sw.best_lr)}", BEST_LR_COLOR))
-    if sw.max_stable_lr is not None:
-        markers.append(Marker(float(sw.max_stable_lr), f"max stable {fmt_lr(sw.max_stable_lr)}",
-                              MAX_STABLE_COLOR, True))
-    if sw.suggested_lr is not None and sw.suggested_lr != sw.best_lr:
-        markers.append(Marker(float(sw.suggested_lr), f"suggested {fmt_lr(sw.suggested_lr)}", SUGGESTED_COLOR, True))
-    chart = None
-    if ok_x or bad_x:
-        chart = ChartSpec(key, f"Sweep {name}: final loss vs learning rate", "learning rate",
-                          [Panel("final loss", series, [], markers, log_y=_wants_log(series[:1]))], log_x=True)
+    rows = [{"name": str(p.get("name", "")), "lr": fmt_lr(p.get("lr")), "final_loss": fmt_number(p.get("final_loss")),
+             "status": "diverged" if p.get("diverged") else "did not learn" if p.get("failed") else "ok"}
+            for p in sorted(sw.points, key=lambda p: (p.get("lr") is None, p.get("lr") or 0.0))]
     return SweepSection(name, key, sw.path, fmt_lr(sw.best_lr), fmt_lr(sw.max_stable_lr),
-                        fmt_lr(sw.suggested_lr), rows, chart, _sweep_notes(sw))
+                        fmt_lr(sw.suggested_lr), rows, sweep_chart(sw, key, name), _sweep_notes(sw))
 
 
 def _sweep_notes(sw: SweepAnalysis) -> list[str]:
@@ -583,7 +312,7 @@ def _sweep_notes(sw: SweepAnalysis) -> list[str]:
 
 
 def _schedule(ra: RunAnalysis) -> tuple[str, list[tuple[str, str]]]:
-    params = [(str(k), _clip(fmt_number(v) if "lr" not in str(k).lower() or not isinstance(v, float)
+    params = [(str(k), clip(fmt_number(v) if "lr" not in str(k).lower() or not isinstance(v, float)
                              else fmt_lr(v)))
               for k, v in flatten(ra.schedule.params)]
     return ra.schedule.kind.replace("_", " "), params
@@ -667,7 +396,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         anchor = anchors[id(ra)]
         run = ra.run
         kind, params = _schedule(ra)
-        chart = _range_test_chart(ra, anchor) if ra.kind == "range_test" else _training_chart(ra, anchor)
+        chart = range_test_chart(ra, anchor) if ra.kind == "range_test" else training_chart(ra, anchor)
         sections.append(RunSection(
             name=run.name,
             anchor=anchor,
@@ -679,7 +408,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
             schedule=kind,
             schedule_params=params,
             suggested_lr=None if ra.suggested_lr is None else fmt_lr(ra.suggested_lr),
-            findings=[_finding_row(f) for f in _sorted_findings(ra.findings)],
+            findings=[_finding_row(f) for f in sorted_findings(ra.findings)],
             cost=_cost_rows(ra),
             hyperparameters=_hyperparameters(run.meta),
             files=list(run.files) or [run.path],
@@ -695,7 +424,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         generated_at=now.strftime("%Y-%m-%d %H:%M %Z").strip(),
         inputs=[str(p) for p in inputs],
         # The manager reads the worst first; the run sections keep the analysis' order.
-        verdicts=sorted((s.verdict for s in sections), key=lambda v: -_severity_rank(v.severity)),
+        verdicts=sorted((s.verdict for s in sections), key=lambda v: -severity_rank(v.severity)),
         totals=_totals(analysis),
         assumptions=_assumptions(analysis),
         recommendations=_recommendations(analysis, anchors),

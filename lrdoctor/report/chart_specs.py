@@ -1,0 +1,193 @@
+"""Charts described as data (no Qt): what each report chart shows; ``charts.py`` draws them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lrdoctor.analysis.findings import RunAnalysis, SweepAnalysis
+from lrdoctor.report.formatting import fmt_lr, mode_label, sorted_findings
+from lrdoctor.style import ROLE_COLORS, RUN_PALETTE, SEVERITY_COLORS
+
+# Sweep-chart marker colours: best LR in the healthy green, the stability edge in amber.
+BEST_LR_COLOR = "#16a34a"
+MAX_STABLE_COLOR = "#f59e0b"
+SUGGESTED_COLOR = "#3b82f6"
+
+
+@dataclass
+class Series:
+    """One curve (or point set) of a chart panel."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+    color: str
+    style: str = "line"  # "line" | "points" | "cross"
+
+
+@dataclass
+class Shade:
+    """A shaded x-range (a finding's steps) in a severity colour."""
+
+    start: float
+    end: float
+    color: str
+    label: str
+
+
+@dataclass
+class Marker:
+    """A vertical line at ``x`` (a suggested LR, a best LR ...)."""
+
+    x: float
+    label: str
+    color: str
+    dashed: bool = False
+
+
+@dataclass
+class Panel:
+    """One plot of a chart; panels of a chart share the x axis."""
+
+    y_label: str
+    series: list[Series] = field(default_factory=list)
+    shades: list[Shade] = field(default_factory=list)
+    markers: list[Marker] = field(default_factory=list)
+    log_y: bool = False
+    height: int = 3  # relative height among the chart's panels
+
+
+@dataclass
+class ChartSpec:
+    """A chart to draw: ``key`` is unique in the report and safe as a file name."""
+
+    key: str
+    title: str
+    x_label: str
+    panels: list[Panel]
+    log_x: bool = False
+
+
+def _series(ra: RunAnalysis, role: str, label: str | None = None) -> Series | None:
+    df = ra.run.role_series(role)
+    if df is None or df.empty:
+        return None
+    y = df["value"].to_numpy(np.float64, copy=True)
+    y[~np.isfinite(y)] = np.nan  # pyqtgraph breaks the line at NaN; inf would wreck the range
+    tag = ra.run.primary_tag(role) or role
+    return Series(label or tag, df["step"].to_numpy(np.float64), y, ROLE_COLORS.get(role, RUN_PALETTE[0]))
+
+
+def wants_log(series: list[Series]) -> bool:
+    """Log y when the curve spans more than two decades (an explosion would flatten the rest)."""
+    values = np.concatenate([s.y for s in series]) if series else np.array([])
+    values = values[np.isfinite(values)]
+    return bool(values.size and values.min() > 0 and values.max() / values.min() > 100)
+
+
+def _shades(ra: RunAnalysis, last_step: float) -> list[Shade]:
+    out = []
+    for f in sorted_findings(ra.findings)[::-1]:  # the most severe drawn last, on top
+        if f.step_start is None and f.step_end is None:
+            continue
+        start = float(f.step_start if f.step_start is not None else 0)
+        end = float(f.step_end if f.step_end is not None else last_step)
+        out.append(Shade(start, max(end, start), SEVERITY_COLORS.get(f.severity, "#6b7280"), mode_label(f.mode)))
+    return out
+
+
+def training_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
+    loss = [s for s in (_series(ra, "train_loss"), _series(ra, "val_loss")) if s is not None]
+    lr = _series(ra, "lr")
+    if not loss and lr is None:
+        return None
+    last = max((float(np.nanmax(s.x)) for s in loss + ([lr] if lr else []) if s.x.size), default=0.0)
+    shades = _shades(ra, last)
+    panels = []
+    if loss:
+        panels.append(Panel("loss", loss, shades, log_y=wants_log(loss), height=3))
+    if lr is not None:
+        panels.append(Panel("learning rate", [lr], shades, height=2 if loss else 3))
+    return ChartSpec(key, ra.run.name, "step", panels)
+
+
+def range_test_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
+    """Loss vs LR (log x) with each rule's LR and the suggestion marked; the step chart as fallback."""
+    d = ra.details.get("range_test")
+    d = d if isinstance(d, dict) else ra.details
+    if d.get("lr") is None:
+        # The analysis keeps only the summary; the curve comes from the analyzer's own function.
+        from lrdoctor.analysis.range_test import analyze_range_test
+
+        d = {**vars(analyze_range_test(ra.run)), **d}
+    lr, smooth = d.get("lr"), d.get("smoothed_loss")
+    if lr is None or smooth is None or len(lr) == 0:
+        return training_chart(ra, key)
+    x = np.asarray(lr, dtype=np.float64)
+    y = np.asarray(smooth, dtype=np.float64).copy()
+    y[~np.isfinite(y)] = np.nan
+    series = [Series("smoothed loss", x, y, ROLE_COLORS["train_loss"])]
+    raw = d.get("loss")
+    if raw is not None and len(raw) == len(x):
+        raw = np.asarray(raw, dtype=np.float64).copy()
+        raw[~np.isfinite(raw)] = np.nan
+        series.insert(0, Series("loss", x, raw, "#9ca3af"))
+    suggested = None if ra.suggested_lr is None else float(ra.suggested_lr)
+    markers = []
+    for i, (name, value) in enumerate(_suggestions(d)):
+        if suggested is not None and math.isclose(value, suggested):
+            continue  # drawn once, as the suggestion
+        markers.append(Marker(value, f"{name} {fmt_lr(value)}", RUN_PALETTE[(i + 3) % len(RUN_PALETTE)], True))
+    if suggested is not None:
+        rule = d.get("suggested_rule")
+        label = f"suggested {fmt_lr(suggested)}" + (f" ({rule})" if rule and rule != "none" else "")
+        markers.append(Marker(suggested, label, SUGGESTED_COLOR))
+    return ChartSpec(key, f"{ra.run.name}: LR range test, loss vs learning rate", "learning rate",
+                     [Panel("loss", series, [], markers, log_y=wants_log(series))], log_x=True)
+
+
+def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
+    """The range test's per-rule LR suggestions (``rules``: name -> LR or None)."""
+    rules = details.get("rules") or details.get("suggestions") or {}
+    out: list[tuple[str, float]] = []
+    for name, value in (rules.items() if isinstance(rules, dict) else []):
+        if isinstance(value, (int, float)) and math.isfinite(value) and value > 0:
+            out.append((str(name), float(value)))
+    return out
+
+def sweep_chart(sw: SweepAnalysis, key: str, name: str) -> ChartSpec | None:
+    """Final loss vs LR (log x): finished runs as dots, diverged ones as red crosses, best/max-stable marked."""
+    ok_x, ok_y, bad_x, bad_y = [], [], [], []
+    finite = [float(p["final_loss"]) for p in sw.points
+              if p.get("final_loss") is not None and math.isfinite(float(p["final_loss"]))]
+    ceiling = max(finite) if finite else 1.0
+    for p in sw.points:
+        lr, loss = p.get("lr"), p.get("final_loss")
+        if lr is None:
+            continue
+        loss_ok = loss is not None and math.isfinite(float(loss))
+        if p.get("diverged") or not loss_ok:
+            bad_x.append(float(lr))
+            bad_y.append(float(loss) if loss_ok else ceiling)  # a NaN loss is drawn at the top
+        else:
+            ok_x.append(float(lr))
+            ok_y.append(float(loss))
+    if not ok_x and not bad_x:
+        return None
+    series = [Series("final loss", np.array(ok_x), np.array(ok_y), ROLE_COLORS["train_loss"], "points")]
+    if bad_x:
+        series.append(Series("diverged", np.array(bad_x), np.array(bad_y), SEVERITY_COLORS["critical"], "cross"))
+    markers = []
+    if sw.best_lr is not None:
+        markers.append(Marker(float(sw.best_lr), f"best {fmt_lr(sw.best_lr)}", BEST_LR_COLOR))
+    if sw.max_stable_lr is not None:
+        markers.append(Marker(float(sw.max_stable_lr), f"max stable {fmt_lr(sw.max_stable_lr)}",
+                              MAX_STABLE_COLOR, True))
+    if sw.suggested_lr is not None and sw.suggested_lr != sw.best_lr:
+        markers.append(Marker(float(sw.suggested_lr), f"suggested {fmt_lr(sw.suggested_lr)}", SUGGESTED_COLOR, True))
+    return ChartSpec(key, f"Sweep {name}: final loss vs learning rate", "learning rate",
+                     [Panel("final loss", series, [], markers, log_y=wants_log(series[:1]))], log_x=True)
