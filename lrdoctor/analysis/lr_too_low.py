@@ -7,6 +7,7 @@ from scipy import stats
 
 from . import wording as w
 from .findings import Finding
+from .forecast import Forecast, forecast_loss
 from .signals import Signals
 
 # Still falling at the end: the last quarter gains at least this share of L0...
@@ -29,6 +30,45 @@ LEVEL_WINDOW = 0.04
 # the curve already bends.
 STRONG_FACTOR, MILD_FACTOR = 10.0, 3.0
 STRONG_EARLY_SHARE = 0.35
+# Steps saved by a higher LR are only claimed while the fitted curve is far from its floor:
+# doubling the run must still buy this share of the achievable progress (else a higher LR
+# buys little and nothing is claimed).
+MIN_GAIN_IF_DOUBLED = 0.05
+# Speed-up assumed for a raised LR when estimating saved steps: the smallest factor we
+# recommend, although a 10x LR usually runs more than 3x faster (conservative).
+SAVED_STEPS_SPEEDUP = MILD_FACTOR
+# "Train longer" rather than "raise the LR": the fitted curve has already made this share of
+# its achievable progress (it bends toward its floor: converging, a plateau is near).
+NEAR_FLOOR_PROGRESS = 0.85
+# "Within reach of the floor": this share of the achievable progress left.
+FLOOR_MARGIN = 0.05
+
+
+def steps_to_level(fc: Forecast, level: float) -> float | None:
+    """The step at which the fitted curve reaches ``level`` (None if it never does)."""
+    if not fc.ok or fc.amplitude is None or fc.amplitude <= 0 or level <= fc.l_inf:
+        return None
+    return float(((level - fc.l_inf) / fc.amplitude) ** (-1.0 / fc.alpha) - fc.t0)
+
+
+def steps_saved(fc: Forecast, final_loss: float, first_step: int, last_step: int) -> int | None:
+    """Steps a raised LR would save to reach this run's final loss (conservative).
+
+    Method: in the slow, stable regime a k-times larger LR travels the same loss curve about
+    k times faster (time rescaling of gradient flow: L_k(t) ~ L(k t)). The fitted power law
+    gives t*, the step at which this run's pace reaches its final loss; a run at
+    SAVED_STEPS_SPEEDUP x the LR gets there at t* / SAVED_STEPS_SPEEDUP, saving the rest. Only
+    claimed while the forecast is trusted and the curve is still far from its floor.
+    """
+    if not fc.ok or fc.gain_if_doubled is None or fc.gain_if_doubled < MIN_GAIN_IF_DOUBLED:
+        return None
+    t_star = steps_to_level(fc, final_loss)
+    if t_star is None or not np.isfinite(t_star):
+        return None
+    t_star = min(max(t_star, 0.0), float(last_step))  # never more than the run itself took
+    reached = first_step + (t_star - first_step) / SAVED_STEPS_SPEEDUP
+    saved = int(last_step - max(reached, first_step))
+    return saved if saved > 0 else None
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -63,6 +103,9 @@ def detect(sig: Signals) -> Finding | None:
     if not hi < 0:  # the late fall must be statistically clear
         return None
     factor = STRONG_FACTOR if early_share < STRONG_EARLY_SHARE else MILD_FACTOR
+    fc = forecast_loss(view.steps, view.values)
+    saved = steps_saved(fc, lend, sig.first_step, sig.last_step)
+    near_floor = fc.ok and fc.progress_fraction is not None and fc.progress_fraction >= NEAR_FLOOR_PROGRESS
     ev = {
         "last_quarter_drop_over_l0": q_drop,
         "last_40pct_share_of_progress": late_share,
@@ -71,7 +114,8 @@ def detect(sig: Signals) -> Finding | None:
         "final_loss": lend,
         "initial_loss": view.l0,
         "lr_end": lr_end,
-        "steps_saved_estimate": None,
+        "steps_saved_estimate": saved,
+        "forecast": fc.to_dict() if fc.ok else {"ok": False, "reason": fc.reason},
         "summary": (
             f"loss still falling steadily at the end ({w.num(slope * 1000)} per 1k steps; the last 40% of "
             f"steps made {w.pct(late_share)} of the progress, the first 20% only {w.pct(early_share)})"
@@ -82,6 +126,16 @@ def detect(sig: Signals) -> Finding | None:
         rec = f"raise the LR ~{w.factor(factor)} to ~{w.lr(sig.lr_peak * factor)} (or run an LR range test)"
     else:
         rec = f"raise the LR ~{w.factor(factor)} (or run an LR range test)"
+    if near_floor:
+        # Converging: the fitted curve bends toward its floor, so more steps at this LR pay off.
+        # Achievable progress = (L_now - L_inf) / (1 - progress made); aim within FLOOR_MARGIN of it.
+        gap = (fc.loss_now - fc.l_inf) / max(1.0 - fc.progress_fraction, 1e-9)
+        reach = steps_to_level(fc, fc.l_inf + FLOOR_MARGIN * gap)
+        more = f"~{int(reach - sig.last_step):,} more steps" if reach and reach > sig.last_step else "more steps"
+        rec = (f"train longer: the loss is converging toward ~{w.num(fc.l_inf)} ({w.pct(fc.progress_fraction)} "
+               f"of the fitted progress made); {more} get close to it, or " + rec)
+    elif saved is not None:
+        rec += f"; a {w.factor(SAVED_STEPS_SPEEDUP)} higher LR would reach this final loss ~{saved:,} steps sooner"
     conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
     if lr_end is None:
         conf *= 0.8  # the LR itself was not seen
