@@ -149,6 +149,14 @@ def test_every_module_of_ours_is_frozen(build: Path) -> None:
     assert set(BUILTIN_READER_MODULES) <= frozen_modules
 
 
+def test_heavy_unused_packages_left_out(build: Path) -> None:
+    """Packages a developer's environment may hold (torch, scikit-learn, test tools) stay out of the app."""
+    _archive, entries = ast.literal_eval((build / "work" / "lrdoctor" / "PYZ-00.toc").read_text())
+    top_level = {entry[0].split(".")[0] for entry in entries}
+    unwanted = {"torch", "tensorflow", "sklearn", "matplotlib", "PIL", "pytest", "tbparse", "IPython"}
+    assert not top_level & unwanted
+
+
 def test_package_data_shipped(build: Path) -> None:
     """Every file pyproject.toml declares as package data is in the app folder."""
     tomllib = pytest.importorskip("tomllib")
