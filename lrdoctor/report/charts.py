@@ -26,6 +26,7 @@ TITLE_HEIGHT = 30
 SHADE_ALPHA = 44
 SHADE_EDGE_ALPHA = 170
 LINE_WIDTH = 2
+FLAT_RANGE_FRACTION = 0.5  # a constant curve is drawn mid-height, its axis spanning +-50% of its value
 MARKER_LABEL_STEP = 0.1  # vertical offset between successive marker labels, as a fraction of the plot
 LEGEND_WIDTH = 190  # pixels beside the plots; fits "Overfitting (wasted steps after best val)" at 9pt
 
@@ -129,11 +130,24 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend, pen_scale: float = 1.0)
                        "anchors": [(1, 0), (1, 0)] if right_half else [(0, 0), (0, 0)]},
         )
         plot.addItem(line)
+    _fix_flat_range(plot, panel)
     for shade in panel.shades:
         # A square swatch in the shade's colour (a fill-level sample would draw a triangle).
         sample = pg.ScatterPlotItem([], [], symbol="s", size=12, pen=pg.mkPen(_rgba(shade.color, 160)),
                                     brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA * 2)))
         legend.add(sample, shade.label)
+
+
+def _fix_flat_range(plot, panel: Panel) -> None:
+    """A constant curve (a constant LR) gets a range around its value, not pyqtgraph's +-0.5 around it."""
+    ys = [np.asarray(s.y, np.float64) for s in panel.series if len(s.y)]
+    y = np.concatenate(ys) if ys else np.array([])
+    y = y[np.isfinite(y)]
+    if panel.log_y or not y.size or y.min() != y.max():
+        return
+    value = float(y[0])
+    pad = abs(value) * FLAT_RANGE_FRACTION or 1.0
+    plot.setYRange(value - pad, value + pad, padding=0)
 
 
 class _Legend:
