@@ -17,6 +17,7 @@ from ..plots import theme_colors, with_alpha
 
 SUGGESTION_COLORS = ("#16a34a", "#7c3aed", "#0891b2", "#db2777")  # one per range-test rule
 RAW_ALPHA = 70
+RAW_LOW_PERCENTILE = 1.0  # the raw range-test loss's low tail kept in view (ignores single outliers)
 
 
 def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
@@ -30,6 +31,18 @@ def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
         # SI-prefix scaling garbles log-axis tick labels ("x0.001" with 10¹ ticks).
         plot.getAxis(axis).enableAutoSIPrefix(False)
     return widget, fg
+
+
+def set_log_ticks(plot: Any, values: np.ndarray) -> None:
+    """Label only the decades of a log-x axis (pyqtgraph's minor labels collide over few decades)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return
+    first, last = int(np.floor(np.log10(values.min()))) - 1, int(np.ceil(np.log10(values.max()))) + 1
+    major = [(d, f"{10.0 ** d:g}" if -3 <= d <= 3 else f"1e{d}") for d in range(first, last + 1)]
+    minor = [(d + np.log10(k), "") for d in range(first, last) for k in range(2, 10)]
+    plot.getAxis("bottom").setTicks([major, minor])
 
 
 def _series_lr_loss(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -110,10 +123,14 @@ class RangeTestView(QWidget):
                                               name="loss (smoothed, fastai EMA)"))
             self.suggestions = {str(k): float(v) for k, v in result.rules.items()
                                 if v is not None and np.isfinite(v) and v > 0}
+            set_log_ticks(self.plot, result.lr)
             finite = result.smoothed_loss[np.isfinite(result.smoothed_loss)]
             if finite.size:
                 # Zoom y to the useful part: the explosion at the end would flatten the descent.
-                lo, first = float(finite.min()), float(finite[0])
+                raw = result.loss[np.isfinite(result.loss)]
+                # The raw curve dips below the EMA: keep its low percentile in view too.
+                lo = min(float(finite.min()), float(np.percentile(raw, RAW_LOW_PERCENTILE)) if raw.size else np.inf)
+                first = float(finite[0])
                 self.plot.setYRange(lo - 0.1 * (first - lo), first + 0.25 * (first - lo), padding=0)
         for i, (rule, value) in enumerate(self.suggestions.items()):
             color = SUGGESTION_COLORS[i % len(SUGGESTION_COLORS)]
@@ -165,6 +182,7 @@ class SweepView(QWidget):
         ok = [p for p in pts if not p.get("diverged") and p.get("final_loss") is not None
               and np.isfinite(p["final_loss"])]
         bad = [p for p in pts if p not in ok]
+        set_log_ticks(self.plot, np.array([p["lr"] for p in pts]))
         if ok:
             ok.sort(key=lambda p: p["lr"])
             self.plot.addItem(pg.PlotDataItem(
