@@ -40,7 +40,7 @@ TOP_RECOMMENDATIONS = 5
 MAX_HYPERPARAMETERS = 60
 # Warnings listed per run / per report before "... and N more".
 MAX_WARNINGS = 50
-RANGE_TEST_COLOR = "#6b7280"  # a range test is a measurement, neither healthy nor faulty
+NEUTRAL_COLOR = "#6b7280"  # a range test or a run without loss: neither healthy nor faulty
 
 
 # --------------------------------------------------------------------------- report content
@@ -172,6 +172,8 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         )
         if ra.findings:
             sentence += " " + finding_summary(sorted_findings(ra.findings)[0])
+    elif not ra.findings and not (run.primary_tag("train_loss") or run.primary_tag("val_loss")):
+        sentence = "Not diagnosed: no loss curve was found among its tags."
     elif not ra.findings:
         sentence = f"Healthy: no learning-rate problem found in {ra.steps:,} steps."
     else:
@@ -183,15 +185,16 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         others = list(dict.fromkeys(mode_label(f.mode) for f in ordered[1:] if f.mode != top.mode))
         if others:
             sentence += " Also: " + ", ".join(others) + "."
+    undiagnosed = sentence.startswith("Not diagnosed")
     cost = cost_dict(ra) or {}
     return Verdict(
         run=run.name,
         anchor=anchor,
         kind=ra.kind,
         severity=sev,
-        color=RANGE_TEST_COLOR if sev is None and ra.kind == "range_test" else severity_color(sev),
+        color=NEUTRAL_COLOR if sev is None and (ra.kind == "range_test" or undiagnosed) else severity_color(sev),
         sentence=sentence,
-        status=sev or ("range test" if ra.kind == "range_test" else "healthy"),
+        status=sev or ("range test" if ra.kind == "range_test" else "no loss" if undiagnosed else "healthy"),
         wasted_gpu_hours=cost.get("wasted_gpu_hours"),
         wasted_usd=cost.get("wasted_usd"),
         wasted_kwh=cost.get("wasted_kwh"),

@@ -96,3 +96,16 @@ def test_chart_png_size(analysis) -> None:
     img = QImage.fromData(png, "PNG")
     assert img.width() == 640
     assert img.height() == TITLE_HEIGHT + PANEL_HEIGHT_UNIT * sum(p.height for p in spec.panels)
+
+
+def test_run_without_loss_is_not_called_healthy(tmp_path: Path) -> None:
+    import csv
+
+    with open(tmp_path / "metrics.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["step", "accuracy"])
+        w.writerows([i, i / 100] for i in range(50))
+    runs = parsers.load(tmp_path / "metrics.csv")
+    assert runs and runs[0].primary_tag("train_loss") is None
+    (verdict,) = build_report(analyze(runs)).verdicts
+    assert verdict.status == "no loss" and verdict.sentence.startswith("Not diagnosed")
