@@ -30,6 +30,13 @@ LEVEL_WINDOW = 0.04
 # the curve already bends.
 STRONG_FACTOR, MILD_FACTOR = 10.0, 3.0
 STRONG_EARLY_SHARE = 0.35
+# A run whose validation loss stopped improving is limited by generalisation, not by the
+# pace of its LR (the training loss still falls because it keeps fitting the training set):
+# with enough evaluations late in the run, the validation loss over its last 40% must still
+# gain at least this share of its own progress (first evaluation -> best).
+VAL_LATE_MIN_SHARE = 0.05
+VAL_LATE_MIN_POINTS = 5
+
 # Steps saved by a higher LR are only claimed while the fitted curve is far from its floor:
 # doubling the run must still buy this share of the achievable progress (else a higher LR
 # buys little and nothing is claimed).
@@ -42,6 +49,25 @@ SAVED_STEPS_SPEEDUP = MILD_FACTOR
 NEAR_FLOOR_PROGRESS = 0.85
 # "Within reach of the floor": this share of the achievable progress left.
 FLOOR_MARGIN = 0.05
+
+
+def _val_late_share(sig: Signals) -> float | None:
+    """Share of the validation loss's progress made over the last 40% of the run (None when
+    there are too few evaluations to tell)."""
+    if sig.val is None or sig.loss_is_val:
+        return None
+    fin = sig.val.finite
+    steps, vals = sig.val.steps[fin], sig.val.values[fin]
+    late = steps >= sig.step_at_frac(0.6)
+    if late.sum() < VAL_LATE_MIN_POINTS or (~late).sum() < 2:
+        return None
+    half = max(2, int(late.sum()) // 2)
+    before = float(np.median(vals[~late][-half:]))  # level just before the last 40%
+    end = float(np.median(vals[-half:]))
+    progress = float(vals[0]) - float(np.min(vals))
+    if progress <= 0:
+        return 0.0
+    return (before - end) / progress
 
 
 def steps_to_level(fc: Forecast, level: float) -> float | None:
@@ -96,6 +122,9 @@ def detect(sig: Signals) -> Finding | None:
     early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
     if q_drop < LAST_QUARTER_DROP or late_share < LATE_SHARE or early_share > early_max:
         return None
+    val_share = _val_late_share(sig)
+    if val_share is not None and val_share < VAL_LATE_MIN_SHARE:
+        return None
     sel = view.steps >= sig.step_at_frac(0.6)
     if sel.sum() < 5:
         return None
@@ -114,6 +143,7 @@ def detect(sig: Signals) -> Finding | None:
         "final_loss": lend,
         "initial_loss": view.l0,
         "lr_end": lr_end,
+        "val_last_40pct_share_of_progress": val_share,
         "steps_saved_estimate": saved,
         "forecast": fc.to_dict() if fc.ok else {"ok": False, "reason": fc.reason},
         "summary": (
