@@ -127,3 +127,32 @@ def test_sniff_by_content_without_tfevents_name(tmp_path: Path, copy: Path):
     assert sniff(renamed)
     runs = parsers.load(renamed)
     assert len(runs) == 1 and runs[0].format == "tensorboard"
+
+
+def test_damage_in_a_long_file_where_the_walk_predicts(tmp_path: Path):
+    """Past a few thousand records the framing walk predicts lengths in bulk: damage there too."""
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(tmp_path / "long"))
+    for step in range(6000):
+        for tag in ("loss", "lr"):
+            writer.add_event(Event(wall_time=1e9 + step, step=step,
+                                   summary=Summary(value=[Summary.Value(tag=tag, simple_value=step)])))
+    writer.close()
+    (path,) = (tmp_path / "long").glob("*tfevents*")
+    starts, lengths, total = _points_by_record(path)
+    assert total == 12000
+    data = bytearray(path.read_bytes())
+    data[int(starts[7000]) + 1] ^= 0x01  # a length field, deep in the predicted part
+    data[int(starts[9000]) + 13] ^= 0x08  # a payload byte (the wall time)
+    path.write_bytes(bytes(data[: int(starts[-1]) + 20]))  # and a truncated last record
+    run = read_file(path)
+    validate_scalars(run.scalars)
+    assert len(run.scalars) == total - 3
+    assert len(run.warnings) == 3
+    assert any(f"byte {int(starts[7000])}" in w and "length CRC" in w for w in run.warnings)
+    assert any(f"byte {int(starts[9000])}" in w and "CRC mismatch" in w for w in run.warnings)
+    slow = read_file(path, fast=False)
+    assert slow.scalars.equals(run.scalars)
