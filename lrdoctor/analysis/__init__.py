@@ -30,7 +30,12 @@ def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Ana
     """Analyze every run, group sweeps, and carry the load warnings along."""
     runs = list(runs)
     analyses = [analyze_run(r) for r in runs]
-    return Analysis(runs=analyses, sweeps=_sweeps(runs, analyses), warnings=list(warnings))
+    sweeps = _sweeps(runs, analyses)
+    if sweeps:
+        from .sweep_oscillation import annotate
+
+        annotate(runs, analyses, sweeps)  # a member bouncing far more than its siblings
+    return Analysis(runs=analyses, sweeps=sweeps, warnings=list(warnings))
 
 
 __all__ = [
