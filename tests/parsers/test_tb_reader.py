@@ -50,7 +50,7 @@ def test_points_per_tag_equal_tbparse(path: Path):
     validate_scalars(run.scalars)
     _, prefix = run_location(path)
     ours = run.scalars.assign(tag=run.scalars["tag"].astype(str).str.removeprefix(prefix))
-    reader = SummaryReader(str(path))
+    reader = SummaryReader(str(path), extra_columns={"wall_time"})
     ref = reader.tensors if path.name.endswith(".v2") else reader.scalars
     ref_counts = ref.groupby("tag").size().to_dict()
     our_counts = ours.groupby("tag").size().to_dict()
@@ -68,6 +68,7 @@ def test_points_per_tag_equal_tbparse(path: Path):
         b = ref[ref["tag"] == tag].sort_values(["step", "value"], key=lambda s: s.astype(float))
         np.testing.assert_array_equal(a["step"].to_numpy(), b["step"].to_numpy())
         np.testing.assert_array_equal(a["value"].to_numpy(), b["value"].to_numpy(dtype=float))
+        np.testing.assert_array_equal(a["wall_time"].to_numpy(), b["wall_time"].to_numpy(dtype=float))
 
 
 @pytest.mark.parametrize("path", REAL_FILES + CORPUS_FILES, ids=_ids(REAL_FILES + CORPUS_FILES))
