@@ -77,3 +77,15 @@ def test_relative_time_and_step_mapping_on_a_tensorboard_run(corpus):
     assert ws.step_to_x(run, steps[[5]])[0] == pytest.approx(curve.x[5], abs=1e-6)
     ws.set_x_mode("step")
     assert np.array_equal(ws.curve(run, tag).x, steps.astype(float))
+
+
+def test_fast_series_equals_run_series(corpus):
+    run = parsers.load(corpus / "runs" / "digits_mlp-68c1")[0]
+    ws = Workspace()
+    for tag in run.tags():
+        fast = ws.series(run, tag)
+        slow = run.series(tag)
+        assert np.array_equal(fast["step"].to_numpy(), slow["step"].to_numpy())
+        assert np.allclose(fast["value"].to_numpy(), slow["value"].to_numpy(), equal_nan=True)
+        assert np.allclose(fast["wall_time"].to_numpy(), slow["wall_time"].to_numpy(), equal_nan=True)
+    assert ws.series(run, "no such tag").empty
