@@ -160,6 +160,13 @@ def main() -> int:
 
     many = measure(runs, pan=False)
     big = measure(huge, pan=True)
+    import parsers  # for context: how much of the launch time is reading the files
+
+    read_times = {}
+    for folder in (runs, huge):
+        t = time.perf_counter()
+        parsers.load(folder)
+        read_times[folder] = time.perf_counter() - t
     ms = lambda xs: f"{1000 * statistics.median(xs):.1f} ms (p90 {1000 * sorted(xs)[int(0.9 * len(xs))]:.1f})"  # noqa: E731
     rows = [
         (f"{args.runs}-run folder: launch -> curves on screen", f"{many['curves_s']:.2f} s",
@@ -168,6 +175,11 @@ def main() -> int:
          f"{big['points']:,} points drawn"),
         (f"pan frame at full zoom-out ({args.points:,}-point run)", ms(big["pan_full"]), f"{PAN_FRAMES} frames"),
         (f"pan frame zoomed to 1% ({args.points:,}-point run)", ms(big["pan_1pct"]), f"{PAN_FRAMES} frames"),
+    ]
+    rows += [
+        (f"  (of which parsers.load, {args.runs}-run folder, no GUI)", f"{read_times[runs]:.2f} s", "same files"),
+        (f"  (of which parsers.load, {args.points:,}-point run, no GUI)", f"{read_times[huge]:.2f} s", "same file"),
+        ("machine load average (1 min) at the end", f"{os.getloadavg()[0]:.1f}", f"{os.cpu_count()} CPUs"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'time':<26}  notes")

@@ -374,7 +374,7 @@ class MainWindow(QMainWindow):
         self._about = box
 
 
-PREFETCH_MODULES = ("scipy.signal", "lrdoctor.analysis", "lrdoctor.cost")
+PREFETCH_MODULES = ("scipy.signal",)  # needed to draw the first curves; the analysis imports its own
 
 
 def _prefetch_imports() -> None:
