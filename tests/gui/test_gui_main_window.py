@@ -223,3 +223,40 @@ def test_reload_readout_and_about(qtbot, window, corpus):
     from lrdoctor import __version__
 
     assert __version__ in window._about.text()
+
+
+def _write_csv_runs(root: Path, n: int) -> None:
+    for i in range(n):
+        run = root / f"run_{i:03d}"
+        run.mkdir(parents=True)
+        with (run / "metrics.csv").open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["step", "train_loss", "lr"])
+            for step in range(50):
+                w.writerow([step, 1.0 / (step + 1) + i * 1e-3, 0.01])
+
+
+def test_cancel_keeps_the_runs_read_so_far(qtbot, window, tmp_path):
+    _write_csv_runs(tmp_path / "many", 300)
+    with qtbot.waitSignal(window.loadFinished, timeout=LOAD_TIMEOUT_MS):
+        window.open_paths([str(tmp_path / "many")])
+        assert window.cancel_button.isVisible()
+        window.cancel_button.click()
+    assert "cancelled" in window.status_label.text()
+    assert len(window.ws.runs) < 300
+    assert not window.progress.isVisible()
+
+
+def test_dropping_a_folder_opens_it(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    _write_csv_runs(tmp_path / "dropped", 2)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tmp_path / "dropped"))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        window.dropEvent(event)
+    names = sorted(r.name for r in window.ws.runs)
+    assert len(names) == 2 and names[0].startswith("run_000") and names[1].startswith("run_001")
