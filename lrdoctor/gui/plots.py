@@ -52,6 +52,12 @@ REGION_EDGE_ALPHA = 170  # the region's edges stay clearly visible
 ZOOM_MARGIN = 0.08  # fraction of a finding's width shown either side when zooming to it
 AUTO_DOWNSAMPLE_FACTOR = 1.0
 HUGE_CURVE_POINTS = 1_000_000  # above this a curve is drawn with a 1 px pen
+# Initial loss view: the 0.5-99.5 percentile band of the loss values, used only when the maximum
+# lies more than 3 band-widths above it (something exploded); 10% headroom either side.
+ROBUST_LOW_PCT, ROBUST_HIGH_PCT = 0.5, 99.5
+OUTLIER_SPAN_FACTOR = 3.0
+ROBUST_PAD = 0.1
+ROBUST_SAMPLE = 200_000  # values per curve used for the percentiles (huge curves are subsampled)
 MIN_ZOOM_WIDTH = 10.0  # a point finding still gets a readable window (in x units)
 PLOT_ROLES: dict[str, tuple[str, ...]] = {
     "loss": ("train_loss", "val_loss"),
@@ -281,6 +287,7 @@ class CurvesView(QWidget):
         self.draw_findings()
         for plot in self.plots.values():
             plot.enableAutoRange()
+        self._robust_loss_range()
         self._update_empty_state()
         self.curvesDrawn.emit()
 
@@ -371,6 +378,31 @@ class CurvesView(QWidget):
         # One min/max pair per pixel column is the exact envelope; pyqtgraph's default (5 per
         # pixel) draws five times the segments for no visible difference and halves pan speed.
         item.opts["autoDownsampleFactor"] = AUTO_DOWNSAMPLE_FACTOR
+
+    def _robust_loss_range(self) -> None:
+        """When a few exploding points (a diverged run) would flatten every other curve, show the bulk.
+
+        Only the initial view: zooming, autorange (the 'A' button) and log-y still show everything.
+        """
+        if self.ws.log_y:
+            return
+        samples = []
+        for _, _, curve in self.items.values():
+            if curve.role in ("train_loss", "val_loss"):
+                y = curve.smoothed if self._smooths(curve) and self.ws.smoothing > 0 else curve.y
+                step = max(1, y.size // ROBUST_SAMPLE)
+                samples.append(y[::step])
+        if not samples:
+            return
+        y = np.concatenate(samples)
+        y = y[np.isfinite(y)]
+        if y.size < 2:
+            return
+        lo, hi = np.percentile(y, [ROBUST_LOW_PCT, ROBUST_HIGH_PCT])
+        top = float(y.max())
+        if hi > lo and top - hi > OUTLIER_SPAN_FACTOR * (hi - lo):
+            pad = (hi - lo) * ROBUST_PAD
+            self.loss_plot.setYRange(lo - pad, hi + pad, padding=0)
 
     def _label_x_axes(self, used: dict[str, bool]) -> None:
         mode = self.ws.x_mode
