@@ -8,7 +8,8 @@ calls, so after a while the count reaches zero and CPython aborts ("none_dealloc
 deallocating None"), at the latest when the interpreter exits. From Python 3.12
 these objects are immortal and the leak is harmless.
 
-When (and only when) a probe shows the leak, the refcounts of the three singletons
+pyproject.toml pins PySide6 below 6.12; this guard covers an environment that has
+the leaking build anyway. When (and only when) a probe shows the leak, the refcounts of the three singletons
 are raised by a large constant so they can never reach zero in a session; a timer
 tops them up again should they ever run low. This touches nothing else.
 """

@@ -57,6 +57,10 @@ def test_open_sweep_folder_lists_runs_and_plots_them(qtbot, window, corpus):
         assert (run_key(run), "train_loss") in drawn
         assert (run_key(run), "lr") in drawn
     assert window.curves.lr_plot.isVisible()
+    # lr_3e-1 explodes to ~197 in its first steps; the initial view shows the bulk of the curves.
+    peak = max(float(np.nanmax(c.y)) for _, _, c in window.curves.items.values() if c.role == "train_loss")
+    assert peak > 100
+    assert window.curves.loss_plot.viewRange()[1][1] < peak / 10
     # The sweep view shows the sweep the analyzer found in this folder.
     assert "sweep_synth_clf_adam" in window.sweep_view.title.text()
 
