@@ -71,14 +71,15 @@ def detect(sig: Signals) -> Finding | None:
         return None
     h = LEVEL_WINDOW / 2
     scale = abs(view.l0)
-    l60 = view.level_frac(1 - TAIL - h, 1 - TAIL + h)
     lend = view.level_frac(1 - 2 * h, 1.0)
     total = view.l0 - lend
-    if not np.isfinite(l60) or total <= 0 or lend < MIN_FLOOR * scale:
+    if total <= 0 or lend < MIN_FLOOR * scale:
         return None
-    late_share = (l60 - lend) / total
+    # Late progress from a robust trend through the whole tail (noise-proof; the same
+    # measure as lr_too_low's, so "flat" and "still falling" cannot both hold).
+    late_share = view.trend_drop(1 - TAIL) / total
     rough = view.roughness(0.5, 1.0)
-    if late_share > FLAT_SHARE or not rough <= MAX_ROUGHNESS:
+    if not late_share <= FLAT_SHARE or not rough <= MAX_ROUGHNESS:
         return None
     # Where the plateau starts: from there on the smoothed loss stays within the flat band.
     band = lend + FLAT_SHARE * total

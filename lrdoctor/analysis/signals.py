@@ -28,6 +28,9 @@ MAX_POINTS = 20_000
 # median over a few points is robust to one unlucky batch while still being "before
 # learning" for any run long enough to analyse.
 L0_POINTS = 3
+# Trend drops are fitted on at most this many bin medians (robust to minibatch noise and
+# cheap on long runs: Theil-Sen is quadratic in its points).
+TREND_BINS = 40
 # Fraction of the run the rolling-median window spans (odd, at least 5 points): wide
 # enough to average minibatch noise, narrow enough to keep a 5%-of-run feature.
 SMOOTH_FRACTION = 0.02
@@ -150,6 +153,27 @@ class LossView:
         """Median loss between fractions ``a`` and ``b`` of the run's step span."""
         s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
         return self.level(s0 + a * (s1 - s0), s0 + b * (s1 - s0))
+
+    def trend_drop(self, a: float, b: float = 1.0) -> float:
+        """How much the loss fell between fractions ``a`` and ``b`` of the run, from a robust
+        line (Theil-Sen on bin medians) through every point in between; positive = falling.
+
+        Uses the whole stretch rather than two narrow end windows, so minibatch noise in the
+        windows does not decide whether a slow run is "still falling" or "flat"."""
+        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
+        lo, hi = s0 + a * (s1 - s0), s0 + b * (s1 - s0)
+        sel = (self.steps >= lo) & (self.steps <= hi)
+        st, vals = self.steps[sel], self.values[sel]
+        if len(vals) < MIN_POINTS or hi <= lo:
+            return float("nan")
+        k = max(1, len(vals) // TREND_BINS)
+        n = len(vals) // k * k
+        bs = np.median(st[len(st) - n:].reshape(-1, k), axis=1)
+        bv = np.median(vals[len(vals) - n:].reshape(-1, k), axis=1)
+        if np.ptp(bs) <= 0:
+            return float("nan")
+        slope = stats.theilslopes(bv, bs)[0]
+        return float(-slope * (hi - lo))
 
     def roughness(self, a: float, b: float, windows: int = 10) -> float:
         """Median over ``windows`` sub-windows of std(loss) / L0 between fractions a and b."""
