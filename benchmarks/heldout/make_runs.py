@@ -141,7 +141,7 @@ def make_task(name: str, seed: int) -> Task:
         d = datasets.load_diabetes()
         return _tabular(name, d.data, d.target, seed, True, (64, 64), "MLP 10-64-64-1 regression on diabetes")
     if name == "synth_clf_mlp":
-        x, y = datasets.make_classification(n_samples=12000, n_features=40, n_informative=20, n_classes=6,
+        x, y = datasets.make_classification(n_samples=60000, n_features=40, n_informative=20, n_classes=6,
                                             flip_y=0.05, random_state=seed)
         return _tabular(name, x, y, seed, False, (256, 256), "MLP 40-256-256-6 on make_classification")
     if name == "char_transformer":
@@ -448,7 +448,8 @@ def check(mode: str, rec: Record, twin: Record, strict: bool) -> tuple[bool, dic
         if strict:
             return (o["best_frac"] < 0.6 and o["final_ratio"] >= 1.15 and o["min_lastq_ratio"] >= 1.08
                     and o["train_ratio"] <= 0.8 and twin_ok), {"best_val_step": o["best_step"]}
-        return o["best_frac"] < 0.8 and o["final_ratio"] >= 1.07 and o["train_ratio"] <= 0.9, {}
+        return (o["best_frac"] < 0.8 and o["final_ratio"] >= 1.10 and o["min_lastq_ratio"] >= 1.04
+                and o["train_ratio"] <= 0.9), {}
     raise ValueError(mode)
 
 
@@ -605,7 +606,7 @@ def families(rng: random.Random) -> list[tuple[str, int, Config, list[tuple[list
     down = lambda: rng.uniform(10, 50)  # noqa: E731
     C = Config
     out = []
-    s = 3100 + rng.randint(0, 50)
+    s = 3100 + 100 * rng.randint(0, 50)  # seeds far from the corpus's (1011-1029)
     # digits MLP, SGD
     h = C("digits_mlp", "SGD", 0.05, {"name": "cosine"}, 800, 64, 0.1, 5e-4)
     out.append(("digits_mlp", s, h, [
@@ -678,13 +679,6 @@ def families(rng: random.Random) -> list[tuple[str, int, Config, list[tuple[list
     return out
 
 
-def decayed_twin(cfg: Config) -> Config:
-    d = dict(cfg.__dict__)
-    d["schedule"] = {"name": "warmup_cosine", "warmup_steps": cfg.schedule["warmup_steps"]} if cfg.schedule.get(
-        "warmup_steps") else {"name": "cosine"}
-    return Config(**d)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
@@ -700,6 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     fmts = ["tensorboard", "lightning_csv", "wandb_csv", "hf_trainer_state"]
     fmt_i = rng.randrange(4)
     kept, dropped, index = 0, [], []
+    written: set[tuple[str, int]] = set()  # a config listed in two families is written once
 
     def run(cfg: Config, seed: int) -> Record:
         key = (cfg.key(), seed)
@@ -722,6 +717,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         members = [([], hcfg, None)] + variants
         for intended, cfg, special in members:
+            if (cfg.key(), seed) in written:
+                continue
+            written.add((cfg.key(), seed))
             rec = run(cfg, seed)
             twin = run(special, seed) if special is not None else H
             modes, checks, events, ok = [], {}, {}, True
@@ -736,7 +734,9 @@ def main(argv: list[str] | None = None) -> int:
             for m in MODES:
                 if m in intended:
                     continue
-                tw = run(decayed_twin(cfg), seed) if m == "plateau" and is_constant(cfg.schedule) else twin
+                # plateau is judged against the family's decayed H (as in the corpus, where a
+                # memorised constant-LR overfitting run is not a plateau: H ends higher)
+                tw = H if m == "plateau" else twin
                 if m in ("plateau", "overfitting") and check(m, rec, tw, strict=True)[0]:
                     modes.append(m)
                     checks[m] = {"passed": True, **check(m, rec, tw, strict=True)[1]}
