@@ -36,6 +36,7 @@ from .plots import CurvesView
 from .workers import AnalyzeWorker, LoadWorker
 
 DEFAULT_SIZE = (1400, 900)
+WARNINGS_DOCK_HEIGHT = 110  # px: four or five lines
 MAX_RECENT = 10
 SETTINGS_ORG, SETTINGS_APP = "lrdoctor", "lrdoctor"
 FILE_FILTER = "Training logs (*tfevents* *.csv *.tsv *.json *.jsonl *.log *.txt *.wandb);;All files (*)"
@@ -346,8 +347,10 @@ class MainWindow(QMainWindow):
             self.warnings_list.clear()
             lines = [str(w) for w in self.ws.all_warnings()]
             self.warnings_list.addItems(lines)
-            if lines:
+            if lines and not self.warnings_dock.isVisible():
                 self.warnings_dock.show()
+                # A few lines are enough; the plots keep the room.
+                self.resizeDocks([self.warnings_dock], [WARNINGS_DOCK_HEIGHT], Qt.Orientation.Vertical)
         elif event == RUNS:
             names = ", ".join(Path(s).name for s in self.ws.sources)
             self.setWindowTitle(f"lrdoctor — {names}" if names else "lrdoctor")

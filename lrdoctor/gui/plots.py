@@ -148,10 +148,14 @@ class CurvesView(QWidget):
             plot.getAxis("left").setWidth(60)
             if plot is not self.loss_plot:
                 plot.setXLink(self.loss_plot)
+                # Only the loss plot auto-ranges x: a linked plot that auto-ranged too would push
+                # its range through the link and switch the loss plot's x autorange off, and
+                # clip-to-view would then clip fresh data to a stale view (an empty plot).
+                plot.disableAutoRange(axis="x")
             self._add_menu_actions(plot)
         self.loss_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range)
         self.loss_plot.setLabel("left", "loss")
-        self.lr_plot.setLabel("left", "learning rate")
+        self.lr_plot.setLabel("left", "LR")  # short: the plot is low, a long label would overlap
         self.grad_plot.setLabel("left", "grad norm")
         # The legend is a label above the plots, not a pyqtgraph LegendItem: removing entries from a
         # LegendItem (every rebuild) corrupts reference counts under PySide6 6.12 and aborts the
@@ -263,6 +267,7 @@ class CurvesView(QWidget):
         runs = self.ws.checked_runs()
         single = len(runs) == 1
         used = {name: False for name in self.plots}
+        pending: list[tuple[str, Curve, str, bool, str | None]] = []
         all_keys = self.ws.keys()
         for run in runs:
             key = run_key(run)
@@ -277,16 +282,20 @@ class CurvesView(QWidget):
                         continue
                     color = style.ROLE_COLORS.get(role, run_color) if single else run_color
                     dashed = role == "val_loss"
-                    self._add_curve(plot_name, curve, color, dashed, self._legend_name(run, role, tag, single))
+                    pending.append((plot_name, curve, color, dashed, self._legend_name(run, role, tag, single)))
                     used[plot_name] = True
+        self._fit_x(pending)
+        for args in pending:
+            self._add_curve(*args)
         self._show_legend(single)
         self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
         self.lr_plot.setVisible(used["lr"])
         self.grad_plot.setVisible(used["grad"])
         self._label_x_axes(used)
         self.draw_findings()
-        for plot in self.plots.values():
-            plot.enableAutoRange()
+        self.loss_plot.enableAutoRange()
+        for plot in (self.lr_plot, self.grad_plot):
+            plot.enableAutoRange(axis="y")  # x follows the loss plot through the link
         self._robust_loss_range()
         self._update_empty_state()
         self.curvesDrawn.emit()
@@ -378,6 +387,20 @@ class CurvesView(QWidget):
         # One min/max pair per pixel column is the exact envelope; pyqtgraph's default (5 per
         # pixel) draws five times the segments for no visible difference and halves pan speed.
         item.opts["autoDownsampleFactor"] = AUTO_DOWNSAMPLE_FACTOR
+
+    def _fit_x(self, pending: list[tuple[str, Curve, str, bool, str | None]]) -> None:
+        """Show the new curves' x extent before their data goes in, x autorange on.
+
+        pyqtgraph picks the auto-downsampling factor from the *current* view: a view left
+        over from another x mode (steps vs. epoch seconds) gives a factor larger than the
+        data, which then draws nothing and so never triggers the autorange.
+        """
+        bounds = [(float(np.nanmin(c.x)), float(np.nanmax(c.x))) for _, c, *_ in pending if c.x.size]
+        if bounds:
+            lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+            if hi > lo:
+                self.loss_plot.setXRange(lo, hi)
+        self.loss_plot.enableAutoRange()
 
     def _robust_loss_range(self) -> None:
         """When a few exploding points (a diverged run) would flatten every other curve, show the bulk.

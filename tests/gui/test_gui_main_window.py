@@ -264,3 +264,16 @@ def test_dropping_a_folder_opens_it(qtbot, window, tmp_path):
         window.dropEvent(event)
     names = sorted(r.name for r in window.ws.runs)
     assert len(names) == 2 and names[0].startswith("run_000") and names[1].startswith("run_001")
+
+
+def test_switching_x_modes_keeps_the_curves_in_view(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-68c1")
+    window.ws.set_x_mode("wall")
+    curve = next(c for _, _, c in window.curves.items.values())
+    lo, hi = window.curves.x_range()
+    assert lo <= curve.x[0] and hi >= curve.x[-1] and hi - lo < 3600  # the run took seconds
+    window.ws.set_x_mode("step")
+    lo, hi = window.curves.x_range()
+    assert lo <= 0 and 999 <= hi < 2000
+    shown_x, _ = window.curves.items[(curve.run_key, curve.tag)][1].getData()
+    assert shown_x.size > 0

@@ -206,12 +206,15 @@ class CostPanel(QWidget):
         sums = {name: 0.0 for name, _, _ in COST_COLUMNS}
         seen = {name: False for name, _, _ in COST_COLUMNS}
         rows = 0
+        unpriced = 0  # runs with wasted steps but no step time (no clock in the log)
         for run in self.ws.checked_runs():
             ra = self.ws.run_analysis(run_key(run))
             cost = getattr(ra, "cost", None) if ra is not None else None
             if cost is None:
                 continue
             values = [cost_value(cost, name) for name, _, _ in COST_COLUMNS]
+            if (values[0] or 0) > 0 and values[2] is None:
+                unpriced += 1
             cells = [run.name] + ["–" if v is None else fmt(v) for v, (_, _, fmt) in zip(values, COST_COLUMNS)]
             self.table.addTopLevelItem(QTreeWidgetItem(cells))
             rows += 1
@@ -232,7 +235,9 @@ class CostPanel(QWidget):
         gpu_h = f"{fmt_number(sums['wasted.gpu_hours'])} GPU-h"
         kwh = f"{fmt_number(sums['wasted.kwh'])} kWh" if seen["wasted.kwh"] else "– kWh"
         co2 = f"{fmt_number(sums['wasted.kg_co2e'])} kg CO₂e" if seen["wasted.kg_co2e"] else "– kg CO₂e"
-        self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {steps} · {gpu_h} · {kwh} · {co2}")
+        note = (f"<br><i>{unpriced} run{'s' if unpriced != 1 else ''} with wasted steps "
+                f"{'have' if unpriced != 1 else 'has'} no clock in the log: not priced</i>") if unpriced else ""
+        self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {steps} · {gpu_h} · {kwh} · {co2}{note}")
 
     def total_text(self) -> str:
         """The summary line (plain text), for tests and screenshots."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -12,6 +13,21 @@ from lrdoctor.workspace import ANALYSIS, CHECKED, CURRENT, RUNS, Workspace, run_
 from .markers import severity_icon, severity_text
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
+
+
+def _common_parent(folders: list[str]) -> str:
+    """The deepest folder containing every group (for short group labels)."""
+    try:
+        return os.path.commonpath(folders) if folders else ""
+    except ValueError:  # different drives
+        return ""
+
+
+def _relative(folder: str, common: str) -> str:
+    """``folder`` relative to ``common``, or its name when that is all there is."""
+    if common and folder != common:
+        return os.path.relpath(folder, common)
+    return Path(folder).name or folder
 
 
 def _steps_text(run) -> str:
@@ -63,10 +79,12 @@ class RunsPanel(QWidget):
         self._syncing = True
         self.tree.clear()
         groups = self.ws.groups()
+        common = _common_parent([folder for folder, _ in groups])
         for folder, runs in groups:
             parent = self.tree.invisibleRootItem()
-            if len(groups) > 1 or len(runs) > 1:
-                parent = QTreeWidgetItem([Path(folder).name or folder, "", f"{len(runs)} runs"])
+            if len(runs) > 1:  # a folder holding one run is just that run
+                label = _relative(folder, common)
+                parent = QTreeWidgetItem([label, "", f"{len(runs)} runs"])
                 parent.setToolTip(0, folder)
                 parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsAutoTristate | Qt.ItemFlag.ItemIsUserCheckable)
                 self.tree.addTopLevelItem(parent)
