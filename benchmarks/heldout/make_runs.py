@@ -418,7 +418,8 @@ def check(mode: str, rec: Record, twin: Record, strict: bool) -> tuple[bool, dic
         r = roughness(loss)
         if strict:
             return p40 <= 0.05 and (tf <= 0.8 * fin or fin - tf >= 0.1 * tprog) and r <= 0.05, {"p40": p40}
-        return p40 <= 0.08 and (tf <= 0.9 * fin or fin - tf >= 0.05 * tprog), {"p40": p40}
+        # a bouncing run (oscillating's strict roughness and above) is not a flat one
+        return p40 <= 0.08 and (tf <= 0.9 * fin or fin - tf >= 0.05 * tprog) and r < 0.055, {"p40": p40}
     if mode == "no_warmup":
         if has_warmup(rec.cfg.schedule):
             return False, {}
