@@ -99,6 +99,7 @@ class Workspace:
         self.log_y: bool = False
         self._observers: list[Observer] = []
         self._tag_rows: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+        self._counts: dict[tuple[int, int], dict[str, int]] = {}
 
     # -- observing ---------------------------------------------------------
     def subscribe(self, callback: Observer) -> Callable[[], None]:
@@ -122,7 +123,7 @@ class Workspace:
     def add_runs(self, runs: list[Run], warnings: list[LoadWarning], sources: list[str] | None = None) -> None:
         """Add loaded runs (a run loaded again replaces its older copy) and their warnings."""
         new_keys = {run_key(r) for r in runs}
-        self._tag_rows = {}
+        self._tag_rows, self._counts = {}, {}
         self.runs = [r for r in self.runs if run_key(r) not in new_keys] + list(runs)
         self.sources.extend(s for s in (sources or []) if s not in self.sources)
         seen = {str(w) for w in self.load_warnings}
@@ -240,19 +241,43 @@ class Workspace:
         y = series["value"].to_numpy(np.float64)
         return Curve(run_key(run), tag, run.roles.get(tag, "other"), x, y, debiased_ema(y, self.smoothing))
 
-    def series(self, run: Run, tag: str) -> pd.DataFrame:
-        """``run.series(tag)`` (step-sorted ``step, wall_time, value``), fast on huge runs.
+    def tag_counts(self, run: Run) -> dict[str, int]:
+        """Points per tag, counted once per run (``run.point_counts()`` is a pass over all scalars)."""
+        key = (id(run), id(run.scalars))
+        counts = self._counts.get(key)
+        if counts is None:
+            index = self._tag_index(run)
+            counts = {str(tag): int(rows.size) for tag, rows in index.items()}
+            self._counts[key] = counts
+        return counts
 
-        The row indices of every tag are computed once per run (one pass over the
-        scalars) and a tag already in step order is not sorted again.
-        """
+    def tags_for(self, run: Run, role: str) -> list[str]:
+        """``run.tags_for(role)`` with the counts cached: the preferred tag first."""
+        from parsers.roles import rank_tags
+
+        return rank_tags([t for t, r in run.roles.items() if r == role], role, self.tag_counts(run))
+
+    def primary_tag(self, run: Run, role: str) -> str | None:
+        """``run.primary_tag(role)``, cheap on huge runs."""
+        tags = self.tags_for(run, role)
+        return tags[0] if tags else None
+
+    def _tag_index(self, run: Run) -> dict[str, np.ndarray]:
         key = (id(run), id(run.scalars))
         index = self._tag_rows.get(key)
         if index is None:
             index = run.scalars.groupby("tag", observed=True).indices if len(run.scalars) else {}
             self._tag_rows = {k: v for k, v in self._tag_rows.items() if k[0] != id(run)}
             self._tag_rows[key] = index
-        rows = index.get(tag)
+        return index
+
+    def series(self, run: Run, tag: str) -> pd.DataFrame:
+        """``run.series(tag)`` (step-sorted ``step, wall_time, value``), fast on huge runs.
+
+        The row indices of every tag are computed once per run (one pass over the
+        scalars) and a tag already in step order is not sorted again.
+        """
+        rows = self._tag_index(run).get(tag)
         if rows is None:
             return pd.DataFrame({"step": np.empty(0, np.int64), "wall_time": np.empty(0), "value": np.empty(0)})
         steps = run.scalars["step"].to_numpy(np.int64)[rows]

@@ -88,3 +88,12 @@ def test_fast_series_equals_run_series(corpus):
         assert np.allclose(fast["value"].to_numpy(), slow["value"].to_numpy(), equal_nan=True)
         assert np.allclose(fast["wall_time"].to_numpy(), slow["wall_time"].to_numpy(), equal_nan=True)
     assert ws.series(run, "no such tag").empty
+
+
+def test_cached_tag_ranking_equals_the_runs_own(corpus):
+    run = parsers.load(corpus / "runs" / "digits_mlp-68c1")[0]
+    ws = Workspace()
+    assert ws.tag_counts(run) == run.point_counts()
+    for role in set(run.roles.values()):
+        assert ws.tags_for(run, role) == run.tags_for(role)
+        assert ws.primary_tag(run, role) == run.primary_tag(role)

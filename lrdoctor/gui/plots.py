@@ -274,7 +274,7 @@ class CurvesView(QWidget):
             run_color = style.RUN_PALETTE[all_keys.index(key) % len(style.RUN_PALETTE)]
             for plot_name, roles in PLOT_ROLES.items():
                 for role in roles:
-                    tag = run.primary_tag(role)
+                    tag = self.ws.primary_tag(run, role)
                     if tag is None:
                         continue
                     curve = self.ws.curve(run, tag)
@@ -282,7 +282,9 @@ class CurvesView(QWidget):
                         continue
                     color = style.ROLE_COLORS.get(role, run_color) if single else run_color
                     dashed = role == "val_loss"
-                    pending.append((plot_name, curve, color, dashed, self._legend_name(run, role, tag, single)))
+                    has_train = self.ws.primary_tag(run, "train_loss") is not None
+                    pending.append((plot_name, curve, color, dashed, self._legend_name(role, tag, single, run.name,
+                                                                                    has_train)))
                     used[plot_name] = True
         self._fit_x(pending)
         for args in pending:
@@ -301,14 +303,14 @@ class CurvesView(QWidget):
         self.curvesDrawn.emit()
 
     @staticmethod
-    def _legend_name(run: Any, role: str, tag: str, single: bool) -> str | None:
+    def _legend_name(role: str, tag: str, single: bool, run_name: str, has_train: bool) -> str | None:
         """One legend entry per run (its colour) when overlaying; per tag for a single run."""
         if role not in ("train_loss", "val_loss"):
             return None
         if single:
             return f"{tag} ({'validation' if role == 'val_loss' else 'training'})"
-        if role == "train_loss" or run.primary_tag("train_loss") is None:
-            return run.name
+        if role == "train_loss" or not has_train:
+            return run_name
         return None
 
     def _add_curve(self, plot_name: str, curve: Curve, color: str, dashed: bool, label: str | None) -> None:

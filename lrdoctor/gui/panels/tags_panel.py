@@ -49,10 +49,10 @@ class TagsPanel(QWidget):
         run = self.ws.current_run()
         if run is None or pattern is None:
             return
-        counts = run.point_counts()
+        counts = self.ws.tag_counts(run)
         roles = sorted(set(run.roles.values()), key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else 99)
         for role in roles:
-            tags = [t for t in run.tags_for(role) if pattern.search(t)]
+            tags = [t for t in self.ws.tags_for(run, role) if pattern.search(t)]
             if not tags:
                 continue
             top = QTreeWidgetItem([role, ""])
