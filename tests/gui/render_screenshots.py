@@ -99,6 +99,7 @@ def main(out_dir: str) -> int:
         (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3b82f6"),
         (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.Mid, "#8a8f98"),
         (QPalette.ColorRole.ToolTipBase, "#2a2f36"), (QPalette.ColorRole.ToolTipText, "#e6e6e6"),
+        (QPalette.ColorRole.PlaceholderText, "#8a8f98"),
     ):
         dark.setColor(role, QColor(color))
     QApplication.setPalette(dark)
