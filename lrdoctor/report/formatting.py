@@ -29,12 +29,27 @@ def fmt_number(x: Any, digits: int = 4) -> str:
             return str(x)
         if x == 0:
             return "0"
+        if abs(x) >= 1e7:
+            return f"{x:.3g}"
         if abs(x) >= 1e4:
             return f"{x:,.0f}"
         if abs(x) < 1e-3:
             return f"{x:.3g}"
         return f"{x:.{digits}g}"
     return str(x)
+
+
+# A list in a table cell shows this many items, then "(+N more)".
+MAX_LIST_ITEMS = 8
+
+
+def fmt_value(x: Any) -> str:
+    """Any evidence value for people: numbers via :func:`fmt_number`, lists item by item."""
+    if isinstance(x, (list, tuple, np.ndarray)):
+        items = [fmt_number(v) for v in list(x)[:MAX_LIST_ITEMS]]
+        more = len(x) - MAX_LIST_ITEMS
+        return ", ".join(items) + (f" (+{more} more)" if more > 0 else "")
+    return fmt_number(x)
 
 
 def fmt_lr(x: float | None) -> str:

@@ -25,6 +25,7 @@ from lrdoctor.report.formatting import (  # noqa: F401 - fmt_* re-exported for t
     fmt_lr,
     fmt_number,
     fmt_usd,
+    fmt_value,
     mode_label,
     sentence_case,
     severity_rank,
@@ -203,9 +204,8 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
 
 def _finding_row(f: Finding) -> FindingRow:
     evidence = [
-        (str(k), clip(fmt_number(v) if not isinstance(v, (list, dict, tuple)) else str(v)))
-        for k, v in f.evidence.items()
-        if k != "summary"
+        (key, clip(fmt_value(v)))
+        for key, v in flatten({k: v for k, v in f.evidence.items() if k != "summary"})
     ]
     return FindingRow(
         mode=f.mode,
