@@ -8,7 +8,9 @@ loaded, 2 when nothing did (or the arguments are wrong).
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
+import os
 import sys
 
 from lrdoctor import __version__
@@ -42,7 +44,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _no_display() -> bool:
+    """True on a Linux/BSD desktop-less session, where Qt would abort instead of opening a window."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return False
+    return not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def _open_gui(paths: list[str]) -> int:
+    for path in paths:
+        if path.startswith("-") or not os.path.exists(path):
+            hint = difflib.get_close_matches(path, SUBCOMMANDS, n=1)
+            also = f" (did you mean `lrdoctor {hint[0]}`?)" if hint else ""
+            print(f"lrdoctor: {path!r} is neither a command nor an existing file or folder{also}", file=sys.stderr)
+            return 2
+    if _no_display():
+        print(
+            "lrdoctor: cannot open the app: no display (DISPLAY/WAYLAND_DISPLAY unset). "
+            "Use `lrdoctor inspect|analyze|report PATH` for headless work, or set QT_QPA_PLATFORM=offscreen.",
+            file=sys.stderr,
+        )
+        return 2
     from lrdoctor.gui.app import main as gui_main
 
     return gui_main(paths)
