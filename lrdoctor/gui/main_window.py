@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from lrdoctor import __version__
 from lrdoctor.workspace import RUNS, WARNINGS, Workspace
 
-from . import costing
+from . import costing, report_export
 from .panels.cost_panel import CostPanel
 from .panels.findings_panel import FindingsPanel
 from .panels.lr_views import RangeTestView, SweepView
@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.loader: LoadWorker | None = None
         self.analyzer: AnalyzeWorker | None = None
         self._analysis_pending = False
+        self.last_message: QMessageBox | None = None
         self.setWindowTitle("lrdoctor")
         self.setAcceptDrops(True)
         self._build_panels()
@@ -136,6 +137,8 @@ class MainWindow(QMainWindow):
         self.export_csv_action = _action(self, "Export visible data as &CSV…", lambda: self.curves._ask_export("csv"))
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.export_csv_action)
+        self.export_report_action = _action(self, "Export &report…", lambda: self.export_report(), "Ctrl+Shift+E")
+        file_menu.addAction(self.export_report_action)
         file_menu.addSeparator()
         file_menu.addAction(_action(self, "&Quit", self.close, QKeySequence.StandardKey.Quit))
         view_menu = self.menuBar().addMenu("&View")
@@ -332,6 +335,38 @@ class MainWindow(QMainWindow):
         if self.ws.analysis is not None:
             status = costing.estimate(self.ws.analysis, settings)
         self.ws.set_cost_settings(settings, status)
+
+    # -- report ------------------------------------------------------------
+    def export_report(self, path: str | None = None) -> Path | None:
+        """File > Export report: write the analysis (cost from the panel's settings) to ``path``.
+
+        Without ``path`` a save dialog asks for one (HTML, PDF, Markdown or JSON by suffix).
+        Returns the written file, or None (nothing to report, cancelled, or failed: a message says why).
+        """
+        if self.ws.analysis is None:
+            self._show_message("Export report", f"Nothing to report yet: {self.ws.analysis_status}.")
+            return None
+        if path is None:
+            start = str(Path(self.ws.sources[0]).resolve().parent) if self.ws.sources else ""
+            path = report_export.ask_report_path(self, start)
+            if not path:
+                return None
+        settings = self.cost_panel.current_settings() or self.ws.cost_settings
+        self.status_label.setText(f"Writing report {Path(path).name}…")
+        written, message = report_export.write_report_now(self.ws.analysis, path, settings, list(self.ws.sources))
+        self.status_label.setText(message)
+        if written is None:
+            self._show_message("Report not written", message, QMessageBox.Icon.Warning)
+        elif settings is not None:
+            self.ws.notify_cost()
+        return written
+
+    def _show_message(self, title: str, text: str, icon: Any = QMessageBox.Icon.Information) -> None:
+        """A non-modal message box (kept in ``self.last_message`` for tests)."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.show()
+        self.last_message = box
 
     # -- findings ----------------------------------------------------------
     def zoom_to_finding(self, key: str, step_start: Any, step_end: Any) -> None:

@@ -277,3 +277,28 @@ def test_switching_x_modes_keeps_the_curves_in_view(qtbot, window, corpus):
     assert lo <= 0 and 999 <= hi < 2000
     shown_x, _ = window.curves.items[(curve.run_key, curve.tag)][1].getData()
     assert shown_x.size > 0
+
+
+def test_export_report_writes_the_runs_with_the_panel_price(qtbot, window, corpus, tmp_path):
+    sweep = corpus / "sweeps" / "sweep_synth_clf_adam"
+    open_and_wait(qtbot, window, sweep)
+    window.cost_panel.price.setValue(7.77)
+    out = window.export_report(str(tmp_path / "post_mortem.html"))
+    assert out == tmp_path / "post_mortem.html"
+    text = out.read_text(encoding="utf-8")
+    for run in window.ws.runs:
+        assert run.name in text
+    assert "7.77" in text  # the price chosen in the cost panel, not the preset's
+    assert "post_mortem.html" in window.status_label.text()
+    md = window.export_report(str(tmp_path / "post_mortem.md"))
+    assert md is not None and "lr_3e-1" in md.read_text(encoding="utf-8")
+
+
+def test_export_report_failure_names_the_file(qtbot, window, corpus, tmp_path):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-68c1")
+    target = tmp_path / "no_such_folder" / "report.pdf"
+    assert window.export_report(str(target)) is None
+    assert str(target) in window.last_message.text()
+    assert not target.exists()
+    assert window.export_report(str(tmp_path / "report.docx")) is None
+    assert "report.docx" in window.last_message.text()
