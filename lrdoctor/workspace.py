@@ -30,8 +30,9 @@ X_MODES: tuple[str, ...] = ("step", "relative", "wall")
 X_MODE_LABELS: dict[str, str] = {"step": "Step", "relative": "Relative time (h)", "wall": "Wall time"}
 # TensorBoard's slider stops at 0.999: beyond that the EMA is a flat line.
 MAX_SMOOTHING = 0.999
-# How many runs are ticked by default after a load: enough to compare, few enough to read.
-DEFAULT_CHECKED = 8
+# How many runs are ticked after a load: one. Overlaying unrelated runs (different tasks, scales
+# and lengths) by default buries every curve; the user ticks more to compare.
+DEFAULT_CHECKED = 1
 SECONDS_PER_HOUR = 3600.0
 
 Observer = Callable[[str], None]
@@ -94,6 +95,9 @@ class Workspace:
         self.cost_status: str = "cost estimate not available"
         self.checked: set[str] = set()
         self.current: str | None = None
+        # True from a load until the user ticks or selects a run: the analysis may then move
+        # the default tick to the run with the worst finding.
+        self._auto_pick = False
         self.smoothing: float = 0.6  # TensorBoard's default
         self.x_mode: str = "step"
         self.log_y: bool = False
@@ -130,10 +134,13 @@ class Workspace:
         self.load_warnings.extend(w for w in warnings if str(w) not in seen)
         if not self.checked & set(self.keys()):
             self.checked = {run_key(r) for r in self.runs[:DEFAULT_CHECKED]}
+            self._auto_pick = bool(self.runs)
         else:
             self.checked &= set(self.keys())
         if self.current not in self.keys():
             self.current = run_key(self.runs[0]) if self.runs else None
+        if self._auto_pick and self.checked:
+            self.current = next(iter(self.checked))
         self.analysis = None
         self.analysis_status = "analysing…" if self.runs else "nothing loaded"
         # RUNS tells every view to redraw from scratch (ticks and selection included), so
@@ -173,6 +180,7 @@ class Workspace:
     # -- selection ---------------------------------------------------------
     def set_checked(self, key: str, checked: bool) -> None:
         """Overlay (or hide) one run in the plots."""
+        self._auto_pick = False
         before = set(self.checked)
         if checked:
             self.checked.add(key)
@@ -183,6 +191,7 @@ class Workspace:
 
     def set_checked_keys(self, keys: set[str]) -> None:
         """Overlay exactly these runs."""
+        self._auto_pick = False
         keys = set(keys) & set(self.keys())
         if keys != self.checked:
             self.checked = keys
@@ -195,6 +204,7 @@ class Workspace:
     def set_current(self, key: str | None) -> None:
         """Select the run whose details (tags, range test) are shown."""
         if key != self.current:
+            self._auto_pick = False
             self.current = key
             self._notify(CURRENT)
 
@@ -322,7 +332,34 @@ class Workspace:
         """Store the analyzer's result (None with a status saying why there is none)."""
         self.analysis = analysis
         self.analysis_status = status or ("analysed" if analysis is not None else "analysis not available")
+        picked = self._pick_worst() if analysis is not None and self._auto_pick else None
         self._notify(ANALYSIS)
+        if picked is not None and picked != self.current:
+            self.checked, self.current = {picked}, picked
+            self._notify(CHECKED)
+            self._notify(CURRENT)
+
+    def _pick_worst(self) -> str | None:
+        """The run with the worst finding (severity, then confidence; load order breaks ties), ends auto pick."""
+        from lrdoctor.analysis.findings import SEVERITIES
+
+        self._auto_pick = False
+        best: tuple[int, float, int] | None = None
+        key = None
+        order = {k: i for i, k in enumerate(self.keys())}
+        for ra in self.analysis.runs:
+            k = run_key(ra.run)
+            for f in ra.findings:
+                rank = (SEVERITIES.index(f.severity), float(f.confidence), -order.get(k, 0))
+                if k in order and (best is None or rank > best):
+                    best, key = rank, k
+        return key
+
+    def shaded_run(self) -> str | None:
+        """The run whose findings the plots shade: the only ticked run, else the selected one if ticked."""
+        if len(self.checked) == 1:
+            return next(iter(self.checked))
+        return self.current if self.current in self.checked else None
 
     def run_analysis(self, key: str) -> Any:
         """The RunAnalysis of one run, or None."""

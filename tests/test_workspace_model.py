@@ -61,6 +61,33 @@ def test_workspace_ticks_first_runs_and_notifies(corpus):
         ws.set_x_mode("epochs")
 
 
+def test_analysis_moves_the_default_tick_to_the_worst_run(corpus):
+    from lrdoctor.analysis import analyze
+    from lrdoctor.analysis.findings import SEVERITIES
+
+    runs = parsers.load(corpus / "sweeps" / "sweep_synth_clf_adam")
+    ws = Workspace()
+    ws.add_runs(list(runs), list(runs.warnings))
+    assert ws.checked == {run_key(runs[0])} and ws.current == run_key(runs[0])
+    analysis = analyze(list(runs))
+    ws.set_analysis(analysis)
+    worst = max(
+        ((SEVERITIES.index(f.severity), f.confidence) for ra in analysis.runs for f in ra.findings),
+        default=None,
+    )
+    picked = ws.run_analysis(ws.current)
+    assert ws.checked == {ws.current}
+    assert worst is not None and max(
+        (SEVERITIES.index(f.severity), f.confidence) for f in picked.findings) == worst
+    assert ws.shaded_run() == ws.current
+    # Once the user ticks something, a new analysis leaves the ticks alone.
+    ws.set_checked_keys({run_key(r) for r in runs})
+    ws.set_current(run_key(runs[2]))
+    ws.set_analysis(analysis)
+    assert len(ws.checked) == len(runs) and ws.current == run_key(runs[2])
+    assert ws.shaded_run() == run_key(runs[2])  # several ticked: only the selected run is shaded
+
+
 def test_relative_time_and_step_mapping_on_a_tensorboard_run(corpus):
     run = parsers.load(corpus / "runs" / "digits_mlp-f351")[0]
     ws = Workspace()

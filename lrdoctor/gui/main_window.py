@@ -374,6 +374,11 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.curves)
         if key not in self.ws.checked:
             self.ws.set_checked(key, True)
+        self.curves.highlighted = (key, step_start, step_end)
+        if self.ws.current != key:
+            self.ws.set_current(key)  # shades this run's findings, the clicked one highlighted
+        else:
+            self.curves.draw_findings()
         self.curves.zoom_to(key, step_start, step_end)
 
     # -- messages ----------------------------------------------------------

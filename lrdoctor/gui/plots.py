@@ -31,6 +31,7 @@ from lrdoctor import style
 from lrdoctor.workspace import (
     ANALYSIS,
     CHECKED,
+    CURRENT,
     MAX_SMOOTHING,
     RUNS,
     VIEW,
@@ -49,6 +50,8 @@ SMOOTHING_DEBOUNCE_MS = 40  # recompute the EMA at most ~25 times a second while
 RAW_ALPHA = 60  # the raw curve stays faint behind the smoothed one
 REGION_ALPHA = 22  # finding shading: visible but never hiding the curve (regions may overlap)
 REGION_EDGE_ALPHA = 170  # the region's edges stay clearly visible
+HIGHLIGHT_ALPHA = 55  # the finding picked in the findings list: a denser wash ...
+HIGHLIGHT_EDGE_WIDTH = 3  # ... and thick opaque edges
 ZOOM_MARGIN = 0.08  # fraction of a finding's width shown either side when zooming to it
 AUTO_DOWNSAMPLE_FACTOR = 1.0
 HUGE_CURVE_POINTS = 1_000_000  # above this a curve is drawn with a 1 px pen
@@ -89,6 +92,8 @@ class CurvesView(QWidget):
         self.ws = workspace
         self.items: dict[tuple[str, str], tuple[pg.PlotDataItem | None, pg.PlotDataItem, Curve]] = {}
         self.region_items: list[pg.GraphicsObject] = []
+        self.highlighted: tuple[str, int | None, int | None] | None = None  # (run key, start, end)
+        self.shaded: list[tuple[str, Any, bool]] = []  # (run key, finding, highlighted) drawn
         self._drawn_x_mode = workspace.x_mode
         self._pool: dict[str, list[pg.PlotDataItem]] = {"loss": [], "lr": [], "grad": []}
         self._pool_used: dict[str, int] = {name: 0 for name in self._pool}
@@ -207,7 +212,7 @@ class CurvesView(QWidget):
             self.rebuild()
         elif event == VIEW:
             self._apply_view()
-        elif event == ANALYSIS:
+        elif event in (ANALYSIS, CURRENT):
             self.draw_findings()
 
     def _on_slider(self, value: int) -> None:
@@ -446,31 +451,46 @@ class CurvesView(QWidget):
                 plot.setAxisItems({"bottom": axis})
             plot.setLabel("bottom", label if name == lowest else "")
 
+    def highlight(self, key: str | None, step_start: int | None = None, step_end: int | None = None) -> None:
+        """Draw the finding of run ``key`` spanning these steps with a stronger edge (None: no highlight)."""
+        self.highlighted = None if key is None else (key, step_start, step_end)
+        self.draw_findings()
+
     def draw_findings(self) -> None:
-        """Shade each finding of the ticked runs in its severity colour (tooltip: the evidence)."""
+        """Shade the findings of one run in their severity colour (tooltip: the evidence).
+
+        Only the shaded run's (the only ticked run, else the selected one): washes from several
+        runs with different lengths and scales would cover the whole plot and mean nothing.
+        """
         for item in self.region_items:
             for plot in self.plots.values():
                 if item.scene() is not None and item in plot.items:
                     plot.removeItem(item)
         self.region_items = []
-        keys = [run_key(r) for r in self.ws.checked_runs()]
-        for run, finding in self.ws.findings_for(keys):
+        self.shaded = []
+        key = self.ws.shaded_run()
+        for run, finding in self.ws.findings_for([key] if key else []):
             if finding.step_start is None:
                 continue
             end = finding.step_end if finding.step_end is not None else finding.step_start
             x0, x1 = self.ws.step_to_x(run, np.array([finding.step_start, end], dtype=np.float64))
             color = style.severity_color(finding.severity)
             tip = finding_tooltip(run.name, finding)
+            strong = self.highlighted == (key, finding.step_start, finding.step_end)
+            self.shaded.append((key, finding, strong))
+            edge = pg.mkPen(color if strong else with_alpha(color, REGION_EDGE_ALPHA),
+                            width=HIGHLIGHT_EDGE_WIDTH if strong else 1)
             for name in ("loss", "lr"):
                 if x1 > x0:
                     item = pg.LinearRegionItem(
-                        values=(x0, x1), movable=False, brush=with_alpha(color, REGION_ALPHA),
-                        pen=pg.mkPen(with_alpha(color, REGION_EDGE_ALPHA)),
+                        values=(x0, x1), movable=False,
+                        brush=with_alpha(color, HIGHLIGHT_ALPHA if strong else REGION_ALPHA), pen=edge,
                     )
                 else:
-                    item = pg.InfiniteLine(pos=x0, angle=90, movable=False, pen=pg.mkPen(color, width=2))
+                    item = pg.InfiniteLine(pos=x0, angle=90, movable=False,
+                                           pen=pg.mkPen(color, width=HIGHLIGHT_EDGE_WIDTH + 1 if strong else 2))
                 item.setToolTip(tip)
-                item.setZValue(-10)
+                item.setZValue(-5 if strong else -10)
                 self.plots[name].addItem(item, ignoreBounds=True)
                 self.region_items.append(item)
 

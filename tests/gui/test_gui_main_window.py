@@ -51,6 +51,9 @@ def test_open_sweep_folder_lists_runs_and_plots_them(qtbot, window, corpus):
     names = sorted(i.text(0) for i in window.runs_panel.run_items())
     assert names == sorted(p.name for p in sweep.iterdir() if p.is_dir())
     assert all(i.text(1) == "hf_trainer_state" for i in window.runs_panel.run_items())
+    # One run ticked on open (the one with the worst finding); the user then overlays them all.
+    assert len(window.ws.checked) == 1 and window.ws.worst_severity(window.ws.current)
+    window.ws.set_checked_keys(set(window.ws.keys()))
     # Every ticked run has its training loss and its learning rate drawn.
     drawn = {(key, window.ws.run(key).roles[tag]) for key, tag in window.curves.items}
     for run in window.ws.checked_runs():
@@ -112,6 +115,20 @@ def test_clicking_a_finding_zooms_the_plots_to_its_steps(qtbot, window, corpus):
     span = (finding.step_end or finding.step_start) - finding.step_start
     assert hi - lo <= max(span, 10) * 1.5
     assert finding.recommendation in window.findings.detail_text()
+    # The clicked finding is the highlighted one of the shaded run's findings.
+    assert [f for k, f, strong in window.curves.shaded if strong] == [finding]
+    assert all(k == key for k, _, _ in window.curves.shaded)
+
+
+def test_overlaying_runs_shades_only_the_selected_runs_findings(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "sweeps" / "sweep_synth_clf_adam")
+    window.ws.set_checked_keys(set(window.ws.keys()))
+    with_findings = [k for k in window.ws.keys() if window.ws.worst_severity(k)]
+    assert len(with_findings) >= 2
+    for key in with_findings[:2]:
+        window.runs_panel.tree.setCurrentItem(window.runs_panel.item_for(key))
+        assert window.ws.current == key
+        assert window.curves.shaded and {k for k, _, _ in window.curves.shaded} == {key}
 
 
 def test_changing_the_gpu_price_updates_the_wasted_money(qtbot, window, corpus):
