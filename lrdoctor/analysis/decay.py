@@ -57,7 +57,10 @@ def detect(sig: Signals) -> Finding | None:
         return None
     scale = abs(view.l0)
     fell = (lvl_before - lvl_at) / scale
-    gained_after = (lvl_at - lvl_end) / scale
+    # Gain after the decay from a robust trend through all the remaining points: with the LR
+    # near zero the weights barely move, so what two end windows differ by is mostly noise.
+    trend_after = view.trend_drop(frac)
+    gained_after = (trend_after if np.isfinite(trend_after) else lvl_at - lvl_end) / scale
     if fell < FALL_BEFORE or (gained_after >= STALL_AFTER and gained_after >= STALL_RATIO * fell):
         return None
     remaining = sig.last_step - at
