@@ -8,6 +8,8 @@ could drive the same model.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -420,10 +422,82 @@ class Workspace:
         self._notify(COST)
 
     # -- grouping ----------------------------------------------------------
-    def groups(self) -> list[tuple[str, list[Run]]]:
-        """Runs grouped by the folder that holds them (a sweep's runs share one), in load order."""
-        groups: dict[str, list[Run]] = {}
+    def groups(self) -> list[RunGroup]:
+        """Runs grouped for the runs tree, in load order of each group's first run.
+
+        A run's folder is the folder of its file (a Lightning ``lightning_logs/version_N`` folded into
+        the run folder above it); its group is the folder holding that run folder, labelled relative
+        to the opened location that contains it. Runs directly inside the opened location stay at the
+        top level (``folder`` ""). Members of an analysed LR sweep form the sweep's group.
+        """
+        sweep_of = self._sweep_folders()
+        groups: dict[str, RunGroup] = {}
         for run in self.runs:
-            parent = str(Path(run.path).parent) if Path(run.path).name else run.path
-            groups.setdefault(parent, []).append(run)
-        return list(groups.items())
+            folder = run_folder(run)
+            root = self._root_of(folder)
+            sweep = sweep_of.get((run.name, folder))
+            if sweep is not None:
+                label = _relative_label(sweep, root) or Path(sweep).name
+                group = groups.setdefault(sweep, RunGroup(sweep, label, [], True))
+            else:
+                parent = os.path.dirname(folder)
+                label = _relative_label(parent, root) if root is not None else Path(parent).name
+                key = parent if label else ""
+                group = groups.setdefault(key, RunGroup(key, label, [], False))
+            group.runs.append(run)
+        return list(groups.values())
+
+    def _root_of(self, folder: str) -> str | None:
+        """The opened location (a folder; a file's folder) that contains ``folder``, deepest first."""
+        roots = []
+        for source in self.sources:
+            src = os.path.abspath(source)
+            if os.path.isfile(src):
+                src = os.path.dirname(src)
+            if folder == src or folder.startswith(src.rstrip(os.sep) + os.sep):
+                roots.append(src)
+        return max(roots, key=len) if roots else None
+
+    def _sweep_folders(self) -> dict[tuple[str, str], str]:
+        """(run name, run folder) -> sweep folder, for the runs of every analysed sweep."""
+        out: dict[tuple[str, str], str] = {}
+        if self.analysis is None:
+            return out
+        for sweep in getattr(self.analysis, "sweeps", []) or []:
+            sweep_dir = os.path.abspath(str(sweep.path))
+            for run in self.runs:
+                folder = run_folder(run)
+                if run.name in sweep.runs and (folder == sweep_dir or folder.startswith(sweep_dir + os.sep)):
+                    out[(run.name, folder)] = sweep_dir
+        return out
+
+
+@dataclass
+class RunGroup:
+    """One node of the runs tree: ``folder`` "" holds the runs shown at the top level."""
+
+    folder: str
+    label: str
+    runs: list[Run]
+    sweep: bool = False
+
+
+LIGHTNING_VERSION = re.compile(r"version_\d+")
+
+
+def run_folder(run: Run) -> str:
+    """The absolute folder a run lives in: its file's folder, ``<run>/lightning_logs/version_N`` -> ``<run>``."""
+    path = Path(os.path.abspath(run.path))
+    if path.is_file() or (not path.exists() and path.suffix):
+        path = path.parent
+    if LIGHTNING_VERSION.fullmatch(path.name) and path.parent.name == "lightning_logs":
+        path = path.parent.parent
+    return str(path)
+
+
+def _relative_label(folder: str, root: str | None) -> str:
+    """``folder`` relative to ``root`` ("" when it is the root itself or lies outside it)."""
+    if root is None:
+        return ""
+    rel = os.path.relpath(folder, root)
+    return "" if rel == "." or rel.startswith("..") else rel

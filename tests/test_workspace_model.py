@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +125,27 @@ def test_cached_tag_ranking_equals_the_runs_own(corpus):
     for role in set(run.roles.values()):
         assert ws.tags_for(run, role) == run.tags_for(role)
         assert ws.primary_tag(run, role) == run.primary_tag(role)
+
+
+SAMPLE_LOGS = Path(__file__).resolve().parents[1] / "sample_logs"
+
+
+def test_groups_follow_the_opened_folder_and_sweeps():
+    from lrdoctor.analysis import analyze
+
+    runs = parsers.load(SAMPLE_LOGS)
+    ws = Workspace()
+    ws.add_runs(list(runs), list(runs.warnings), sources=[str(SAMPLE_LOGS)])
+    groups = {g.label: g for g in ws.groups()}
+    # Every run sits in the folder under sample_logs/ that holds its run folder; the Lightning
+    # runs (.../<run>/lightning_logs/version_0/metrics.csv) are in corpus_runs with the others.
+    assert sorted(groups) == ["corpus_runs", "range_test", "real", "real/pets-unet-lr-sweep",
+                              "sweep_char_transformer_adamw"]
+    corpus_names = {r.name for r in groups["corpus_runs"].runs}
+    assert {"char_transformer-df41/version_0", "digits_mlp-7922/version_0", "digits_mlp-f351"} <= corpus_names
+    assert len(corpus_names) == len([p for p in (SAMPLE_LOGS / "corpus_runs").iterdir() if p.is_dir()])
+    assert sum(len(g.runs) for g in groups.values()) == len(runs)
+    assert not any(g.sweep for g in groups.values())  # not analysed yet
+    ws.set_analysis(analyze(list(runs)))
+    sweeps = {g.label for g in ws.groups() if g.sweep}
+    assert sweeps == {"real/pets-unet-lr-sweep", "sweep_char_transformer_adamw"}

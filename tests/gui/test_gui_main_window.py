@@ -51,6 +51,9 @@ def test_open_sweep_folder_lists_runs_and_plots_them(qtbot, window, corpus):
     names = sorted(i.text(0) for i in window.runs_panel.run_items())
     assert names == sorted(p.name for p in sweep.iterdir() if p.is_dir())
     assert all(i.text(1) == "hf_trainer_state" for i in window.runs_panel.run_items())
+    tree = window.runs_panel.tree  # the opened sweep folder is one group, marked as a sweep
+    assert tree.topLevelItemCount() == 1 and tree.topLevelItem(0).text(0) == sweep.name
+    assert tree.topLevelItem(0).text(1) == "LR sweep"
     # One run ticked on open (the one with the worst finding); the user then overlays them all.
     assert len(window.ws.checked) == 1 and window.ws.worst_severity(window.ws.current)
     window.ws.set_checked_keys(set(window.ws.keys()))

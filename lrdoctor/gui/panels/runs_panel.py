@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -13,21 +10,6 @@ from lrdoctor.workspace import ANALYSIS, CHECKED, CURRENT, RUNS, Workspace, run_
 from .markers import severity_icon, severity_text
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
-
-
-def _common_parent(folders: list[str]) -> str:
-    """The deepest folder containing every group (for short group labels)."""
-    try:
-        return os.path.commonpath(folders) if folders else ""
-    except ValueError:  # different drives
-        return ""
-
-
-def _relative(folder: str, common: str) -> str:
-    """``folder`` relative to ``common``, or its name when that is all there is."""
-    if common and folder != common:
-        return os.path.relpath(folder, common)
-    return Path(folder).name or folder
 
 
 def _steps_text(run) -> str:
@@ -42,6 +24,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.ws = workspace
         self._syncing = False
+        self._built: list[tuple[str, bool, tuple[str, ...]]] = []
         self.filter = QLineEdit(placeholderText="Filter runs…")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.apply_filter)
@@ -63,8 +46,8 @@ class RunsPanel(QWidget):
         self.ws.subscribe(self._on_event)
 
     def _on_event(self, event: str) -> None:
-        if event == RUNS:
-            self.rebuild()
+        if event == RUNS or (event == ANALYSIS and self._grouping() != self._built):
+            self.rebuild()  # the analysis found sweeps: their runs move into sweep groups
         elif event == CHECKED:
             self._sync_checks()
         elif event == ANALYSIS:
@@ -74,24 +57,28 @@ class RunsPanel(QWidget):
             if item is not None and self.tree.currentItem() is not item:
                 self.tree.setCurrentItem(item)
 
+    def _grouping(self) -> list[tuple[str, bool, tuple[str, ...]]]:
+        return [(g.folder, g.sweep, tuple(run_key(r) for r in g.runs)) for g in self.ws.groups()]
+
     def rebuild(self) -> None:
         """Recreate the tree from the workspace's groups."""
         self._syncing = True
         self.tree.clear()
         groups = self.ws.groups()
-        common = _common_parent([folder for folder, _ in groups])
-        for folder, runs in groups:
+        self._built = [(g.folder, g.sweep, tuple(run_key(r) for r in g.runs)) for g in groups]
+        for group in groups:
             parent = self.tree.invisibleRootItem()
-            if len(runs) > 1:  # a folder holding one run is just that run
-                label = _relative(folder, common)
-                parent = QTreeWidgetItem([label, "", f"{len(runs)} runs"])
-                parent.setToolTip(0, folder)
+            if group.folder:
+                n = len(group.runs)
+                parent = QTreeWidgetItem([group.label, "LR sweep" if group.sweep else "",
+                                          f"{n} run{'s' if n != 1 else ''}"])
+                parent.setToolTip(0, f"{group.label}\n{group.folder}" + ("\n(an LR sweep)" if group.sweep else ""))
                 parent.setFlags(parent.flags() | Qt.ItemFlag.ItemIsAutoTristate | Qt.ItemFlag.ItemIsUserCheckable)
                 self.tree.addTopLevelItem(parent)
-            for run in runs:
+            for run in group.runs:
                 item = QTreeWidgetItem([run.name, run.format, _steps_text(run)])
                 item.setData(0, KEY_ROLE, run_key(run))
-                item.setToolTip(0, run.path)
+                item.setToolTip(0, f"{run.name}\n{run.path}")
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(0, Qt.CheckState.Checked if run_key(run) in self.ws.checked else Qt.CheckState.Unchecked)
                 parent.addChild(item)
