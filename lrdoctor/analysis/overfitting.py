@@ -26,6 +26,12 @@ LATE_SHARE = 0.8
 # Training keeps improving while validation worsens (otherwise it is divergence or
 # instability, not overfitting): the train loss at the end is below its level at the best.
 TRAIN_STILL_FALLING = 0.95
+# Train levels are medians over windows of this share of the points (at least the smoothing
+# window), and the end window must be lower than the one at the best step by a one-sided
+# rank test at this level (with enough points to test).
+TRAIN_WINDOW = 0.05
+TRAIN_FALL_P = 0.05
+MIN_TEST_POINTS = 8
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -62,12 +68,21 @@ def detect(sig: Signals) -> Finding | None:
     view = sig.view
     if view is not None:
         i = int(np.searchsorted(view.steps, best_step))
-        lo, hi = max(0, i - view.window // 2), min(len(view.values), i + view.window // 2 + 1)
-        train_best = float(np.median(view.values[lo:hi])) if hi > lo else float("nan")
-        if np.isfinite(train_best) and view.final > TRAIN_STILL_FALLING * train_best:
-            return None
+        half = max(view.window, int(TRAIN_WINDOW * len(view.values))) // 2
+        lo, hi = max(0, i - half), min(len(view.values), i + half + 1)
+        at_best, at_end = view.values[lo:hi], view.values[-2 * half - 1:]
+        train_best = float(np.median(at_best)) if hi > lo else float("nan")
+        train_end = float(np.median(at_end))
+        if np.isfinite(train_best):
+            if train_end > TRAIN_STILL_FALLING * train_best:
+                return None
+            # "Still falling" must stand out of the minibatch noise: a train loss bouncing on
+            # its floor (a high constant LR) can have a lower end median by chance.
+            if len(at_best) >= MIN_TEST_POINTS and stats.mannwhitneyu(
+                    at_end, at_best, alternative="less").pvalue > TRAIN_FALL_P:
+                return None
         ev["train_loss_at_best"] = train_best
-        ev["train_loss_final"] = view.final
+        ev["train_loss_final"] = train_end
     summary = (
         f"validation loss rose from its best {w.num(best)} at step {w.step(best_step)} to "
         f"{w.num(final)} ({w.factor(final / best)}) by step {w.step(int(steps[-1]))}"
