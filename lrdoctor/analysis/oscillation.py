@@ -43,7 +43,7 @@ def detect(sig: Signals) -> Finding | None:
     vals = view.values[sel]
     if len(vals) < 10:
         return None
-    noise2 = mad_noise(vals, rolling_median(vals, view.window))
+    noise2 = mad_noise(vals, rolling_median(vals, view.window)) * view.noise_scale
     level2 = float(np.median(vals))
     if noise2 < MIN_NOISE * scale or level2 < LEVEL_OVER_NOISE * noise2 or rel_drop >= MAX_REL_DROP:
         return None

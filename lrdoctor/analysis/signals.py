@@ -52,6 +52,9 @@ class Curve:
     tag: str
     steps: np.ndarray  # int64
     values: np.ndarray  # float64, NaN/inf kept
+    # Raw values averaged into each point (bucketed exports, our own reduction of huge
+    # series): an average of k minibatch losses has 1/sqrt(k) of their spread.
+    averaged: float = 1.0
 
     @classmethod
     def from_frame(cls, tag: str, df: pd.DataFrame) -> "Curve":
@@ -63,9 +66,11 @@ class Curve:
             steps, values = steps[order], values[order]
             last = np.r_[steps[1:] != steps[:-1], True]
             steps, values = steps[last], values[last]
+        averaged = 1.0
         if len(steps) > MAX_POINTS:
+            averaged = len(steps) / MAX_POINTS
             steps, values = _bucket(steps, values, MAX_POINTS)
-        return cls(tag, steps, values)
+        return cls(tag, steps, values, averaged)
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -154,6 +159,12 @@ class LossView:
         s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
         return self.level(s0 + a * (s1 - s0), s0 + b * (s1 - s0))
 
+    @property
+    def noise_scale(self) -> float:
+        """Factor from the spread of the logged points to the per-step (minibatch) spread:
+        sqrt(values averaged per point); 1 for a per-step log."""
+        return float(np.sqrt(max(self.curve.averaged, 1.0)))
+
     def trend_drop(self, a: float, b: float = 1.0) -> float:
         """How much the loss fell between fractions ``a`` and ``b`` of the run, from a robust
         line (Theil-Sen on bin medians) through every point in between; positive = falling.
@@ -183,7 +194,7 @@ class LossView:
         if len(vals) < 2 * windows or self.l0 <= 0:
             return float("nan")
         parts = np.array_split(vals, windows)
-        return float(np.median([np.std(p) for p in parts]) / abs(self.l0))
+        return float(np.median([np.std(p) for p in parts]) / abs(self.l0)) * self.noise_scale
 
 
 def loss_view(curve: Curve) -> LossView | None:
@@ -263,7 +274,12 @@ def _curve(run: Run, role: str, counts: dict[str, int]) -> Curve | None:
     df = run.series(tag)
     if df.empty:
         return None
-    return Curve.from_frame(tag, df)
+    curve = Curve.from_frame(tag, df)
+    if (run.meta or {}).get("downsampled", {}).get(tag) and len(curve) > 1:
+        # A bucketed export (W&B charts: the mean of each bucket of steps): each point
+        # averages about one logged value per step of its bucket.
+        curve.averaged *= max(float(np.median(np.diff(curve.steps))), 1.0)
+    return curve
 
 
 def prepare(run: Run) -> Signals:
