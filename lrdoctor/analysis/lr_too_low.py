@@ -85,17 +85,19 @@ def steps_saved(fc: Forecast, final_loss: float, first_step: int, last_step: int
     Method: in the slow, stable regime a k-times larger LR travels the same loss curve about
     k times faster (time rescaling of gradient flow: L_k(t) ~ L(k t)). The fitted power law
     gives t*, the step at which this run's pace reaches its final loss; a run at
-    SAVED_STEPS_SPEEDUP x the LR gets there at t* / SAVED_STEPS_SPEEDUP, saving the rest. Only
-    claimed while the forecast is trusted and the curve is still far from its floor.
+    SAVED_STEPS_SPEEDUP x the LR gets there at t* / SAVED_STEPS_SPEEDUP, saving
+    t* (1 - 1 / SAVED_STEPS_SPEEDUP). Only claimed while the forecast is trusted and the curve
+    is still far from its floor.
     """
     if not fc.ok or fc.gain_if_doubled is None or fc.gain_if_doubled < MIN_GAIN_IF_DOUBLED:
         return None
     t_star = steps_to_level(fc, final_loss)
     if t_star is None or not np.isfinite(t_star):
         return None
-    t_star = min(max(t_star, 0.0), float(last_step))  # never more than the run itself took
-    reached = first_step + (t_star - first_step) / SAVED_STEPS_SPEEDUP
-    saved = int(last_step - max(reached, first_step))
+    # Never more than the run itself took; and counted from t*, not from the last step, so
+    # steps the fit says bought nothing are not claimed either.
+    t_star = min(max(t_star, float(first_step)), float(last_step))
+    saved = int((t_star - first_step) * (1.0 - 1.0 / SAVED_STEPS_SPEEDUP))
     return saved if saved > 0 else None
 
 
