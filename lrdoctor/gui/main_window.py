@@ -36,6 +36,7 @@ from .plots import CurvesView
 from .workers import AnalyzeWorker, LoadWorker
 
 DEFAULT_SIZE = (1400, 900)
+LEFT_WIDTH = 450  # px: run names like 'synth_clf_mlp-46e2/version_0' beside format and steps
 WARNINGS_DOCK_HEIGHT = 110  # px: four or five lines
 MAX_RECENT = 10
 SETTINGS_ORG, SETTINGS_APP = "lrdoctor", "lrdoctor"
@@ -92,7 +93,7 @@ class MainWindow(QMainWindow):
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(_titled("Findings", self.findings))
         self.bottom.addWidget(_titled("Cost of the wasted steps", self.cost_panel))
-        self.bottom.setSizes([640, 420])
+        self.bottom.setSizes([560, 410])
         self.right = QSplitter(Qt.Orientation.Vertical)
         self.right.addWidget(self.tabs)
         self.right.addWidget(self.bottom)
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
         self.main_split.addWidget(self.left)
         self.main_split.addWidget(self.right)
-        self.main_split.setSizes([320, 1080])
+        self.main_split.setSizes([LEFT_WIDTH, DEFAULT_SIZE[0] - LEFT_WIDTH])
         self.main_split.setStretchFactor(1, 1)
         self.setCentralWidget(self.main_split)
 

@@ -146,6 +146,16 @@ def test_changing_the_gpu_price_updates_the_wasted_money(qtbot, window, corpus):
     assert ra.cost.hardware.usd_per_gpu_hour == pytest.approx(panel.price.value())
     usd_cell = panel.table.topLevelItem(0).text(3)
     assert usd_cell.startswith("$") and usd_cell in after or usd_cell != "–"
+    # The selected run's row opens onto what each finding wasted (RunCost.by_finding).
+    row = panel.table.topLevelItem(0)
+    assert ra.cost.by_finding and row.isExpanded()
+    assert row.childCount() == len(ra.cost.by_finding)
+    first = ra.cost.by_finding[0]
+    assert row.child(0).text(1) == f"{first.wasted_steps:,}"
+    assert row.child(0).text(3).startswith("$")
+    # Run rows carry the full name and path in their tooltip.
+    run_row = window.runs_panel.item_for(window.ws.keys()[0])
+    assert window.ws.runs[0].path in run_row.toolTip(0) and window.ws.runs[0].name in run_row.toolTip(0)
 
 
 def test_a_bad_file_is_named_in_the_warnings_and_the_rest_loads(qtbot, window, tmp_path):

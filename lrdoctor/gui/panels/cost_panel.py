@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lrdoctor.workspace import ANALYSIS, CHECKED, COST, Workspace, run_key
+from lrdoctor import style
+from lrdoctor.workspace import ANALYSIS, CHECKED, COST, CURRENT, Workspace, run_key
 
 from .. import costing
 
@@ -38,10 +39,14 @@ def fmt_usd(value: float) -> str:
     return f"${value:,.2f}" if value == 0 or abs(value) >= 0.01 else f"${value:.2g}"
 
 
+# The table keeps the columns that fit beside the findings at the default size; energy and CO₂e
+# of every row are in its tooltip and their totals in the summary line.
 COST_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
-    ("wasted_steps", "Wasted steps", lambda v: f"{v:,.0f}"),
+    ("wasted_steps", "Steps", lambda v: f"{v:,.0f}"),
     ("wasted.gpu_hours", "GPU-h", fmt_number),
     ("wasted.usd", "USD", fmt_usd),
+)
+SUMMARY_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = COST_COLUMNS + (
     ("wasted.kwh", "kWh", fmt_number),
     ("wasted.kg_co2e", "kg CO₂e", fmt_number),
 )
@@ -90,9 +95,12 @@ class CostPanel(QWidget):
         self.total.setWordWrap(True)
         self.total.setTextFormat(Qt.TextFormat.RichText)
         self.table = QTreeWidget()
-        self.table.setHeaderLabels(["Run"] + [c[1] for c in COST_COLUMNS])
-        self.table.setRootIsDecorated(False)
-        self.table.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setHeaderLabels(["Run / finding"] + [c[1] for c in COST_COLUMNS])
+        self.table.setUniformRowHeights(True)
+        header = self.table.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
@@ -105,7 +113,7 @@ class CostPanel(QWidget):
         self.price.valueChanged.connect(lambda _v: self._emit())
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self._save)
-        self.ws.subscribe(lambda e: self.refresh() if e in (COST, ANALYSIS, CHECKED) else None)
+        self.ws.subscribe(lambda e: self.refresh() if e in (COST, ANALYSIS, CHECKED, CURRENT) else None)
         self.show_settings()
         self.refresh()
 
@@ -203,8 +211,8 @@ class CostPanel(QWidget):
         if self.ws.analysis is None:
             self.total.setText(f"<i>{self.ws.analysis_status}: no cost to estimate</i>")
             return
-        sums = {name: 0.0 for name, _, _ in COST_COLUMNS}
-        seen = {name: False for name, _, _ in COST_COLUMNS}
+        sums = {name: 0.0 for name, _, _ in SUMMARY_COLUMNS}
+        seen = {name: False for name, _, _ in SUMMARY_COLUMNS}
         rows = 0
         unpriced = 0  # runs with wasted steps but no step time (no clock in the log)
         for run in self.ws.checked_runs():
@@ -212,13 +220,16 @@ class CostPanel(QWidget):
             cost = getattr(ra, "cost", None) if ra is not None else None
             if cost is None:
                 continue
-            values = [cost_value(cost, name) for name, _, _ in COST_COLUMNS]
+            values = [cost_value(cost, name) for name, _, _ in SUMMARY_COLUMNS]
             if (values[0] or 0) > 0 and values[2] is None:
                 unpriced += 1
-            cells = [run.name] + ["–" if v is None else fmt(v) for v, (_, _, fmt) in zip(values, COST_COLUMNS)]
-            self.table.addTopLevelItem(QTreeWidgetItem(cells))
+            item = _cost_row(run.name, cost)
+            self.table.addTopLevelItem(item)
+            for waste in getattr(cost, "by_finding", None) or []:
+                item.addChild(_waste_row(waste))
+            item.setExpanded(run_key(run) == self.ws.current)  # the selected run's breakdown
             rows += 1
-            for (name, _, _), v in zip(COST_COLUMNS, values):
+            for (name, _, _), v in zip(SUMMARY_COLUMNS, values):
                 if v is not None:
                     sums[name] += v
                     seen[name] = True
@@ -242,3 +253,44 @@ class CostPanel(QWidget):
     def total_text(self) -> str:
         """The summary line (plain text), for tests and screenshots."""
         return self.total.text()
+
+
+def _cells(cost: Any, paths: tuple[str, ...]) -> list[str]:
+    """Formatted cells for ``paths``, each paired with the formatter of the table column at its place."""
+    out = []
+    for path, (_, _, fmt) in zip(paths, COST_COLUMNS[-len(paths):]):
+        v = cost_value(cost, path)
+        out.append("–" if v is None else fmt(v))
+    return out
+
+
+def _energy_tip(money: Any) -> str:
+    kwh, co2 = cost_value(money, "kwh"), cost_value(money, "kg_co2e")
+    return f"energy: {'–' if kwh is None else fmt_number(kwh)} kWh · {'–' if co2 is None else fmt_number(co2)} kg CO₂e"
+
+
+def _cost_row(name: str, cost: Any) -> QTreeWidgetItem:
+    """A run's wasted steps, GPU-hours and dollars; the tooltip adds energy and the run's total."""
+    item = QTreeWidgetItem([name] + _cells(cost, tuple(p for p, _, _ in COST_COLUMNS)))
+    total = cost_value(cost, "total.usd")
+    tip = f"{name}\n{_energy_tip(cost.wasted)}"
+    if total is not None:
+        tip += f"\nwhole run: {fmt_usd(total)}"
+    for col in range(item.columnCount()):
+        item.setToolTip(col, tip)
+    return item
+
+
+def _waste_row(waste: Any) -> QTreeWidgetItem:
+    """One entry of RunCost.by_finding: the finding's wasted steps and their price."""
+    label = style.MODE_LABELS.get(waste.mode, waste.mode)
+    if waste.step_start is not None:
+        label += f" ({waste.step_start:,}–{waste.step_end:,})" if waste.step_end is not None else (
+            f" ({waste.step_start:,})")
+    cells = ["–" if waste.wasted_steps is None else f"{waste.wasted_steps:,}",
+             *_cells(waste.money, ("gpu_hours", "usd"))]
+    item = QTreeWidgetItem([label] + cells)
+    tip = f"{label}\n{_energy_tip(waste.money)}" + (f"\n{waste.note}" if waste.note else "")
+    for col in range(item.columnCount()):
+        item.setToolTip(col, tip)
+    return item
