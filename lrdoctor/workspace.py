@@ -27,6 +27,7 @@ CURRENT = "current"  # the selected run changed
 VIEW = "view"  # smoothing, x axis mode or log-y changed
 COST = "cost"  # cost settings or cost results changed
 WARNINGS = "warnings"  # load warnings changed
+ROLES = "roles"  # a run's tag roles were overridden by the user
 
 X_MODES: tuple[str, ...] = ("step", "relative", "wall")
 X_MODE_LABELS: dict[str, str] = {"step": "Step", "relative": "Relative time (h)", "wall": "Wall time"}
@@ -362,6 +363,30 @@ class Workspace:
         if len(self.checked) == 1:
             return next(iter(self.checked))
         return self.current if self.current in self.checked else None
+
+    def set_role(self, key: str, tag: str, role: str) -> bool:
+        """Use ``tag`` of run ``key`` as ``role`` (``Run.set_roles``: the role's previous tag becomes 'other').
+
+        Returns whether anything changed; the caller re-analyses the run.
+        """
+        run = self.run(key)
+        if run is None or tag not in run.roles or run.roles[tag] == role:
+            return False
+        run.set_roles({tag: role})
+        self._notify(ROLES)
+        return True
+
+    def replace_run_analysis(self, run_analysis: Any) -> bool:
+        """Put a fresh RunAnalysis of one run in place of its old one (after a role override)."""
+        if self.analysis is None:
+            return False
+        key = run_key(run_analysis.run)
+        for i, ra in enumerate(self.analysis.runs):
+            if run_key(ra.run) == key:
+                self.analysis.runs[i] = run_analysis
+                self._notify(ANALYSIS)
+                return True
+        return False
 
     def run_analysis(self, key: str) -> Any:
         """The RunAnalysis of one run, or None."""

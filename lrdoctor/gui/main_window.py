@@ -33,7 +33,7 @@ from .panels.lr_views import RangeTestView, SweepView
 from .panels.runs_panel import RunsPanel
 from .panels.tags_panel import TagsPanel
 from .plots import CurvesView
-from .workers import AnalyzeWorker, LoadWorker
+from .workers import AnalyzeWorker, LoadWorker, RunAnalyzeWorker
 
 DEFAULT_SIZE = (1400, 900)
 LEFT_WIDTH = 450  # px: run names like 'synth_clf_mlp-46e2/version_0' beside format and steps
@@ -56,6 +56,7 @@ class MainWindow(QMainWindow):
         self.pool = QThreadPool.globalInstance()
         self.loader: LoadWorker | None = None
         self.analyzer: AnalyzeWorker | None = None
+        self._run_workers: list[RunAnalyzeWorker] = []  # single-run re-analyses after a role override
         self._analysis_pending = False
         self.last_message: QMessageBox | None = None
         self.setWindowTitle("lrdoctor")
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.cost_panel = CostPanel(self.ws)
         self.findings.findingActivated.connect(self.zoom_to_finding)
         self.cost_panel.settingsEdited.connect(self.apply_cost_settings)
+        self.tags_panel.roleChosen.connect(self.override_role)
 
         self.left = QSplitter(Qt.Orientation.Vertical)
         self.left.addWidget(_titled("Runs", self.runs_panel))
@@ -186,7 +188,7 @@ class MainWindow(QMainWindow):
 
     def detach_workers(self) -> None:
         """Stop listening to running workers (the window is going away); they finish on their own."""
-        for worker in (self.loader, self.analyzer):
+        for worker in (self.loader, self.analyzer, *self._run_workers):
             if worker is not None:
                 for signal in (worker.signals.finished, worker.signals.progress):
                     with warnings.catch_warnings():  # PySide warns when nothing was connected
@@ -196,6 +198,7 @@ class MainWindow(QMainWindow):
                         except (RuntimeError, TypeError):
                             pass
         self.loader = self.analyzer = None
+        self._run_workers = []
 
     def recent(self) -> list[str]:
         """Recently opened locations, newest first."""
@@ -326,6 +329,38 @@ class MainWindow(QMainWindow):
             self._add_warning_lines([status])
         if analysis is not None and analysis.runs and all(ra.kind == "range_test" for ra in analysis.runs):
             self.tabs.setCurrentWidget(self.range_view)  # a range test opens on loss vs LR
+        self.analysisFinished.emit()
+
+    # -- roles -------------------------------------------------------------
+    def override_role(self, tag: str, role: str) -> None:
+        """Use ``tag`` of the selected run as ``role`` and analyse that run again in the background.
+
+        A sweep member is analysed with its whole sweep (its findings depend on its siblings).
+        """
+        key = self.ws.current
+        if key is None or not self.ws.set_role(key, tag, role):
+            return
+        run = self.ws.run(key)
+        self.status_label.setText(f"{run.name}: {tag} used as {role}; analysing again…")
+        in_sweep = self.ws.analysis is not None and any(
+            run.name in sweep.runs for sweep in self.ws.analysis.sweeps)
+        if self.ws.analysis is None or in_sweep or self.analyzer is not None:
+            self.start_analysis()
+            return
+        worker = RunAnalyzeWorker(run, self.ws.cost_settings)
+        self._run_workers.append(worker)
+        worker.signals.finished.connect(lambda out, w=worker: self._on_run_analysed(w, out))
+        self.pool.start(worker)
+
+    def _on_run_analysed(self, worker: RunAnalyzeWorker, out: tuple[Any, str]) -> None:
+        if worker in self._run_workers:
+            self._run_workers.remove(worker)
+        ra, status = out
+        if ra is None:
+            self._add_warning_lines([status])
+        elif any(r is ra.run for r in self.ws.runs):  # not reloaded meanwhile
+            self.ws.replace_run_analysis(ra)
+        self.status_label.setText(status.partition("; ")[0])
         self.analysisFinished.emit()
 
     # -- cost --------------------------------------------------------------

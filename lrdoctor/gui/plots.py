@@ -33,6 +33,7 @@ from lrdoctor.workspace import (
     CHECKED,
     CURRENT,
     MAX_SMOOTHING,
+    ROLES,
     RUNS,
     VIEW,
     X_MODE_LABELS,
@@ -208,7 +209,7 @@ class CurvesView(QWidget):
 
     # -- workspace events --------------------------------------------------
     def _on_event(self, event: str) -> None:
-        if event in (RUNS, CHECKED):
+        if event in (RUNS, CHECKED, ROLES):
             self.rebuild()
         elif event == VIEW:
             self._apply_view()

@@ -102,3 +102,29 @@ class AnalyzeWorker(QRunnable):
         except Exception as exc:
             traceback.print_exc()
             _emit(self.signals.finished, (None, f"analysis failed: {type(exc).__name__}: {exc}"))
+
+
+class RunAnalyzeWorker(QRunnable):
+    """Analyse one run again (its roles were overridden); ``finished`` carries ``(RunAnalysis_or_None, status)``."""
+
+    def __init__(self, run: Any, cost_settings: Any = None) -> None:
+        super().__init__()
+        self.run_ = run
+        self.cost_settings = cost_settings
+        self.signals = WorkerSignals()
+        self.setAutoDelete(False)
+
+    def run(self) -> None:  # noqa: D102 - QRunnable override
+        try:
+            from lrdoctor.analysis import Analysis, analyze_run
+
+            ra = analyze_run(self.run_)
+            status = f"analysed {self.run_.name} again"
+            if self.cost_settings is not None:
+                from .costing import estimate
+
+                status += "; " + estimate(Analysis(runs=[ra]), self.cost_settings)
+            _emit(self.signals.finished, (ra, status))
+        except Exception as exc:
+            traceback.print_exc()
+            _emit(self.signals.finished, (None, f"analysis of {self.run_.name} failed: {type(exc).__name__}: {exc}"))

@@ -332,3 +332,31 @@ def test_export_report_failure_names_the_file(qtbot, window, corpus, tmp_path):
     assert not target.exists()
     assert window.export_report(str(tmp_path / "report.docx")) is None
     assert "report.docx" in window.last_message.text()
+
+
+def test_use_as_menu_overrides_a_role_and_analyses_the_run_again(qtbot, window, corpus):
+    open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
+    key = window.ws.current
+    run = window.ws.run(key)
+    old = window.ws.run_analysis(key)
+    train = run.primary_tag("train_loss")
+    val = run.primary_tag("val_loss")
+    assert train and val
+    panel = window.tags_panel
+    item = next(panel.tree.topLevelItem(i).child(j) for i in range(panel.tree.topLevelItemCount())
+                for j in range(panel.tree.topLevelItem(i).childCount())
+                if panel.tree.topLevelItem(i).child(j).toolTip(0) == val)
+    menu = panel.menu_for(item)
+    use_as = menu.actions()[0].menu()
+    assert menu.actions()[0].text() == "Use as"
+    actions = {a.text(): a for a in use_as.actions()}
+    assert {"train_loss", "val_loss", "lr", "grad_norm"} <= set(actions)
+    assert actions["val_loss"].isChecked() and not actions["val_loss"].isEnabled()
+    with qtbot.waitSignal(window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        actions["train_loss"].trigger()
+    assert run.roles[val] == "train_loss" and run.roles[train] == "other"
+    drawn = {tag: curve.role for (k, tag), (_, _, curve) in window.curves.items.items() if k == key}
+    assert drawn.get(val) == "train_loss" and train not in drawn
+    assert val in [panel.tree.topLevelItem(0).child(j).toolTip(0) for j in range(panel.tree.topLevelItem(0).childCount())]
+    new = window.ws.run_analysis(key)
+    assert new is not old and new.run is run

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtWidgets import QHeaderView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from lrdoctor.workspace import CURRENT, RUNS, Workspace
+from parsers.roles import ROLES as ALL_ROLES
+from lrdoctor.workspace import CURRENT, ROLES, RUNS, Workspace
 
 ROLE_ORDER = ("train_loss", "val_loss", "lr", "grad_norm", "val_metric", "train_metric", "momentum",
               "step_time", "epoch", "other")
@@ -14,7 +16,12 @@ INVALID_STYLE = "QLineEdit { border: 1px solid #dc2626; }"
 
 
 class TagsPanel(QWidget):
-    """Tags of the current run by role; the primary tag of each role is marked."""
+    """Tags of the current run by role; the primary tag of each role is marked.
+
+    Right-click a tag: "Use as → role" emits ``roleChosen(tag, role)`` (the window applies it).
+    """
+
+    roleChosen = Signal(str, str)  # tag, role
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,11 +34,14 @@ class TagsPanel(QWidget):
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.header().setStretchLastSection(False)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._on_context_menu)
+        self.tree.setToolTip("Right-click a tag to choose its role (e.g. use it as the learning rate)")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
-        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT) else None)
+        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT, ROLES) else None)
 
     def pattern(self) -> re.Pattern[str] | None:
         """The filter as a regex (case-insensitive); None when it does not compile."""
@@ -63,6 +73,29 @@ class TagsPanel(QWidget):
                 child.setToolTip(0, tag)
                 top.addChild(child)
         self.tree.expandAll()
+
+    def menu_for(self, item: QTreeWidgetItem | None) -> QMenu | None:
+        """The context menu of a tag row ("Use as → role"); None for role headers and empty space."""
+        if item is None or item.parent() is None:
+            return None
+        tag = item.toolTip(0)
+        run = self.ws.current_run()
+        if run is None or tag not in run.roles:
+            return None
+        menu = QMenu(self)
+        sub = menu.addMenu("Use as")
+        for role in ALL_ROLES:
+            action = sub.addAction(role)
+            action.setCheckable(True)
+            action.setChecked(run.roles[tag] == role)
+            action.setEnabled(run.roles[tag] != role)
+            action.triggered.connect(lambda _c=False, t=tag, r=role: self.roleChosen.emit(t, r))
+        return menu
+
+    def _on_context_menu(self, pos: QPoint) -> None:
+        menu = self.menu_for(self.tree.itemAt(pos))
+        if menu is not None:
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     def shown_tags(self) -> list[str]:
         """Tags currently listed (without the '(used)' mark)."""
