@@ -28,9 +28,6 @@ def application(argv: list[str] | None = None) -> QApplication:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     pg.setConfigOptions(antialias=False, useNumba=False)
-    from . import refguard
-
-    refguard.install(app)
     return app  # type: ignore[return-value]
 
 

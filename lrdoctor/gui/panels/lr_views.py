@@ -71,8 +71,11 @@ def range_test_result(run: Any) -> Any:
         return None
 
 
-class RangeTestView(QWidget):
-    """Loss against LR on a log axis for a range-test run, with each rule's suggested LR."""
+class _LogLrView(QWidget):
+    """A title above one plot with a log-scale LR x axis, redrawn when runs, selection or analysis change."""
+
+    X_LABEL = "learning rate"
+    Y_LABEL = "loss"
 
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,15 +86,25 @@ class RangeTestView(QWidget):
         self.widget, self._fg = _plot(self)
         self.plot = self.widget.getPlotItem()
         self.plot.setLogMode(x=True, y=False)
-        self.plot.setLabel("bottom", "learning rate")
-        self.plot.setLabel("left", "loss")
+        self.plot.setLabel("bottom", self.X_LABEL)
+        self.plot.setLabel("left", self.Y_LABEL)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.widget, 1)
-        self.suggestions: dict[str, float] = {}
         self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT, ANALYSIS) else None)
         self.rebuild()
+
+    def rebuild(self) -> None:  # pragma: no cover - overridden
+        """Draw the view from the workspace."""
+        raise NotImplementedError
+
+
+class RangeTestView(_LogLrView):
+    """Loss against LR on a log axis for a range-test run, with each rule's suggested LR."""
+
+    X_LABEL, Y_LABEL = "learning rate", "loss"
+    suggestions: dict[str, float]  # rule -> LR drawn (set by rebuild)
 
     def target(self) -> Any:
         """The RunAnalysis to show: the selected run if it is a range test, else the first one."""
@@ -149,26 +162,10 @@ class RangeTestView(QWidget):
         self.title.setText(f"LR range test <b>{ra.run.name}</b>{suggested}{reason}{key}")
 
 
-class SweepView(QWidget):
+class SweepView(_LogLrView):
     """Final loss against LR for a sweep, with the best and the max-stable LR marked."""
 
-    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ws = workspace
-        self.title = QLabel()
-        self.title.setWordWrap(True)
-        self.title.setTextFormat(Qt.TextFormat.RichText)
-        self.widget, self._fg = _plot(self)
-        self.plot = self.widget.getPlotItem()
-        self.plot.setLogMode(x=True, y=False)
-        self.plot.setLabel("bottom", "peak learning rate")
-        self.plot.setLabel("left", "final loss")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.title)
-        layout.addWidget(self.widget, 1)
-        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT, ANALYSIS) else None)
-        self.rebuild()
+    X_LABEL, Y_LABEL = "peak learning rate", "final loss"
 
     def rebuild(self) -> None:
         """Draw the sweep of the selected run (or the first sweep)."""
