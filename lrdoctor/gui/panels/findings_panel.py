@@ -91,7 +91,9 @@ class FindingsPanel(QWidget):
         else:
             extra = f" · healthy: {', '.join(healthy)}" if healthy and len(healthy) <= 4 else (
                 f" · {len(healthy)} healthy runs" if healthy else "")
-            self.status.setText(f"{len(pairs)} findings in {len(keys)} ticked runs{extra}")
+            self.status.setText(
+                f"{_count(len(pairs), 'finding')} in {_count(len(keys), 'ticked run')}{extra}"
+            )
         for run, finding in pairs:
             summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
             item = QTreeWidgetItem([
@@ -146,3 +148,8 @@ class FindingsPanel(QWidget):
     def items(self) -> list[QTreeWidgetItem]:
         """The finding rows."""
         return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+
+
+def _count(n: int, noun: str) -> str:
+    """``'1 finding'``, ``'3 findings'``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
