@@ -129,6 +129,12 @@ def analyze_run(run: Run) -> RunAnalysis:
 def _resolve(findings: list[Finding]) -> list[Finding]:
     """Drop findings another one explains (the same symptom read twice)."""
     modes = {f.mode for f in findings}
+    if {"oscillating", "lr_too_low"} <= modes:
+        # lr_too_low proved a steady, statistically clear late fall: that is "a real downward
+        # trend", so the bounce is minibatch noise of a slow run (LR too low and too high at
+        # once is a contradiction; the trend test is the stronger evidence).
+        findings = [f for f in findings if f.mode != "oscillating"]
+        modes.discard("oscillating")
     drop: set[str] = set()
     if "oscillating" in modes:
         drop |= {"spikes", "plateau"}  # bouncing at a high level: not spikes on a low floor, not flat
