@@ -164,11 +164,15 @@ def detect(sig: Signals) -> Finding | None:
         # Achievable progress = (L_now - L_inf) / (1 - progress made); aim within FLOOR_MARGIN of it.
         gap = (fc.loss_now - fc.l_inf) / max(1.0 - fc.progress_fraction, 1e-9)
         reach = steps_to_level(fc, fc.l_inf + FLOOR_MARGIN * gap)
-        more = f"~{int(reach - sig.last_step):,} more steps" if reach and reach > sig.last_step else "more steps"
-        rec = (f"train longer: the loss is converging toward ~{w.num(fc.l_inf)} ({w.pct(fc.progress_fraction)} "
-               f"of the fitted progress made); {more} get close to it, or " + rec)
+        more = "more steps"
+        if reach and reach > sig.last_step:
+            more = f"~{int(reach - sig.last_step):,} more steps"
+        rec = (f"train longer: the loss is converging toward ~{w.num(fc.l_inf)} "
+               f"({w.pct(fc.progress_fraction)} of the fitted progress made); {more} get close to it, or "
+               + rec)
     elif saved is not None:
-        rec += f"; a {w.factor(SAVED_STEPS_SPEEDUP)} higher LR would reach this final loss ~{saved:,} steps sooner"
+        rec += (f"; a {w.factor(SAVED_STEPS_SPEEDUP)} higher LR would reach this final loss "
+                f"~{saved:,} steps sooner")
     conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
     if lr_end is None:
         conf *= 0.8  # the LR itself was not seen

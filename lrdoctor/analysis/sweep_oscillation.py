@@ -78,15 +78,16 @@ def annotate(runs: Sequence[Run], analyses: Sequence[RunAnalysis], sweeps: Seque
                 "sweep_best_lr": sw.best_lr,
                 "lr": lr,
                 "summary": (
-                    f"validation loss bounces {w.factor(ratio)} more per evaluation than at the sweep's other "
-                    f"LRs ({w.num(mine)} vs {w.num(sib)}) and ends at {w.num(final)} vs {w.num(best_final)} "
-                    f"at the best LR {w.lr(sw.best_lr)}"
+                    f"validation loss bounces {w.factor(ratio)} more per evaluation than at the "
+                    f"sweep's other LRs ({w.num(mine)} vs {w.num(sib)}) and ends at {w.num(final)} "
+                    f"vs {w.num(best_final)} at the best LR {w.lr(sw.best_lr)}"
                 ),
             }
             target = sw.suggested_lr or sw.best_lr
-            rec = f"lower the LR to ~{w.lr(target)} ({w.factor(lr / target)} lower; the sweep's best LR is {w.lr(sw.best_lr)})"
+            rec = (f"lower the LR to ~{w.lr(target)} ({w.factor(lr / target)} lower; "
+                   f"the sweep's best LR is {w.lr(sw.best_lr)})")
             conf = float(np.clip(0.5 + 0.1 * (ratio - ROUGHNESS_RATIO), 0.5, 0.85))
             steps = run.role_series("val_loss")["step"]
             tag = run.primary_tag("val_loss")
-            ra.findings.append(Finding("oscillating", "warning", conf, int(steps.iloc[0]), int(steps.iloc[-1]),
-                                       w.clean(ev), rec, tag))
+            ra.findings.append(Finding("oscillating", "warning", conf, int(steps.iloc[0]),
+                                       int(steps.iloc[-1]), w.clean(ev), rec, tag))
