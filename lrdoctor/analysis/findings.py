@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from parsers import LoadWarning, Run
 
 if TYPE_CHECKING:
+    from lrdoctor.analysis.range_test import RangeTestResult
     from lrdoctor.cost.estimate import RunCost, SweepCost
 
 MODES: tuple[str, ...] = (
@@ -77,6 +78,8 @@ class RunAnalysis:
     suggested_lr: float | None = None
     details: dict[str, Any] = field(default_factory=dict)  # range-test rules, forecast, ...
     cost: RunCost | None = None  # filled by lrdoctor.cost.estimate_costs
+    # A range test's full result (curves and rules) for the views; details["range_test"] is its summary.
+    range_test: RangeTestResult | None = None
 
     def worst_severity(self) -> str | None:
         """The most severe finding's severity, or None for a healthy run."""

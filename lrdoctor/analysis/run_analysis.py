@@ -63,6 +63,7 @@ def _range_test(run: Run, out: RunAnalysis) -> None:
     if mod is None:
         return
     result = mod.analyze_range_test(run)
+    out.range_test = result
     out.details["range_test"] = result.to_dict()
     lr = result.suggested_lr
     if lr is not None and math.isfinite(lr):

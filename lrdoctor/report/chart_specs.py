@@ -117,13 +117,9 @@ def training_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
 
 def range_test_chart(ra: RunAnalysis, key: str) -> ChartSpec | None:
     """Loss vs LR (log x) with each rule's LR and the suggestion marked; the step chart as fallback."""
-    d = ra.details.get("range_test")
-    d = d if isinstance(d, dict) else ra.details
-    if d.get("lr") is None:
-        # The analysis keeps only the summary; the curve comes from the analyzer's own function.
-        from lrdoctor.analysis.range_test import analyze_range_test
-
-        d = {**vars(analyze_range_test(ra.run)), **d}
+    if ra.range_test is None:
+        return training_chart(ra, key)
+    d = {**vars(ra.range_test), **(ra.details.get("range_test") or {})}
     lr, smooth = d.get("lr"), d.get("smoothed_loss")
     if lr is None or smooth is None or len(lr) == 0:
         return training_chart(ra, key)

@@ -59,18 +59,6 @@ def _series_lr_loss(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
     return joined["lr"].to_numpy(np.float64), joined["loss"].to_numpy(np.float64)
 
 
-def range_test_result(run: Any) -> Any:
-    """The analyzer's range-test result (curve + rules) for ``run``, or None without it."""
-    try:
-        from lrdoctor.analysis.range_test import analyze_range_test
-    except ImportError:
-        return None
-    try:
-        return analyze_range_test(run)
-    except Exception:  # the view then shows the raw curve; the analysis status says the rest
-        return None
-
-
 class _LogLrView(QWidget):
     """A title above one plot with a log-scale LR x axis, redrawn when runs, selection or analysis change."""
 
@@ -121,7 +109,7 @@ class RangeTestView(_LogLrView):
             msg = self.ws.analysis_status if self.ws.analysis is None else "No LR range test among the loaded runs."
             self.title.setText(f"<i>{msg}</i>")
             return
-        result = range_test_result(ra.run)
+        result = ra.range_test
         if result is None:
             pair = _series_lr_loss(ra.run)
             if pair is not None:
