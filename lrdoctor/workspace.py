@@ -408,7 +408,7 @@ class Workspace:
     def worst_severity(self, key: str) -> str | None:
         """Worst finding's severity for a run ('' when analysed and healthy, None when not analysed)."""
         ra = self.run_analysis(key)
-        if ra is None:
+        if ra is None or ra.not_diagnosed:
             return None
         return ra.worst_severity() or ""
 

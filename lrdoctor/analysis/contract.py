@@ -29,6 +29,7 @@ def run_to_dict(ra: RunAnalysis) -> dict[str, Any]:
         "schedule": {"kind": ra.schedule.kind, "params": clean(dict(ra.schedule.params))},
         "findings": [clean(f.to_dict()) for f in ra.findings],
         "suggested_lr": _float(ra.suggested_lr),
+        "not_diagnosed": ra.not_diagnosed,  # why an empty findings list does not mean healthy
         "cost": None if ra.cost is None else clean(ra.cost.to_dict()),  # lrdoctor.cost.estimate_costs
     }
 

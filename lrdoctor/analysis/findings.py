@@ -81,6 +81,11 @@ class RunAnalysis:
     # A range test's full result (curves and rules) for the views; details["range_test"] is its summary.
     range_test: RangeTestResult | None = None
 
+    @property
+    def not_diagnosed(self) -> str | None:
+        """Why the run could not be judged (no loss curve, too few points), or None when it was."""
+        return self.details.get("not_diagnosed")
+
     def worst_severity(self) -> str | None:
         """The most severe finding's severity, or None for a healthy run."""
         if not self.findings:

@@ -12,7 +12,7 @@ from parsers import Run
 
 from . import decay, divergence, lr_too_low, oscillation, overfitting, plateau, spikes, warmup
 from .findings import Finding, RunAnalysis, Schedule
-from .signals import Signals, prepare, schedule_sample
+from .signals import MIN_POINTS, Signals, prepare, schedule_sample
 
 # A range test sweeps the LR over orders of magnitude while it rises to the end of the run.
 RANGE_TEST_MIN_SPAN = 100.0
@@ -111,6 +111,12 @@ def analyze_run(run: Run) -> RunAnalysis:
         return out
     if sig.loss is None:
         out.details["notes"].append("no loss curve: nothing to diagnose")
+        out.details["not_diagnosed"] = "no loss curve was found among its tags"
+        return out
+    if len(sig.loss) < MIN_POINTS:
+        out.details["not_diagnosed"] = (
+            f"only {len(sig.loss)} loss points: too few to judge the curve (at least {MIN_POINTS} needed)"
+        )
         return out
     findings: list[Finding] = []
     div = divergence.detect(sig)

@@ -34,6 +34,8 @@ def render_text(analysis: Analysis) -> str:
             if isinstance(rules, dict):
                 for name, value in rules.items():
                     lines.append(f"    {name:<20} {fmt_lr(value) if isinstance(value, float) else value}")
+        elif ra.not_diagnosed:
+            lines.append(f"  not diagnosed: {ra.not_diagnosed}")
         elif not ra.findings:
             lines.append("  healthy: no learning-rate problem found")
         for f in ra.findings:

@@ -173,8 +173,8 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         )
         if ra.findings:
             sentence += " " + finding_summary(sorted_findings(ra.findings)[0])
-    elif not ra.findings and not (run.primary_tag("train_loss") or run.primary_tag("val_loss")):
-        sentence = "Not diagnosed: no loss curve was found among its tags."
+    elif not ra.findings and ra.not_diagnosed:
+        sentence = f"Not diagnosed: {ra.not_diagnosed}."
     elif not ra.findings:
         sentence = f"Healthy: no learning-rate problem found in {ra.steps:,} steps."
     else:
@@ -195,7 +195,7 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         severity=sev,
         color=NEUTRAL_COLOR if sev is None and (ra.kind == "range_test" or undiagnosed) else severity_color(sev),
         sentence=sentence,
-        status=sev or ("range test" if ra.kind == "range_test" else "no loss" if undiagnosed else "healthy"),
+        status=sev or ("range test" if ra.kind == "range_test" else "not diagnosed" if undiagnosed else "healthy"),
         wasted_gpu_hours=cost.get("wasted_gpu_hours"),
         wasted_usd=cost.get("wasted_usd"),
         wasted_kwh=cost.get("wasted_kwh"),

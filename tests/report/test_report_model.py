@@ -108,4 +108,4 @@ def test_run_without_loss_is_not_called_healthy(tmp_path: Path) -> None:
     runs = parsers.load(tmp_path / "metrics.csv")
     assert runs and runs[0].primary_tag("train_loss") is None
     (verdict,) = build_report(analyze(runs)).verdicts
-    assert verdict.status == "no loss" and verdict.sentence.startswith("Not diagnosed")
+    assert verdict.status == "not diagnosed" and verdict.sentence.startswith("Not diagnosed")
