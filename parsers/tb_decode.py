@@ -73,6 +73,17 @@ class _Builder:
         self.tensor.append(is_tensor)
         self.records.append(record)
 
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The points as typed arrays: (codes, steps, walls, values, is_tensor, records)."""
+        return (
+            np.asarray(self.codes, np.int32),
+            np.asarray(self.steps, np.int64),
+            np.asarray(self.walls, np.float64),
+            np.asarray(self.values, np.float64),
+            np.asarray(self.tensor, bool),
+            np.asarray(self.records, np.int64),
+        )
+
 
 def _event_class():
     from tensorboard.compat.proto import event_pb2
@@ -211,14 +222,4 @@ def decode_protobuf(buf: bytes, framing: Framing) -> Decoded:
     builder = _Builder()
     undecodable = decode_records(buf, framing, np.arange(len(framing.offsets)), builder, dec)
     dec.tag_names = list(builder.index)
-    cols = [
-        (
-            np.asarray(builder.codes, np.int32),
-            np.asarray(builder.steps, np.int64),
-            np.asarray(builder.walls, np.float64),
-            np.asarray(builder.values, np.float64),
-            np.asarray(builder.tensor, bool),
-            np.asarray(builder.records, np.int64),
-        )
-    ]
-    return finish(buf, framing, cols, dec, undecodable)
+    return finish(buf, framing, [builder.columns()], dec, undecodable)

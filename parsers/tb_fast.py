@@ -462,14 +462,5 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     del slots
     cols = [tuple(fast_cols)]
     if builder.records:
-        cols.append(
-            (
-                np.asarray(builder.codes, np.int32),
-                np.asarray(builder.steps, np.int64),
-                np.asarray(builder.walls, np.float64),
-                np.asarray(builder.values, np.float64),
-                np.asarray(builder.tensor, bool),
-                np.asarray(builder.records, np.int64),
-            )
-        )
+        cols.append(builder.columns())
     return finish(buf, framing, cols, dec, undecodable, to_check)
