@@ -37,6 +37,19 @@ def _r(value: float | None, digits: int = _ROUND) -> float | None:
     return None if value is None else float(f"{float(value):.{digits}g}")
 
 
+def _totals_dict(total: Money, wasted_steps: int, wasted: Money) -> dict[str, Any]:
+    """The total and wasted compute keys shared by a run's and a sweep's JSON form."""
+    return {
+        "total_gpu_hours": _r(total.gpu_hours),
+        "total_usd": _r(total.usd),
+        "wasted_steps": wasted_steps,
+        "wasted_gpu_hours": _r(wasted.gpu_hours),
+        "wasted_usd": _r(wasted.usd),
+        "wasted_kwh": _r(wasted.kwh),
+        "wasted_kg_co2e": _r(wasted.kg_co2e),
+    }
+
+
 @dataclass
 class Money:
     """GPU-hours and what follows from them, or Nones when the step time is unknown."""
@@ -137,13 +150,7 @@ class RunCost:
             "pue": hw.pue,
             "sources": dict(hw.sources),
             "total_steps": self.total_steps,
-            "total_gpu_hours": _r(self.total.gpu_hours),
-            "total_usd": _r(self.total.usd),
-            "wasted_steps": self.wasted_steps,
-            "wasted_gpu_hours": _r(self.wasted.gpu_hours),
-            "wasted_usd": _r(self.wasted.usd),
-            "wasted_kwh": _r(self.wasted.kwh),
-            "wasted_kg_co2e": _r(self.wasted.kg_co2e),
+            **_totals_dict(self.total, self.wasted_steps, self.wasted),
             "wasted_share": _r(self.wasted_share, 4),
             "by_finding": [w.to_dict() for w in self.by_finding],
             "notes": list(self.notes),
@@ -170,13 +177,7 @@ class SweepCost:
         return {
             "runs": self.runs,
             "runs_costed": self.runs_costed,
-            "total_gpu_hours": _r(self.total.gpu_hours),
-            "total_usd": _r(self.total.usd),
-            "wasted_steps": self.wasted_steps,
-            "wasted_gpu_hours": _r(self.wasted.gpu_hours),
-            "wasted_usd": _r(self.wasted.usd),
-            "wasted_kwh": _r(self.wasted.kwh),
-            "wasted_kg_co2e": _r(self.wasted.kg_co2e),
+            **_totals_dict(self.total, self.wasted_steps, self.wasted),
             "wasted_share": _r(share, 4),
         }
 
