@@ -24,7 +24,7 @@ from typing import Any
 
 from .errors import ParseError
 from .model import Run, make_scalars
-from .registry import Reader, register
+from .registry import Reader, merged_run, register
 
 FORMAT = "hf_trainer_state"
 # The bookkeeping keys sit before or after ``log_history`` (keys are sorted when the
@@ -172,23 +172,9 @@ def merge(runs: list[Run]) -> Run:
     copies' files stay listed in ``run.files`` so the loader does not read them again.
     """
     best = max(runs, key=_completeness)
-    files: list[str] = []
-    warnings: list[str] = []
-    for run in runs:
-        files.extend(f for f in run.files if f not in files)
-        warnings.extend(w for w in run.warnings if w not in warnings)
     meta = dict(best.meta)
     meta["copies"] = len(runs)
-    return Run(
-        name=best.name,
-        path=best.path,
-        format=best.format,
-        scalars=best.scalars,
-        meta=meta,
-        warnings=warnings,
-        files=files,
-        overlaps=list(best.overlaps),
-    )
+    return merged_run(best, runs, best.scalars, meta, list(best.overlaps))
 
 
 READER = register(

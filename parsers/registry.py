@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .model import Run, concat_scalars
+import pandas as pd
+
+from .model import Run, StepOverlap, concat_scalars
 
 SniffFn = Callable[[Path], bool]
 ReadFn = Callable[[Path], "list[Run]"]
@@ -80,28 +82,44 @@ def get_reader(fmt: str) -> Reader | None:
     return _READERS.get(fmt)
 
 
-def default_merge(runs: list[Run]) -> Run:
-    """Join runs that are parts of one run: scalars concatenated, meta and warnings unioned."""
-    first = runs[0]
-    meta: dict = {}
+def merged_run(
+    template: Run,
+    parts: list[Run],
+    scalars: pd.DataFrame,
+    meta: dict,
+    overlaps: list[StepOverlap],
+) -> Run:
+    """The one run that ``parts`` make up, named and placed like ``template``.
+
+    The caller decides the scalars, meta and overlaps (each reader joins those its own
+    way); the parts' warnings and files are unioned here, first occurrence kept, in the
+    order of ``parts``.
+    """
     warnings: list[str] = []
     files: list[str] = []
-    overlaps = []
-    for run in runs:
-        meta.update(run.meta)
+    for run in parts:
         warnings.extend(w for w in run.warnings if w not in warnings)
         files.extend(f for f in run.files if f not in files)
-        overlaps.extend(run.overlaps)
-    scalars = concat_scalars(r.scalars for r in runs)
-    if len(scalars):
-        scalars = scalars.drop_duplicates(keep="last", ignore_index=True)
     return Run(
-        name=first.name,
-        path=first.path,
-        format=first.format,
+        name=template.name,
+        path=template.path,
+        format=template.format,
         scalars=scalars,
         meta=meta,
         warnings=warnings,
         files=files,
         overlaps=overlaps,
     )
+
+
+def default_merge(runs: list[Run]) -> Run:
+    """Join runs that are parts of one run: scalars concatenated, meta and warnings unioned."""
+    meta: dict = {}
+    overlaps: list[StepOverlap] = []
+    for run in runs:
+        meta.update(run.meta)
+        overlaps.extend(run.overlaps)
+    scalars = concat_scalars(r.scalars for r in runs)
+    if len(scalars):
+        scalars = scalars.drop_duplicates(keep="last", ignore_index=True)
+    return merged_run(runs[0], runs, scalars, meta, overlaps)

@@ -24,7 +24,7 @@ from pandas.api.types import union_categoricals
 
 from .errors import ParseError
 from .model import Run, StepOverlap, empty_scalars
-from .registry import Reader, register
+from .registry import Reader, merged_run, register
 from .tb_decode import Decoded, decode_protobuf
 from .tb_fast import decode_fast
 from .tb_records import frame_records, looks_like_event_file
@@ -213,29 +213,15 @@ def merge(runs: list[Run]) -> Run:
     parts = sorted(runs, key=_file_order_key)
     scalars, overlaps = _supersede(parts)
     meta: dict = {}
-    warnings: list[str] = []
-    files: list[str] = []
     for p in parts:
         for k, v in p.meta.items():
             if k == "hparams":
                 meta.setdefault("hparams", {}).update(v)
             elif k != "_tb_first_event_wall" and k != "tensorboard_files":
                 meta[k] = v
-        warnings.extend(w for w in p.warnings if w not in warnings)
-        files.extend(f for f in p.files if f not in files)
         overlaps = list(p.overlaps) + overlaps if p.overlaps else overlaps
-    meta["tensorboard_files"] = len(files)
-    first = parts[0]
-    run = Run(
-        name=first.name,
-        path=first.path,
-        format=FORMAT,
-        scalars=scalars,
-        meta=meta,
-        warnings=warnings,
-        files=files,
-        overlaps=overlaps,
-    )
+    run = merged_run(parts[0], parts, scalars, meta, overlaps)
+    run.meta["tensorboard_files"] = len(run.files)
     return run
 
 
