@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import OptimizeWarning, curve_fit
 
+from .signals import finite_sorted
+
 # Points needed for a meaningful fit (four parameters plus noise).
 MIN_POINTS = 12
 MIN_BINS = 8
@@ -152,12 +154,7 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
     last step). ``ok`` is False (with ``reason``) when the loss is not falling or
     the fit does not explain it.
     """
-    s = np.asarray(steps, dtype=np.float64)
-    y = np.asarray(loss, dtype=np.float64)
-    good = np.isfinite(s) & np.isfinite(y)
-    s, y = s[good], y[good]
-    order = np.argsort(s, kind="stable")
-    s, y = s[order], y[order]
+    s, y = finite_sorted(steps, loss)
     if len(s) < MIN_POINTS or s[-1] <= s[0]:
         return Forecast(False, "too few finite loss points")
     bs, by, noise = _binned(s, y)

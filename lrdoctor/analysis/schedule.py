@@ -20,6 +20,7 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.signal import find_peaks
 
 from .findings import Schedule
+from .signals import finite_sorted
 
 # Relative tolerance for "the same LR": absorbs float formatting of logged LRs
 # (4-6 significant digits) and bucket means of chart exports.
@@ -147,12 +148,7 @@ def infer_schedule(steps: np.ndarray, lr: np.ndarray) -> Schedule:
 # -- cleaning and helpers ------------------------------------------------------
 def _clean(steps: np.ndarray, lr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Finite points sorted by step, one per step (the last one logged)."""
-    s = np.asarray(steps, dtype=np.float64)
-    y = np.asarray(lr, dtype=np.float64)
-    ok = np.isfinite(s) & np.isfinite(y)
-    s, y = s[ok], y[ok]
-    order = np.argsort(s, kind="stable")
-    s, y = s[order], y[order]
+    s, y = finite_sorted(steps, lr)
     if len(s) > 1:
         last = np.append(s[1:] != s[:-1], True)
         s, y = s[last], y[last]

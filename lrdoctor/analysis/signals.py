@@ -96,6 +96,19 @@ def _bucket(steps: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, 
     return steps[edges[1:] - 1], sums / counts
 
 
+def finite_sorted(steps: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The points whose step and value are both finite, as float64, sorted by step.
+
+    The sort is stable: points logged at the same step keep their logged order.
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    y = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(s) & np.isfinite(y)
+    s, y = s[ok], y[ok]
+    order = np.argsort(s, kind="stable")
+    return s[order], y[order]
+
+
 def rolling_median(values: np.ndarray, window: int) -> np.ndarray:
     """Centered rolling median (edges use the nearest value); NaN-free input expected."""
     window = max(1, int(window) | 1)
