@@ -137,7 +137,10 @@ def _to_float(value: Any) -> float | None:
     return None
 
 
-def _numeric_items(obj: dict) -> dict[str, float]:
+def _numeric_items(obj: object) -> dict[str, float]:
+    """The numeric entries of a parsed object; none when it is not a dict."""
+    if not isinstance(obj, dict):
+        return {}
     out = {}
     for key, value in obj.items():
         number = _to_float(value)
@@ -164,8 +167,6 @@ def parse_json(line: str) -> Record | None:
         obj = json.loads(line[start:])
     except ValueError:
         return None
-    if not isinstance(obj, dict):
-        return None
     values = _numeric_items(obj)
     if not values:
         return None
@@ -185,8 +186,6 @@ def parse_python_dict(line: str) -> Record | None:
     try:
         obj = ast.literal_eval(text)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if not isinstance(obj, dict):
         return None
     values = _numeric_items(obj)
     if not values:
