@@ -44,7 +44,7 @@ from .csv_table import (
 )
 from .errors import ParseError
 from .model import Run, concat_scalars, empty_scalars
-from .registry import Reader, register
+from .registry import Reader, merged_run, register
 from .roles import role_of
 
 FORMAT_PANEL = "wandb_csv"
@@ -144,8 +144,6 @@ def merge_panels(parts: list[Run]) -> Run:
         scalars = scalars.drop_duplicates(ignore_index=True)
     bands: dict[str, pd.DataFrame] = {}
     meta: dict[str, Any] = {"x_axis": first.meta.get("x_axis"), "source_files": [], "downsampled": {}}
-    warnings: list[str] = []
-    files: list[str] = []
     for part in parts:
         for key, band in part.meta.get("bands", {}).items():
             bands[key] = band if key not in bands else pd.concat([bands[key], band]).drop_duplicates(
@@ -153,11 +151,8 @@ def merge_panels(parts: list[Run]) -> Run:
         meta["source_files"].extend(f for f in part.meta.get("source_files", []) if f not in meta["source_files"])
         for key, flag in part.meta.get("downsampled", {}).items():
             meta["downsampled"][key] = meta["downsampled"].get(key, False) or flag
-        warnings.extend(w for w in part.warnings if w not in warnings)
-        files.extend(f for f in part.files if f not in files)
     meta["bands"] = bands
-    return Run(name=first.name, path=first.path, format=first.format, scalars=scalars, meta=meta,
-               warnings=warnings, files=files)
+    return merged_run(first, parts, scalars, meta, [])
 
 
 # --------------------------------------------------------------------------- runs table
