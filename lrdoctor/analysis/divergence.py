@@ -78,7 +78,7 @@ def detect(sig: Signals) -> Finding | None:
         "loss_before_step": low_step,
         "max_loss_after": peak_after,
         "nonfinite_at_end": bool(nonfinite_end),
-        "wasted_steps": int(sig.last_step - at),
+        "wasted_steps": int(max(sig.run_last_step, sig.last_step) - at + 1),  # the divergence step too
     }
     lr_at = None
     if sig.lr is not None and sig.lr.finite.any():
@@ -96,7 +96,7 @@ def detect(sig: Signals) -> Finding | None:
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
     if lr_at is not None:
         summary += f" with LR {w.lr(lr_at)}"
-    summary += f" and never recovered: {w.step(sig.last_step - at)} steps wasted"
+    summary += f" and never recovered: {w.step(max(sig.run_last_step, sig.last_step) - at + 1)} steps wasted"
     ev["summary"] = summary
     if lr_at is not None:
         target = min(lr_at, sig.lr_peak or lr_at) / SAFETY_FACTOR

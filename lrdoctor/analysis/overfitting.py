@@ -63,7 +63,7 @@ def detect(sig: Signals) -> Finding | None:
         "final_val_loss": final,
         "val_rise": final / best,
         "val_trend_tau": float(tau),
-        "wasted_steps": int(sig.last_step - best_step),
+        "wasted_steps": int(max(sig.run_last_step, sig.last_step) - best_step),
     }
     view = sig.view
     if view is not None:
@@ -92,7 +92,7 @@ def detect(sig: Signals) -> Finding | None:
     ev["summary"] = summary
     rec = (
         f"stop at step {w.step(best_step)}: best validation loss "
-        f"({w.step(sig.last_step - best_step)} steps after it were wasted); "
+        f"({w.step(max(sig.run_last_step, sig.last_step) - best_step)} steps after it were wasted); "
         "or add regularisation (weight decay, dropout, more data)"
     )
     rise = final / best

@@ -239,6 +239,8 @@ class Signals:
     view: LossView | None = None
     first_step: int = 0
     last_step: int = 0
+    # The run's last logged step over every tag: where training stopped, so where waste ends.
+    run_last_step: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -310,6 +312,7 @@ def prepare(run: Run) -> Signals:
     if sig.loss is not None:
         sig.view = loss_view(sig.loss)
     rng = run.step_range
+    sig.run_last_step = rng[1] if rng is not None else 0
     if sig.loss is not None and len(sig.loss):
         sig.first_step, sig.last_step = int(sig.loss.steps[0]), int(sig.loss.steps[-1])
     elif rng is not None:
