@@ -686,7 +686,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--tasks", default="", help="comma-separated tasks to train (default: all)")
+    ap.add_argument("--modes", default="",
+                    help="comma-separated intended modes: keep only the variants that intend one of them, plus the "
+                         "healthy twins H of their families and the healthy 'extra schedule' variants if 'healthy' "
+                         "is listed (default: every variant)")
     args = ap.parse_args(argv)
+    want = {m for m in args.modes.split(",") if m}
+    bad = want - set(MODES) - {"healthy"}
+    if bad:
+        ap.error(f"unknown modes {sorted(bad)} (choose from {', '.join(MODES)}, healthy)")
     rng = random.Random(args.seed)
     if args.out.exists():
         shutil.rmtree(args.out)
@@ -714,6 +722,11 @@ def main(argv: list[str] | None = None) -> int:
     for task, seed, hcfg, variants in families(rng):
         if only and task not in only:
             continue
+        if want:
+            # the family's rng draws already happened in families(), so filtering keeps the other configs as they are
+            variants = [v for v in variants if set(v[0]) & want or (not v[0] and "healthy" in want)]
+            if not variants:
+                continue
         H = run(hcfg, seed)
         # the healthy twin must pass every exclude check against itself
         fired = [m for m in MODES if check(m, H, H, strict=False)[0]]
