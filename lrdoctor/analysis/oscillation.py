@@ -6,7 +6,7 @@ import numpy as np
 
 from . import wording as w
 from .findings import Finding
-from .signals import Signals, mad_noise, rolling_median
+from .signals import LossView, Signals, mad_noise, rolling_median
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
 # this share of L0. Minibatch noise of a well-tuned run near its end sits at a few % of
@@ -20,10 +20,22 @@ LEVEL_OVER_NOISE = 2.0
 LR_STILL_HIGH = 0.5
 # No real downward trend: the 2nd half gains less than this share of its starting level.
 MAX_REL_DROP = 0.15
+# The drop is measured between two window medians, each uncertain by its standard error
+# (sqrt(pi/2) x noise / sqrt(n) for a median); a drop counts as real only when it stays
+# above MAX_REL_DROP after this many standard errors are taken off (a bounce whose windows
+# land on a high and a low swing is not a trend).
+DROP_SE = 1.0
+MEDIAN_SE = float(np.sqrt(np.pi / 2))
 # Median windows (fraction of the run) for the loss levels compared.
 LEVEL_WINDOW = 0.04
 # Suggested LR: 3x lower, one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
+
+
+def _points(view: LossView, a: float, b: float) -> int:
+    """How many points ``view.level_frac(a, b)`` takes its median over."""
+    s0, s1 = float(view.curve.steps[0]), float(view.curve.steps[-1])
+    return int(np.count_nonzero((view.steps >= s0 + a * (s1 - s0)) & (view.steps <= s0 + b * (s1 - s0))))
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -45,7 +57,11 @@ def detect(sig: Signals) -> Finding | None:
         return None
     noise2 = mad_noise(vals, rolling_median(vals, view.window)) * view.noise_scale
     level2 = float(np.median(vals))
-    if noise2 < MIN_NOISE * scale or level2 < LEVEL_OVER_NOISE * noise2 or rel_drop >= MAX_REL_DROP:
+    n_mid, n_end = _points(view, 0.5 - h, 0.5 + h), _points(view, 1 - 2 * h, 1.0)
+    # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
+    drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / lmid
+    real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
+    if noise2 < MIN_NOISE * scale or level2 < LEVEL_OVER_NOISE * noise2 or real_drop:
         return None
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
@@ -59,6 +75,7 @@ def detect(sig: Signals) -> Finding | None:
         "roughness": rough,
         "noise_over_l0": noise2 / scale,
         "second_half_relative_drop": rel_drop,
+        "relative_drop_standard_error": drop_se,
         "loss_level": lend,
         "summary": (
             f"loss bounces by +/-{w.pct(noise2 / scale)} of the initial loss over the 2nd half with no real "

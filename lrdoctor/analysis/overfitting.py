@@ -54,9 +54,14 @@ def detect(sig: Signals) -> Finding | None:
     if len(late) == 0 or np.mean(late >= LATE_RISE * best) < LATE_SHARE:
         return None
     after_steps, after_vals = steps[ib:], vals[ib:]
-    tau = stats.kendalltau(after_steps, after_vals).statistic if len(after_vals) >= 3 else 1.0
-    if not np.isfinite(tau) or tau <= 0:
+    # "Rises for a long stretch": the typical evaluation after the best is clearly worse than it.
+    # Not a rank trend over the whole stretch: a val loss that jumps up, then eases back a
+    # little as the LR cools while staying far above its best has a negative trend but is
+    # overfit all the same (its generalisation gap has grown while train kept falling).
+    if np.median(after_vals[1:]) < LATE_RISE * best:
         return None
+    tau = stats.kendalltau(after_steps, after_vals).statistic if len(after_vals) >= 3 else 1.0
+    tau = float(tau) if np.isfinite(tau) else 0.0
     ev: dict = {
         "best_val_step": best_step,
         "best_val_loss": best,
