@@ -510,13 +510,25 @@ class RunGroup:
 LIGHTNING_VERSION = re.compile(r"version_\d+")
 
 
+# Tool-made folder layouts folded into the folder the user made: (parent folder name, run folder
+# pattern, how many levels to climb). ``<run>/lightning_logs/version_N``, ``<x>/mlruns/<exp>/<run_id>``,
+# ``<x>/wandb/(offline-)run-<date>-<id>``.
+TOOL_LAYOUTS: tuple[tuple[str, re.Pattern[str], int], ...] = (
+    ("lightning_logs", LIGHTNING_VERSION, 2),
+    ("wandb", re.compile(r"(offline-)?run-\d{8}_\d{6}-\w+"), 2),
+)
+
+
 def run_folder(run: Run) -> str:
-    """The absolute folder a run lives in: its file's folder, ``<run>/lightning_logs/version_N`` -> ``<run>``."""
+    """The absolute folder a run lives in (its file's folder), with tool-made layouts folded away."""
     path = Path(os.path.abspath(run.path))
     if path.is_file() or (not path.exists() and path.suffix):
         path = path.parent
-    if LIGHTNING_VERSION.fullmatch(path.name) and path.parent.name == "lightning_logs":
-        path = path.parent.parent
+    for parent_name, pattern, levels in TOOL_LAYOUTS:
+        if pattern.fullmatch(path.name) and path.parent.name == parent_name:
+            return str(path.parents[levels - 1])
+    if run.format == "mlflow" and len(path.parents) > 2 and path.parents[1].name == "mlruns":
+        return str(path.parents[2])  # <x>/mlruns/<experiment>/<run_id> -> <x>
     return str(path)
 
 

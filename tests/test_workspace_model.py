@@ -137,10 +137,14 @@ def test_groups_follow_the_opened_folder_and_sweeps():
     ws = Workspace()
     ws.add_runs(list(runs), list(runs.warnings), sources=[str(SAMPLE_LOGS)])
     groups = {g.label: g for g in ws.groups()}
-    # Every run sits in the folder under sample_logs/ that holds its run folder; the Lightning
-    # runs (.../<run>/lightning_logs/version_0/metrics.csv) are in corpus_runs with the others.
+    # Every run sits in the folder under sample_logs/ that holds its run folder; tool-made layouts
+    # are folded away: the Lightning runs (.../<run>/lightning_logs/version_0/metrics.csv) are in
+    # corpus_runs with the others, the MLflow (.../mlflow/mlruns/1/<id>) and W&B offline
+    # (.../wandb_offline/wandb/offline-run-...) runs in transcribed with the other file runs.
     assert sorted(groups) == ["corpus_runs", "range_test", "real", "real/pets-unet-lr-sweep",
-                              "sweep_char_transformer_adamw"]
+                              "sweep_char_transformer_adamw", "transcribed", "transcribed/keras_csv",
+                              "transcribed/nanogpt_console"]
+    assert {r.format for r in groups["transcribed"].runs} >= {"mlflow", "wandb_run_dir"}
     corpus_names = {r.name for r in groups["corpus_runs"].runs}
     assert {"char_transformer-df41/version_0", "digits_mlp-7922/version_0", "digits_mlp-f351"} <= corpus_names
     assert len(corpus_names) == len([p for p in (SAMPLE_LOGS / "corpus_runs").iterdir() if p.is_dir()])
