@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
+
 
 def lr(x: float | None) -> str:
     """An LR the way people write it: ``3.1e-03``."""
@@ -45,11 +48,16 @@ def pct(x: float) -> str:
 
 
 def clean(value):
-    """Evidence values: NumPy scalars to Python, non-finite floats to None (recursively)."""
+    """Values as strict JSON (recursively): NumPy scalars and arrays to Python, non-finite floats
+    to None, tables summarised by their shape, anything else unknown as its text."""
     if isinstance(value, dict):
         return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set)):
         return [clean(v) for v in value]
+    if isinstance(value, pd.DataFrame):
+        return {"table": {"rows": int(len(value)), "columns": [str(c) for c in value.columns]}}
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:
             value = value.item()
@@ -57,4 +65,6 @@ def clean(value):
             pass
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    return value
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

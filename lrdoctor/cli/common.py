@@ -56,27 +56,3 @@ def describe_steps(run: Run) -> str:
     """``'0..4,999'`` or ``'-'``."""
     rng = run.step_range
     return "-" if rng is None else f"{rng[0]:,}..{rng[1]:,}"
-
-
-def to_jsonable(obj: object) -> object:
-    """Metadata as strict JSON: tables summarised, NumPy scalars unwrapped, NaN/inf as null."""
-    import math
-
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, pd.DataFrame):
-        return {"table": {"rows": int(len(obj)), "columns": [str(c) for c in obj.columns]}}
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
 import numpy as np
 
+from lrdoctor.analysis.wording import clean
 from parsers import Run
 
-from .common import add_load_arguments, describe_steps, load_paths, parse_roles, print_warnings, to_jsonable
+from .common import add_load_arguments, describe_steps, load_paths, parse_roles, print_warnings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``inspect``."""
     add_load_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-def _finite_or_none(x: float) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def run_summary(run: Run) -> dict[str, Any]:
@@ -41,8 +37,8 @@ def run_summary(run: Run) -> dict[str, Any]:
                 "step_min": int(sel["step"].min()),
                 "step_max": int(sel["step"].max()),
                 "non_finite": int((~np.isfinite(vals.to_numpy())).sum()),
-                "first": _finite_or_none(vals.iloc[0]),
-                "last": _finite_or_none(vals.iloc[-1]),
+                "first": clean(float(vals.iloc[0])),
+                "last": clean(float(vals.iloc[-1])),
             }
         )
     rng = run.step_range
@@ -55,7 +51,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "step_max": None if rng is None else rng[1],
         "wall_span_s": run.wall_span,
         "tags": tags,
-        "meta": to_jsonable(run.meta),
+        "meta": clean(run.meta),
         "overlaps": [vars(o) for o in run.overlaps],
         "warnings": list(run.warnings),
     }
