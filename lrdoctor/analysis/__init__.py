@@ -7,30 +7,20 @@ range-test, sweep and forecast modules add the LR context.
 
 from __future__ import annotations
 
-import importlib
 from typing import Iterable, Sequence
 
 from parsers import LoadWarning, Run
 
 from .findings import MODES, SEVERITIES, Analysis, Finding, RunAnalysis, Schedule, SweepAnalysis
 from .run_analysis import analyze_run
-
-
-def _sweeps(runs: Sequence[Run], analyses: list[RunAnalysis]) -> list[SweepAnalysis]:
-    try:
-        mod = importlib.import_module("lrdoctor.analysis.sweep")
-    except ModuleNotFoundError as exc:
-        if exc.name == "lrdoctor.analysis.sweep":
-            return []
-        raise
-    return list(mod.find_sweeps(list(runs), analyses))
+from .sweep import find_sweeps
 
 
 def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Analysis:
     """Analyze every run, group sweeps, and carry the load warnings along."""
     runs = list(runs)
     analyses = [analyze_run(r) for r in runs]
-    sweeps = _sweeps(runs, analyses)
+    sweeps = find_sweeps(list(runs), analyses)
     if sweeps:
         from .sweep_oscillation import annotate
 

@@ -96,7 +96,7 @@ def detect(sig: Signals) -> Finding | None:
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
     if lr_at is not None:
         summary += f" with LR {w.lr(lr_at)}"
-    summary += f" and never recovered: {w.step(max(sig.run_last_step, sig.last_step) - at + 1)} steps wasted"
+    summary += f" and never recovered: {w.step(ev['wasted_steps'])} steps wasted"
     ev["summary"] = summary
     if lr_at is not None:
         target = min(lr_at, sig.lr_peak or lr_at) / SAFETY_FACTOR

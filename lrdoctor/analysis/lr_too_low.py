@@ -146,6 +146,7 @@ def detect(sig: Signals) -> Finding | None:
         "final_loss": lend,
         "initial_loss": view.l0,
         "lr_end": lr_end,
+        "lr_factor": factor,  # how much higher the LR should be
         "val_last_40pct_share_of_progress": val_share,
         "steps_saved_estimate": saved,
         "forecast": fc.to_dict() if fc.ok else {"ok": False, "reason": fc.reason},

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 import math
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from parsers import Run
 
-from . import decay, divergence, lr_too_low, oscillation, overfitting, plateau, spikes, warmup
+from . import decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
 from .findings import Finding, RunAnalysis, Schedule
+from .schedule import infer_schedule
 from .signals import MIN_POINTS, Signals, prepare, schedule_sample
-
-# A range test sweeps the LR over orders of magnitude while it rises to the end of the run.
-RANGE_TEST_MIN_SPAN = 100.0
 
 # Detectors that read a diverged run's blow-up as their own symptom are skipped on it.
 AFTER_DIVERGENCE = (overfitting.detect, decay.detect)
@@ -28,41 +25,16 @@ OTHERS: tuple[Callable[[Signals], Finding | None], ...] = (
 )
 
 
-def _optional(module: str) -> Any | None:
-    """A sibling analysis module written elsewhere, or None while it does not exist."""
-    try:
-        return importlib.import_module(f"lrdoctor.analysis.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"lrdoctor.analysis.{module}":
-            return None
-        raise
-
-
 def infer_run_schedule(sig: Signals) -> Schedule:
     """The schedule inferred from the run's LR (``unknown`` without one)."""
     if sig.lr is None:
         return Schedule("unknown", {})
-    mod = _optional("schedule")
-    if mod is None:
-        return Schedule("unknown", {})
     steps, values = schedule_sample(sig.lr)
-    return mod.infer_schedule(steps, values)
-
-
-def is_range_test(schedule: Schedule) -> bool:
-    """An LR that rises over orders of magnitude until the run ends."""
-    p = schedule.params
-    peak, first = p.get("peak_lr"), p.get("initial_lr")
-    if not p.get("rising") or not peak or not first or first <= 0:
-        return False
-    return peak / first >= RANGE_TEST_MIN_SPAN
+    return infer_schedule(steps, values)
 
 
 def _range_test(run: Run, out: RunAnalysis) -> None:
-    mod = _optional("range_test")
-    if mod is None:
-        return
-    result = mod.analyze_range_test(run)
+    result = range_test.analyze_range_test(run)
     out.range_test = result
     out.details["range_test"] = result.to_dict()
     lr = result.suggested_lr
@@ -73,10 +45,7 @@ def _range_test(run: Run, out: RunAnalysis) -> None:
 def _is_range_test(run: Run, schedule: Schedule) -> bool:
     if not schedule.params.get("rising"):
         return False  # a range test's LR rises to the end (the check below is costlier)
-    mod = _optional("range_test")
-    if mod is not None:
-        return bool(mod.is_range_test(run))
-    return is_range_test(schedule)
+    return bool(range_test.is_range_test(run))
 
 
 def _suggested_lr(findings: list[Finding]) -> float | None:
@@ -90,8 +59,7 @@ def _suggested_lr(findings: list[Finding]) -> float | None:
             return f.evidence["lr"] / oscillation.LR_FACTOR
     for f in findings:
         if f.mode == "lr_too_low" and f.evidence.get("lr_end"):
-            factor = lr_too_low.STRONG_FACTOR if "10x" in f.recommendation else lr_too_low.MILD_FACTOR
-            return f.evidence["lr_end"] * factor
+            return f.evidence["lr_end"] * f.evidence["lr_factor"]
     return None
 
 

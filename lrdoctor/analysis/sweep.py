@@ -27,14 +27,15 @@ import pandas as pd
 from parsers import Run
 
 from .findings import RunAnalysis, SweepAnalysis
+from . import divergence
 from .schedule import infer_schedule
 
 MIN_SWEEP_RUNS = 3
 # Divergence as in the corpus vocabulary: loss non-finite or >= 10x its first value,
 # after which a 21-step rolling median never gets back below 0.9x the first value.
-DIVERGE_FACTOR = 10.0
-RECOVER_FACTOR = 0.9
-RECOVER_WINDOW = 21
+DIVERGE_FACTOR = divergence.EXPLOSION_FACTOR
+RECOVER_FACTOR = divergence.RECOVERY_FRACTION
+RECOVER_WINDOW = divergence.RECOVERY_WINDOW
 # Failed to learn: the final training loss is still >= 90% of the first.
 FAILED_FACTOR = 0.9
 # Final validation loss: mean of the last evaluations (one is too noisy).
