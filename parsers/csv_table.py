@@ -172,13 +172,6 @@ def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
     return values, present, junk
 
 
-def numeric_share(col: pd.Series) -> float:
-    """Share of the non-empty cells of a text column that are numbers (0 for an empty column)."""
-    _values, present, junk = column_values(col)
-    filled = int(present.sum()) + junk
-    return 0.0 if filled == 0 else float(present.sum()) / filled
-
-
 def integer_steps(values: np.ndarray, present: np.ndarray) -> np.ndarray | None:
     """The step column as int64 when every present cell is a whole finite number, else None."""
     vals = values[present]

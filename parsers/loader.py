@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from .errors import LoadWarning, ParseError
 from .model import Run
-from .registry import Reader, default_merge, readers
+from .registry import Reader, default_merge, get_reader, readers
 
 # Folders never worth walking into.
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".ipynb_checkpoints"}
@@ -151,10 +151,11 @@ def load(
         progress(len(files), len(files), "")
 
     for (fmt, _path, _name), group in parts.items():
-        reader = next((r for r in available if r.format == fmt), None)
+        reader = get_reader(fmt)
         merge = reader.merge if reader is not None and reader.merge is not None else default_merge
         run = group[0] if len(group) == 1 and merge is default_merge else merge(group)
-        run.infer_roles(roles)
+        if roles:  # every Run infers its roles when built; only the user's overrides are left
+            run.set_roles(roles)
         result.append(run)
     _disambiguate_names(result)
     return result

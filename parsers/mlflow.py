@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from .errors import ParseError
-from .model import Run, concat_scalars, make_scalars
+from .model import Run, concat_scalars, empty_scalars, make_scalars
 from .registry import Reader, register
 
 FORMAT = "mlflow"
@@ -63,11 +63,11 @@ def _parse_metric(file: Path, tag: str, warnings: list[str]) -> pd.DataFrame:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         warnings.append(f"{file}: unreadable metric file skipped ({type(exc).__name__})")
-        return make_scalars([], [], [], [])
+        return empty_scalars()
     lines = pd.Series(text.splitlines(), dtype=object)
     lines = lines[lines.str.strip() != ""]
     if lines.empty:
-        return make_scalars([], [], [], [])
+        return empty_scalars()
     parts = lines.str.split(expand=True)
     ncols = lines.str.split().str.len()
     ts = pd.to_numeric(parts[0], errors="coerce")

@@ -219,7 +219,6 @@ def merge(runs: list[Run]) -> Run:
                 meta.setdefault("hparams", {}).update(v)
             elif k != "_tb_first_event_wall" and k != "tensorboard_files":
                 meta[k] = v
-        overlaps = list(p.overlaps) + overlaps if p.overlaps else overlaps
     run = merged_run(parts[0], parts, scalars, meta, overlaps)
     run.meta["tensorboard_files"] = len(run.files)
     return run
