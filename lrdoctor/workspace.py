@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from parsers import LoadWarning, Run
+from parsers import LoadWarning, Run, RunList
 
 # Event names sent to observers.
 RUNS = "runs"  # runs added / removed / replaced
@@ -160,25 +160,9 @@ class Workspace:
         for event in (RUNS, WARNINGS, ANALYSIS):
             self._notify(event)
 
-    def add_warnings(self, warnings: list[LoadWarning]) -> None:
-        """Record problems met outside loading (e.g. the analysis failing)."""
-        self.load_warnings.extend(warnings)
-        self._notify(WARNINGS)
-
     def all_warnings(self) -> list[LoadWarning]:
         """Load warnings and every run's own, without repeats."""
-        out = list(self.load_warnings)
-        seen = {str(w) for w in out}
-        for run in self.runs:
-            for msg in run.warnings:
-                head, sep, tail = msg.partition(": ")
-                w = LoadWarning(head, tail) if sep and ("/" in head or Path(head).suffix) else LoadWarning(
-                    run.path, msg
-                )
-                if str(w) not in seen:
-                    seen.add(str(w))
-                    out.append(w)
-        return out
+        return RunList(self.runs, self.load_warnings).all_warnings()
 
     # -- selection ---------------------------------------------------------
     def set_checked(self, key: str, checked: bool) -> None:

@@ -452,11 +452,6 @@ class CurvesView(QWidget):
                 plot.setAxisItems({"bottom": axis})
             plot.setLabel("bottom", label if name == lowest else "")
 
-    def highlight(self, key: str | None, step_start: int | None = None, step_end: int | None = None) -> None:
-        """Draw the finding of run ``key`` spanning these steps with a stronger edge (None: no highlight)."""
-        self.highlighted = None if key is None else (key, step_start, step_end)
-        self.draw_findings()
-
     def draw_findings(self) -> None:
         """Shade the findings of one run in their severity colour (tooltip: the evidence).
 
