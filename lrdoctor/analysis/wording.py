@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 
+from lrdoctor import formatting
+
 
 def lr(x: float | None) -> str:
-    """An LR the way people write it: ``3.1e-03``."""
-    if x is None or not math.isfinite(x):
-        return "?"
-    return f"{x:.1e}"
+    """An LR the way people write it: ``3.1e-03`` (:func:`lrdoctor.formatting.lr`)."""
+    return formatting.lr(x, unknown="?")
 
 
 def num(x: float | None) -> str:
@@ -24,7 +24,7 @@ def num(x: float | None) -> str:
 
 def step(x: float | None) -> str:
     """A step number with thousands separators."""
-    return "?" if x is None else f"{int(round(x)):,}"
+    return formatting.count(x, unknown="?")
 
 
 def steps_short(n: float) -> str:

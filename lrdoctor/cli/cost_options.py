@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lrdoctor import formatting as fmt
 from lrdoctor.analysis.findings import Analysis, RunAnalysis
 from lrdoctor.cost import CostSettings, SettingsError, estimate_costs, load_presets, load_settings, save_settings
+from lrdoctor.cost.estimate import RunCost
 
 
 def add_cost_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,36 +70,31 @@ def apply_costs(analysis: Analysis, args: argparse.Namespace) -> None:
     estimate_costs(analysis, chosen, saved)
 
 
-def usd(x: float | None) -> str:
-    """``$1,234.56``; small amounts keep two significant figures (``$0.0031``)."""
-    if x is None:
-        return "$?"
-    if 0 < abs(x) < 0.01:
-        return f"${x:.2g}"
-    return f"${x:,.2f}"
-
-
-def _num(x: float | None, unit: str) -> str:
-    return "?" if x is None else f"{x:.3g} {unit}"
+def _money(x: float | None, c: RunCost) -> str:
+    """Dollars, or why there are none: no price for the GPU, or no clock."""
+    if c.hardware.usd_per_gpu_hour is None:
+        return fmt.no_price(c.hardware.gpu)
+    return fmt.usd(x, unknown="$?")
 
 
 def _run_line(ra: RunAnalysis) -> str:
     c = ra.cost
     assert c is not None
     if c.step_time.seconds_per_step is None:
-        return f"  {ra.run.name}: {c.wasted_steps:,} steps wasted; cost can't be estimated (no clock: give --step-time)"
+        return (f"  {ra.run.name}: {fmt.steps(c.wasted_steps)} wasted; cost can't be estimated "
+                "(no clock in the log: give --step-time)")
     parts = [
-        f"{w.mode} {w.wasted_steps:,} steps"
+        f"{w.mode} {fmt.steps(w.wasted_steps)}"
         if w.wasted_steps is not None
-        else (f"{w.mode} {usd(w.money.usd)}" if w.money.usd is not None else f"{w.mode}: can't be estimated")
+        else (f"{w.mode} {_money(w.money.usd, c)}" if w.money.usd is not None else f"{w.mode}: {w.note or 'not counted'}")
         for w in c.by_finding
     ]
-    share = "" if c.wasted_share is None else f" ({c.wasted_share:.0%} of {usd(c.total.usd)})"
+    share = "" if c.wasted_share is None else f" ({fmt.percent(c.wasted_share)} of {_money(c.total.usd, c)})"
     st = c.step_time
-    clock = f"{st.seconds_per_step:.3g} s/step {st.source}"
+    clock = f"{fmt.step_time(st.seconds_per_step)} {st.source}"
     return (
-        f"  {ra.run.name}: {usd(c.wasted.usd)} wasted{share}, {_num(c.wasted.gpu_hours, 'GPU-h')}, "
-        f"{c.wasted_steps:,} steps [{'; '.join(parts) or 'nothing wasted'}]; {clock}"
+        f"  {ra.run.name}: {_money(c.wasted.usd, c)} wasted{share}, {fmt.gpu_hours(c.wasted.gpu_hours, '?')}, "
+        f"{fmt.steps(c.wasted_steps)} [{'; '.join(parts) or 'nothing wasted'}]; {clock}"
     )
 
 
@@ -112,11 +109,19 @@ def render_money(analysis: Analysis) -> str:
     hours = sum(c.wasted.gpu_hours or 0.0 for c in costed)
     kwh = sum(c.wasted.kwh or 0.0 for c in costed)
     kg = sum(c.wasted.kg_co2e or 0.0 for c in costed)
-    gpus = sorted({f"{c.hardware.gpu_count}x {c.hardware.gpu} at {usd(c.hardware.usd_per_gpu_hour)}/GPU-h"
-                   for c in costs})
+    gpus = sorted({f"{c.hardware.gpu_count}x {c.hardware.gpu} at {fmt.usd(c.hardware.usd_per_gpu_hour)}/GPU-h"
+                   if c.hardware.usd_per_gpu_hour is not None else
+                   f"{c.hardware.gpu_count}x {c.hardware.gpu}, {fmt.no_price(c.hardware.gpu)}" for c in costs})
+    unpriced = sorted({c.hardware.gpu for c in costed if c.hardware.usd_per_gpu_hour is None})
+    if unpriced and len(unpriced) == len({c.hardware.gpu for c in costed}):
+        money = "; ".join(fmt.no_price(g) for g in unpriced)
+    else:
+        money = f"{fmt.usd(wasted_usd)} of {fmt.usd(total_usd)} spent"
+        if unpriced:
+            money += " (" + "; ".join(fmt.no_price(g) for g in unpriced) + ")"
     lines = [
-        f"Wasted compute: {usd(wasted_usd)} of {usd(total_usd)} spent, {hours:.3g} GPU-hours, "
-        f"{kwh:.3g} kWh, {kg:.3g} kg CO2e  [{'; '.join(gpus)}]"
+        f"Wasted compute: {money}, {fmt.gpu_hours(hours)}, "
+        f"{fmt.energy(kwh)}, {fmt.co2(kg)}  [{'; '.join(gpus)}]"
     ]
     if len(costed) < len(costs):
         lines.append(f"  ({len(costs) - len(costed)} run(s) without a clock not costed: give --step-time)")

@@ -1,4 +1,4 @@
-"""Number and text formatting shared by the report model and its renderers (no Qt)."""
+"""Text helpers of the report model and its renderers (no Qt); numbers come from ``lrdoctor.formatting``."""
 
 from __future__ import annotations
 
@@ -8,35 +8,19 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from lrdoctor import formatting
 from lrdoctor.analysis.findings import SEVERITIES, Finding
 from lrdoctor.style import MODE_LABELS
 
+# The report's names for the shared formatters (lrdoctor/formatting.py owns the formats).
+fmt_number = formatting.number
+fmt_lr = formatting.lr
+fmt_usd = formatting.usd
+fmt_amount = formatting.amount
+fmt_hours = formatting.gpu_hours
+
 # Long values (lists, paths, nested blobs) are cut so a table cell stays one line or two.
 MAX_VALUE_CHARS = 120
-
-
-def fmt_number(x: Any, digits: int = 4) -> str:
-    """A number for people: ``1,234``, ``0.0123``, ``3e-05``; non-numbers as text."""
-    if x is None:
-        return "-"
-    if isinstance(x, bool):
-        return str(x)
-    if isinstance(x, (int, np.integer)):
-        return f"{int(x):,}"
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if not math.isfinite(x):
-            return str(x)
-        if x == 0:
-            return "0"
-        if abs(x) >= 1e7:
-            return f"{x:.3g}"
-        if abs(x) >= 1e4:
-            return f"{x:,.0f}"
-        if abs(x) < 1e-3:
-            return f"{x:.3g}"
-        return f"{x:.{digits}g}"
-    return str(x)
 
 
 # A list in a table cell shows this many items, then "(+N more)".
@@ -50,32 +34,6 @@ def fmt_value(x: Any) -> str:
         more = len(x) - MAX_LIST_ITEMS
         return ", ".join(items) + (f" (+{more} more)" if more > 0 else "")
     return fmt_number(x)
-
-
-def fmt_lr(x: float | None) -> str:
-    """A learning rate: ``3e-04`` style below 0.01, ``0.03`` above."""
-    if x is None or not math.isfinite(float(x)):
-        return "-"
-    return f"{x:.2e}" if abs(x) < 1e-2 else f"{x:.3g}"
-
-
-def fmt_usd(x: float | None) -> str:
-    """Dollars with cents; two significant digits below a dollar (small runs cost fractions of a cent)."""
-    if x is None:
-        return "-"
-    return f"${x:,.2f}" if x >= 1 or x == 0 else f"${x:.2g}"
-
-
-def fmt_amount(x: float | None) -> str:
-    """A quantity such as GPU-hours or kWh: two decimals, two significant digits below 1."""
-    if x is None:
-        return "-"
-    return f"{x:,.2f}" if x >= 1 or x == 0 else f"{x:.2g}"
-
-
-def fmt_hours(x: float | None) -> str:
-    """GPU-hours."""
-    return "-" if x is None else f"{fmt_amount(x)} GPU-h"
 
 
 def clip(text: str, limit: int = MAX_VALUE_CHARS) -> str:

@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from lrdoctor import style
+from lrdoctor.formatting import amount as fmt_number
+from lrdoctor.formatting import count as fmt_count
+from lrdoctor.formatting import usd as fmt_usd
 from lrdoctor.workspace import ANALYSIS, CHECKED, COST, CURRENT, Workspace, run_key
 
 from .. import costing
@@ -29,20 +32,10 @@ MAX_PRICE = 1_000.0  # USD per GPU-hour; far above any cloud list price
 SAVE_DELAY_MS = 500  # persist once the user stops typing
 
 # (path in RunCost, column title, format): RunCost.wasted is a Money (gpu_hours, usd, kwh, kg_co2e).
-def fmt_number(value: float) -> str:
-    """Three significant figures, thousands separated; small values are not rounded to 0."""
-    return "0" if value == 0 else f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-
-
-def fmt_usd(value: float) -> str:
-    """Dollars with cents, or three significant figures below a cent (small runs cost little)."""
-    return f"${value:,.2f}" if value == 0 or abs(value) >= 0.01 else f"${value:.2g}"
-
-
 # The table keeps the columns that fit beside the findings at the default size; energy and CO₂e
 # of every row are in its tooltip and their totals in the summary line.
 COST_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
-    ("wasted_steps", "Steps", lambda v: f"{v:,.0f}"),
+    ("wasted_steps", "Steps", fmt_count),
     ("wasted.gpu_hours", "GPU-h", fmt_number),
     ("wasted.usd", "USD", fmt_usd),
 )
