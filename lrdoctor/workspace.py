@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from lrdoctor.watch import FileState, file_states
 from parsers import LoadWarning, Run, RunList
 
 # Event names sent to observers.
@@ -29,14 +30,22 @@ COST = "cost"  # cost settings or cost results changed
 WARNINGS = "warnings"  # load warnings changed
 ROLES = "roles"  # a run's tag roles were overridden by the user
 
-X_MODES: tuple[str, ...] = ("step", "relative", "wall")
-X_MODE_LABELS: dict[str, str] = {"step": "Step", "relative": "Relative time (h)", "wall": "Wall time"}
+METRICS = "metrics"  # the ticked metric tags or the tag filter changed
+
+X_MODES: tuple[str, ...] = ("step", "relative", "wall", "epoch", "tokens")
+X_MODE_LABELS: dict[str, str] = {"step": "Step", "relative": "Relative time", "wall": "Wall time",
+                                 "epoch": "Epoch", "tokens": "Tokens / samples seen"}
+TIME_MODES = ("relative", "wall")
+# A logged counter of data seen, by tag name: compares runs whose batch sizes (so step axes) differ.
+DATA_COUNTER = re.compile(r"(^|[/_.\s])(tokens?|samples?|examples?)(_seen|_processed|_consumed)?$", re.IGNORECASE)
+# Roles drawn in the fixed loss / LR / grad-norm panels; every other tag can get a metrics panel.
+CORE_ROLES = ("train_loss", "val_loss", "lr", "grad_norm")
+MAX_FILTER_PANELS = 6  # a tag filter matching dozens of tags shows the first few as panels
 # TensorBoard's slider stops at 0.999: beyond that the EMA is a flat line.
 MAX_SMOOTHING = 0.999
 # How many runs are ticked after a load: one. Overlaying unrelated runs (different tasks, scales
 # and lengths) by default buries every curve; the user ticks more to compare.
 DEFAULT_CHECKED = 1
-SECONDS_PER_HOUR = 3600.0
 
 Observer = Callable[[str], None]
 
@@ -104,9 +113,12 @@ class Workspace:
         self.smoothing: float = 0.6  # TensorBoard's default
         self.x_mode: str = "step"
         self.log_y: bool = False
+        self.metric_tags: list[str] = []  # tags ticked for a metrics panel, in ticking order
+        self.tag_filter: str = ""  # regex: matching tags of the ticked runs get panels too
         self._observers: list[Observer] = []
         self._tag_rows: dict[tuple[int, int], dict[str, np.ndarray]] = {}
         self._counts: dict[tuple[int, int], dict[str, int]] = {}
+        self._file_states: dict[str, dict[str, FileState]] = {}  # run key -> its files when read
 
     # -- observing ---------------------------------------------------------
     def subscribe(self, callback: Observer) -> Callable[[], None]:
@@ -128,7 +140,23 @@ class Workspace:
         return [run_key(r) for r in self.runs]
 
     def add_runs(self, runs: list[Run], warnings: list[LoadWarning], sources: list[str] | None = None) -> None:
-        """Add loaded runs (a run loaded again replaces its older copy) and their warnings."""
+        """Add loaded runs and their warnings.
+
+        A run loaded again replaces its older copy, unless none of its files changed (size and
+        mtime): then the older copy, and so its analysis, is kept. The previous analysis stays
+        until the caller stores a new one.
+        """
+        old = {run_key(r): r for r in self.runs}
+        kept = []
+        for run in runs:
+            states = file_states(list(run.files))
+            before = old.get(run_key(run))
+            if before is not None and states and self._file_states.get(run_key(run)) == states:
+                kept.append(before)
+            else:
+                kept.append(run)
+                self._file_states[run_key(run)] = states
+        runs = kept
         new_keys = {run_key(r) for r in runs}
         self._tag_rows, self._counts = {}, {}
         self.runs = [r for r in self.runs if run_key(r) not in new_keys] + list(runs)
@@ -144,7 +172,6 @@ class Workspace:
             self.current = run_key(self.runs[0]) if self.runs else None
         if self._auto_pick and self.checked:
             self.current = next(iter(self.checked))
-        self.analysis = None
         self.analysis_status = "analysing…" if self.runs else "nothing loaded"
         # RUNS tells every view to redraw from scratch (ticks and selection included), so
         # CHECKED / CURRENT are not sent as well: a 10M-point run would be drawn twice.
@@ -152,10 +179,43 @@ class Workspace:
         self._notify(WARNINGS)
         self._notify(ANALYSIS)
 
+    def update_runs(self, runs: list[Run], analyses: list[Any]) -> None:
+        """Put runs that were read again (a live run grew) and their fresh RunAnalysis in place.
+
+        A run is matched by format and path (its key stays the same); an unknown one is added.
+        """
+        from lrdoctor.analysis import Analysis
+
+        by_id = {(r.format, str(r.path)): i for i, r in enumerate(self.runs)}
+        for run in runs:
+            i = by_id.get((run.format, str(run.path)))
+            if i is None:
+                self.runs.append(run)
+            else:
+                run.name = self.runs[i].name
+                self.runs[i] = run
+            self._file_states[run_key(run)] = file_states(list(run.files))
+        if self.analysis is None:
+            self.analysis = Analysis(runs=[])
+        positions = {run_key(ra.run): i for i, ra in enumerate(self.analysis.runs)}
+        for ra in analyses:
+            i = positions.get(run_key(ra.run))
+            if i is None:
+                self.analysis.runs.append(ra)
+            else:
+                self.analysis.runs[i] = ra
+        if not self.checked and self.runs:
+            self.checked = {run_key(self.runs[0])}
+        if self.current is None and self.runs:
+            self.current = run_key(self.runs[0])
+        self._notify(RUNS)
+        self._notify(ANALYSIS)
+
     def clear(self) -> None:
         """Forget every run (before a reload)."""
         self.runs, self.sources, self.load_warnings = [], [], []
         self.checked, self.current, self.analysis = set(), None, None
+        self._file_states = {}
         self.analysis_status = "nothing loaded"
         for event in (RUNS, WARNINGS, ANALYSIS):
             self._notify(event)
@@ -208,7 +268,7 @@ class Workspace:
             self._notify(VIEW)
 
     def set_x_mode(self, mode: str) -> None:
-        """``step``, ``relative`` (hours since the run's first point) or ``wall`` (epoch seconds)."""
+        """``step``, ``relative`` (seconds since the run's first point) or ``wall`` (epoch seconds)."""
         if mode not in X_MODES:
             raise ValueError(f"x mode must be one of {X_MODES}, not {mode!r}")
         if mode != self.x_mode:
@@ -221,7 +281,65 @@ class Workspace:
             self.log_y = bool(log_y)
             self._notify(VIEW)
 
+    def set_metric_tag(self, tag: str, shown: bool) -> None:
+        """Show (or hide) a metrics panel for ``tag`` (drawn for every ticked run that logged it)."""
+        if shown and tag not in self.metric_tags:
+            self.metric_tags.append(tag)
+        elif not shown and tag in self.metric_tags:
+            self.metric_tags.remove(tag)
+        else:
+            return
+        self._notify(METRICS)
+
+    def set_tag_filter(self, pattern: str) -> None:
+        """The tags panel's regex; matching tags of the ticked runs get panels (an invalid regex: none)."""
+        if pattern != self.tag_filter:
+            self.tag_filter = pattern
+            self._notify(METRICS)
+
+    def panel_tags(self) -> list[str]:
+        """Tags that get a metrics panel: the ticked ones, then those matching the tag filter."""
+        out = list(self.metric_tags)
+        try:
+            pattern = re.compile(self.tag_filter, re.IGNORECASE) if self.tag_filter else None
+        except re.error:
+            pattern = None
+        if pattern is not None:
+            extra = 0
+            for run in self.checked_runs():
+                for tag, role in run.roles.items():
+                    if role in CORE_ROLES or tag in out or not pattern.search(tag) or extra >= MAX_FILTER_PANELS:
+                        continue
+                    out.append(tag)
+                    extra += 1
+        return out
+
     # -- curves ------------------------------------------------------------
+    def data_counter_tag(self, run: Run) -> str | None:
+        """The run's tokens / samples-seen tag, when it logged one."""
+        return next((t for t in run.roles if DATA_COUNTER.search(t)), None)
+
+    def has_x(self, run: Run) -> bool:
+        """Whether the run logged what the current x mode needs (else it is drawn by step)."""
+        if self.x_mode in TIME_MODES:
+            return self.has_clock(run)
+        if self.x_mode == "epoch":
+            return self.primary_tag(run, "epoch") is not None
+        if self.x_mode == "tokens":
+            return self.data_counter_tag(run) is not None
+        return True
+
+    def _counter(self, run: Run) -> tuple[np.ndarray, np.ndarray] | None:
+        """(steps, values) of the epoch or tokens column the x mode maps steps through."""
+        tag = self.primary_tag(run, "epoch") if self.x_mode == "epoch" else self.data_counter_tag(run)
+        if tag is None:
+            return None
+        series = self.series(run, tag)
+        ok = np.isfinite(series["value"].to_numpy(np.float64))
+        if not ok.any():
+            return None
+        return series["step"].to_numpy(np.float64)[ok], series["value"].to_numpy(np.float64)[ok]
+
     def has_clock(self, run: Run) -> bool:
         """Whether the run logged wall-clock time (needed for the time x modes)."""
         return bool(run.scalars["wall_time"].notna().any()) if len(run.scalars) else False
@@ -290,8 +408,10 @@ class Workspace:
     def x_of(self, run: Run, series: pd.DataFrame) -> np.ndarray:
         """The x values of ``series`` (a ``run.series`` frame) in the current x mode."""
         steps = series["step"].to_numpy(np.float64)
-        if self.x_mode == "step" or not self.has_clock(run):
+        if self.x_mode == "step" or not self.has_x(run):
             return steps
+        if self.x_mode not in TIME_MODES:
+            return self.step_to_x(run, steps)
         wall = series["wall_time"].to_numpy(np.float64)
         if np.isnan(wall).any():
             # Fill gaps by interpolating the clock over steps (some tags lack stamps).
@@ -300,19 +420,26 @@ class Workspace:
         if self.x_mode == "wall":
             return wall
         start = float(np.nanmin(run.scalars["wall_time"].to_numpy(np.float64)))
-        return (wall - start) / SECONDS_PER_HOUR
+        return wall - start  # seconds; the axis picks s / min / h / d
 
     def step_to_x(self, run: Run, steps: np.ndarray) -> np.ndarray:
         """Map step numbers (e.g. a finding's range) to x in the current mode for ``run``."""
         steps = np.asarray(steps, dtype=np.float64)
-        if self.x_mode == "step" or not self.has_clock(run):
+        if self.x_mode == "step" or not self.has_x(run):
             return steps
+        if self.x_mode not in TIME_MODES:
+            counter = self._counter(run)
+            if counter is None:
+                return steps
+            # Linear between logged values, extended at the ends with the run's own rate.
+            return np.interp(steps, *counter, left=np.nan, right=np.nan) if counter[0].size < 2 else _extrapolated(
+                steps, *counter)
         sc = run.scalars[run.scalars["wall_time"].notna()]
         per_step = sc.groupby("step")["wall_time"].min().sort_index()
         wall = np.interp(steps, per_step.index.to_numpy(np.float64), per_step.to_numpy(np.float64))
         if self.x_mode == "wall":
             return wall
-        return (wall - float(per_step.min())) / SECONDS_PER_HOUR
+        return wall - float(per_step.min())
 
     # -- analysis ----------------------------------------------------------
     def set_analysis(self, analysis: Any, status: str = "") -> None:
@@ -479,6 +606,17 @@ class Workspace:
                 if run.name in sweep.runs and (folder == sweep_dir or folder.startswith(sweep_dir + os.sep)):
                     out[(run.name, folder)] = sweep_dir
         return out
+
+
+def _extrapolated(steps: np.ndarray, known_steps: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Interpolate ``values`` at ``steps``; beyond the ends continue the nearest segment's slope."""
+    out = np.interp(steps, known_steps, values)
+    for side, (a, b) in (("lo", (0, 1)), ("hi", (-2, -1))):
+        slope = (values[b] - values[a]) / (known_steps[b] - known_steps[a]) if known_steps[b] != known_steps[a] else 0.0
+        mask = steps < known_steps[0] if side == "lo" else steps > known_steps[-1]
+        anchor = 0 if side == "lo" else -1
+        out[mask] = values[anchor] + slope * (steps[mask] - known_steps[anchor])
+    return out
 
 
 @dataclass

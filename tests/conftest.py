@@ -27,3 +27,63 @@ def corpus() -> Path:
     """``../shared/corpus``: the labeled corpus of executed trainings."""
     assert CORPUS.is_dir(), f"{CORPUS} is missing: the tests read the shared corpus in place"
     return CORPUS
+
+
+class LiveTensorBoardRun:
+    """A run still training: appends ``train/loss`` and ``lr`` events with TensorBoard's own writer.
+
+    ``healthy(n)`` logs a loss that falls smoothly; ``diverge(n)`` then logs a loss that explodes,
+    so the analysis reports ``diverged`` once those points are read.
+    """
+
+    LR = 3e-3
+
+    def __init__(self, logdir: Path) -> None:
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        logdir.mkdir(parents=True, exist_ok=True)
+        self.logdir = logdir
+        self.writer = EventFileWriter(str(logdir))
+        self.step = 0
+        self.loss = 2.5
+
+    def _add(self, loss: float) -> None:
+        import time
+
+        from tensorboard.compat.proto import event_pb2, summary_pb2
+
+        values = [summary_pb2.Summary.Value(tag="train/loss", simple_value=loss),
+                  summary_pb2.Summary.Value(tag="lr", simple_value=self.LR)]
+        self.writer.add_event(event_pb2.Event(wall_time=time.time(), step=self.step,
+                                              summary=summary_pb2.Summary(value=values)))
+        self.step += 10
+
+    def healthy(self, n: int) -> None:
+        """Append ``n`` points of a loss that falls towards 0.5 (with a little noise)."""
+        import numpy as np
+
+        rng = np.random.default_rng(self.step)
+        for _ in range(n):
+            self.loss = 0.5 + (self.loss - 0.5) * 0.985
+            self._add(float(self.loss * (1 + 0.01 * rng.standard_normal())))
+        self.writer.flush()
+
+    def diverge(self, n: int) -> None:
+        """Append ``n`` points of a loss that explodes (x1.3 a point), ending non-finite."""
+        for i in range(n):
+            self.loss *= 1.3
+            self._add(float("nan") if i == n - 1 else float(self.loss))
+        self.writer.flush()
+
+    def close(self) -> None:
+        """Close the event file."""
+        self.writer.close()
+
+
+@pytest.fixture
+def live_tb_run(tmp_path):
+    """A TensorBoard run folder under ``tmp_path/live/run`` with 200 healthy points written."""
+    run = LiveTensorBoardRun(tmp_path / "live" / "run")
+    run.healthy(200)
+    yield run
+    run.close()

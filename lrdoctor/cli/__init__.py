@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("lrdoctor.cli.inspect_cmd", "list the runs, tags, roles and points found in PATH"),
     "analyze": ("lrdoctor.cli.analyze_cmd", "diagnose learning-rate problems in PATH"),
     "report": ("lrdoctor.cli.report_cmd", "write an HTML, PDF, Markdown or JSON report"),
+    "watch": ("lrdoctor.cli.watch_cmd", "follow runs still training; print each new finding"),
 }
 
 
@@ -64,6 +65,12 @@ def _open_gui(paths: list[str]) -> int:
             "Use `lrdoctor inspect|analyze|report PATH` for headless work, or set QT_QPA_PLATFORM=offscreen.",
             file=sys.stderr,
         )
+        return 2
+    from .desktop import desktop_problem
+
+    problem = desktop_problem()
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     from lrdoctor.gui.app import main as gui_main
 

@@ -1,68 +1,52 @@
-"""Thin bridge to ``lrdoctor.cost``: settings, presets and the estimate, each optional.
+"""Thin bridge from the app to ``lrdoctor.cost``: persisted settings, presets and the estimate.
 
-The cost module lands separately; until its pieces exist these functions say so
-(``None`` / a status sentence) instead of inventing numbers.
+The cost package imports scipy.stats (~1 s), so it is imported on first use (after the
+window's first paint), not when the window module is imported.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lrdoctor.analysis import Analysis
+    from lrdoctor.cost import CostSettings, Presets
 
 
-def load_cost_settings() -> tuple[Any, str | None]:
-    """The persisted CostSettings and a problem message; (None, reason) without the module."""
-    try:
-        from lrdoctor.cost.settings import load_settings
-    except ImportError:
-        return None, "cost settings not available"
+def load_cost_settings() -> tuple[CostSettings, str | None]:
+    """The persisted CostSettings and a problem message (defaults when the file is unreadable)."""
+    from lrdoctor.cost import load_settings
+
     return load_settings()
 
 
-def save_cost_settings(settings: Any) -> str | None:
+def save_cost_settings(settings: CostSettings) -> str | None:
     """Persist the hardware choices; returns a problem message or None."""
-    try:
-        from lrdoctor.cost.settings import save_settings
+    from lrdoctor.cost import save_settings
 
+    try:
         save_settings(settings)
-    except ImportError:
-        return "cost settings not available"
     except (OSError, ValueError) as exc:
         return f"cost settings not saved: {exc}"
     return None
 
 
-def presets() -> Any:
-    """The GPU presets (``Presets``) or None."""
-    try:
-        from lrdoctor.cost.presets import load_presets
+def presets() -> Presets | None:
+    """The GPU presets, or None when the presets file is broken (the panel says so)."""
+    from lrdoctor.cost import PresetError, load_presets
 
+    try:
         return load_presets()
-    except Exception:  # a broken presets file must not stop the app; the panel says why
+    except (OSError, PresetError):
         return None
 
 
-def estimator() -> Any:
-    """``estimate_costs(analysis, settings)`` from the cost module, or None."""
-    try:
-        import lrdoctor.cost as cost
-    except ImportError:
-        return None
-    fn = getattr(cost, "estimate_costs", None)
-    if fn is None:
-        try:
-            from lrdoctor.cost.estimate import estimate_costs as fn  # type: ignore[no-redef]
-        except ImportError:
-            return None
-    return fn
+def estimate(analysis: Analysis, settings: CostSettings) -> str:
+    """Fill the cost of every run and sweep of ``analysis``; returns the cost status sentence."""
+    from lrdoctor.cost import estimate_costs
 
-
-def estimate(analysis: Any, settings: Any) -> str:
-    """Fill ``RunAnalysis.cost`` for every run; returns a status sentence."""
-    fn = estimator()
-    if fn is None:
-        return "cost estimate not available (the cost module is not installed yet)"
     try:
-        fn(analysis, settings)
+        estimate_costs(analysis, settings)
     except Exception as exc:  # shown in the cost panel, never a crash
         return f"cost estimate failed: {type(exc).__name__}: {exc}"
     return "cost estimated"

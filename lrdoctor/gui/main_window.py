@@ -3,12 +3,14 @@ findings and cost below. Loading and analysis run in a QThreadPool."""
 
 from __future__ import annotations
 
+import html
+import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -20,20 +22,29 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTabWidget,
+    QVBoxLayout,
     QWidget,
 )
 
 from lrdoctor import __version__
-from lrdoctor.workspace import RUNS, WARNINGS, Workspace
+from lrdoctor.watch import WatchUpdate
+from lrdoctor.workspace import RUNS, WARNINGS, Workspace, run_key
+from parsers import RunList
 
 from . import costing, report_export
+from .live import LiveWatch
+from .panels.banner import Banner
 from .panels.cost_panel import CostPanel
 from .panels.findings_panel import FindingsPanel
 from .panels.lr_views import RangeTestView, SweepView
 from .panels.runs_panel import RunsPanel
 from .panels.tags_panel import TagsPanel
 from .plots import CurvesView
-from .workers import AnalyzeWorker, LoadWorker, RunAnalyzeWorker
+from .workers import AnalysisOutcome, AnalyzeWorker, LoadWorker, RunAnalyzeWorker
+
+if TYPE_CHECKING:
+    from lrdoctor.analysis import RunAnalysis
+    from lrdoctor.cost import CostSettings
 
 DEFAULT_SIZE = (1400, 900)
 LEFT_WIDTH = 450  # px: run names like 'synth_clf_mlp-46e2/version_0' beside format and steps
@@ -48,6 +59,7 @@ class MainWindow(QMainWindow):
 
     loadFinished = Signal()  # after runs were added (analysis may still run)
     analysisFinished = Signal()
+    liveUpdated = Signal()  # a followed run grew and was re-analysed
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -55,9 +67,12 @@ class MainWindow(QMainWindow):
         self.ws = Workspace()
         self.pool = QThreadPool.globalInstance()
         self.loader: LoadWorker | None = None
+        self.live = LiveWatch(self)
+        self.live.updated.connect(self._on_live_update)
         self.analyzer: AnalyzeWorker | None = None
         self._run_workers: list[RunAnalyzeWorker] = []  # single-run re-analyses after a role override
         self._analysis_pending = False
+        self._load_note = ""  # what the last load said, kept in the status once the analysis is in
         self.last_message: QMessageBox | None = None
         self.setWindowTitle("lrdoctor")
         self.setAcceptDrops(True)
@@ -96,8 +111,17 @@ class MainWindow(QMainWindow):
         self.bottom.addWidget(_titled("Findings", self.findings))
         self.bottom.addWidget(_titled("Cost of the wasted steps", self.cost_panel))
         self.bottom.setSizes([560, 410])
+        self.banner = Banner()
+        self.banner.showRequested.connect(self._show_banner_finding)
+        self._banner_finding: tuple[str, int | None, int | None] | None = None
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(2)
+        top_layout.addWidget(self.banner)
+        top_layout.addWidget(self.tabs, 1)
         self.right = QSplitter(Qt.Orientation.Vertical)
-        self.right.addWidget(self.tabs)
+        self.right.addWidget(top)
         self.right.addWidget(self.bottom)
         self.right.setSizes([600, 280])
         self.main_split = QSplitter(Qt.Orientation.Horizontal)
@@ -150,6 +174,12 @@ class MainWindow(QMainWindow):
         log_action.setCheckable(True)
         self.ws.subscribe(lambda e: log_action.setChecked(self.ws.log_y) if e == "view" else None)
         view_menu.addAction(log_action)
+        view_menu.addSeparator()
+        self.follow_action = _action(self, "&Follow live runs", lambda on: self.set_following(on))
+        self.follow_action.setCheckable(True)
+        self.follow_action.setChecked(True)
+        self.follow_action.setToolTip("Watch the opened folders and re-analyse a run whose log grows")
+        view_menu.addAction(self.follow_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(_action(self, "&About lrdoctor", self.show_about))
         self._refresh_recent()
@@ -157,10 +187,7 @@ class MainWindow(QMainWindow):
     def _init_cost(self) -> None:
         self.cost_panel.load_presets()
         settings, problem = costing.load_cost_settings()
-        status = "cost estimate not available (the cost module is not installed yet)"
-        if settings is not None and costing.estimator() is not None:
-            status = "cost estimated"
-        self.ws.set_cost_settings(settings, status)
+        self.ws.set_cost_settings(settings, "cost estimated")
         self.cost_panel.show_settings()
         if problem:
             self._add_warning_lines([problem])
@@ -177,7 +204,8 @@ class MainWindow(QMainWindow):
             if isinstance(state, QByteArray) and not state.isEmpty():
                 getattr(self, name).restoreState(state)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.live.stop()
         self.cancel_load()
         self.detach_workers()
         self.settings.setValue("geometry", self.saveGeometry())
@@ -233,11 +261,11 @@ class MainWindow(QMainWindow):
         if path:
             self.open_paths([path])
 
-    def dragEnterEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             self.open_paths(paths)
@@ -261,16 +289,17 @@ class MainWindow(QMainWindow):
         self.pool.start(self.loader)
 
     def reload(self) -> None:
-        """Read every opened location again (F5)."""
+        """Read every opened location again (F5); unchanged runs keep their analysis, nothing blanks."""
         sources = list(self.ws.sources)
         if sources:
-            self.open_paths(sources, replace=True)
+            self.open_paths(sources)
 
     def cancel_load(self) -> None:
-        """Stop the running load after its current file."""
-        if self.loader is not None:
-            self.loader.cancel()
-            self.status_label.setText("Cancelling…")
+        """Stop the running load after its current file, and the analysis before its next run."""
+        for worker in (self.loader, self.analyzer):
+            if worker is not None:
+                worker.cancel()
+                self.status_label.setText("Cancelling…")
 
     def _set_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
@@ -285,51 +314,115 @@ class MainWindow(QMainWindow):
         if file:
             self.status_label.setText(f"Loading {Path(file).name}…")
 
-    def _on_loaded(self, worker: LoadWorker, paths: list[str], result: Any) -> None:
+    def _on_loaded(self, worker: LoadWorker, paths: list[str], result: RunList) -> None:
         if worker is not self.loader:
             return  # a superseded load
         self.loader = None
-        self._set_busy(False)
+        self._set_busy(self.analyzer is not None)
         cancelled = worker.cancelled
         self.ws.add_runs(list(result), list(result.warnings), sources=paths)
         n_warn = len(self.ws.all_warnings())
-        msg = f"Loaded {len(result)} runs from {', '.join(Path(p).name for p in paths)}"
+        msg = f"Loaded {_plural(len(result), 'run')} from {', '.join(Path(p).name for p in paths)}"
         if cancelled:
             msg += " (cancelled: only the files read so far)"
         if n_warn:
             msg += f" · {n_warn} problem{'s' if n_warn != 1 else ''}, see Warnings"
         self.status_label.setText(msg)
+        self._load_note = msg
         self.loadFinished.emit()
         self.start_analysis()
 
     def start_analysis(self) -> None:
-        """Analyse every loaded run in the background."""
+        """Analyse the loaded runs in the background; unchanged runs keep their analysis.
+
+        The previous results stay on screen until the new ones arrive.
+        """
         if not self.ws.runs:
             self.ws.set_analysis(None, "nothing loaded")
             return
         if self.analyzer is not None:
             self._analysis_pending = True
             return
-        self.ws.set_analysis(None, "analysing…")
-        self.analyzer = AnalyzeWorker(list(self.ws.runs), self.ws.cost_settings)
+        previous = list(self.ws.analysis.runs) if self.ws.analysis is not None else []
+        self.analyzer = AnalyzeWorker(list(self.ws.runs), self.ws.cost_settings, previous)
+        self.analyzer.signals.progress.connect(self._on_analysis_progress)
         self.analyzer.signals.finished.connect(lambda out, w=self.analyzer: self._on_analysed(w, out))
+        self._set_busy(True)
         self.pool.start(self.analyzer)
 
-    def _on_analysed(self, worker: AnalyzeWorker, out: tuple[Any, str]) -> None:
+    def _on_analysis_progress(self, done: int, total: int, name: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{done}/{total} runs")
+        self.status_label.setText(f"Analysing {name}…" if name else "Finding sweeps…")
+
+    def _on_analysed(self, worker: AnalyzeWorker, out: AnalysisOutcome) -> None:
+        if worker is not self.analyzer:
+            return  # superseded or detached
         self.analyzer = None
-        if self._analysis_pending or len(worker.runs) != len(self.ws.runs):
+        self._set_busy(self.loader is not None)
+        if out.cancelled:
             self._analysis_pending = False
+            self.status_label.setText("Analysis cancelled: the previous results are still shown")
+            self.analysisFinished.emit()
+            return
+        analysed = {id(ra.run) for ra in out.analysis.runs} if out.analysis is not None else set()
+        if self._analysis_pending or (out.analysis is not None and any(id(r) not in analysed for r in self.ws.runs)):
+            self._analysis_pending = False  # runs came in meanwhile: analyse those, keep these
+            if out.analysis is not None:
+                self.ws.set_analysis(out.analysis, out.message)
             self.start_analysis()
             return
-        analysis, status = out
-        if analysis is not None:
-            self.ws.cost_status = status.partition("; ")[2] or self.ws.cost_status
-        self.ws.set_analysis(analysis, status.partition("; ")[0])
-        if analysis is None and status.startswith("analysis failed"):
-            self._add_warning_lines([status])
-        if analysis is not None and analysis.runs and all(ra.kind == "range_test" for ra in analysis.runs):
+        if out.cost_message is not None:
+            self.ws.cost_status = out.cost_message
+        if out.failed:
+            self._add_warning_lines([out.message])
+            self.ws.analysis_status = out.message
+        else:
+            self.ws.set_analysis(out.analysis, out.message)
+            self.status_label.setText(f"{self._load_note} · {out.message}" if self._load_note else out.message)
+            self._follow(out.analysis.runs)
+        if out.analysis is not None and out.analysis.runs and all(ra.kind == "range_test" for ra in out.analysis.runs):
             self.tabs.setCurrentWidget(self.range_view)  # a range test opens on loss vs LR
         self.analysisFinished.emit()
+
+    # -- live runs -------------------------------------------------------
+    def _follow(self, analyses: list[RunAnalysis]) -> None:
+        """Watch the opened locations from now on; the findings just shown are not news."""
+        self.live.cost_settings = self.ws.cost_settings
+        if self.live.watcher is None or set(self.live.watcher.paths) != {os.path.abspath(s) for s in self.ws.sources}:
+            self.live.watch(list(self.ws.sources), analyses)
+        else:
+            for ra in analyses:
+                self.live.mark_seen(ra)
+
+    def set_following(self, on: bool) -> None:
+        """View > Follow live runs: pause or resume watching the opened folders."""
+        self.live.set_paused(not on)
+        if self.follow_action.isChecked() != bool(on):
+            self.follow_action.setChecked(bool(on))
+
+    def _on_live_update(self, update: WatchUpdate) -> None:
+        """A run grew: show its new data and analysis; a new finding gets the banner."""
+        self.ws.update_runs(update.runs, update.analyses)
+        names = ", ".join(r.name for r in update.runs)
+        self.status_label.setText(f"Updated {names} (the log grew)")
+        if update.new_findings:
+            from lrdoctor.analysis import SEVERITIES
+
+            worst = max(update.new_findings, key=lambda n: SEVERITIES.index(n.finding.severity))
+            more = len(update.new_findings) - 1
+            text = f"<b>New finding</b> — {html.escape(worst.describe())}"
+            if more:
+                text += f" (and {more} more, see Findings)"
+            key = next((run_key(r) for r in self.ws.runs if str(r.path) == worst.run_path), None)
+            self._banner_finding = (key, worst.finding.step_start, worst.finding.step_end) if key else None
+            self.banner.show_message(text, worst.finding.severity)
+        self.liveUpdated.emit()
+
+    def _show_banner_finding(self) -> None:
+        if self._banner_finding is not None and self._banner_finding[0] is not None:
+            self.zoom_to_finding(*self._banner_finding)
 
     # -- roles -------------------------------------------------------------
     def override_role(self, tag: str, role: str) -> None:
@@ -352,21 +445,23 @@ class MainWindow(QMainWindow):
         worker.signals.finished.connect(lambda out, w=worker: self._on_run_analysed(w, out))
         self.pool.start(worker)
 
-    def _on_run_analysed(self, worker: RunAnalyzeWorker, out: tuple[Any, str]) -> None:
+    def _on_run_analysed(self, worker: RunAnalyzeWorker, out: AnalysisOutcome) -> None:
         if worker in self._run_workers:
             self._run_workers.remove(worker)
-        ra, status = out
-        if ra is None:
-            self._add_warning_lines([status])
-        elif any(r is ra.run for r in self.ws.runs):  # not reloaded meanwhile
-            self.ws.replace_run_analysis(ra)
-        self.status_label.setText(status.partition("; ")[0])
+        if out.analysis is None:
+            self._add_warning_lines([out.message])
+        else:
+            ra = out.analysis.runs[0]
+            if any(r is ra.run for r in self.ws.runs):  # not reloaded meanwhile
+                self.ws.replace_run_analysis(ra)
+        self.status_label.setText(out.message)
         self.analysisFinished.emit()
 
     # -- cost --------------------------------------------------------------
-    def apply_cost_settings(self, settings: Any) -> None:
+    def apply_cost_settings(self, settings: CostSettings) -> None:
         """New GPU / count / price: re-estimate the cost (cheap arithmetic, on this thread)."""
         self.ws.cost_settings = settings
+        self.live.cost_settings = settings
         status = self.ws.cost_status
         if self.ws.analysis is not None:
             status = costing.estimate(self.ws.analysis, settings)
@@ -397,7 +492,7 @@ class MainWindow(QMainWindow):
             self.ws.notify_cost()
         return written
 
-    def _show_message(self, title: str, text: str, icon: Any = QMessageBox.Icon.Information) -> None:
+    def _show_message(self, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Information) -> None:
         """A non-modal message box (kept in ``self.last_message`` for tests)."""
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
         box.setModal(False)
@@ -405,7 +500,7 @@ class MainWindow(QMainWindow):
         self.last_message = box
 
     # -- findings ----------------------------------------------------------
-    def zoom_to_finding(self, key: str, step_start: Any, step_end: Any) -> None:
+    def zoom_to_finding(self, key: str, step_start: int | None, step_end: int | None) -> None:
         """Show the curves tab zoomed to a finding's steps."""
         self.tabs.setCurrentWidget(self.curves)
         if key not in self.ws.checked:
@@ -471,6 +566,11 @@ def _prefetch_imports() -> None:
     threading.Thread(target=work, name="lrdoctor-prefetch", daemon=True).start()
 
 
+def _plural(n: int, noun: str) -> str:
+    """``'1 run'`` / ``'3 runs'``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _titled(title: str, widget: QWidget) -> QWidget:
     from PySide6.QtWidgets import QVBoxLayout
 
@@ -484,7 +584,8 @@ def _titled(title: str, widget: QWidget) -> QWidget:
     return box
 
 
-def _action(parent: QWidget, text: str, slot: Any, shortcut: Any = None) -> QAction:
+def _action(parent: QWidget, text: str, slot: Callable[..., object],
+            shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
     action = QAction(text, parent)
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)

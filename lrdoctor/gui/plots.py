@@ -33,6 +33,7 @@ from lrdoctor.workspace import (
     CHECKED,
     CURRENT,
     MAX_SMOOTHING,
+    METRICS,
     ROLES,
     RUNS,
     VIEW,
@@ -44,7 +45,14 @@ from lrdoctor.workspace import (
     run_key,
 )
 
+from .axes import ElapsedTimeAxis, ReadableAxis, lr_view
 from .lod import LodCurve
+
+X_AXES: dict[str, type[pg.AxisItem]] = {"wall": pg.DateAxisItem, "relative": ElapsedTimeAxis}
+
+
+def _readable_axes() -> dict[str, pg.AxisItem]:
+    return {"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")}
 
 SLIDER_STEPS = 1000  # slider ticks for the smoothing weight 0..0.999
 SMOOTHING_DEBOUNCE_MS = 40  # recompute the EMA at most ~25 times a second while dragging
@@ -54,7 +62,7 @@ REGION_EDGE_ALPHA = 170  # the region's edges stay clearly visible
 HIGHLIGHT_ALPHA = 55  # the finding picked in the findings list: a denser wash ...
 HIGHLIGHT_EDGE_WIDTH = 3  # ... and thick opaque edges
 ZOOM_MARGIN = 0.08  # fraction of a finding's width shown either side when zooming to it
-AUTO_DOWNSAMPLE_FACTOR = 1.0
+TITLE_SIZE = "9pt"  # panel titles: small, the curves keep the room
 HUGE_CURVE_POINTS = 1_000_000  # above this a curve is drawn with a 1 px pen
 # Initial loss view: the 0.5-99.5 percentile band of the loss values, used only when the maximum
 # lies more than 3 band-widths above it (something exploded); 10% headroom either side.
@@ -63,6 +71,7 @@ OUTLIER_SPAN_FACTOR = 3.0
 ROBUST_PAD = 0.1
 ROBUST_SAMPLE = 200_000  # values per curve used for the percentiles (huge curves are subsampled)
 MIN_ZOOM_WIDTH = 10.0  # a point finding still gets a readable window (in x units)
+MIN_ZOOM_SECONDS = 5.0  # the same in the time modes
 PLOT_ROLES: dict[str, tuple[str, ...]] = {
     "loss": ("train_loss", "val_loss"),
     "lr": ("lr",),
@@ -96,6 +105,7 @@ class CurvesView(QWidget):
         self.highlighted: tuple[str, int | None, int | None] | None = None  # (run key, start, end)
         self.shaded: list[tuple[str, Any, bool]] = []  # (run key, finding, highlighted) drawn
         self._drawn_x_mode = workspace.x_mode
+        self._lr_range: tuple[float, float] | None = None  # fixed y range of a constant LR
         self._pool: dict[str, list[pg.PlotDataItem]] = {"loss": [], "lr": [], "grad": []}
         self._pool_used: dict[str, int] = {name: 0 for name in self._pool}
         self._lod: dict[int, LodCurve] = {}
@@ -136,33 +146,21 @@ class CurvesView(QWidget):
         bg, fg = theme_colors(self)
         self.glw.setBackground(bg)
         self._fg = fg
-        self.loss_plot = self.glw.addPlot(row=0, col=0)
-        self.lr_plot = self.glw.addPlot(row=1, col=0)
-        self.grad_plot = self.glw.addPlot(row=2, col=0)
+        self.loss_plot = self.glw.addPlot(row=0, col=0, axisItems=_readable_axes())
+        self.lr_plot = self.glw.addPlot(row=1, col=0, axisItems=_readable_axes())
+        self.grad_plot = self.glw.addPlot(row=2, col=0, axisItems=_readable_axes())
         self.plots = {"loss": self.loss_plot, "lr": self.lr_plot, "grad": self.grad_plot}
         self.glw.ci.layout.setRowStretchFactor(0, 3)
         self.glw.ci.layout.setRowStretchFactor(1, 1)
         self.glw.ci.layout.setRowStretchFactor(2, 1)
+        self.crosshair: dict[str, pg.InfiniteLine] = {}
         for name, plot in self.plots.items():
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setClipToView(True)
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.getViewBox().setAutoVisible(y=True)
-            for axis in ("left", "bottom"):
-                plot.getAxis(axis).setTextPen(fg)
-                plot.getAxis(axis).setPen(fg)
-            plot.getAxis("left").setWidth(60)
-            if plot is not self.loss_plot:
-                plot.setXLink(self.loss_plot)
-                # Only the loss plot auto-ranges x: a linked plot that auto-ranged too would push
-                # its range through the link and switch the loss plot's x autorange off, and
-                # clip-to-view would then clip fresh data to a stale view (an empty plot).
-                plot.disableAutoRange(axis="x")
-            self._add_menu_actions(plot)
+            self._setup_plot(name, plot)
+        self.metric_tags_drawn: list[str] = []  # tag of each metrics panel m0, m1, ... in use
         self.loss_plot.getViewBox().sigXRangeChanged.connect(self._on_x_range)
-        self.loss_plot.setLabel("left", "loss")
-        self.lr_plot.setLabel("left", "LR")  # short: the plot is low, a long label would overlap
-        self.grad_plot.setLabel("left", "grad norm")
+        # Panel titles sit above each panel (rotated axis titles of low panels overlapped).
+        for plot, title in ((self.loss_plot, "loss"), (self.lr_plot, "learning rate"), (self.grad_plot, "grad norm")):
+            self._title(plot, title)
         # The legend is a label above the plots, not a pyqtgraph LegendItem: removing entries from a
         # LegendItem (every rebuild) corrupts reference counts under PySide6 6.12 and aborts the
         # interpreter at exit; a label also never hides the curves.
@@ -171,13 +169,6 @@ class CurvesView(QWidget):
         self.legend.setWordWrap(True)
         self.legend_entries: list[tuple[str, bool, str]] = []
 
-        self.crosshair = {
-            name: pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine))
-            for name in self.plots
-        }
-        for name, line in self.crosshair.items():
-            line.setVisible(False)
-            self.plots[name].addItem(line, ignoreBounds=True)
         self._mouse_proxy = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse)
 
         self.readout = QLabel(" ")
@@ -195,6 +186,42 @@ class CurvesView(QWidget):
         layout.addWidget(self.readout)
         self._update_empty_state()
 
+    def _setup_plot(self, name: str, plot: pg.PlotItem) -> None:
+        """Grid, theme, shared x axis, crosshair and export menu of one panel."""
+        fg = self._fg
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.getViewBox().setAutoVisible(y=True)
+        for axis in ("left", "bottom"):
+            plot.getAxis(axis).setTextPen(fg)
+            plot.getAxis(axis).setPen(fg)
+        plot.getAxis("left").setWidth(60)
+        if plot is not self.loss_plot:
+            plot.setXLink(self.loss_plot)
+            # Only the loss plot auto-ranges x: a linked plot that auto-ranged too would push
+            # its range through the link and switch the loss plot's x autorange off, and
+            # clip-to-view would then clip fresh data to a stale view (an empty plot).
+            plot.disableAutoRange(axis="x")
+        self._add_menu_actions(plot)
+        line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(fg, width=1, style=Qt.PenStyle.DotLine))
+        line.setVisible(False)
+        plot.addItem(line, ignoreBounds=True)
+        self.crosshair[name] = line
+
+    def _metric_plot(self, index: int) -> str:
+        """Name of the ``index``-th metrics panel (``m0``, ``m1``...), created below the others on first need.
+
+        Panels are hidden when unused, never removed (like the curve items, see ``_take``).
+        """
+        name = f"m{index}"
+        if name not in self.plots:
+            plot = self.glw.addPlot(row=3 + index, col=0, axisItems=_readable_axes())
+            self.glw.ci.layout.setRowStretchFactor(3 + index, 1)
+            self.plots[name] = plot
+            self._pool[name] = []
+            self._pool_used[name] = 0
+            self._setup_plot(name, plot)
+        return name
+
     def _add_menu_actions(self, plot: pg.PlotItem) -> None:
         menu = plot.getViewBox().menu
         menu.addSeparator()
@@ -209,7 +236,7 @@ class CurvesView(QWidget):
 
     # -- workspace events --------------------------------------------------
     def _on_event(self, event: str) -> None:
-        if event in (RUNS, CHECKED, ROLES):
+        if event in (RUNS, CHECKED, ROLES, METRICS):
             self.rebuild()
         elif event == VIEW:
             self._apply_view()
@@ -272,6 +299,8 @@ class CurvesView(QWidget):
         self._drawn_x_mode = self.ws.x_mode
         runs = self.ws.checked_runs()
         single = len(runs) == 1
+        self.metric_tags_drawn = [t for t in self.ws.panel_tags() if any(t in r.roles for r in runs)]
+        panels = {tag: self._metric_plot(i) for i, tag in enumerate(self.metric_tags_drawn)}
         used = {name: False for name in self.plots}
         pending: list[tuple[str, Curve, str, bool, str | None]] = []
         all_keys = self.ws.keys()
@@ -292,18 +321,30 @@ class CurvesView(QWidget):
                     pending.append((plot_name, curve, color, dashed, self._legend_name(role, tag, single, run.name,
                                                                                     has_train)))
                     used[plot_name] = True
+            for tag, plot_name in panels.items():
+                curve = self.ws.curve(run, tag) if tag in run.roles else None
+                if curve is not None:
+                    pending.append((plot_name, curve, run_color, False, None))
+                    used[plot_name] = True
+        for tag, plot_name in panels.items():
+            self._title(self.plots[plot_name], tag)
         self._fit_x(pending)
         for args in pending:
             self._add_curve(*args)
         self._show_legend(single)
         self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
-        self.lr_plot.setVisible(used["lr"])
-        self.grad_plot.setVisible(used["grad"])
+        self._lr_view()
+        for name, plot in self.plots.items():
+            if name != "loss":
+                plot.setVisible(used[name])
         self._label_x_axes(used)
         self.draw_findings()
         self.loss_plot.enableAutoRange()
-        for plot in (self.lr_plot, self.grad_plot):
-            plot.enableAutoRange(axis="y")  # x follows the loss plot through the link
+        for name, plot in self.plots.items():
+            if name != "loss":
+                plot.enableAutoRange(axis="y")  # x follows the loss plot through the link
+        if self._lr_range is not None:
+            self.lr_plot.setYRange(*self._lr_range, padding=0)
         self._robust_loss_range()
         self._update_empty_state()
         self.curvesDrawn.emit()
@@ -356,9 +397,9 @@ class CurvesView(QWidget):
         self._pool_used[plot_name] = used + 1
         if used < len(pool):
             return pool[used]
-        item = pg.PlotDataItem()
+        # Downsampling configured once, here, through the item's public options.
+        item = pg.PlotDataItem(autoDownsample=True, downsampleMethod="peak", clipToView=True, skipFiniteCheck=False)
         self.plots[plot_name].addItem(item)
-        self._tune(item)
         pool.append(item)
         self._lod[id(item)] = LodCurve(item)
         return item
@@ -387,14 +428,8 @@ class CurvesView(QWidget):
         self.legend.setText(" &nbsp;&nbsp; ".join(parts))
         self.legend.setVisible(bool(parts))
 
-    @staticmethod
-    def _tune(item: pg.PlotDataItem) -> None:
-        item.setDownsampling(auto=True, method="peak")
-        item.setClipToView(True)
-        item.setSkipFiniteCheck(False)
-        # One min/max pair per pixel column is the exact envelope; pyqtgraph's default (5 per
-        # pixel) draws five times the segments for no visible difference and halves pan speed.
-        item.opts["autoDownsampleFactor"] = AUTO_DOWNSAMPLE_FACTOR
+    def _title(self, plot: pg.PlotItem, title: str) -> None:
+        plot.setTitle(title, color=self._fg.name(), size=TITLE_SIZE, justify="left")
 
     def _fit_x(self, pending: list[tuple[str, Curve, str, bool, str | None]]) -> None:
         """Show the new curves' x extent before their data goes in, x autorange on.
@@ -409,6 +444,12 @@ class CurvesView(QWidget):
             if hi > lo:
                 self.loss_plot.setXRange(lo, hi)
         self.loss_plot.enableAutoRange()
+
+    def _lr_view(self) -> None:
+        """Log LR axis when the drawn LR spans a decade or more; 0..2x for a constant LR."""
+        lrs = [c.y for _, _, c in self.items.values() if c.role == "lr" and c.y.size]
+        log, self._lr_range = lr_view(np.concatenate(lrs)) if lrs else (False, None)
+        self.lr_plot.setLogMode(x=False, y=log)
 
     def _robust_loss_range(self) -> None:
         """When a few exploding points (a diverged run) would flatten every other curve, show the bulk.
@@ -438,13 +479,14 @@ class CurvesView(QWidget):
     def _label_x_axes(self, used: dict[str, bool]) -> None:
         mode = self.ws.x_mode
         runs = self.ws.checked_runs()
-        if mode != "step" and runs and not all(self.ws.has_clock(r) for r in runs):
-            label = f"{X_MODE_LABELS[mode]} (runs without a clock are drawn by step)"
+        if mode != "step" and runs and not all(self.ws.has_x(r) for r in runs):
+            lacking = "a clock" if mode in ("relative", "wall") else f"a {X_MODE_LABELS[mode].lower()} column"
+            label = f"{X_MODE_LABELS[mode]} (runs without {lacking} are drawn by step)"
         else:
             label = X_MODE_LABELS[mode]
-        lowest = "grad" if used["grad"] else "lr" if used["lr"] else "loss"
+        lowest = next((n for n in reversed(list(self.plots)) if used.get(n)), "loss")
         for name, plot in self.plots.items():
-            axis_cls = pg.DateAxisItem if mode == "wall" else pg.AxisItem
+            axis_cls = X_AXES.get(mode, ReadableAxis)
             if type(plot.getAxis("bottom")) is not axis_cls:
                 axis = axis_cls(orientation="bottom")
                 axis.setTextPen(self._fg)
@@ -476,7 +518,7 @@ class CurvesView(QWidget):
             self.shaded.append((key, finding, strong))
             edge = pg.mkPen(color if strong else with_alpha(color, REGION_EDGE_ALPHA),
                             width=HIGHLIGHT_EDGE_WIDTH if strong else 1)
-            for name in ("loss", "lr"):
+            for name in [n for n, p in self.plots.items() if n != "grad" and p.isVisible()]:
                 if x1 > x0:
                     item = pg.LinearRegionItem(
                         values=(x0, x1), movable=False,
@@ -498,7 +540,7 @@ class CurvesView(QWidget):
             return None
         end = step_end if step_end is not None else step_start
         x0, x1 = (float(v) for v in self.ws.step_to_x(run, np.array([step_start, end], dtype=np.float64)))
-        width = max(x1 - x0, MIN_ZOOM_WIDTH if self.ws.x_mode == "step" else 1e-3)
+        width = max(x1 - x0, MIN_ZOOM_WIDTH if self.ws.x_mode == "step" else MIN_ZOOM_SECONDS)
         lo, hi = x0 - width * ZOOM_MARGIN, x0 + width * (1 + ZOOM_MARGIN) if x1 <= x0 else x1 + width * ZOOM_MARGIN
         self.loss_plot.setXRange(lo, hi, padding=0)
         for plot in self.plots.values():

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 
 import parsers
-from parsers import LoadWarning, RunList
+from parsers import LoadWarning, Run, RunList
+
+if TYPE_CHECKING:  # imported in the workers: the analysis package pulls in SciPy (slow first paint)
+    from lrdoctor.analysis import Analysis, RunAnalysis
+    from lrdoctor.cost import CostSettings
 
 
 def _emit(signal, *args) -> None:  # noqa: ANN001 - a bound PySide signal
@@ -71,43 +76,99 @@ class LoadWorker(QRunnable):
         _emit(self.signals.finished, out)
 
 
-class AnalyzeWorker(QRunnable):
-    """Run the library's analysis (and cost estimate) on loaded runs.
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    """What an analysis worker hands back to the window.
 
-    ``finished`` carries ``(analysis_or_None, status)``: the status says plainly why
-    there is no analysis when the analyzer is not installed or failed.
+    ``analysis`` is None when the analysis failed (``message`` says why); ``cost_message`` is
+    the cost panel's status, None when no cost was asked for; ``reused`` counts the runs whose
+    previous analysis was kept because they had not changed; ``cancelled`` says the user stopped it.
     """
 
-    def __init__(self, runs: list[Any], cost_settings: Any = None) -> None:
+    analysis: Analysis | None
+    message: str
+    cost_message: str | None = None
+    reused: int = 0
+    cancelled: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """Whether there is no analysis (and not because the user cancelled)."""
+        return self.analysis is None and not self.cancelled
+
+
+def _with_cost(analysis: Analysis, settings: CostSettings | None) -> str | None:
+    if settings is None:
+        return None
+    from .costing import estimate
+
+    return estimate(analysis, settings)
+
+
+class AnalyzeWorker(QRunnable):
+    """Analyse the loaded runs (and estimate their cost) off the GUI thread.
+
+    Runs found in ``previous`` (the same Run object, so not re-read since) keep their analysis;
+    only the others are analysed, then sweeps are found again over all of them. ``progress``
+    reports runs done / to do; ``cancel()`` stops before the next run.
+    """
+
+    def __init__(self, runs: list[Run], cost_settings: CostSettings | None = None,
+                 previous: list[RunAnalysis] | None = None) -> None:
         super().__init__()
         self.runs = list(runs)
         self.cost_settings = cost_settings
+        self.previous = {id(ra.run): ra for ra in (previous or [])}
         self.signals = WorkerSignals()
+        self._cancel = threading.Event()
         self.setAutoDelete(False)
 
-    def run(self) -> None:  # noqa: D102 - QRunnable override
-        try:
-            try:
-                from lrdoctor.analysis import analyze
-            except ImportError:
-                _emit(self.signals.finished, (None, "analysis not available (the analyzer is not installed yet)"))
-                return
-            analysis = analyze(self.runs)
-            status = f"analysed {len(analysis.runs)} runs"
-            if self.cost_settings is not None:
-                from .costing import estimate
+    def cancel(self) -> None:
+        """Stop before the next run (the window keeps showing the previous results)."""
+        self._cancel.set()
 
-                status += "; " + estimate(analysis, self.cost_settings)
-            _emit(self.signals.finished, (analysis, status))
+    def run(self) -> None:  # noqa: D102 - QRunnable override
+        from lrdoctor.analysis import Analysis, analyze_run
+        from lrdoctor.analysis.sweep import find_sweeps
+        from lrdoctor.analysis.sweep_oscillation import annotate
+
+        try:
+            todo = [r for r in self.runs if id(r) not in self.previous]
+            analyses: list[RunAnalysis] = []
+            done = 0
+            for run in self.runs:
+                ra = self.previous.get(id(run))
+                if ra is None:
+                    if self._cancel.is_set():
+                        _emit(self.signals.finished, AnalysisOutcome(None, "analysis cancelled", cancelled=True))
+                        return
+                    _emit(self.signals.progress, done, len(todo), run.name)
+                    ra = analyze_run(run)
+                    done += 1
+                analyses.append(ra)
+            _emit(self.signals.progress, done, len(todo), "")
+            sweeps = find_sweeps(self.runs, analyses)
+            if sweeps:
+                annotate(self.runs, analyses, sweeps)
+            analysis = Analysis(runs=analyses, sweeps=sweeps)
+            reused = len(self.runs) - len(todo)
+            message = f"analysed {len(todo)} run{'s' if len(todo) != 1 else ''}"
+            if reused:
+                message += f" ({reused} unchanged kept)"
+            _emit(self.signals.finished, AnalysisOutcome(analysis, message, _with_cost(analysis, self.cost_settings),
+                                                         reused))
         except Exception as exc:
             traceback.print_exc()
-            _emit(self.signals.finished, (None, f"analysis failed: {type(exc).__name__}: {exc}"))
+            _emit(self.signals.finished, AnalysisOutcome(None, f"analysis failed: {type(exc).__name__}: {exc}"))
 
 
 class RunAnalyzeWorker(QRunnable):
-    """Analyse one run again (its roles were overridden); ``finished`` carries ``(RunAnalysis_or_None, status)``."""
+    """Analyse one run again (its roles were overridden, or its log grew).
 
-    def __init__(self, run: Any, cost_settings: Any = None) -> None:
+    ``finished`` carries an :class:`AnalysisOutcome` whose analysis holds that one run.
+    """
+
+    def __init__(self, run: Run, cost_settings: CostSettings | None = None) -> None:
         super().__init__()
         self.run_ = run
         self.cost_settings = cost_settings
@@ -115,16 +176,13 @@ class RunAnalyzeWorker(QRunnable):
         self.setAutoDelete(False)
 
     def run(self) -> None:  # noqa: D102 - QRunnable override
+        from lrdoctor.analysis import Analysis, analyze_run
+
         try:
-            from lrdoctor.analysis import Analysis, analyze_run
-
-            ra = analyze_run(self.run_)
-            status = f"analysed {self.run_.name} again"
-            if self.cost_settings is not None:
-                from .costing import estimate
-
-                status += "; " + estimate(Analysis(runs=[ra]), self.cost_settings)
-            _emit(self.signals.finished, (ra, status))
+            analysis = Analysis(runs=[analyze_run(self.run_)])
+            _emit(self.signals.finished, AnalysisOutcome(analysis, f"analysed {self.run_.name} again",
+                                                         _with_cost(analysis, self.cost_settings)))
         except Exception as exc:
             traceback.print_exc()
-            _emit(self.signals.finished, (None, f"analysis of {self.run_.name} failed: {type(exc).__name__}: {exc}"))
+            _emit(self.signals.finished,
+                  AnalysisOutcome(None, f"analysis of {self.run_.name} failed: {type(exc).__name__}: {exc}"))

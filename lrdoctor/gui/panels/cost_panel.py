@@ -198,7 +198,7 @@ class CostPanel(QWidget):
     def refresh(self) -> None:
         """Show the wasted steps, GPU-hours, money and energy of the ticked runs."""
         self.table.clear()
-        if self.ws.cost_settings is None or costing.estimator() is None:
+        if self.ws.cost_settings is None:
             self.total.setText(f"<i>{self.ws.cost_status}</i>")
             return
         if self.ws.analysis is None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QMenu, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from parsers.roles import ROLES as ALL_ROLES
-from lrdoctor.workspace import CURRENT, ROLES, RUNS, Workspace
+from lrdoctor.workspace import CORE_ROLES, CURRENT, METRICS, ROLES, RUNS, Workspace
 
 ROLE_ORDER = ("train_loss", "val_loss", "lr", "grad_norm", "val_metric", "train_metric", "momentum",
               "step_time", "epoch", "other")
@@ -28,7 +28,7 @@ class TagsPanel(QWidget):
         self.ws = workspace
         self.filter = QLineEdit(placeholderText="Filter tags (regex)…")
         self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(lambda _t: self.rebuild())
+        self.filter.textChanged.connect(self._on_filter)
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Tag", "Points"])
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -36,12 +36,15 @@ class TagsPanel(QWidget):
         self.tree.header().setStretchLastSection(False)
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._on_context_menu)
-        self.tree.setToolTip("Right-click a tag to choose its role (e.g. use it as the learning rate)")
+        self.tree.setToolTip("Tick a tag to plot it in its own panel; right-click to choose its role "
+                             "(e.g. use it as the learning rate). The filter also picks panels.")
+        self.tree.itemChanged.connect(self._on_item_changed)
+        self._building = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)
         layout.addWidget(self.tree)
-        self.ws.subscribe(lambda e: self.rebuild() if e in (RUNS, CURRENT, ROLES) else None)
+        self.ws.subscribe(self._on_event)
 
     def pattern(self) -> re.Pattern[str] | None:
         """The filter as a regex (case-insensitive); None when it does not compile."""
@@ -50,8 +53,46 @@ class TagsPanel(QWidget):
         except re.error:
             return None
 
+    def _on_event(self, event: str) -> None:
+        if event in (RUNS, CURRENT, ROLES):
+            self.rebuild()
+        elif event == METRICS:
+            self._sync_checks()
+
+    def _sync_checks(self) -> None:
+        """Tick states from the workspace (without rebuilding: the item may be mid-signal)."""
+        self._building = True
+        try:
+            for i in range(self.tree.topLevelItemCount()):
+                top = self.tree.topLevelItem(i)
+                for j in range(top.childCount()):
+                    child = top.child(j)
+                    if child.flags() & Qt.ItemFlag.ItemIsUserCheckable:
+                        shown = child.toolTip(0) in self.ws.metric_tags
+                        want = Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked
+                        if child.checkState(0) != want:
+                            child.setCheckState(0, want)
+        finally:
+            self._building = False
+
+    def _on_filter(self, text: str) -> None:
+        self.rebuild()
+        self.ws.set_tag_filter(text if self.pattern() is not None else "")
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        if self._building or column != 0 or item.parent() is None:
+            return
+        self.ws.set_metric_tag(item.toolTip(0), item.checkState(0) == Qt.CheckState.Checked)
+
     def rebuild(self) -> None:
         """List the current run's tags that match the filter."""
+        self._building = True
+        try:
+            self._rebuild()
+        finally:
+            self._building = False
+
+    def _rebuild(self) -> None:
         self.tree.clear()
         pattern = self.pattern()
         self.filter.setStyleSheet("" if pattern is not None else INVALID_STYLE)
@@ -71,6 +112,10 @@ class TagsPanel(QWidget):
                 child = QTreeWidgetItem([tag + ("  (used)" if i == 0 and role != "other" else ""),
                                          f"{counts.get(tag, 0):,}"])
                 child.setToolTip(0, tag)
+                if role not in CORE_ROLES:  # loss, LR and grad norm have their own panels
+                    child.setFlags(child.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    shown = tag in self.ws.metric_tags
+                    child.setCheckState(0, Qt.CheckState.Checked if shown else Qt.CheckState.Unchecked)
                 top.addChild(child)
         self.tree.expandAll()
 

@@ -1,0 +1,64 @@
+"""``lrdoctor watch``: a run still training is followed, and a divergence appended with TensorBoard's
+own writer comes out as a JSON line and a non-zero exit within seconds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lrdoctor.cli import main
+
+STARTUP_TIMEOUT_S = 120.0  # imports and the first analysis on a shared 2-core machine
+FINDING_TIMEOUT_S = 20.0  # from the appended divergence to the process exit: a few polls
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_watch_reports_an_appended_divergence_and_fails_on_critical(live_tb_run, tmp_path: Path) -> None:
+    err = tmp_path / "stderr.txt"
+    with err.open("w") as err_fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lrdoctor", "watch", str(live_tb_run.logdir.parent), "--json",
+             "--fail-on", "critical", "--interval", "0.2", "--max-time", "300"],
+            stdout=subprocess.PIPE, stderr=err_fh, text=True,
+        )
+        try:
+            assert _wait_for(lambda: "watching 1 run" in err.read_text(), STARTUP_TIMEOUT_S), err.read_text()
+            assert proc.poll() is None  # the healthy start is not a critical finding
+            appended = time.monotonic()
+            live_tb_run.diverge(25)
+            proc.wait(timeout=FINDING_TIMEOUT_S)
+            latency = time.monotonic() - appended
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    lines = [json.loads(line) for line in proc.stdout.read().splitlines()]
+    assert proc.returncode == 1
+    diverged = [x for x in lines if x["mode"] == "diverged"]
+    assert len(diverged) == 1 and diverged[0]["severity"] == "critical"
+    assert diverged[0]["step_start"] > 2000  # after the 200 healthy points (10 steps apart)
+    assert "diverged at step" in diverged[0]["message"] and diverged[0]["path"] == str(live_tb_run.logdir)
+    assert latency < FINDING_TIMEOUT_S
+
+
+def test_watch_prints_text_lines_and_stops_at_max_time(live_tb_run, capsys) -> None:
+    code = main(["watch", str(live_tb_run.logdir.parent), "--interval", "0.1", "--max-time", "0.3"])
+    captured = capsys.readouterr()
+    assert code == 0  # no --fail-on: the findings are printed, the watch ends at --max-time
+    assert "watching 1 run(s)" in captured.err
+    assert all(line.startswith("[") for line in captured.out.splitlines())
+
+
+def test_watch_missing_path_exits_2(tmp_path: Path, capsys) -> None:
+    assert main(["watch", str(tmp_path / "nope")]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
