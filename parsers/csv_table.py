@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .bounded import BoundedSafeLoader, yaml_load_file
 from .errors import ParseError
+from .tail import CUT_LINE_MESSAGE, last_line_is_cut
 from .model import empty_scalars, make_scalars
 
 # How much of a file the sniffers look at: enough for a header plus a few dozen rows.
@@ -141,6 +143,9 @@ def read_table(path: Path, delimiter: str = ",", *, header: bool = True, as_text
         more = f" and {len(bad_lines) - 1} more" if len(bad_lines) > 1 else ""
         notes.append(f"{path}: line {first_line} skipped ({what}){more}")
     frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame) and last_line_is_cut(path):
+        frame = frame.iloc[:-1]
+        notes.append(f"{path}: {CUT_LINE_MESSAGE}")
     return Table(path=path, frame=frame, warnings=notes)
 
 
@@ -238,7 +243,7 @@ def plain_scalar(cell: str) -> Any:
         return text
 
 
-class _PlainLoader(yaml.SafeLoader):
+class _PlainLoader(BoundedSafeLoader):
     """SafeLoader that reads unknown tags (``!!python/object:...``) as plain data.
 
     Lightning's ``hparams.yaml`` often pickles objects (a loss module, an optimizer) with
@@ -261,8 +266,7 @@ _PlainLoader.add_multi_constructor("", _construct_plain)
 def load_yaml_file(path: Path) -> tuple[Any, str | None]:
     """Load a YAML file safely; returns ``(data, problem)`` and never raises for bad YAML."""
     try:
-        with open(path, "r", encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_PlainLoader), None  # noqa: S506 - a SafeLoader subclass
+        return yaml_load_file(path, _PlainLoader), None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, f"{path}: hyperparameters not read ({first})"

@@ -22,6 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .bounded import TooComplex, json_load_file
 from .errors import ParseError
 from .model import Run, make_scalars
 from .registry import Reader, merged_run, register
@@ -89,10 +90,11 @@ def read(path: Path) -> list[Run]:
     """Read one ``trainer_state.json`` copy into one :class:`Run`."""
     path = Path(path)
     try:
-        with open(path, "r", encoding="utf-8") as fh:
-            state = json.load(fh)
+        state = json_load_file(path)
     except json.JSONDecodeError as exc:
         raise ParseError(path, f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}") from None
+    except TooComplex as exc:
+        raise ParseError(path, f"not read: {exc}") from None
     except UnicodeDecodeError:
         raise ParseError(path, "not a UTF-8 text file") from None
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):

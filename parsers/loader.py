@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 from .errors import LoadWarning, ParseError
 from .model import Run
 from .registry import Reader, default_merge, get_reader, readers
+from .unread import archive_kind, headless_reason, nothing_found
 
 # Folders never worth walking into.
 SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "venv", ".ipynb_checkpoints"}
@@ -68,23 +69,63 @@ def _is_log_like(path: Path) -> bool:
     return path.suffix.lower() in LOG_LIKE_SUFFIXES or "tfevents" in path.name
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Every file below ``root`` (or ``root`` itself), files of a folder before its subfolders."""
+def iter_files(root: Path, problems: list[LoadWarning] | None = None) -> Iterator[Path]:
+    """Every file below ``root`` (or ``root`` itself), files of a folder before its subfolders.
+
+    The walk keeps its own stack (``os.walk`` recurses, and a tree a thousand folders deep
+    exhausts Python's recursion limit); symbolic links to folders are not followed, so a
+    link loop cannot make it endless. A folder that cannot be listed is added to
+    ``problems`` and skipped.
+    """
     if root.is_file():
         yield root
         return
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        files: list[str] = []
+        subfolders: list[str] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            if entry.name not in SKIP_DIRS:
+                                subfolders.append(entry.name)
+                        else:
+                            files.append(entry.name)
+                    except OSError:
+                        files.append(entry.name)  # the per-file stat says what is wrong
+        except OSError as exc:
+            if problems is not None:
+                problems.append(LoadWarning(str(folder), f"folder not read: {exc.strerror or exc}"))
+            continue
+        for name in sorted(files):
+            yield folder / name
+        stack.extend(folder / name for name in sorted(subfolders, reverse=True))
 
 
-def _sniff(reader: Reader, path: Path) -> bool:
+def _sniff(reader: Reader, path: Path, failures: list[str]) -> bool:
+    """Whether ``reader`` takes ``path``; a sniffer that raises is noted in ``failures``, never fatal."""
     try:
         return bool(reader.sniff(path))
     except OSError:
         return False
+    except Exception as exc:  # noqa: BLE001 - a hostile file must not stop the walk
+        failures.append(f"{reader.format}: {describe_exception(exc)}")
+        return False
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line saying what went wrong, in words where Python's own message says little."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return "too large to read in memory"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def load(
@@ -105,7 +146,7 @@ def load(
     if not root.exists():
         result.warnings.append(LoadWarning(str(root), "no such file or folder"))
         return result
-    files = list(iter_files(root))
+    files = list(iter_files(root, result.warnings))
     given_directly = root.is_file()
     available = readers()
     consumed: set[str] = set()
@@ -118,31 +159,9 @@ def load(
         if str(file) in consumed:
             continue
         try:
-            if file.stat().st_size == 0:
-                if given_directly or _is_log_like(file):
-                    result.warnings.append(LoadWarning(str(file), "empty file"))
-                continue
-        except OSError as exc:
-            result.warnings.append(LoadWarning(str(file), f"cannot read: {exc.strerror or exc}"))
-            continue
-        reader = next((r for r in available if _sniff(r, file)), None)
-        if reader is None:
-            if given_directly or _is_log_like(file):
-                tried = ", ".join(r.format for r in available)
-                result.warnings.append(
-                    LoadWarning(str(file), f"not a recognised training log (tried: {tried})")
-                )
-            continue
-        try:
-            runs = reader.read(file)
-        except ParseError as exc:
-            where = f" ({exc.location})" if exc.location else ""
-            result.warnings.append(LoadWarning(exc.path, f"{exc.problem}{where}"))
-            continue
-        except Exception as exc:  # a reader bug must not stop the other files
-            result.warnings.append(
-                LoadWarning(str(file), f"{reader.format} reader failed: {type(exc).__name__}: {exc}")
-            )
+            runs = _read_one(file, available, given_directly, result.warnings)
+        except Exception as exc:  # noqa: BLE001 - the per-file boundary: one file never stops the others
+            result.warnings.append(LoadWarning(str(file), f"not read: {describe_exception(exc)}"))
             continue
         for run in runs:
             consumed.update(run.files)
@@ -150,15 +169,58 @@ def load(
     if progress is not None:
         progress(len(files), len(files), "")
 
-    for (fmt, _path, _name), group in parts.items():
+    for (fmt, path_, _name), group in parts.items():
         reader = get_reader(fmt)
         merge = reader.merge if reader is not None and reader.merge is not None else default_merge
-        run = group[0] if len(group) == 1 and merge is default_merge else merge(group)
-        if roles:  # every Run infers its roles when built; only the user's overrides are left
-            run.set_roles(roles)
+        try:
+            run = group[0] if len(group) == 1 and merge is default_merge else merge(group)
+            if roles:  # every Run infers its roles when built; only the user's overrides are left
+                run.set_roles(roles)
+        except Exception as exc:  # noqa: BLE001 - a run whose parts cannot be joined is lost alone
+            result.warnings.append(LoadWarning(path_, f"{fmt} run not assembled: {describe_exception(exc)}"))
+            continue
         result.append(run)
     _disambiguate_names(result)
+    if not result and not result.warnings:
+        result.warnings.append(LoadWarning(str(root), nothing_found(root, files)))
     return result
+
+
+def _read_one(file: Path, available: list[Reader], given_directly: bool,
+              warnings: list[LoadWarning]) -> list[Run]:
+    """The runs in one file; its problems become warnings naming it (empty list when none)."""
+    try:
+        if file.stat().st_size == 0:
+            if given_directly or _is_log_like(file):
+                warnings.append(LoadWarning(str(file), "empty file"))
+            return []
+    except OSError as exc:
+        warnings.append(LoadWarning(str(file), f"cannot read: {exc.strerror or exc}"))
+        return []
+    sniff_failures: list[str] = []
+    reader = next((r for r in available if _sniff(r, file, sniff_failures)), None)
+    if reader is None:
+        archive = archive_kind(file)
+        if archive is not None:
+            warnings.append(LoadWarning(
+                str(file), f"a {archive} archive: lrdoctor does not read inside archives; extract it first "
+                           "and point lrdoctor at the extracted folder"))
+        elif sniff_failures:
+            warnings.append(LoadWarning(str(file), "not read: " + "; ".join(sniff_failures)))
+        elif given_directly or _is_log_like(file):
+            tried = ", ".join(r.format for r in available)
+            reason = headless_reason(file)
+            warnings.append(LoadWarning(
+                str(file), f"not a recognised training log{f' ({reason})' if reason else ''} (tried: {tried})"))
+        return []
+    try:
+        return reader.read(file)
+    except ParseError as exc:
+        where = f" ({exc.location})" if exc.location else ""
+        warnings.append(LoadWarning(exc.path, f"{exc.problem}{where}"))
+    except Exception as exc:  # noqa: BLE001 - a reader bug or a hostile file must not stop the others
+        warnings.append(LoadWarning(str(file), f"{reader.format} reader failed: {describe_exception(exc)}"))
+    return []
 
 
 def _name_with_parents(path: str, depth: int) -> str:

@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .bounded import yaml_load_file
 from .errors import ParseError
+from .tail import CUT_LINE_MESSAGE
 from .model import Run, concat_scalars, empty_scalars, make_scalars
 from .registry import Reader, register
 
@@ -64,7 +66,11 @@ def _parse_metric(file: Path, tag: str, warnings: list[str]) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError) as exc:
         warnings.append(f"{file}: unreadable metric file skipped ({type(exc).__name__})")
         return empty_scalars()
-    lines = pd.Series(text.splitlines(), dtype=object)
+    rows = text.splitlines()
+    if rows and rows[-1].strip() and not text.endswith(("\n", "\r")):
+        rows.pop()
+        warnings.append(f"{file}: {CUT_LINE_MESSAGE}")
+    lines = pd.Series(rows, dtype=object)
     lines = lines[lines.str.strip() != ""]
     if lines.empty:
         return empty_scalars()
@@ -110,7 +116,7 @@ def read(path: Path) -> list[Run]:
     path = Path(path)
     run_dir = path.parent
     try:
-        meta_yaml = yaml.safe_load(path.read_text(encoding="utf-8"))
+        meta_yaml = yaml_load_file(path)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ParseError(path, f"not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(meta_yaml, dict):
@@ -141,7 +147,7 @@ def read(path: Path) -> list[Run]:
     experiment_meta = run_dir.parent / "meta.yaml"
     if experiment_meta.is_file():
         try:
-            exp = yaml.safe_load(experiment_meta.read_text(encoding="utf-8"))
+            exp = yaml_load_file(experiment_meta)
             if isinstance(exp, dict) and exp.get("name") is not None:
                 meta["experiment_name"] = str(exp["name"])
         except (yaml.YAMLError, OSError, UnicodeDecodeError):

@@ -20,7 +20,9 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+from .bounded import TooComplex
 from .errors import ParseError
+from .tail import CUT_LINE_MESSAGE
 from .model import Run, StepOverlap, make_scalars
 from .registry import Reader, register
 from .text_patterns import Record, parse_line
@@ -58,7 +60,10 @@ def sniff(path: Path) -> bool:
         return False
     found = 0
     for line in _LINE_SPLIT.split(text):
-        record = parse_line(line)
+        try:
+            record = parse_line(line)
+        except TooComplex:  # one absurd line does not decide what the file is
+            continue
         if record is not None and record.values and (record.attach in _COUNTS_AS_RECORD):
             found += 1
             if found >= MIN_SNIFF_RECORDS:
@@ -164,13 +169,21 @@ def read(path: Path) -> list[Run]:
     if b"\x00" in raw[:SNIFF_BYTES]:
         raise ParseError(path, "binary file, not a text log")
     lines = _LINE_SPLIT.split(raw.decode("utf-8", errors="replace"))
+    cut = not raw.endswith((b"\n", b"\r")) and bool(lines[-1].strip())
+    if cut:
+        lines = lines[:-1]
     records: list[Record] = []
     unparsed = 0
     first_unparsed: int | None = None
+    too_deep: list[int] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        record = parse_line(line)
+        try:
+            record = parse_line(line)
+        except TooComplex:
+            too_deep.append(number)
+            continue
         if record is None:
             unparsed += 1
             first_unparsed = first_unparsed or number
@@ -202,6 +215,11 @@ def read(path: Path) -> list[Run]:
     scalars["tag"] = scalars["tag"].cat.remove_unused_categories()
 
     warnings: list[str] = []
+    if cut:
+        warnings.append(f"{path}: {CUT_LINE_MESSAGE}")
+    if too_deep:
+        more = f" and {len(too_deep) - 1} more" if len(too_deep) > 1 else ""
+        warnings.append(f"{path}: line {too_deep[0]}{more} nested too deeply to read, skipped")
     if overlaps:
         points = sum(o.points for o in overlaps)
         warnings.append(

@@ -40,13 +40,12 @@ Units written after a number (``414ms``, ``12.3%``) are dropped from the value a
 
 from __future__ import annotations
 
-import ast
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .bounded import TooComplex, json_loads, literal_eval
 from .roles import role_of
 
 # Keys of a JSON/dict record that hold its step, most specific first.
@@ -164,7 +163,9 @@ def parse_json(line: str) -> Record | None:
     if start < 0 or not line.rstrip().endswith("}") or '"' not in line:
         return None
     try:
-        obj = json.loads(line[start:])
+        obj = json_loads(line[start:])
+    except TooComplex:
+        raise
     except ValueError:
         return None
     values = _numeric_items(obj)
@@ -184,7 +185,9 @@ def parse_python_dict(line: str) -> Record | None:
         return None
     text = _PY_SPECIAL.sub(lambda m: f"'{m.group(1)}{m.group(2)}'", line[start : end + 1])
     try:
-        obj = ast.literal_eval(text)
+        obj = literal_eval(text)
+    except TooComplex:
+        raise
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     values = _numeric_items(obj)

@@ -22,7 +22,6 @@ The offline run folder (``wandb/run-*/`` with its binary ``.wandb`` file) is rea
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -42,6 +41,7 @@ from .csv_table import (
     read_table,
     wide_to_scalars,
 )
+from .bounded import TooComplex, json_loads, literal_eval
 from .errors import ParseError
 from .model import Run, concat_scalars, empty_scalars
 from .registry import Reader, merged_run, register
@@ -168,7 +168,7 @@ def sniff_runs_table(path: Path) -> bool:
 def _literal_dict(cell: Any) -> dict | None:
     if not isinstance(cell, str) or not cell.strip().startswith("{"):
         return None
-    for parse in (json.loads, ast.literal_eval):  # literal_eval evaluates literals only
+    for parse in (json_loads, literal_eval):  # literal_eval evaluates literals only
         try:
             value = parse(cell)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -241,7 +241,7 @@ def _history_json_kind(path: Path, head: str) -> str | None:
     if text.startswith("{"):
         first = text.split("\n", 1)[0]
         try:
-            record = json.loads(first, parse_constant=str)
+            record = json_loads(first, parse_constant=str)
         except ValueError:
             return None
         if isinstance(record, dict) and "_step" in record and "\n" in text.strip():
@@ -268,9 +268,11 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
     with open(path, "r", encoding="utf-8") as fh:
         if kind == "records":
             try:
-                records = json.load(fh, parse_constant=str)
+                records = json_loads(fh.read(), parse_constant=str)
             except json.JSONDecodeError as exc:
                 raise ParseError(path, f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}") from None
+            except TooComplex as exc:
+                raise ParseError(path, f"not read: {exc}") from None
             if not isinstance(records, list):
                 raise ParseError(path, "expected a JSON list of history records")
             bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
@@ -278,12 +280,15 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
                 warnings.append(f"{path}: record {bad[0]} is not an object; {len(bad)} such records skipped")
                 records = [r for r in records if isinstance(r, dict)]
         else:
-            records, bad_lines = [], []
+            records, bad_lines, deep_lines = [], [], []
             for line_no, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line, parse_constant=str)
+                    record = json_loads(line, parse_constant=str)
+                except TooComplex:
+                    deep_lines.append(line_no)
+                    continue
                 except ValueError:
                     bad_lines.append(line_no)
                     continue
@@ -294,6 +299,9 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
             if bad_lines:
                 more = f" and {len(bad_lines) - 1} more" if len(bad_lines) > 1 else ""
                 warnings.append(f"{path}: line {bad_lines[0]} is not a JSON object, skipped{more}")
+            if deep_lines:
+                more = f" and {len(deep_lines) - 1} more" if len(deep_lines) > 1 else ""
+                warnings.append(f"{path}: line {deep_lines[0]} is nested too deeply to read, skipped{more}")
     if not records:
         raise ParseError(path, "no history records")
     return pd.DataFrame.from_records(records)

@@ -21,7 +21,6 @@ One :class:`Run` per run folder, from:
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import struct
@@ -31,6 +30,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from .bounded import json_load_file, json_loads, yaml_load_file
 from .errors import ParseError
 from .model import Run, concat_scalars, make_scalars
 from .registry import Reader, register
@@ -167,7 +167,7 @@ def _add_history(history, tags: list, steps: list, walls: list, values: list) ->
     for item in history.item:
         key = "/".join(item.nested_key) if item.nested_key else item.key
         try:
-            value = json.loads(item.value_json)
+            value = json_loads(item.value_json)
         except ValueError:
             continue
         if key == "_step" and isinstance(value, (int, float)):
@@ -198,7 +198,7 @@ def _history_from_jsonl(path: Path, warnings: list[str]):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = json_loads(line)
             except ValueError:
                 bad += 1
                 continue
@@ -253,7 +253,7 @@ def gpu_info(metadata: dict[str, Any]) -> dict[str, Any]:
 
 def _load_json(path: Path, warnings: list[str]) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json_load_file(path)
     except (ValueError, UnicodeDecodeError) as exc:
         warnings.append(f"{path}: not valid JSON, skipped ({str(exc).splitlines()[0]})")
         return None
@@ -288,7 +288,7 @@ def read(path: Path) -> list[Run]:
     if config_file.is_file():
         consumed.append(str(config_file))
         try:
-            meta["config"] = unwrap_config(yaml.safe_load(config_file.read_text(encoding="utf-8")))
+            meta["config"] = unwrap_config(yaml_load_file(config_file))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             warnings.append(f"{config_file}: not valid YAML, config skipped ({str(exc).splitlines()[0]})")
     summary_file = files_dir / "wandb-summary.json"

@@ -7,7 +7,8 @@ range-test, sweep and forecast modules add the LR context.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import os
+from typing import Iterable
 
 from parsers import LoadWarning, Run
 
@@ -19,13 +20,26 @@ from .sweep import find_sweeps
 def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Analysis:
     """Analyze every run, group sweeps, and carry the load warnings along."""
     runs = list(runs)
-    analyses = [analyze_run(r) for r in runs]
-    sweeps = find_sweeps(list(runs), analyses)
-    if sweeps:
-        from .sweep_oscillation import annotate
+    warnings = list(warnings)
+    analyses = [analyze_run(r) for r in runs]  # never raises: a failing run comes back undiagnosed
+    try:
+        sweeps = find_sweeps(list(runs), analyses)
+        if sweeps:
+            from .sweep_oscillation import annotate
 
-        annotate(runs, analyses, sweeps)  # a member bouncing far more than its siblings
-    return Analysis(runs=analyses, sweeps=sweeps, warnings=list(warnings))
+            annotate(runs, analyses, sweeps)  # a member bouncing far more than its siblings
+    except Exception as exc:  # noqa: BLE001 - the runs keep their own diagnoses
+        sweeps = []
+        warnings.append(LoadWarning(_common_folder(runs), f"sweeps not compared: {type(exc).__name__}: {exc}"))
+    return Analysis(runs=analyses, sweeps=sweeps, warnings=warnings)
+
+
+def _common_folder(runs: list[Run]) -> str:
+    """The folder holding every run (what a sweep-level message is about)."""
+    try:
+        return os.path.commonpath([r.path for r in runs])
+    except ValueError:  # relative and absolute paths mixed, or different drives
+        return runs[0].path if runs else ""
 
 
 __all__ = [

@@ -157,6 +157,11 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
     s, y = finite_sorted(steps, loss)
     if len(s) < MIN_POINTS or s[-1] <= s[0]:
         return Forecast(False, "too few finite loss points")
+    # The law counts steps from the start of training (t >= 0); a log whose counter starts
+    # below zero is fitted on its steps shifted to start at 1, and the shift goes into t0.
+    shift = 0.0 if s[0] >= 0 else 1.0 - float(s[0])
+    last = int(s[-1])
+    s = s + shift
     bs, by, noise = _binned(s, y)
     if len(bs) < MIN_BINS:
         return Forecast(False, "too few distinct steps")
@@ -166,7 +171,7 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
     # per-point noise scaled down by the points per bin.
     per_bin = max(len(s) / len(bs), 1.0)
     if head - tail <= MIN_DROP_NOISE_UNITS * noise / np.sqrt(per_bin):
-        return Forecast(False, "loss is not falling", last_step=int(s[-1]))
+        return Forecast(False, "loss is not falling", last_step=last)
 
     scale = float(s[-1])
     x = bs / scale
@@ -197,19 +202,20 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
         if sse < best_sse:
             best, best_sse = popt, sse
     if best is None:
-        return Forecast(False, "power-law fit did not converge", last_step=int(s[-1]))
+        return Forecast(False, "power-law fit did not converge", last_step=last)
     sst = float(np.sum((by - by.mean()) ** 2))
     r2 = 1.0 - best_sse / sst if sst > 0 else 0.0
     l_inf, amp_x, alpha, x0 = (float(v) for v in best)
     # Back to steps: A (t/T + x0)^-a = A T^a (t + x0 T)^-a
-    amplitude, t0 = amp_x * scale**alpha, x0 * scale
+    amplitude, t0 = amp_x * scale**alpha, x0 * scale + shift
     fc = Forecast(ok=r2 >= MIN_R2, reason="fitted" if r2 >= MIN_R2 else f"poor fit (r2 {r2:.2f})",
                   l_inf=l_inf, amplitude=amplitude, alpha=alpha, t0=t0, r2=r2,
-                  last_step=int(s[-1]))
-    horizon = int(horizon_steps) if horizon_steps else int(2 * s[-1])
-    l_first = float(fc.predict(bs[0]))
-    l_now = float(fc.predict(s[-1]))
-    l_2x = float(fc.predict(2 * s[-1]))
+                  last_step=last)
+    twice = 2 * s[-1] - shift  # twice the training length, as a step of the log's own counter
+    horizon = int(horizon_steps) if horizon_steps else int(twice)
+    l_first = float(fc.predict(bs[0] - shift))
+    l_now = float(fc.predict(last))
+    l_2x = float(fc.predict(twice))
     fc.loss_now, fc.loss_at_2x = l_now, l_2x
     fc.horizon_step, fc.loss_at_horizon = horizon, float(fc.predict(horizon))
     gap_total = l_first - l_inf

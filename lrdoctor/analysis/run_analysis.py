@@ -64,7 +64,30 @@ def _suggested_lr(findings: list[Finding]) -> float | None:
 
 
 def analyze_run(run: Run) -> RunAnalysis:
-    """Everything the analyzer says about one run."""
+    """Everything the analyzer says about one run.
+
+    Never raises because of the run's data: a run the analyzer cannot handle comes back
+    undiagnosed, with the reason, so the other runs of a folder keep their diagnoses.
+    """
+    try:
+        return _diagnose(run)
+    except Exception as exc:  # noqa: BLE001 - the per-run boundary of the analysis
+        return failed_analysis(run, exc)
+
+
+def failed_analysis(run: Run, exc: BaseException) -> RunAnalysis:
+    """The analysis of a run whose diagnosis raised: no findings, and why."""
+    rng = run.step_range
+    steps = 0 if rng is None else int(rng[1] - rng[0] + 1)
+    out = RunAnalysis(run=run, kind="training", steps=steps, schedule=Schedule(kind="unknown"))
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    out.details["notes"] = []
+    out.details["not_diagnosed"] = f"the analysis failed on this run's data ({reason})"
+    return out
+
+
+def _diagnose(run: Run) -> RunAnalysis:
     sig = prepare(run)
     schedule = infer_run_schedule(sig)
     steps = int(sig.last_step - sig.first_step + 1) if sig.loss is not None else 0

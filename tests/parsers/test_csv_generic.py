@@ -121,12 +121,15 @@ def test_bad_csv_files_warn_while_the_rest_loads(tmp_path):
     by_name = {r.name: r for r in runs}
     assert set(by_name) == {"good", "ragged"}
     assert by_name["good"].point_counts() == {"loss": 3}
-    assert by_name["ragged"].series("loss")["step"].tolist() == [0, 2, 4]
+    # the half-written last line may be cut mid-number ("4,0.7" of "4,0.75"): dropped, said
+    assert by_name["ragged"].series("loss")["step"].tolist() == [0, 2]
     messages = {Path(w.path).name: w.message for w in runs.all_warnings()}
     assert messages["empty.csv"] == "empty file"
     assert "header only" in messages["header_only.csv"]
     assert "garbage.csv" in messages
-    assert "line 3 skipped" in messages["ragged.csv"]
+    ragged_messages = [w.message for w in runs.all_warnings() if Path(w.path).name == "ragged.csv"]
+    assert any("line 3 skipped" in m for m in ragged_messages)
+    assert any("last line has no line end" in m for m in ragged_messages)
     assert cli_main(["inspect", str(tmp_path)]) == 0
 
 
