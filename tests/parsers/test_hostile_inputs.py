@@ -185,13 +185,20 @@ def test_a_cut_last_line_is_dropped_with_a_warning(kind: str, tmp_path: Path) ->
 
 
 def test_a_thousand_nested_folders_are_walked(real_logs: Path, tmp_path: Path) -> None:
-    deep = tmp_path
+    folders = [tmp_path / "d"]
     for _ in range(1_100):
-        deep = deep / "d"
-        deep.mkdir()
-    _good_run(real_logs, deep)
-    runs = parsers.load(tmp_path)
-    assert len(runs) == 1 and runs[0].point_counts()
+        folders.append(folders[-1] / "d")
+    for folder in folders:
+        folder.mkdir()
+    try:
+        _good_run(real_logs, folders[-1])
+        runs = parsers.load(tmp_path)
+        assert len(runs) == 1 and runs[0].point_counts()
+    finally:  # shutil.rmtree (pytest's cleanup of old temp folders) recurses too: leave nothing deep
+        for file in folders[-1].iterdir():
+            file.unlink()
+        for folder in reversed(folders):
+            folder.rmdir()
 
 
 def test_csv_header_over_64_kib_says_why(tmp_path: Path) -> None:
