@@ -8,7 +8,11 @@ the time from process start to the first paint with the curves drawn (import, wi
 load, analysis-independent: the curves appear before the analysis ends). On the 10M
 run it also measures the frame time of a pan (repaint after shifting the x range)
 at full zoom-out and zoomed in to 1% of the run. Offscreen platform unless
-QT_QPA_PLATFORM says otherwise. Prints a table.
+QT_QPA_PLATFORM says otherwise. Live runs: three TensorBoard runs written with TensorBoard's
+own writer are opened while still "training"; a divergence is appended to each in turn and
+the time from the append (flushed) to the app's banner is measured, beside the library's own
+re-read + re-analysis of that run (``RunWatcher.poll``) in the same process as the reference.
+Prints a table.
 """
 
 from __future__ import annotations
@@ -128,6 +132,76 @@ _os._exit(0)
 """ % {"frames": PAN_FRAMES, "shift": PAN_SHIFT}
 
 
+LIVE_RUNS = 3
+LIVE_CHILD = r"""
+import json, sys, time, os, tempfile
+from pathlib import Path
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer.event_file_writer import EventFileWriter
+root = Path(sys.argv[1])
+writers, losses, steps = {}, {}, {}
+def add(name, loss):
+    values = [summary_pb2.Summary.Value(tag="train/loss", simple_value=loss),
+              summary_pb2.Summary.Value(tag="lr", simple_value=3e-3)]
+    writers[name].add_event(event_pb2.Event(wall_time=time.time(), step=steps[name],
+                                            summary=summary_pb2.Summary(value=values)))
+    steps[name] += 10
+for i in range(%(runs)d):
+    name = f"run_{i}"
+    (root / name).mkdir(parents=True, exist_ok=True)
+    writers[name], losses[name], steps[name] = EventFileWriter(str(root / name)), 2.5, 0
+    for _ in range(200):
+        losses[name] = 0.5 + (losses[name] - 0.5) * 0.985
+        add(name, losses[name])
+    writers[name].flush()
+from lrdoctor.gui.app import application
+app = application()
+from lrdoctor.gui.main_window import MainWindow
+from lrdoctor.watch import RunWatcher
+from PySide6.QtCore import QSettings
+win = MainWindow(QSettings(os.path.join(tempfile.mkdtemp(), "g.ini"), QSettings.Format.IniFormat))
+win.resize(1400, 900)
+win.show()
+done = []
+win.analysisFinished.connect(lambda: done.append(1))
+win.open_paths([str(root)])
+while not done:
+    app.processEvents(); time.sleep(0.002)
+reference = RunWatcher([str(root)]); reference.start()
+latencies, library = [], []
+for name in list(writers):
+    win.banner.hide()
+    for i in range(25):
+        losses[name] *= 1.3
+        add(name, float("nan") if i == 24 else losses[name])
+    t = time.perf_counter()
+    writers[name].flush()
+    while not (win.banner.isVisible() and name in win.banner.text()):
+        app.processEvents(); time.sleep(0.001)
+    latencies.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    reference.poll()
+    library.append(time.perf_counter() - t)
+print("RESULT " + json.dumps({"banner": latencies, "library": library}), flush=True)
+win.detach_workers()
+os._exit(0)
+""" % {"runs": LIVE_RUNS}
+
+
+def measure_live(root: Path) -> dict:
+    """Appended divergence -> banner in a fresh app process; returns the latencies (s)."""
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    env.setdefault("LRDOCTOR_CONFIG_DIR", tempfile.mkdtemp())
+    folder = Path(tempfile.mkdtemp(prefix="live_", dir=root))
+    out = subprocess.run([sys.executable, "-c", LIVE_CHILD, str(folder)], env=env, capture_output=True, text=True,
+                         timeout=1800)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(f"live benchmark child failed:\n{out.stderr[-2000:]}")
+    return json.loads(line[len("RESULT "):])
+
+
 def measure(path: Path, pan: bool) -> dict:
     """Start a fresh app process on ``path``; returns its timings."""
     env = dict(os.environ)
@@ -158,6 +232,7 @@ def main() -> int:
     huge = make_huge_run(root, args.points)
     print(f"inputs ready in {time.time() - t:.1f} s under {root}")
 
+    live = measure_live(root)
     many = measure(runs, pan=False)
     big = measure(huge, pan=True)
     import parsers  # for context: how much of the launch time is reading the files
@@ -175,6 +250,13 @@ def main() -> int:
          f"{big['points']:,} points drawn"),
         (f"pan frame at full zoom-out ({args.points:,}-point run)", ms(big["pan_full"]), f"{PAN_FRAMES} frames"),
         (f"pan frame zoomed to 1% ({args.points:,}-point run)", ms(big["pan_1pct"]), f"{PAN_FRAMES} frames"),
+    ]
+    banner, library = statistics.median(live["banner"]), statistics.median(live["library"])
+    rows += [
+        ("live run: appended divergence -> banner (median)", f"{1000 * banner:.0f} ms (max {1000 * max(live['banner']):.0f})",
+         f"{LIVE_RUNS} runs, TensorBoard writer flush to banner shown"),
+        ("  reference: RunWatcher.poll (re-read + analyse, no GUI)", f"{1000 * library:.0f} ms",
+         f"banner / library = {banner / library:.1f}x"),
     ]
     rows += [
         (f"  (of which parsers.load, {args.runs}-run folder, no GUI)", f"{read_times[runs]:.2f} s", "same files"),

@@ -27,19 +27,36 @@ def _decimals(spacing: float) -> int:
     return int(min(MAX_DECIMALS, max(0, -math.floor(math.log10(spacing) + 1e-9))))
 
 
-def format_tick(value: float, spacing: float) -> str:
-    """One tick label: plain when moderate, else mantissa + engineering prefix (``300µ``, ``1.5M``)."""
+def _exponent(scale_ref: float) -> int | None:
+    """The engineering exponent for numbers of this size (None: write them plainly)."""
+    if scale_ref == 0 or not math.isfinite(scale_ref) or PLAIN_LOW <= scale_ref < PLAIN_HIGH:
+        return None
+    exp3 = int(math.floor(math.log10(scale_ref) / 3) * 3)
+    return min(max(exp3, min(PREFIXES)), max(PREFIXES))
+
+
+def format_tick(value: float, spacing: float, exp3: int | None | bool = False) -> str:
+    """One tick label: plain when moderate, else mantissa + engineering prefix (``300µ``, ``1.5M``).
+
+    ``exp3`` fixes the prefix (so every tick of an axis shares one); by default the value's own.
+    """
     if value == 0 or not math.isfinite(value):
         return "0" if value == 0 else str(value)
-    scale_ref = max(abs(value), abs(spacing))
-    if PLAIN_LOW <= scale_ref < PLAIN_HIGH:
+    if exp3 is False:
+        exp3 = _exponent(max(abs(value), abs(spacing)))
+    if exp3 is None:
         text = f"{value:,.{_decimals(spacing)}f}"
     else:
-        exp3 = int(math.floor(math.log10(scale_ref) / 3) * 3)
-        exp3 = min(max(exp3, min(PREFIXES)), max(PREFIXES))
         factor = 10.0**exp3
         text = f"{value / factor:.{_decimals(spacing / factor)}f}{PREFIXES[exp3]}"
     return text.replace("-", "−")
+
+
+def format_ticks(values: list[float], spacing: float) -> list[str]:
+    """Labels for one axis's ticks, all with the prefix of the largest one (``0, 500µ, 1000µ``)."""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    exp3 = _exponent(max(finite + [abs(spacing)])) if finite else None
+    return [format_tick(v, spacing, exp3) for v in values]
 
 
 def nice_step(raw: float) -> float:
@@ -70,12 +87,9 @@ class ReadableAxis(pg.AxisItem):
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         if self.logMode:
-            out = []
-            for v in values:
-                value = 10.0**v
-                out.append(format_tick(value, value / 10))
-            return out
-        return [format_tick(v * scale, spacing * scale) for v in values]
+            # Label the decades only: the 2..9 minor ticks of a low panel would print over each other.
+            return [format_tick(10.0**v, 10.0**v) if abs(v - round(v)) < 1e-6 else "" for v in values]
+        return format_ticks([v * scale for v in values], spacing * scale)
 
 
 class ElapsedTimeAxis(pg.AxisItem):
@@ -103,20 +117,22 @@ class ElapsedTimeAxis(pg.AxisItem):
 def lr_view(values: np.ndarray) -> tuple[bool, tuple[float, float] | None]:
     """(log scale?, fixed y range or None) for learning-rate values.
 
-    Log when the positive LR spans at least a decade (warmup from 0, step decays); a constant LR
-    gets a range from 0 to twice its value instead of an autorange around a flat line.
+    Log when the LR spends at least half the run a decade-ish below its peak (step decays, an
+    exponential decay, a range test): a linear axis would flatten that half onto zero. A warmup from
+    0 or a cosine's tail alone keep the linear axis, which shows their shape. A constant LR gets
+    0 to twice its value instead of an autorange around a flat line.
     """
     v = values[np.isfinite(values)]
     if v.size == 0:
         return False, None
     positive = v[v > 0]
     hi, lo = float(v.max()), float(v.min())
-    if positive.size and positive.max() / positive.min() >= LOG_LR_RATIO and lo >= 0:
+    if positive.size and lo >= 0 and float(np.median(positive)) * LOG_LR_RATIO <= float(positive.max()):
         return True, None
     if hi > 0 and (hi - lo) <= CONSTANT_LR_TOLERANCE * hi:
         return False, (0.0, 2.0 * hi)
     return False, None
 
 
-LOG_LR_RATIO = 10.0  # one decade: below that a linear axis shows the schedule's shape better
+LOG_LR_RATIO = 5.0  # median this far below the peak: a cosine (2x) stays linear, step decays (10x) go log
 CONSTANT_LR_TOLERANCE = 1e-6  # relative spread under which the LR counts as constant

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from lrdoctor import __version__
 from lrdoctor.watch import WatchUpdate
-from lrdoctor.workspace import RUNS, WARNINGS, Workspace, run_key
+from lrdoctor.workspace import METRICS, RUNS, VIEW, WARNINGS, X_MODES, Workspace, run_key
 from parsers import RunList
 
 from . import costing, report_export
@@ -36,6 +36,7 @@ from .live import LiveWatch
 from .panels.banner import Banner
 from .panels.cost_panel import CostPanel
 from .panels.findings_panel import FindingsPanel
+from .panels.fleet_panel import FleetPanel
 from .panels.lr_views import RangeTestView, SweepView
 from .panels.runs_panel import RunsPanel
 from .panels.tags_panel import TagsPanel
@@ -107,6 +108,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.range_view, "LR range test")
         self.tabs.addTab(self.sweep_view, "LR sweep")
+        self.fleet = FleetPanel(self.ws)
+        self.fleet.runOpened.connect(self.open_run)
+        self.tabs.addTab(self.fleet, "Fleet")
         self.bottom = QSplitter(Qt.Orientation.Horizontal)
         self.bottom.addWidget(_titled("Findings", self.findings))
         self.bottom.addWidget(_titled("Cost of the wasted steps", self.cost_panel))
@@ -157,11 +161,14 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_file_action)
         file_menu.addAction(self.open_folder_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
+        self.reopen_action = _action(self, "Reopen &last folders", self.reopen_last, "Ctrl+Shift+R")
+        file_menu.addAction(self.reopen_action)
         self.reload_action = _action(self, "&Reload", self.reload, "F5")
         file_menu.addAction(self.reload_action)
         file_menu.addSeparator()
-        self.export_action = _action(self, "&Export view…", lambda: self.curves._ask_export("png"), "Ctrl+E")
-        self.export_csv_action = _action(self, "Export visible data as &CSV…", lambda: self.curves._ask_export("csv"))
+        self.export_action = _action(self, "&Export view (PNG, SVG, PDF)…", lambda: self.curves._ask_export("view"),
+                                     "Ctrl+E")
+        self.export_csv_action = _action(self, "Export drawn data as &CSV…", lambda: self.curves._ask_export("csv"))
         file_menu.addAction(self.export_action)
         file_menu.addAction(self.export_csv_action)
         self.export_report_action = _action(self, "Export &report…", lambda: self.export_report(), "Ctrl+Shift+E")
@@ -203,6 +210,39 @@ class MainWindow(QMainWindow):
             state = self.settings.value(f"splitter/{name}")
             if isinstance(state, QByteArray) and not state.isEmpty():
                 getattr(self, name).restoreState(state)
+        self._restore_view()
+
+    def _restore_view(self) -> None:
+        """Smoothing, log scale, x axis and metrics panels as the user left them."""
+        try:
+            self.ws.set_smoothing(float(self.settings.value("view/smoothing", self.ws.smoothing)))
+        except (TypeError, ValueError):
+            pass
+        self.ws.set_log_y(str(self.settings.value("view/log_y", self.ws.log_y)).lower() == "true")
+        x_mode = str(self.settings.value("view/x_mode", self.ws.x_mode))
+        if x_mode in X_MODES:
+            self.ws.set_x_mode(x_mode)
+        panels = self.settings.value("view/metric_tags", [])
+        for tag in [panels] if isinstance(panels, str) else (panels or []):
+            self.ws.set_metric_tag(str(tag), True)
+        self.follow_action.setChecked(str(self.settings.value("view/follow", True)).lower() == "true")
+        self.live.paused = not self.follow_action.isChecked()
+        self.ws.subscribe(lambda e: self.save_view() if e in (VIEW, METRICS) else None)
+
+    def save_view(self) -> None:
+        """Persist the view choices (called on every change, so a crash keeps them too)."""
+        self.settings.setValue("view/smoothing", self.ws.smoothing)
+        self.settings.setValue("view/log_y", self.ws.log_y)
+        self.settings.setValue("view/x_mode", self.ws.x_mode)
+        self.settings.setValue("view/metric_tags", list(self.ws.metric_tags))
+        self.settings.setValue("view/follow", self.follow_action.isChecked())
+
+    def reopen_last(self) -> None:
+        """File > Reopen last folders: what was open when the app last closed."""
+        last = self.settings.value("session/sources", [])
+        paths = [str(p) for p in ([last] if isinstance(last, str) else (last or [])) if Path(str(p)).exists()]
+        if paths:
+            self.open_paths(paths)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.live.stop()
@@ -211,6 +251,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         for name in ("main_split", "left", "right", "bottom"):
             self.settings.setValue(f"splitter/{name}", getattr(self, name).saveState())
+        self.save_view()
+        if self.ws.sources:
+            self.settings.setValue("session/sources", [str(Path(p).resolve()) for p in self.ws.sources])
         self.settings.sync()
         super().closeEvent(event)
 
@@ -399,6 +442,7 @@ class MainWindow(QMainWindow):
     def set_following(self, on: bool) -> None:
         """View > Follow live runs: pause or resume watching the opened folders."""
         self.live.set_paused(not on)
+        self.settings.setValue("view/follow", bool(on))
         if self.follow_action.isChecked() != bool(on):
             self.follow_action.setChecked(bool(on))
 
@@ -498,6 +542,12 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
         self.last_message = box
+
+    def open_run(self, key: str) -> None:
+        """Show one run alone in the curves tab (a click in the fleet table)."""
+        self.ws.set_checked_keys({key})
+        self.ws.set_current(key)
+        self.tabs.setCurrentWidget(self.curves)
 
     # -- findings ----------------------------------------------------------
     def zoom_to_finding(self, key: str, step_start: int | None, step_end: int | None) -> None:

@@ -8,14 +8,14 @@ severity colour with a tooltip.
 from __future__ import annotations
 
 import csv
+import html
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QTimer, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QPalette
+from PySide6.QtGui import QAction, QColor, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -63,6 +63,11 @@ HIGHLIGHT_ALPHA = 55  # the finding picked in the findings list: a denser wash .
 HIGHLIGHT_EDGE_WIDTH = 3  # ... and thick opaque edges
 ZOOM_MARGIN = 0.08  # fraction of a finding's width shown either side when zooming to it
 TITLE_SIZE = "9pt"  # panel titles: small, the curves keep the room
+PANEL_STRETCH = {"loss": 3}  # the loss panel gets three shares of the height, every other panel one
+PANEL_MAX_HEIGHT = 16_777_215  # Qt's QWIDGETSIZE_MAX: no limit
+EXPORT_SCALE = 2.0  # PNG pixels per screen pixel: sharp when printed or shown on a HiDPI screen
+EXPORT_PDF_DPI = 72  # one PDF point per screen pixel: the page is the view's size
+EXPORT_TITLE_RUNS = 4  # run names in an exported title before "and N more"
 HUGE_CURVE_POINTS = 1_000_000  # above this a curve is drawn with a 1 px pen
 # Initial loss view: the 0.5-99.5 percentile band of the loss values, used only when the maximum
 # lies more than 3 band-widths above it (something exploded); 10% headroom either side.
@@ -150,9 +155,8 @@ class CurvesView(QWidget):
         self.lr_plot = self.glw.addPlot(row=1, col=0, axisItems=_readable_axes())
         self.grad_plot = self.glw.addPlot(row=2, col=0, axisItems=_readable_axes())
         self.plots = {"loss": self.loss_plot, "lr": self.lr_plot, "grad": self.grad_plot}
-        self.glw.ci.layout.setRowStretchFactor(0, 3)
-        self.glw.ci.layout.setRowStretchFactor(1, 1)
-        self.glw.ci.layout.setRowStretchFactor(2, 1)
+        for row, name in enumerate(self.plots):
+            self.glw.ci.layout.setRowStretchFactor(row, PANEL_STRETCH.get(name, 1))
         self.crosshair: dict[str, pg.InfiniteLine] = {}
         for name, plot in self.plots.items():
             self._setup_plot(name, plot)
@@ -207,6 +211,14 @@ class CurvesView(QWidget):
         plot.addItem(line, ignoreBounds=True)
         self.crosshair[name] = line
 
+    def _show_panel(self, name: str, shown: bool) -> None:
+        """Show or hide a panel; a hidden one gives its row back (no empty band between panels)."""
+        plot = self.plots[name]
+        plot.setVisible(shown)
+        plot.setMaximumHeight(PANEL_MAX_HEIGHT if shown else 0)
+        row = list(self.plots).index(name)
+        self.glw.ci.layout.setRowStretchFactor(row, PANEL_STRETCH.get(name, 1) if shown else 0)
+
     def _metric_plot(self, index: int) -> str:
         """Name of the ``index``-th metrics panel (``m0``, ``m1``...), created below the others on first need.
 
@@ -226,9 +238,8 @@ class CurvesView(QWidget):
         menu = plot.getViewBox().menu
         menu.addSeparator()
         for text, slot in (
-            ("Export view as PNG…", lambda: self._ask_export("png")),
-            ("Export view as SVG…", lambda: self._ask_export("svg")),
-            ("Export visible data as CSV…", lambda: self._ask_export("csv")),
+            ("Export view (PNG, SVG, PDF)…", lambda: self._ask_export("view")),
+            ("Export drawn data as CSV…", lambda: self._ask_export("csv")),
         ):
             action = QAction(text, menu)
             action.triggered.connect(slot)
@@ -254,6 +265,11 @@ class CurvesView(QWidget):
         """Smoothing / log-y / x mode changed: update in place where possible."""
         if self.log_y.isChecked() != self.ws.log_y:
             self.log_y.setChecked(self.ws.log_y)
+        if abs(self.slider.value() / SLIDER_STEPS - self.ws.smoothing) > 1 / SLIDER_STEPS:
+            self.slider.blockSignals(True)
+            self.slider.setValue(round(self.ws.smoothing * SLIDER_STEPS))
+            self.slider.blockSignals(False)
+            self.smoothing_label.setText(f"{self.ws.smoothing:.3f}")
         self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
         mode_index = self.x_mode.findData(self.ws.x_mode)
         if mode_index != self.x_mode.currentIndex():
@@ -296,6 +312,9 @@ class CurvesView(QWidget):
         self._pool_used = {name: 0 for name in self.plots}
         self.legend_entries = []
         self.items.clear()
+        self.readout.setText(" ")  # the old run's (or old x axis') values are gone
+        for line in self.crosshair.values():
+            line.setVisible(False)
         self._drawn_x_mode = self.ws.x_mode
         runs = self.ws.checked_runs()
         single = len(runs) == 1
@@ -336,7 +355,7 @@ class CurvesView(QWidget):
         self._lr_view()
         for name, plot in self.plots.items():
             if name != "loss":
-                plot.setVisible(used[name])
+                self._show_panel(name, used[name])
         self._label_x_axes(used)
         self.draw_findings()
         self.loss_plot.enableAutoRange()
@@ -479,14 +498,19 @@ class CurvesView(QWidget):
     def _label_x_axes(self, used: dict[str, bool]) -> None:
         mode = self.ws.x_mode
         runs = self.ws.checked_runs()
-        if mode != "step" and runs and not all(self.ws.has_x(r) for r in runs):
-            lacking = "a clock" if mode in ("relative", "wall") else f"a {X_MODE_LABELS[mode].lower()} column"
-            label = f"{X_MODE_LABELS[mode]} (runs without {lacking} are drawn by step)"
+        lacking = "a clock" if mode in ("relative", "wall") else f"a {X_MODE_LABELS[mode].lower()} column"
+        having = [r for r in runs if self.ws.has_x(r)]
+        if mode != "step" and runs and not having:
+            # Nothing drawn in this mode's unit: the axis says steps, not seconds.
+            label = f"Step (no ticked run has {lacking})"
+            axis_cls: type[pg.AxisItem] = ReadableAxis
         else:
             label = X_MODE_LABELS[mode]
+            if len(having) < len(runs):
+                label += f" (runs without {lacking} are drawn by step)"
+            axis_cls = X_AXES.get(mode, ReadableAxis)
         lowest = next((n for n in reversed(list(self.plots)) if used.get(n)), "loss")
         for name, plot in self.plots.items():
-            axis_cls = X_AXES.get(mode, ReadableAxis)
             if type(plot.getAxis("bottom")) is not axis_cls:
                 axis = axis_cls(orientation="bottom")
                 axis.setTextPen(self._fg)
@@ -586,54 +610,104 @@ class CurvesView(QWidget):
 
     # -- export ------------------------------------------------------------
     def _ask_export(self, kind: str) -> None:
-        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV (*.csv)"}
-        path, _ = QFileDialog.getSaveFileName(self, "Export", f"lrdoctor_view.{kind}", filters[kind])
+        filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "pdf": "PDF document (*.pdf)",
+                   "csv": "CSV (*.csv)"}
+        if kind == "view":
+            name_filter = ";;".join(filters[k] for k in ("png", "svg", "pdf"))
+            path, _ = QFileDialog.getSaveFileName(self, "Export view", "lrdoctor_view.png", name_filter)
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, "Export", f"lrdoctor_view.{kind}", filters[kind])
         if path:
             self.export(path)
 
     def export(self, path: str) -> None:
-        """Write the view as PNG/SVG or the visible data as CSV (chosen by the suffix)."""
+        """Write the view as PNG / SVG / PDF, or what is drawn as CSV (chosen by the suffix)."""
         suffix = Path(path).suffix.lower()
         if suffix == ".csv":
             self.export_csv(path)
-        elif suffix == ".svg":
-            try:
-                pg_exporters.SVGExporter(self.glw.ci).export(path)
-            except ValueError:
-                # pyqtgraph's SVG exporter cannot parse closed paths ("Z"), which the shaded
-                # finding regions produce (pyqtgraph issue #3495): let Qt write the SVG instead.
-                self._export_svg_with_qt(path)
         else:
-            exporter = pg_exporters.ImageExporter(self.glw.ci)
-            exporter.parameters()["width"] = max(int(self.glw.width()), 800)
-            exporter.export(path)
+            self.export_image(path)
 
-    def _export_svg_with_qt(self, path: str) -> None:
-        from PySide6.QtGui import QPainter
+    def export_title(self) -> str:
+        """The exported picture's title: the runs drawn and the x axis."""
+        names = [r.name for r in self.ws.checked_runs()]
+        shown = ", ".join(names[:EXPORT_TITLE_RUNS]) + (f" and {len(names) - EXPORT_TITLE_RUNS} more"
+                                                        if len(names) > EXPORT_TITLE_RUNS else "")
+        smoothing = f", smoothing {self.ws.smoothing:.2f}" if self.ws.smoothing > 0 else ""
+        return f"{shown} — by {X_MODE_LABELS[self.ws.x_mode].lower()}{smoothing}"
+
+    def export_image(self, path: str) -> None:
+        """The plots as shown (no crosshair) under a title and the legend, as PNG, SVG or PDF."""
+        from PySide6.QtCore import QMarginsF, QRectF, QSizeF
+        from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter
         from PySide6.QtSvg import QSvgGenerator
 
-        generator = QSvgGenerator()
-        generator.setFileName(path)
-        generator.setSize(self.glw.size())
-        generator.setViewBox(self.glw.rect())
-        generator.setTitle("lrdoctor curves")
-        painter = QPainter(generator)
-        self.glw.render(painter)
-        painter.end()
+        suffix = Path(path).suffix.lower()
+        crosshairs = [(line, line.isVisible()) for line in self.crosshair.values()]
+        for line, _ in crosshairs:
+            line.setVisible(False)
+        width, plots_h = float(self.glw.width()), float(self.glw.height())
+        header = self._export_header(width)
+        height = header.size().height() + plots_h
+        try:
+            if suffix == ".svg":
+                device = QSvgGenerator()
+                device.setFileName(path)
+                device.setSize(QSizeF(width, height).toSize())
+                device.setViewBox(QRectF(0, 0, width, height))
+                device.setTitle(self.export_title())
+                painter = QPainter(device)
+            elif suffix == ".pdf":
+                device = QPdfWriter(path)
+                device.setTitle(self.export_title())
+                device.setResolution(EXPORT_PDF_DPI)
+                device.setPageLayout(QPageLayout(QPageSize(QSizeF(width, height), QPageSize.Unit.Point),
+                                                 QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
+                painter = QPainter(device)
+            else:
+                device = QImage(int(width * EXPORT_SCALE), int(height * EXPORT_SCALE), QImage.Format.Format_RGB32)
+                device.fill(self.glw.backgroundBrush().color())
+                painter = QPainter(device)
+                painter.scale(EXPORT_SCALE, EXPORT_SCALE)
+            painter.fillRect(QRectF(0, 0, width, height), self.glw.backgroundBrush().color())
+            header.drawContents(painter)
+            self.glw.render(painter, QRectF(0, header.size().height(), width, plots_h))
+            painter.end()
+            if isinstance(device, QImage) and not device.save(path):
+                raise OSError(f"{path}: could not be written")
+        finally:
+            for line, visible in crosshairs:
+                line.setVisible(visible)
+
+    def _export_header(self, width: float) -> QTextDocument:
+        doc = QTextDocument()
+        doc.setTextWidth(width)
+        fg = self._fg.name()
+        legend = self.legend.text() if self.legend.isVisible() else ""
+        doc.setHtml(f"<div style='color:{fg}'><b style='font-size:13pt'>{html.escape(self.export_title())}</b>"
+                    f"<br>{legend}</div>")
+        return doc
 
     def export_csv(self, path: str) -> int:
-        """Every raw point inside the visible x range of every drawn curve; returns rows written."""
+        """Exactly what is drawn: every visible curve's points inside the shown x range, with the panel,
+        the x in the current x mode, the raw value and the value drawn (smoothed or raw). Returns rows."""
         lo, hi = self.x_range()
+        panel_of = {id(item): name for name, pool in self._pool.items() for item in pool}
         rows = 0
         with open(path, "w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["run", "tag", "role", self.ws.x_mode, "value", "smoothed"])
-            for _, _, curve in self.items.values():
+            writer.writerow(["run", "tag", "role", "panel", self.ws.x_mode, "value", "smoothed", "drawn"])
+            for _, smooth, curve in self.items.values():
+                if not smooth.isVisible() or not self.plots[panel_of[id(smooth)]].isVisible():
+                    continue
                 run = self.ws.run(curve.run_key)
                 mask = (curve.x >= lo) & (curve.x <= hi)
                 name = run.name if run else curve.run_key
-                for x, y, s in zip(curve.x[mask], curve.y[mask], curve.smoothed[mask]):
-                    writer.writerow([name, curve.tag, curve.role, repr(float(x)), repr(float(y)), repr(float(s))])
+                panel = self.plots[panel_of[id(smooth)]].titleLabel.text or panel_of[id(smooth)]
+                drawn = curve.smoothed if self._smooths(curve) and self.ws.smoothing > 0 else curve.y
+                for x, y, sm, d in zip(curve.x[mask], curve.y[mask], curve.smoothed[mask], drawn[mask]):
+                    writer.writerow([name, curve.tag, curve.role, panel, repr(float(x)), repr(float(y)),
+                                     repr(float(sm)), repr(float(d))])
                 rows += int(mask.sum())
         return rows
 

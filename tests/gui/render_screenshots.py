@@ -2,9 +2,11 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python tests/gui/render_screenshots.py [OUT_DIR]
 
-Writes (default OUT_DIR /tmp/lrdoctor_shots): empty window, a sweep (curves and sweep
-tabs), a single run with a finding clicked, an LR range test, and the same single run
-under a dark palette. Settings go to a temporary directory.
+Writes (default OUT_DIR /tmp/lrdoctor_shots): empty window, a sweep (curves, sweep and
+fleet tabs), a single run with a finding clicked, an LR range test, a run with a metrics
+panel on relative time, a real multi-metric log, a live run whose appended divergence
+raised the banner, the exported view (PNG), and the single run under a dark palette.
+Settings go to a temporary directory.
 """
 
 from __future__ import annotations
@@ -84,6 +86,46 @@ def main(out_dir: str) -> int:
     win.curves.show_readout(sum(win.curves.x_range()) / 2)
     shot(win, "04_run_finding_zoomed")
     win.close()
+
+    win = window()
+    open_wait(win, REPO.parent / "shared" / "real_logs" / "hf_trainer_state")
+    win.tabs.setCurrentWidget(win.fleet)
+    shot(win, "07_fleet_table")
+    win.close()
+
+    win = window()
+    open_wait(win, CORPUS / "runs" / "digits_mlp-68c1")
+    win.ws.set_metric_tag("validation/accuracy", True)
+    win.ws.set_x_mode("relative")
+    shot(win, "08_metric_panel_relative_time")
+    win.curves.export(str(out / "09_exported_view.png"))
+    print(out / "09_exported_view.png")
+    win.curves.export(str(out / "09_exported_view.pdf"))
+    win.close()
+
+    win = window()
+    open_wait(win, REPO.parent / "shared" / "real_logs" / "ultralytics")
+    win.tags_panel.filter.setText("mAP50")
+    shot(win, "10_real_log_filtered_metrics")
+    win.close()
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tests_conftest", REPO / "tests" / "conftest.py")
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    live = conftest.LiveTensorBoardRun(Path(tmp) / "live" / "run")
+    live.healthy(200)
+    win = window()
+    open_wait(win, Path(tmp) / "live")
+    live.diverge(25)
+    end = time.time() + WAIT_S
+    while not win.banner.isVisible() and time.time() < end:
+        app.processEvents()
+        time.sleep(0.02)
+    shot(win, "11_live_banner")
+    win.close()
+    live.close()
 
     win = window()
     open_wait(win, CORPUS / "range_tests" / "lr_find_synth_clf_adam")

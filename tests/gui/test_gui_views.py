@@ -43,15 +43,36 @@ def test_axes_have_no_multiplier_and_titles_do_not_overlap(qtbot, app_window, co
         assert not a.intersects(b)
 
 
-def test_lr_axis_is_log_over_decades_and_ranged_around_a_constant_lr(qtbot, app_window, corpus):
-    open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1")
+def test_lr_axis_rule_follows_the_schedule_shape() -> None:
+    from lrdoctor.gui.axes import lr_view
+
+    t = np.linspace(0, 1, 1000)
+    peak = 3e-4
+    cosine = peak * (1 + np.cos(np.pi * t)) / 2
+    assert lr_view(cosine) == (False, None)  # its tail near 0 alone does not make it log
+    warmup_constant = np.minimum(1.0, t / 0.05) * peak
+    assert lr_view(warmup_constant) == (False, None)
+    step_decay = peak * 0.1 ** np.floor(t * 3)  # 3e-4, 3e-5, 3e-6: two decades
+    assert lr_view(step_decay)[0]
+    range_test = 1e-7 * (10 / 1e-7) ** t  # an LR range test sweeps eight decades
+    assert lr_view(range_test)[0]
+    assert lr_view(np.full(500, peak)) == (False, (0.0, 2 * peak))
+
+
+def test_constant_lr_gets_a_sensible_range(qtbot, app_window, tmp_path):
+    run = tmp_path / "const" / "metrics.csv"
+    run.parent.mkdir()
+    rng = np.random.default_rng(0)
+    lines = ["step,train_loss,lr"] + [f"{s},{2 * np.exp(-s / 300) + 0.1 + 0.02 * rng.standard_normal():.5f},0.0003"
+                                      for s in range(1000)]
+    run.write_text("\n".join(lines) + "\n")
+    open_and_wait(qtbot, app_window, run.parent)
     view = app_window.curves
-    lr = next(c for _, _, c in view.items.values() if c.role == "lr").y
-    spans_decades = lr[lr > 0].max() / lr[lr > 0].min() >= 10
-    assert view.lr_plot.getViewBox().state["logMode"][1] == spans_decades
-    if not spans_decades and np.ptp(lr) == 0:
-        lo, hi = view.lr_plot.getViewBox().viewRange()[1]
-        assert lo >= 0 and hi == pytest.approx(2 * lr[0])
+    assert not view.lr_plot.getViewBox().state["logMode"][1]
+    lo, hi = view.lr_plot.getViewBox().viewRange()[1]
+    assert lo == pytest.approx(0.0, abs=1e-12) and hi == pytest.approx(6e-4)
+    labels = view.lr_plot.getAxis("left").tickStrings([0.0, 2e-4, 4e-4], 1.0, 2e-4)
+    assert labels == ["0", "200µ", "400µ"]
 
 
 def test_relative_time_axis_picks_its_unit(qtbot, app_window, corpus):
@@ -133,3 +154,99 @@ def test_adding_a_folder_keeps_results_and_only_analyses_new_runs(qtbot, app_win
     assert len(app_window.ws.analysis.runs) == 2
     assert app_window.ws.analysis.runs[0] is before.runs[0]
     assert worker_progress.format().endswith("runs")
+
+
+def test_export_view_has_title_and_legend_and_no_crosshair(qtbot, app_window, corpus, tmp_path):
+    from PySide6.QtGui import QImage
+
+    open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1")
+    view = app_window.curves
+    view.show_readout(sum(view.x_range()) / 2)  # the crosshair is on screen ...
+    for kind in ("png", "svg", "pdf"):
+        view.export(str(tmp_path / f"view.{kind}"))
+    assert all(line.isVisible() for name, line in view.crosshair.items() if view.plots[name].isVisible())
+    png = QImage(str(tmp_path / "view.png"))
+    assert png.height() > 2 * view.glw.height()  # 2x pixels, plus the title and legend band on top
+    svg = (tmp_path / "view.svg").read_text()
+    assert "digits_mlp-68c1" in svg and "train/loss" in svg  # title and legend are text in the SVG
+    assert (tmp_path / "view.pdf").read_bytes().startswith(b"%PDF")
+    # ... but not in the export: the crosshair is a dotted line in the foreground colour.
+    view.crosshair["loss"].setVisible(False)
+    view.export(str(tmp_path / "clean.png"))
+    assert QImage(str(tmp_path / "clean.png")) == png
+
+
+def test_csv_export_is_what_is_drawn(qtbot, app_window, corpus, tmp_path):
+    import csv
+
+    open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1")
+    view = app_window.curves
+    app_window.ws.set_smoothing(0.0)
+    rows = view.export_csv(str(tmp_path / "drawn.csv"))
+    with open(tmp_path / "drawn.csv", newline="") as fh:
+        data = list(csv.DictReader(fh))
+    assert rows == len(data) and {r["panel"] for r in data} >= {"loss", "learning rate"}
+    assert all(r["drawn"] == r["value"] for r in data)  # no smoothing: the raw values are drawn
+    view.grad_plot.setVisible(False)
+    view.export_csv(str(tmp_path / "no_grad.csv"))
+    with open(tmp_path / "no_grad.csv", newline="") as fh:
+        assert "grad norm" not in {r["panel"] for r in csv.DictReader(fh)}
+
+
+def test_view_choices_are_remembered(qtbot, app_window, corpus, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from lrdoctor.gui.main_window import MainWindow
+
+    open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1")
+    app_window.ws.set_smoothing(0.9)
+    app_window.ws.set_log_y(True)
+    app_window.ws.set_x_mode("relative")
+    app_window.ws.set_metric_tag("validation/accuracy", True)
+    app_window.set_following(False)
+    app_window.close()
+    again = MainWindow(QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    try:
+        assert again.ws.smoothing == pytest.approx(0.9) and again.ws.log_y and again.ws.x_mode == "relative"
+        assert again.curves.slider.value() == 900 and again.curves.log_y.isChecked()
+        assert again.ws.metric_tags == ["validation/accuracy"]
+        assert not again.follow_action.isChecked() and again.live.paused
+        with qtbot.waitSignal(again.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+            again.reopen_last()
+        assert [r.name for r in again.ws.runs] == ["digits_mlp-68c1"]
+        assert "m0" in again.curves.plots and again.curves.plots["m0"].isVisible()
+    finally:
+        again.close()
+
+
+def test_fleet_table_sorts_by_waste_and_opens_a_run(qtbot, app_window, corpus):
+    open_and_wait(qtbot, app_window, corpus / "sweeps" / "sweep_synth_clf_adam")
+    fleet = app_window.fleet
+    rows = fleet.rows()
+    assert len(rows) == len(app_window.ws.runs) > 1
+    money = [float(r[2].strip("$").replace(",", "")) if r[2] != "-" else -1.0 for r in rows]
+    assert money == sorted(money, reverse=True)  # most wasted first
+    assert any(r[1] not in ("healthy", "not diagnosed") for r in rows)
+    fleet.table.sortItems(3, Qt.SortOrder.AscendingOrder)  # the user sorts by share wasted
+    fleet.refresh()
+    shares = [float(r[3].rstrip("%").lstrip("<")) for r in fleet.rows() if r[3] != "-"]
+    assert shares == sorted(shares)
+    name = fleet.table.item(0, 0).text()
+    fleet.table.cellClicked.emit(0, 0)
+    assert app_window.tabs.currentWidget() is app_window.curves
+    assert [r.name for r in app_window.ws.checked_runs()] == [name]
+
+
+def test_readout_is_cleared_when_the_runs_change(qtbot, app_window, corpus):
+    open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1", corpus / "runs" / "digits_mlp-f351")
+    view = app_window.curves
+    first = app_window.ws.checked_runs()[0].name
+    view.show_readout(sum(view.x_range()) / 2)
+    assert first in view.readout.text()
+    other = next(k for k in app_window.ws.keys() if k not in app_window.ws.checked)
+    app_window.ws.set_checked_keys({other})
+    assert first not in view.readout.text() and not view.crosshair["loss"].isVisible()
+    view.show_readout(sum(view.x_range()) / 2)
+    app_window.ws.set_x_mode("relative")
+    assert "Step" not in view.readout.text()

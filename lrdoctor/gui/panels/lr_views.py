@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from lrdoctor import style
 from lrdoctor.workspace import ANALYSIS, CURRENT, RUNS, Workspace, run_key
 
+from ..axes import ReadableAxis
 from ..plots import theme_colors, with_alpha
 
 SUGGESTION_COLORS = ("#16a34a", "#7c3aed", "#0891b2", "#db2777")  # one per range-test rule
@@ -22,7 +23,7 @@ RAW_LOW_PERCENTILE = 1.0  # the raw range-test loss's low tail kept in view (ign
 
 def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
     bg, fg = theme_colors(parent)
-    widget = pg.PlotWidget(background=bg)
+    widget = pg.PlotWidget(background=bg, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
     plot = widget.getPlotItem()
     plot.showGrid(x=True, y=True, alpha=0.15)
     for axis in ("left", "bottom"):
