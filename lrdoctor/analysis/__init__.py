@@ -12,9 +12,11 @@ from typing import Iterable
 
 from parsers import LoadWarning, Run
 
+from .context import apply_context
 from .findings import MODES, SEVERITIES, Analysis, Finding, RunAnalysis, Schedule, SweepAnalysis
+from .next_run import NextRun, plan_next_run
 from .run_analysis import analyze_run
-from .sweep import find_sweeps
+from .sweep import find_sweeps, mark_unstable
 
 
 def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Analysis:
@@ -28,9 +30,19 @@ def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Ana
             from .sweep_oscillation import annotate
 
             annotate(runs, analyses, sweeps)  # a member bouncing far more than its siblings
+            mark_unstable(sweeps, analyses)  # the largest stable LR excludes oscillating members
     except Exception as exc:  # noqa: BLE001 - the runs keep their own diagnoses
         sweeps = []
         warnings.append(LoadWarning(_common_folder(runs), f"sweeps not compared: {type(exc).__name__}: {exc}"))
+    try:
+        apply_context(analyses, sweeps)  # a sweep or range test of the same setup outranks one run
+    except Exception as exc:  # noqa: BLE001 - the runs keep their own estimates
+        warnings.append(LoadWarning(_common_folder(runs), f"sweep/range-test context not applied: {exc}"))
+    for ra in analyses:
+        try:
+            ra.next_run = plan_next_run(ra)
+        except Exception as exc:  # noqa: BLE001 - the findings stand without a plan
+            warnings.append(LoadWarning(ra.run.path, f"no next-run plan: {type(exc).__name__}: {exc}"))
     return Analysis(runs=analyses, sweeps=sweeps, warnings=warnings)
 
 
@@ -47,6 +59,7 @@ __all__ = [
     "SEVERITIES",
     "Analysis",
     "Finding",
+    "NextRun",
     "RunAnalysis",
     "Schedule",
     "SweepAnalysis",

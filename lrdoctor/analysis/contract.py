@@ -18,6 +18,20 @@ def _float(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def _next_run(ra: RunAnalysis) -> dict[str, Any] | None:
+    """The plan, with its saving priced at the run's own cost per step when it has one."""
+    if ra.next_run is None:
+        return None
+    usd = gpu_h = None
+    cost = ra.cost
+    if cost is not None and cost.total_steps:
+        if cost.total.usd is not None:
+            usd = cost.total.usd / cost.total_steps
+        if cost.total.gpu_hours is not None:
+            gpu_h = cost.total.gpu_hours / cost.total_steps
+    return clean(ra.next_run.to_dict(usd, gpu_h))
+
+
 def run_to_dict(ra: RunAnalysis) -> dict[str, Any]:
     """One run's entry of the contract."""
     return {
@@ -31,6 +45,7 @@ def run_to_dict(ra: RunAnalysis) -> dict[str, Any]:
         "suggested_lr": _float(ra.suggested_lr),
         "not_diagnosed": ra.not_diagnosed,  # why an empty findings list does not mean healthy
         "cost": None if ra.cost is None else clean(ra.cost.to_dict()),  # lrdoctor.cost.estimate_costs
+        "next_run": _next_run(ra),  # compatible addition: the plan for the next run
     }
 
 
@@ -46,6 +61,12 @@ def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
                 "best_lr": _float(s.best_lr),
                 "max_stable_lr": _float(s.max_stable_lr),
                 "suggested_lr": _float(s.suggested_lr),
+                # compatible additions: what ranks (and what the chart plots), why the suggestion
+                "metric": s.details.get("metric"),
+                "metric_label": s.details.get("metric_label"),
+                "suggested_lr_reason": s.details.get("suggested_reason"),
+                "points": [clean({k: p.get(k) for k in ("name", "lr", "ranking_value", "diverged", "failed",
+                                                        "oscillating")}) for p in s.points],
                 "cost": None if s.cost is None else clean(s.cost.to_dict()),
             }
             for s in analysis.sweeps

@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import wording as w
 from .findings import Finding
+from .lr_advice import lower_lr
 from .signals import Signals
 
 # "Explodes": 10x the initial loss is far beyond any minibatch noise or early bump, the
@@ -17,9 +18,9 @@ EXPLOSION_FACTOR = 10.0
 RECOVERY_WINDOW = 21
 # Back below 90% of the initial loss means the network learned again after the bump.
 RECOVERY_FRACTION = 0.9
-# Suggested LR: a factor 3 below the LR at the blow-up is the usual first retry (one
-# notch on a 1-3-10 grid), enough to leave the edge of stability.
-SAFETY_FACTOR = 3.0
+# A blow-up that never recovered undid all the progress: the widest margin below the edge
+# (see lr_advice).
+UNDONE_BY_DIVERGENCE = 1.0
 
 
 def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float) -> tuple[int | None, int | None]:
@@ -98,19 +99,23 @@ def detect(sig: Signals) -> Finding | None:
         summary += f" with LR {w.lr(lr_at)}"
     summary += f" and never recovered: {w.step(ev['wasted_steps'])} steps wasted"
     ev["summary"] = summary
-    if lr_at is not None:
-        target = min(lr_at, sig.lr_peak or lr_at) / SAFETY_FACTOR
+    advice = lower_lr(sig, UNDONE_BY_DIVERGENCE, end_step=at, blowup_step=at) if lr_at is not None else None
+    if advice is not None:
+        ev.update(advice.evidence())
         rec = (
-            f"lower peak LR to ~{w.lr(target)} ({w.factor(SAFETY_FACTOR)} below the {w.lr(lr_at)} "
-            f"it diverged at), clip gradients, and restart from a checkpoint before step {w.step(low_step)}"
+            f"lower peak LR to ~{w.lr(advice.lr)}, clip gradients, and restart from a checkpoint before step "
+            f"{w.step(low_step)}; why {w.lr(advice.lr)}: {advice.reason}"
         )
     else:
         rec = (
-            f"lower the LR ~{w.factor(SAFETY_FACTOR)}, clip gradients, and restart from a checkpoint "
-            f"before step {w.step(low_step)}"
+            "lower the LR (the run logs no LR to measure by how much: run an LR range test), clip gradients, "
+            f"and restart from a checkpoint before step {w.step(low_step)}"
         )
     conf = 0.95 if first_nf is not None else 0.85
-    return Finding("diverged", "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag)
+    out = Finding("diverged", "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag)
+    if advice is not None:
+        out.advise(advice.lr, advice.basis.value)
+    return out
 
 
 def at_value(curve, step: int) -> float:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from parsers import LoadWarning, Run
 
 if TYPE_CHECKING:
+    from lrdoctor.analysis.next_run import NextRun
     from lrdoctor.analysis.range_test import RangeTestResult
     from lrdoctor.cost.estimate import RunCost, SweepCost
 
@@ -40,10 +41,14 @@ class Finding:
     evidence: dict[str, Any]  # numbers; evidence["summary"] is the one-line human sentence
     recommendation: str
     tag: str | None = None  # the tag the evidence was measured on
+    # The LR this finding implies for the next run and where that number comes from
+    # (an LRBasis value: edge_of_stability, loss_forecast, same_lr_decayed, sweep, range_test).
+    suggested_lr: float | None = None
+    suggested_lr_basis: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""
-        return {
+        out = {
             "mode": self.mode,
             "severity": self.severity,
             "confidence": round(float(self.confidence), 3),
@@ -52,6 +57,15 @@ class Finding:
             "evidence": self.evidence,
             "recommendation": self.recommendation,
         }
+        if self.suggested_lr is not None:  # compatible additions to contract v1
+            out["suggested_lr"] = float(self.suggested_lr)
+            out["suggested_lr_basis"] = str(self.suggested_lr_basis)
+        return out
+
+    def advise(self, lr: float | None, basis: str | None) -> None:
+        """Set the LR this finding implies (None leaves it unset)."""
+        if lr is not None and lr > 0:
+            self.suggested_lr, self.suggested_lr_basis = float(lr), str(basis)
 
 
 @dataclass
@@ -80,6 +94,9 @@ class RunAnalysis:
     cost: RunCost | None = None  # filled by lrdoctor.cost.estimate_costs
     # A range test's full result (curves and rules) for the views; details["range_test"] is its summary.
     range_test: RangeTestResult | None = None
+    # The plan for the next run of this setup (lrdoctor.analysis.next_run), after any sweep or
+    # range test of the same setup has had its say.
+    next_run: NextRun | None = None
 
     @property
     def not_diagnosed(self) -> str | None:

@@ -8,7 +8,9 @@ from scipy import stats
 from . import wording as w
 from .findings import Finding
 from .forecast import Forecast, forecast_loss
+from .lr_advice import raise_lr
 from .signals import Signals
+from .spikes import spike_events
 
 # Still falling at the end: the last quarter gains at least this share of L0...
 LAST_QUARTER_DROP = 0.015
@@ -28,10 +30,6 @@ EARLY_SHARE_MAX_NO_LR = 0.5
 LR_END_MIN = 0.5
 # Median windows (fraction of the run) for the loss levels compared.
 LEVEL_WINDOW = 0.04
-# Raising the LR: 10x for a near-linear curve (LR an order of magnitude too low), 3x when
-# the curve already bends.
-STRONG_FACTOR, MILD_FACTOR = 10.0, 3.0
-STRONG_EARLY_SHARE = 0.35
 # A run whose validation loss stopped improving is limited by generalisation, not by the
 # pace of its LR (the training loss still falls because it keeps fitting the training set):
 # with enough evaluations late in the run, the validation loss over its last 40% must still
@@ -43,9 +41,6 @@ VAL_LATE_MIN_POINTS = 5
 # doubling the run must still buy this share of the achievable progress (else a higher LR
 # buys little and nothing is claimed).
 MIN_GAIN_IF_DOUBLED = 0.05
-# Speed-up assumed for a raised LR when estimating saved steps: the smallest factor we
-# recommend, although a 10x LR usually runs more than 3x faster (conservative).
-SAVED_STEPS_SPEEDUP = MILD_FACTOR
 # "Train longer" rather than "raise the LR": the fitted curve has already made this share of
 # its achievable progress (it bends toward its floor: converging, a plateau is near).
 NEAR_FLOOR_PROGRESS = 0.85
@@ -79,15 +74,14 @@ def steps_to_level(fc: Forecast, level: float) -> float | None:
     return float(((level - fc.l_inf) / fc.amplitude) ** (-1.0 / fc.alpha) - fc.t0)
 
 
-def steps_saved(fc: Forecast, final_loss: float, first_step: int, last_step: int) -> int | None:
-    """Steps a raised LR would save to reach this run's final loss (conservative).
+def steps_saved(fc: Forecast, final_loss: float, first_step: int, last_step: int, speedup: float) -> int | None:
+    """Steps a ``speedup``-times larger LR would save to reach this run's final loss.
 
     Method: in the slow, stable regime a k-times larger LR travels the same loss curve about
     k times faster (time rescaling of gradient flow: L_k(t) ~ L(k t)). The fitted power law
-    gives t*, the step at which this run's pace reaches its final loss; a run at
-    SAVED_STEPS_SPEEDUP x the LR gets there at t* / SAVED_STEPS_SPEEDUP, saving
-    t* (1 - 1 / SAVED_STEPS_SPEEDUP). Only claimed while the forecast is trusted and the curve
-    is still far from its floor.
+    gives t*, the step at which this run's pace reaches its final loss; a run at k x the LR
+    (the calibrated factor of the advice) gets there at t* / k, saving t* (1 - 1 / k). Only
+    claimed while the forecast is trusted and the curve is still far from its floor.
     """
     if not fc.ok or fc.gain_if_doubled is None or fc.gain_if_doubled < MIN_GAIN_IF_DOUBLED:
         return None
@@ -97,7 +91,7 @@ def steps_saved(fc: Forecast, final_loss: float, first_step: int, last_step: int
     # Never more than the run itself took; and counted from t*, not from the last step, so
     # steps the fit says bought nothing are not claimed either.
     t_star = min(max(t_star, float(first_step)), float(last_step))
-    saved = int((t_star - first_step) * (1.0 - 1.0 / SAVED_STEPS_SPEEDUP))
+    saved = int((t_star - first_step) * (1.0 - 1.0 / max(speedup, 1.0)))
     return saved if saved > 0 else None
 
 
@@ -134,9 +128,12 @@ def detect(sig: Signals) -> Finding | None:
     slope, _, lo, hi = stats.theilslopes(view.values[sel], view.steps[sel])
     if not hi < 0:  # the late fall must be statistically clear
         return None
-    factor = STRONG_FACTOR if early_share < STRONG_EARLY_SHARE else MILD_FACTOR
     fc = forecast_loss(view.steps, view.values)
-    saved = steps_saved(fc, lend, sig.first_step, sig.last_step)
+    # Any spike the slow run already showed caps how far the LR may rise.
+    unstable = bool(spike_events(view.steps, view.values, view.l0, view.noise))
+    advice = raise_lr(sig, fc, lr_end if lr_end is not None else 1.0, unstable)
+    factor = advice.factor
+    saved = steps_saved(fc, lend, sig.first_step, sig.last_step, factor)
     near_floor = fc.ok and fc.progress_fraction is not None and fc.progress_fraction >= NEAR_FLOOR_PROGRESS
     ev = {
         "last_quarter_drop_over_l0": q_drop,
@@ -147,6 +144,7 @@ def detect(sig: Signals) -> Finding | None:
         "initial_loss": view.l0,
         "lr_end": lr_end,
         "lr_factor": factor,  # how much higher the LR should be
+        "lr_factor_reason": advice.reason,
         "val_last_40pct_share_of_progress": val_share,
         "steps_saved_estimate": saved,
         "forecast": fc.to_dict() if fc.ok else {"ok": False, "reason": fc.reason},
@@ -157,7 +155,9 @@ def detect(sig: Signals) -> Finding | None:
         ),
     }
     if lr_end is not None:
-        rec = f"raise the LR ~{w.factor(factor)} to ~{w.lr(sig.lr_peak * factor)} (or run an LR range test)"
+        ev["suggested_lr"], ev["suggested_lr_basis"] = advice.lr, advice.basis.value
+        rec = (f"raise the LR ~{w.factor(factor)} to ~{w.lr(advice.lr)} (or run an LR range test); "
+               f"why {w.factor(factor)}: {advice.reason}")
     else:
         rec = f"raise the LR ~{w.factor(factor)} (or run an LR range test)"
     if near_floor:
@@ -172,9 +172,12 @@ def detect(sig: Signals) -> Finding | None:
                f"({w.pct(fc.progress_fraction)} of the fitted progress made); {more} get close to it, or "
                + rec)
     elif saved is not None:
-        rec += (f"; a {w.factor(SAVED_STEPS_SPEEDUP)} higher LR would reach this final loss "
+        rec += (f"; a {w.factor(factor)} higher LR would reach this final loss "
                 f"~{saved:,} steps sooner")
     conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
     if lr_end is None:
         conf *= 0.8  # the LR itself was not seen
-    return Finding("lr_too_low", "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+    out = Finding("lr_too_low", "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+    if lr_end is not None:
+        out.advise(advice.lr, advice.basis.value)
+    return out

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import wording as w
 from .findings import Finding
+from .lr_advice import lower_lr
 from .signals import LossView, Signals, mad_noise, rolling_median
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -28,7 +29,7 @@ DROP_SE = 1.0
 MEDIAN_SE = float(np.sqrt(np.pi / 2))
 # Median windows (fraction of the run) for the loss levels compared.
 LEVEL_WINDOW = 0.04
-# Suggested LR: 3x lower, one notch on a 1-3-10 grid.
+# Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
 
 
@@ -82,14 +83,26 @@ def detect(sig: Signals) -> Finding | None:
             f"downward trend ({w.num(lmid)} -> {w.num(lend)})"
         ),
     }
+    advice = None
     if sig.lr is not None and sig.lr_peak:
         lr_now = float(sig.lr.values[sig.lr.finite][-1])
         ev["lr"] = lr_now
         ev["summary"] += f" at LR {w.lr(lr_now)}"
-        rec = f"lower peak LR to ~{w.lr(sig.lr_peak / LR_FACTOR)} ({w.factor(LR_FACTOR)}) and decay it"
+        # How much of what it learned the bouncing undid: the level it bounces at above its best
+        # (or the bounce itself), as a share of the progress.
+        gained = view.l0 - view.best
+        undone = max(lend - view.best, noise2) / gained if gained > 0 else 1.0
+        advice = lower_lr(sig, undone, end_step=int(view.steps[sel][0]))
+    if advice is not None:
+        ev.update(advice.evidence())
+        rec = f"lower peak LR to ~{w.lr(advice.lr)} and decay it; why {w.lr(advice.lr)}: {advice.reason}"
     else:
         rec = f"lower the LR ~{w.factor(LR_FACTOR)} and decay it"
     conf = float(np.clip(0.5 + 3 * (noise2 / scale - MIN_NOISE) + (MAX_REL_DROP - rel_drop), 0, 0.95))
     if lr_tail is None:
         conf *= 0.8  # without the LR we cannot tell a high LR from other causes
-    return Finding("oscillating", "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec, sig.loss.tag)
+    out = Finding("oscillating", "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec,
+                  sig.loss.tag)
+    if advice is not None:
+        out.advise(advice.lr, advice.basis.value)
+    return out

@@ -48,18 +48,17 @@ def _is_range_test(run: Run, schedule: Schedule) -> bool:
     return bool(range_test.is_range_test(run))
 
 
+# Which finding's LR the run's suggestion takes: a too-high LR is fixed first (the most
+# cautious of them), then a too-low one, then a schedule change at the same peak.
+LR_PRIORITY = (("diverged", "spikes", "oscillating"), ("lr_too_low",), ("plateau",))
+
+
 def _suggested_lr(findings: list[Finding]) -> float | None:
-    """An LR to try next, from the findings' own numbers (None when nothing to change)."""
-    for f in findings:
-        ev = f.evidence
-        if f.mode == "diverged" and ev.get("lr_at_divergence"):
-            return min(ev["lr_at_divergence"], ev.get("peak_lr") or math.inf) / divergence.SAFETY_FACTOR
-    for f in findings:
-        if f.mode in ("oscillating", "spikes") and f.evidence.get("lr"):
-            return f.evidence["lr"] / oscillation.LR_FACTOR
-    for f in findings:
-        if f.mode == "lr_too_low" and f.evidence.get("lr_end"):
-            return f.evidence["lr_end"] * f.evidence["lr_factor"]
+    """An LR to try next, from the findings' own advice (None when nothing to change)."""
+    for modes in LR_PRIORITY:
+        lrs = [f.suggested_lr for f in findings if f.mode in modes and f.suggested_lr]
+        if lrs:
+            return float(min(lrs))
     return None
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from . import wording as w
 from .findings import Finding
+from .lr_advice import lower_lr, undone_by_spikes
 from .signals import Signals, trailing_median
 
 # A 3-point rolling median removes single-batch outliers: a spike is a jump that lasts.
@@ -25,7 +26,7 @@ SPIKE_NOISE = 5.0
 RECOVERY_STEPS = 60
 # One spike is an accident; a pattern needs two.
 MIN_SPIKES = 2
-# Suggested LR reduction for a spiky run: one notch on a 1-3-10 grid.
+# Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
 
 
@@ -78,14 +79,20 @@ def detect(sig: Signals) -> Finding | None:
             f"jumped from {w.num(big['floor'])} to {w.num(big['peak'])} ({w.factor(ratios[biggest])})"
         ),
     }
+    advice = None
     if sig.lr is not None and sig.lr_peak:
         ev["lr_at_largest_spike"] = sig.lr.at(big["step"])
-        rec = (
-            f"lower peak LR to ~{w.lr(sig.lr_peak / LR_FACTOR)} ({w.factor(LR_FACTOR)}), "
-            "add gradient clipping, or use a larger batch"
-        )
+        advice = lower_lr(sig, undone_by_spikes(events, view.l0), end_step=events[0]["step"],
+                          recurrences=len(events))
+    if advice is not None:
+        ev.update(advice.evidence())
+        rec = (f"lower peak LR to ~{w.lr(advice.lr)}, add gradient clipping, or use a larger batch; "
+               f"why {w.lr(advice.lr)}: {advice.reason}")
     else:
         rec = f"lower the LR ~{w.factor(LR_FACTOR)}, add gradient clipping, or use a larger batch"
     conf = float(np.clip(0.5 + 0.1 * len(events), 0, 0.95))
     sev = "warning" if len(events) >= 5 else "info"
-    return Finding("spikes", sev, conf, events[0]["step"], events[-1]["step"], w.clean(ev), rec, sig.loss.tag)
+    out = Finding("spikes", sev, conf, events[0]["step"], events[-1]["step"], w.clean(ev), rec, sig.loss.tag)
+    if advice is not None:
+        out.advise(advice.lr, advice.basis.value)
+    return out

@@ -8,9 +8,10 @@ look like one setup (same format, same logged tags, same schedule kind, same
 length). Each run's LR comes from its name or folder name, its hyper-parameters
 (``lr``, ``learning_rate`` ...) or the peak of its logged LR.
 
-Per sweep: ``best_lr`` (lowest final validation loss, else final training loss),
-``max_stable_lr`` (largest LR that neither diverged nor failed to learn) and
-``suggested_lr``.
+Per sweep: ``best_lr`` (lowest final validation loss, else smoothed final training loss:
+the ranking metric, which every point carries as ``ranking_value`` so charts plot exactly
+what ranks), ``max_stable_lr`` (largest LR whose run neither diverged, failed to learn nor
+oscillated) and ``suggested_lr`` with the reason for it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ FINAL_TRAIN_MIN_POINTS = 3
 # LRs whose final loss is within 5% of the best are "as good": the suggestion leans
 # toward their geometric middle (a flat optimum is safer in its middle).
 NEAR_BEST_TOLERANCE = 0.05
+# What the ranking metric is, in words (the chart's axis says the same).
+METRIC_LABELS = {"final_val_loss": "final validation loss (mean of the last 3 evaluations)",
+                 "final_loss": "final training loss (median of the last 5% of steps)"}
 # Unnamed runs in one folder are one setup only when their lengths agree this well.
 SAME_LENGTH_TOLERANCE = 0.05
 # The loss before any update depends on the model and data, not on the LR: runs of
@@ -279,27 +283,70 @@ def analyze_sweep(path: str, rows: list[tuple[Run, float, str]],
     ok = [p for p in points if not p["diverged"] and not p["failed"]]
     use_val = bool(ok) and all(p["final_val_loss"] is not None for p in ok)
     metric = "final_val_loss" if use_val else "final_loss"
+    for p in points:
+        p["ranking_value"] = p[metric]
+        p["oscillating"] = False
     scored = [p for p in ok if p[metric] is not None]
     best_lr = max_stable = suggested = None
     near: list[float] = []
+    reason = "no run of the sweep finished without diverging or failing to learn"
     if scored:
         best = min(scored, key=lambda p: p[metric])
         best_lr = best["lr"]
         max_stable = max(p["lr"] for p in ok)
         tol = NEAR_BEST_TOLERANCE * abs(best[metric])
         near = sorted(p["lr"] for p in scored if p[metric] <= best[metric] + tol)
-        middle = float(np.exp(np.mean(np.log(near))))
-        suggested = min(float(np.sqrt(best_lr * middle)), max_stable)
+        suggested, reason = _suggest(best_lr, near, max_stable)
     details = {
         "metric": metric,
+        "metric_label": METRIC_LABELS[metric],
         "lrs_within_5pct_of_best": near,
         "max_stable_is_grid_top": bool(points) and not any(
             p["diverged"] or p["failed"] for p in points),
         "lr_sources": sorted({p["lr_source"] for p in points}),
+        "suggested_reason": reason,
     }
     return SweepAnalysis(path=path, runs=[p["name"] for p in points], best_lr=best_lr,
                          max_stable_lr=max_stable, suggested_lr=suggested, points=points,
                          details=details)
+
+
+def _suggest(best_lr: float, near: list[float], max_stable: float) -> tuple[float, str]:
+    """The sweep's suggested LR and why it differs from the best one (if it does)."""
+    middle = float(np.exp(np.mean(np.log(near))))
+    suggested = min(float(np.sqrt(best_lr * middle)), max_stable)
+    if len(near) <= 1:
+        return suggested, f"the best LR: no other LR of the sweep ends within {NEAR_BEST_TOLERANCE:.0%} of it"
+    if suggested >= max_stable and max_stable < float(np.sqrt(best_lr * middle)):
+        return suggested, "capped at the largest stable LR"
+    where = "below" if suggested < best_lr else "above"
+    return suggested, (
+        f"{where} the best LR, toward the middle of the {len(near)} LRs ending within "
+        f"{NEAR_BEST_TOLERANCE:.0%} of it ({', '.join(f'{x:.1e}' for x in near)}): a flat optimum is safest "
+        "in its middle")
+
+
+def mark_unstable(sweeps: list[SweepAnalysis], analyses: list[RunAnalysis]) -> None:
+    """Flag members the detectors found oscillating (or diverged) and take them out of the
+    largest stable LR (and the suggestion, which never exceeds it)."""
+    bad = {(a.run.name, str(a.run.path)): {f.mode for f in a.findings} & {"oscillating", "diverged"}
+           for a in analyses}
+    for sw in sweeps:
+        changed = False
+        for p in sw.points:
+            modes = bad.get((p["name"], str(p["path"]))) or set()
+            if "oscillating" in modes and not p["oscillating"]:
+                p["oscillating"] = changed = True
+            if "diverged" in modes and not p["diverged"]:
+                p["diverged"] = changed = True
+        if not changed:
+            continue
+        stable = [p["lr"] for p in sw.points if not (p["diverged"] or p["failed"] or p["oscillating"])]
+        sw.max_stable_lr = max(stable) if stable else None
+        sw.details["max_stable_is_grid_top"] = False
+        if sw.suggested_lr is not None and sw.max_stable_lr is not None and sw.suggested_lr > sw.max_stable_lr:
+            sw.suggested_lr = sw.max_stable_lr
+            sw.details["suggested_reason"] = "capped at the largest stable LR (larger ones oscillated)"
 
 
 def find_sweeps(runs: list[Run], analyses: list[RunAnalysis] | None = None) -> list[SweepAnalysis]:

@@ -28,6 +28,13 @@ def render_text(analysis: Analysis) -> str:
         r = ra.run
         lines.append(f"{r.name}  [{r.format}]  {r.path}")
         lines.append(f"  {ra.kind}, {ra.steps:,} steps, schedule: {ra.schedule.kind}")
+        if ra.next_run is not None and ra.findings:
+            plan = ra.next_run
+            lines.append(f"  NEXT RUN: {plan.summary()} (confidence {plan.confidence:.2f})")
+            for change in plan.changes:
+                lines.append(f"      - {change}")
+            if plan.peak_lr_reason and plan.peak_lr_basis != "unchanged":
+                lines.append(f"      peak LR from {plan.peak_lr_basis.replace('_', ' ')}: {plan.peak_lr_reason}")
         if ra.kind == "range_test":
             rt = ra.details.get("range_test") or {}
             rules = rt.get("rules") if isinstance(rt, dict) else None
@@ -51,6 +58,11 @@ def render_text(analysis: Analysis) -> str:
             f"  best LR {fmt_lr(s.best_lr)}, largest stable LR {fmt_lr(s.max_stable_lr)}, "
             f"suggested LR {fmt_lr(s.suggested_lr)}"
         )
+        if s.details.get("suggested_reason"):
+            lines.append(f"  suggested LR: {s.details['suggested_reason']}")
+        if s.details.get("metric_label"):
+            lines.append(f"  ranked by {s.details['metric_label']}; largest stable = largest LR that neither "
+                         "diverged nor oscillated")
     n_bad = sum(1 for ra in analysis.runs if ra.findings)
     lines.append(f"{len(analysis.runs)} run(s) analyzed, {n_bad} with findings.")
     return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Context beats heuristics: a sweep or a range test of the same setup overrides a run's own
+LR estimate.
+
+A single run's advice extrapolates from where that run became unstable or how fast it went;
+a sweep of the same setup measured the answer and an LR range test of it nearly did. "Same
+setup" = the same folder of runs (the sweep's folder, or the folder holding the range test)
+and the same hyper-parameters apart from the LR when both runs record them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import wording as w
+from .findings import RunAnalysis, SweepAnalysis
+from .lr_advice import LRBasis
+from .sweep import _LR_KEYS, _unit_and_parent
+
+
+def _flat(meta: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(meta, dict):
+        for k, v in meta.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+    elif prefix:
+        out[prefix[:-1]] = meta
+    return out
+
+
+def _hparams(ra: RunAnalysis) -> dict[str, Any]:
+    """The run's recorded hyper-parameters without the LR ones (and without bookkeeping)."""
+    flat = _flat((ra.run.meta or {}).get("hparams") or {})
+    return {k: v for k, v in flat.items() if k.split(".")[-1].lower() not in _LR_KEYS}
+
+
+def same_setup(a: RunAnalysis, b: RunAnalysis) -> bool:
+    """Same folder, and the same hyper-parameters apart from the LR when both record them."""
+    if _unit_and_parent(a.run)[1] != _unit_and_parent(b.run)[1]:
+        return False
+    ha, hb = _hparams(a), _hparams(b)
+    return not (ha and hb) or ha == hb
+
+
+def _override(ra: RunAnalysis, lr: float, basis: LRBasis, source: str, why: str) -> None:
+    own = ra.suggested_lr
+    ra.suggested_lr = lr
+    ra.details["context"] = {"lr": lr, "basis": basis.value,
+                             "reason": f"{source} of the same setup: {why}"}
+    for f in ra.findings:
+        if f.suggested_lr is None:
+            continue
+        before = f.suggested_lr
+        f.suggested_lr, f.suggested_lr_basis = lr, basis.value
+        note = f"{source} of the same setup says ~{w.lr(lr)} ({why}); it overrides this run's own estimate ~{w.lr(before)}"
+        f.evidence = {**f.evidence, "single_run_suggested_lr": before, "context_reason": note}
+        f.recommendation = f"{f.recommendation}. Use ~{w.lr(lr)} instead: {note}"
+    if own is not None:
+        ra.details["single_run_suggested_lr"] = own
+
+
+def apply_context(analyses: list[RunAnalysis], sweeps: list[SweepAnalysis]) -> None:
+    """Let each sweep's and each range test's LR override the single-run estimates of the runs
+    of the same setup."""
+    for sw in sweeps:
+        if sw.suggested_lr is None:
+            continue
+        members = {(n, str(p["path"])) for n, p in zip(sw.runs, sw.points)}
+        why = sw.details.get("suggested_reason") or f"its best LR is {w.lr(sw.best_lr)}"
+        for ra in analyses:
+            inside = (ra.run.name, str(ra.run.path)) in members or str(Path(ra.run.path)).startswith(str(sw.path))
+            if ra.kind == "training" and inside:
+                _override(ra, float(sw.suggested_lr), LRBasis.SWEEP, f"the LR sweep in {sw.path}", why)
+    tests = [ra for ra in analyses if ra.kind == "range_test" and ra.suggested_lr]
+    for rt in tests:
+        why = (rt.range_test.reason if rt.range_test is not None else "") or "its recommended rule"
+        for ra in analyses:
+            if ra.kind != "training" or any(f.suggested_lr_basis == LRBasis.SWEEP.value for f in ra.findings):
+                continue
+            if same_setup(ra, rt):
+                _override(ra, float(rt.suggested_lr), LRBasis.RANGE_TEST, f"the LR range test {rt.run.name}",
+                          why.split(";")[0])
