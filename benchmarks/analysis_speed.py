@@ -1,7 +1,9 @@
 """Analysis time of one long run: a synthetic 1M-point loss + LR (+ grad norm, val) series.
 
-Usage: ``python benchmarks/analysis_speed.py [POINTS ...]`` (default 100k and 1M).
+Usage: ``python benchmarks/analysis_speed.py [--shape healthy|slow] [POINTS ...]`` (default 100k and 1M).
 Prints, per size, the time of ``analyze`` (series preparation, schedule, every detector).
+``--shape slow`` is a run at a constant, too low LR whose loss falls along a straight line:
+every gate of ``lr_too_low`` passes, so its trend statistics and the loss forecast run.
 """
 
 from __future__ import annotations
@@ -38,12 +40,28 @@ def synthetic_run(n: int, seed: int = 0) -> Run:
     return Run(name=f"synthetic-{n}", path=f"synthetic-{n}", format="synthetic", scalars=scalars)
 
 
+def slow_run(n: int, seed: int = 0) -> Run:
+    """A constant 1e-5 LR and a loss falling along a noisy straight line (LR too low)."""
+    rng = np.random.default_rng(seed)
+    steps = np.arange(n, dtype=np.int64)
+    loss = 4.0 - 1.5 * steps / n + 0.05 * rng.standard_normal(n)
+    scalars = make_scalars(["train/loss"] * n + ["train/lr"] * n, np.concatenate([steps, steps]), None,
+                           np.concatenate([loss, np.full(n, 1e-5)]))
+    return Run(name=f"slow-{n}", path=f"slow-{n}", format="synthetic", scalars=scalars)
+
+
+SHAPES = {"healthy": synthetic_run, "slow": slow_run}
+
+
 def main(argv: list[str]) -> int:
     """Entry point."""
+    shape = "healthy"
+    if argv[:1] == ["--shape"]:
+        shape, argv = argv[1], argv[2:]
     sizes = [int(a) for a in argv] or [100_000, 1_000_000]
     print(f"{'points per tag':>15}{'total points':>14}{'analyze (s)':>13}{'best of':>9}  findings")
     for n in sizes:
-        run = synthetic_run(n)
+        run = SHAPES[shape](n)
         times = []
         for _ in range(3):
             t0 = time.perf_counter()

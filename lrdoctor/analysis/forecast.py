@@ -1,6 +1,6 @@
 """Forecast where a still-falling loss would end: a saturating power law.
 
-``L(t) = L_inf + A * (t + t0) ** -alpha`` is fitted with ``scipy.optimize.curve_fit``
+``L(t) = L_inf + A * (t + t0) ** -alpha`` is fitted with ``scipy.optimize.least_squares``
 to a robustly binned loss curve (medians in log-spaced step bins, so the late,
 slow part of training weighs as much as the fast start, and minibatch spikes do
 not pull the fit). From it: the floor ``L_inf``, the loss if training ran twice
@@ -11,13 +11,12 @@ a run near its floor that ends high needs a different LR (or schedule) instead.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.optimize import least_squares
 
 from .signals import finite_sorted
 
@@ -89,6 +88,15 @@ GRID_ALPHA = np.geomspace(0.02, 5.0, 36)
 GRID_X0 = np.concatenate([[0.0], np.geomspace(1e-3, 10.0, 24)])
 # Starts refined by curve_fit: the best grid points from distinct alpha basins.
 N_STARTS = 2
+# Relative tolerance of the refinement (SSE and parameters): the forecast is reported to 3
+# significant digits, and SciPy's default 1e-8 makes a near-linear curve (where L_inf trades
+# off with alpha along a flat valley) crawl through thousands of evaluations (> 30 s).
+FIT_TOLERANCE = 1e-6
+# Evaluations allowed per start. Most fits converge in a few dozen; a curve along the flat
+# valley can take hundreds (or thousands at SciPy's default tolerance, > 30 s). The
+# trust-region steps only ever lower the error, so a fit stopped here is the best point met
+# so far, judged like any other by its r2 (bounds the worst case to a fraction of a second).
+FIT_MAX_EVALS = 200
 
 
 def _linear_part(x: np.ndarray, y: np.ndarray, alpha: float, x0: float, bounds) -> list[float]:
@@ -129,6 +137,23 @@ def _grid_starts(x: np.ndarray, y: np.ndarray, bounds) -> list[tuple[float, floa
         if len(starts) == N_STARTS:
             break
     return starts
+
+
+def _refine(x: np.ndarray, y: np.ndarray, p0: list[float], bounds) -> np.ndarray | None:
+    """Bounded least-squares refinement of a start (None when it fails or is not finite)."""
+    def resid(p: np.ndarray) -> np.ndarray:
+        return _power_law(x, *p) - y
+
+    def jac(p: np.ndarray) -> np.ndarray:
+        return _power_law_jac(x, *p)
+
+    try:
+        with np.errstate(all="ignore"):
+            res = least_squares(resid, p0, jac=jac, bounds=bounds, method="trf", max_nfev=FIT_MAX_EVALS,
+                                ftol=FIT_TOLERANCE, xtol=FIT_TOLERANCE)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    return res.x if res.status >= 0 and np.all(np.isfinite(res.x)) and np.isfinite(res.cost) else None
 
 
 def _binned(steps: np.ndarray, loss: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -187,16 +212,12 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
     best, best_sse = None, np.inf
     # The fit has shallow valleys (L_inf trades off with alpha), so the start matters. For a
     # fixed (alpha, x0) the model is linear in (L_inf, A): a vectorised closed-form least
-    # squares over a grid of (alpha, x0) finds the basin, and one curve_fit refines it
+    # squares over a grid of (alpha, x0) finds the basin, and least_squares refines it
     # (one bounded fit instead of several multi-start ones: much faster, same optimum).
     for alpha0, x00 in _grid_starts(x, by, bounds):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", (OptimizeWarning, RuntimeWarning))
-                p0 = _clip_start(_linear_part(x, by, alpha0, x00, bounds) + [alpha0, x00], bounds)
-                popt, _ = curve_fit(_power_law, x, by, p0=p0, bounds=bounds, jac=_power_law_jac,
-                                    maxfev=5000)
-        except (RuntimeError, ValueError):
+        p0 = _clip_start(_linear_part(x, by, alpha0, x00, bounds) + [alpha0, x00], bounds)
+        popt = _refine(x, by, p0, bounds)
+        if popt is None:
             continue
         sse = float(np.sum((_power_law(x, *popt) - by) ** 2))
         if sse < best_sse:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from . import wording as w
 from .findings import Finding
 from .forecast import Forecast, forecast_loss
 from .lr_advice import raise_lr
-from .signals import Signals
+from .signals import Signals, theil_sen
 from .spikes import spike_events
 
 # Still falling at the end: the last quarter gains at least this share of L0...
@@ -125,7 +124,7 @@ def detect(sig: Signals) -> Finding | None:
     sel = view.steps >= sig.step_at_frac(0.6)
     if sel.sum() < 5:
         return None
-    slope, _, lo, hi = stats.theilslopes(view.values[sel], view.steps[sel])
+    slope, _, lo, hi = theil_sen(view.steps[sel], view.values[sel])
     if not hi < 0:  # the late fall must be statistically clear
         return None
     fc = forecast_loss(view.steps, view.values)
