@@ -1,10 +1,12 @@
-"""TFRecord framing of TensorBoard event files, walked over the whole file's bytes.
+"""TFRecord framing of TensorBoard event files, walked over the file's bytes (a read-only map).
 
 A record is ``uint64 length | uint32 masked_crc32c(length) | payload | uint32
 masked_crc32c(payload)``, little endian. :func:`frame_records` finds every record,
 checks the length CRCs in bulk with NumPy and resynchronises after damage by scanning
-forward for the next header whose length CRC holds. Payload CRCs are checked by the
-decoders (:func:`payload_crc_ok` in bulk), only for the records they take data from.
+forward for the next header whose length CRC holds. Runs of zero bytes (a preallocated
+or sparse tail, a crash that left zeros) are jumped over without a per-position scan:
+a valid header always holds a non-zero byte. Payload CRCs are checked by the decoders
+(:func:`payload_crc_ok` in bulk), only for the records they take data from.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
@@ -25,6 +28,9 @@ _MASK_DELTA = 0xA282EAD8  # TFRecord's CRC masking constant
 SHORT_PAYLOAD = 2048
 # Positions scanned per NumPy batch while resynchronising after damage (bounds temporaries).
 RESYNC_WINDOW = 1 << 20
+# Bytes checked per step when jumping over a run of zeros (bounds the temporaries; a
+# zero-filled gigabyte takes a fraction of a second).
+ZERO_SCAN = 1 << 22
 # Records whose payload CRC is checked per vectorised batch (bounds the byte-matrix size).
 CRC_BATCH_BYTES = 8 << 20
 # Predicted framing walk (see _walk): lengths remembered, context matched to find the
@@ -137,6 +143,7 @@ class Framing:
 def _walk_python(buf: bytes, pos: int, limit: int) -> tuple[list[int], list[int], int]:
     """Follow the length fields for at most ``limit`` records: (starts, lengths, next position)."""
     unpack = struct.Struct("<Q").unpack_from
+    unpack_crc = struct.Struct("<I").unpack_from
     last = len(buf) - FRAME_BYTES
     starts: list[int] = []
     lengths: list[int] = []
@@ -144,6 +151,8 @@ def _walk_python(buf: bytes, pos: int, limit: int) -> tuple[list[int], list[int]
         length = unpack(buf, pos)[0]
         starts.append(pos)
         lengths.append(length)
+        if length == 0 and unpack_crc(buf, pos + 8)[0] == 0:
+            break  # zeros, not a header: the header check reports it, the resync jumps the run
         pos += length + FRAME_BYTES
     return starts, lengths, pos
 
@@ -192,7 +201,8 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
     prediction in bulk: the length field at each predicted start is read and compared;
     the longest correct prefix is exactly what the sequential walk would have found.
     """
-    u64 = byte_views(buf)["u64"]
+    views = byte_views(buf)
+    u64, u32 = views["u64"], views["u32"]
     n = len(buf)
     out: list[np.ndarray] = []
     lens: list[np.ndarray] = []
@@ -206,6 +216,8 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
             starts, lengths, pos = _walk_python(buf, pos, PYTHON_WALK)
             out.append(np.asarray(starts, dtype=np.int64))
             lens.append(np.asarray(lengths, dtype=np.uint64))
+            if lengths and lengths[-1] == 0 and int(u32[starts[-1] + 8]) == 0:
+                break  # an all-zero header: stop here, the header CRC check reports it
             hist = np.concatenate([hist, lens[-1].astype(np.int64)])[-HISTORY:]
             misses = 0
             continue
@@ -218,11 +230,17 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
         actual = u64[starts]
         wrong = np.flatnonzero(actual != pred[: len(starts)].astype(np.uint64))
         j = int(wrong[0]) if len(wrong) else len(starts) - 1
+        zero = np.flatnonzero(actual[: j + 1] == 0)
+        if len(zero):
+            zero = zero[u32[starts[zero] + 8] == 0]
+        stop = len(zero) > 0
+        if stop:  # zeros, not headers: stop at the first, the header CRC check reports it
+            j = int(zero[0])
         out.append(starts[: j + 1])
         got = actual[: j + 1]
         lens.append(got)
         pos = int(starts[j]) + FRAME_BYTES + int(got[-1])
-        if int(got.max()) >= 1 << 62:  # garbage length: stop here, the header CRC check reports it
+        if stop or int(got.max()) >= 1 << 62:  # garbage length: stop here, the header CRC check reports it
             break
         hist = np.concatenate([hist, got.astype(np.int64)])[-HISTORY:]
         batch = min(PREDICT_MAX, batch * 2) if not len(wrong) else max(PREDICT_MIN, 2 * (j + 1))
@@ -261,11 +279,39 @@ def header_crc_ok(views: dict[str, np.ndarray], starts: np.ndarray, lengths: np.
     return _length_crc(lengths) == stored
 
 
-def _resync(buf: bytes, views: dict[str, np.ndarray], start: int) -> int | None:
+NextData = Callable[[int], int]
+
+
+def _next_nonzero(arr: np.ndarray, pos: int, next_data: NextData | None) -> int:
+    """The first position >= ``pos`` holding a non-zero byte (``len(arr)`` when none).
+
+    ``next_data(pos)`` (if given) is where the file's next data extent starts: holes of a
+    sparse file read as zeros, so they are jumped without being read at all.
+    """
+    n = len(arr)
+    while pos < n:
+        if next_data is not None:
+            pos = next_data(pos)
+            if pos >= n:
+                return n
+        hi = min(n, pos + ZERO_SCAN)
+        window = arr[pos:hi]
+        if window.any():
+            return pos + int(np.argmax(window != 0))
+        pos = hi
+    return n
+
+
+def _resync(buf: bytes, views: dict[str, np.ndarray], start: int, next_data: NextData | None = None) -> int | None:
     """The first position >= ``start`` holding a valid header whose payload CRC also holds."""
     n = len(buf)
     pos = start
     while pos <= n - FRAME_BYTES:
+        # A valid header holds a non-zero byte (the masked CRC of a zero length is not zero):
+        # no position whose 12 header bytes are all zeros can start one.
+        pos = max(pos, _next_nonzero(views["u8"], pos, next_data) - (HEADER_BYTES - 1))
+        if pos > n - FRAME_BYTES:
+            break
         hi = min(n - FRAME_BYTES + 1, pos + RESYNC_WINDOW)
         cand = np.arange(pos, hi, dtype=np.int64)
         # a header's length must fit in the rest of the file: drops nearly every position
@@ -285,11 +331,14 @@ def _resync(buf: bytes, views: dict[str, np.ndarray], start: int) -> int | None:
     return None
 
 
-def frame_records(buf: bytes) -> Framing:
-    """Find every intact record of an event file held in ``buf``.
+def frame_records(buf: bytes, next_data: NextData | None = None) -> Framing:
+    """Find every intact record of an event file held in ``buf`` (bytes or a read-only map).
 
-    A bad length CRC starts a resync; a record running past the end of the file is a
-    truncated last record. Both are reported in ``Framing.damage`` and skipped.
+    A bad length CRC starts a resync. A record running past the end of the file is a
+    truncated last record, unless an intact record follows its start: then its header
+    lied about its length (a valid CRC over a damaged length) and reading resumes there.
+    Every skip is reported in ``Framing.damage`` with its byte range. ``next_data`` lets
+    the resync jump the holes of a sparse file (see :func:`_next_nonzero`).
     """
     views = byte_views(buf)
     n = len(buf)
@@ -305,7 +354,7 @@ def frame_records(buf: bytes) -> Framing:
             all_starts.append(starts[: bad[0]])
             all_lengths.append(lengths[: bad[0]])
             bad_at = int(starts[bad[0]])
-            nxt = _resync(buf, views, bad_at + 1)
+            nxt = _resync(buf, views, bad_at + 1, next_data)
             stop = n if nxt is None else nxt
             skipped += stop - bad_at
             damage.append(
@@ -319,10 +368,19 @@ def frame_records(buf: bytes) -> Framing:
         all_starts.append(starts)
         all_lengths.append(lengths)
         end = int(starts[-1]) + FRAME_BYTES + int(lengths[-1]) if len(starts) else pos
-        if end > n:  # the last walked record runs past the end: truncated
+        if end > n:  # the last walked record runs past the end: truncated, or a lying length
             all_starts[-1] = starts[:-1]
             all_lengths[-1] = lengths[:-1]
             cut = int(starts[-1])
+            nxt = _resync(buf, views, cut + 1, next_data)
+            if nxt is not None:
+                skipped += nxt - cut
+                damage.append(
+                    f"record header at byte {cut} claims {int(lengths[-1]):,} bytes, past the end of the file: "
+                    f"skipped {nxt - cut} bytes up to the next intact record at byte {nxt}"
+                )
+                pos = nxt
+                continue
             skipped += n - cut
             damage.append(f"truncated last record at byte {cut}: skipped {n - cut} bytes (1 record)")
         elif end < n:  # fewer than a header's worth of bytes left

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 from pathlib import Path
@@ -71,6 +72,33 @@ def run_location(path: Path) -> tuple[Path, str]:
     return folder, ""
 
 
+def _data_finder(fd: int, size: int):
+    """``next_data(pos)``: where the file's next data extent starts at or after ``pos``
+    (``size`` past the last one), so the framing jumps the holes of a sparse file; None
+    where the system cannot say."""
+    if not hasattr(os, "SEEK_DATA"):
+        return None
+
+    def next_data(pos: int) -> int:
+        try:
+            return os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError:  # ENXIO: no data after pos; or a file system without SEEK_DATA
+            return size if pos < size else pos
+
+    return next_data
+
+
+def _decode(path: Path, buf, next_data, fast: bool) -> tuple[Decoded, list[str]]:
+    """Frame and decode the records of ``buf``; the result holds no view of ``buf``."""
+    framing = frame_records(buf, next_data)
+    if not len(framing.offsets):
+        raise ParseError(path, "not a TensorBoard event file: no valid record found")
+    dec = decode_fast(buf, framing) if fast else decode_protobuf(buf, framing)
+    warnings = [f"{path}: {d}" for d in framing.damage + dec.damage]
+    dec.records = None
+    return dec, warnings
+
+
 def read_file(path: Path, *, fast: bool = True) -> Run:
     """Read one event file into a Run (one per file; :func:`merge` joins a run's files).
 
@@ -79,18 +107,21 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
     """
     try:
         with open(path, "rb") as fh:
-            buf = fh.read()
+            size = os.fstat(fh.fileno()).st_size
+            if not size:
+                raise ParseError(path, "not a TensorBoard event file: empty file")
+            # A read-only map: pages are read as the framing touches them and belong to the
+            # page cache, so a huge (or sparse, or zero-padded) file costs no heap copy.
+            buf = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
+            try:
+                dec, warnings = _decode(path, buf, _data_finder(fh.fileno(), size), fast)
+            finally:
+                try:
+                    buf.close()
+                except BufferError:  # a view is still alive (an exception's frames): closed when collected
+                    pass
     except OSError as exc:
         raise ParseError(path, f"cannot read: {exc.strerror or exc}") from exc
-    if not buf:
-        raise ParseError(path, "not a TensorBoard event file: empty file")
-    framing = frame_records(buf)
-    if not len(framing.offsets):
-        raise ParseError(path, "not a TensorBoard event file: no valid record found")
-    dec = decode_fast(buf, framing) if fast else decode_protobuf(buf, framing)
-    warnings = [f"{path}: {d}" for d in framing.damage + dec.damage]
-    del buf, framing  # the file's bytes are not needed any more: free them before the frame
-    dec.records = None
     folder, prefix = run_location(path)
     scalars = _scalars_frame(dec, prefix)
     meta: dict = {"tensorboard_files": 1}
