@@ -11,13 +11,21 @@ side by side:
   the smoothed loss.
 - ``min_div_10``: the LR of the smoothed minimum, divided by 10 (fastai's ``minimum``).
 
-Our recommendation (``suggested_lr``) is the minimum/10 rule: the smoothed
-minimum marks where the LR starts being too high, and a decade below it sits in
-the fast-descent region. The steepest and valley rules depend on the shape of
-the descent (on a long shallow start they land one to two decades early), so
-they are reported but not preferred. The EMA lags the ramp (about 50 steps with
-beta 0.98), which puts the smoothed minimum past the raw one; the rule was
-defined on this lagged curve, so it is applied to it unchanged.
+Each rule comes with a one-line reason (``rule_reasons``). The recommendation
+(``suggested_lr``) follows a fixed procedure:
+
+1. The minimum/10 rule is the anchor: the smoothed minimum marks where the LR starts
+   being too high, and a decade below it the loss still falls fast.
+2. When the steepest descent lies within a decade of that anchor, the fast descent runs
+   right up to the minimum: the best LR of a full run then sits close below the edge of
+   stability, and min/10 alone lands low. The two estimates of the fast-descent region
+   agree, and their geometric mean is recommended.
+3. When the steepest descent is more than a decade away, it sits on an early, shallow part
+   of the descent (a long flat start, or a noisy first bump): the anchor stands alone.
+
+Valley is reported but not used: on a long shallow start it lands one to two decades early.
+The EMA lags the ramp (about 50 steps with beta 0.98), which puts the smoothed minimum past
+the raw one; the rules were defined on this lagged curve, so they are applied to it unchanged.
 """
 
 from __future__ import annotations
@@ -51,6 +59,14 @@ SKIP_END_POINTS = 5
 MAX_RULE_POINTS = 2000
 # Valley needs at least this many points in a decreasing run to be meaningful.
 MIN_VALLEY_POINTS = 3
+# Step 2 of the procedure: steepest descent and min/10 "agree" within a decade.
+AGREE_RATIO = 10.0
+RULE_REASONS = {
+    "steepest": "where the smoothed loss falls fastest per decade of LR (fastai steep)",
+    "valley": "middle of the longest falling stretch of the smoothed loss (fastai valley); lands early on a "
+              "long shallow start",
+    "min_div_10": "a decade below the smoothed minimum, where the LR starts being too high (fastai minimum)",
+}
 
 
 @dataclass
@@ -67,11 +83,13 @@ class RangeTestResult:
     min_loss_lr: float | None = None  # LR at the smoothed loss minimum
     stop_lr: float | None = None  # LR where the loss exploded (EMA > 4x min or non-finite)
     decades: float = 0.0
+    rule_reasons: dict[str, str] | None = None  # one line per rule
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary (no arrays)."""
         return {
             "rules": dict(self.rules),
+            "rule_reasons": dict(self.rule_reasons or {}),
             "suggested_lr": self.suggested_lr,
             "suggested_rule": self.suggested_rule,
             "reason": self.reason,
@@ -179,6 +197,20 @@ def _rules(lr: np.ndarray, smooth: np.ndarray) -> dict[str, float | None]:
     }
 
 
+def recommend(rules: dict[str, float | None]) -> tuple[float | None, str, str]:
+    """(LR, rule, reason) by the procedure in the module docstring."""
+    anchor, steep = rules.get("min_div_10"), rules.get("steepest")
+    if anchor is None:
+        return steep, "steepest" if steep else "none", "no minimum found: the steepest descent"
+    if steep is not None and max(anchor / steep, steep / anchor) <= AGREE_RATIO:
+        lr = float(np.sqrt(anchor * steep))
+        return lr, "steepest_x_min_div_10", (
+            "geometric mean of the steepest descent and minimum/10, which agree within a decade: the fast "
+            "descent runs up to the minimum, so the best LR sits close below the edge of stability")
+    return anchor, "min_div_10", (
+        "minimum/10: the steepest descent lies over a decade away, on an early shallow part of the curve")
+
+
 def analyze_range_test(run: Run) -> RangeTestResult:
     """Apply the steepest, valley and minimum/10 rules and recommend one LR."""
     data = _lr_and_loss(run)
@@ -195,14 +227,10 @@ def analyze_range_test(run: Run) -> RangeTestResult:
                                "the loss exploded before the test had enough points",
                                stop_lr=stop_lr)
     rules = _rules(lr_u, smooth_u)
-    suggested = rules["min_div_10"]
-    rule = "min_div_10"
-    reason = ("minimum/10 of the smoothed loss: the minimum is where the LR starts being too"
-              " high, a decade below it the loss still falls fast; steepest and valley depend"
-              " on the shape of the descent and land early on a long shallow start")
+    suggested, rule, reason = recommend(rules)
     return RangeTestResult(
         lr=lr_u, loss=loss_u, smoothed_loss=smooth_u, rules=rules, suggested_lr=suggested,
-        suggested_rule=rule, reason=reason,
+        suggested_rule=rule, reason=reason, rule_reasons=dict(RULE_REASONS),
         min_loss_lr=float(lr_u[int(np.nanargmin(smooth_u))]),
         stop_lr=stop_lr, decades=float(np.log10(lr.max() / lr.min())),
     )
