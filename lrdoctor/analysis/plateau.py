@@ -26,6 +26,10 @@ MIN_FLOOR = 0.02
 STUCK_PROGRESS = 0.03
 STUCK_NOISE = 3.0
 MIN_POINTS = 20
+# When a decay started at the plateau would have paid off: after the LR starts to fall the
+# loss relaxes to its new, lower noise floor on the time scale the run took to reach the
+# plateau in the first place (this many times that time). Steps before are not waste.
+RELAX_TIMES = 1.0
 # Median windows (fraction of the run) for the loss levels compared.
 LEVEL_WINDOW = 0.04
 
@@ -89,9 +93,10 @@ def detect(sig: Signals) -> Finding | None:
     start = int(view.steps[int(np.argmax(stays))]) if stays.any() else int(sig.step_at_frac(1 - TAIL))
     remaining = sig.last_step - start
     lr_now = float(lr.values[tail][-1])
+    pays = int(min(start + RELAX_TIMES * (start - sig.first_step), sig.last_step))
     ev = {
         "plateau_start_step": start,
-        "decay_would_pay_step": start,
+        "decay_would_pay_step": pays,
         "plateau_level": lend,
         "last_40pct_share_of_progress": late_share,
         "roughness": rough,
@@ -104,7 +109,9 @@ def detect(sig: Signals) -> Finding | None:
     }
     rec = (
         f"decay: cosine from {w.lr(lr_now)} to {w.lr(lr_now / 100)} over the remaining "
-        f"{w.steps_short(remaining)} steps from step {w.step(start)}"
+        f"{w.steps_short(remaining)} steps from step {w.step(start)}; it would have paid off by step "
+        f"{w.step(pays)} (the loss relaxes to a lower floor in about the time it took to reach this one), so the "
+        f"{w.steps_short(sig.last_step - pays)} steps after that are the waste"
     )
     conf = float(np.clip(0.6 + 4 * (FLAT_SHARE - max(late_share, 0)), 0, 0.9))
     out = Finding("plateau", "warning", conf, start, sig.last_step, w.clean(ev), rec, sig.loss.tag)
