@@ -156,13 +156,18 @@ def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
     return out
 
 def sweep_chart(sw: SweepAnalysis, key: str, name: str) -> ChartSpec | None:
-    """Final loss vs LR (log x): finished runs as dots, diverged ones as red crosses, best/max-stable marked."""
+    """The ranking metric vs LR (log x): finished runs as dots, diverged ones as red crosses, best/max-stable
+    marked. The y values are exactly what ranks the runs (``ranking_value``), and the axis says which metric."""
     ok_x, ok_y, bad_x, bad_y = [], [], [], []
-    finite = [float(p["final_loss"]) for p in sw.points
-              if p.get("final_loss") is not None and math.isfinite(float(p["final_loss"]))]
+    label = str((sw.details or {}).get("metric_label") or "final loss").split(" (")[0]
+
+    def value(p):
+        return p.get("ranking_value", p.get("final_loss"))
+
+    finite = [float(value(p)) for p in sw.points if value(p) is not None and math.isfinite(float(value(p)))]
     ceiling = max(finite) if finite else 1.0
     for p in sw.points:
-        lr, loss = p.get("lr"), p.get("final_loss")
+        lr, loss = p.get("lr"), value(p)
         if lr is None:
             continue
         loss_ok = loss is not None and math.isfinite(float(loss))
@@ -174,7 +179,7 @@ def sweep_chart(sw: SweepAnalysis, key: str, name: str) -> ChartSpec | None:
             ok_y.append(float(loss))
     if not ok_x and not bad_x:
         return None
-    series = [Series("final loss", np.array(ok_x), np.array(ok_y), ROLE_COLORS["train_loss"], "points")]
+    series = [Series(label, np.array(ok_x), np.array(ok_y), ROLE_COLORS["train_loss"], "points")]
     if bad_x:
         series.append(Series("diverged", np.array(bad_x), np.array(bad_y), SEVERITY_COLORS["critical"], "cross"))
     markers = []
@@ -185,5 +190,5 @@ def sweep_chart(sw: SweepAnalysis, key: str, name: str) -> ChartSpec | None:
                               MAX_STABLE_COLOR, True))
     if sw.suggested_lr is not None and sw.suggested_lr != sw.best_lr:
         markers.append(Marker(float(sw.suggested_lr), f"suggested {fmt_lr(sw.suggested_lr)}", SUGGESTED_COLOR, True))
-    return ChartSpec(key, f"Sweep {name}: final loss vs learning rate", "learning rate",
-                     [Panel("final loss", series, [], markers, log_y=wants_log(series[:1]))], log_x=True)
+    return ChartSpec(key, f"Sweep {name}: {label} vs learning rate", "learning rate",
+                     [Panel(label, series, [], markers, log_y=wants_log(series[:1]))], log_x=True)

@@ -54,6 +54,9 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
            f"**{r.verdict.status}**: {md_escape(r.verdict.sentence)}", "",
            f"_{kind} · {md_escape(r.format)} · {r.steps:,} steps"
            + (f" · suggested LR {r.suggested_lr}" if r.suggested_lr else "") + "_", ""]
+    if r.next_run:
+        out += [f"**{md_escape(r.next_run)}**", ""]
+        out += [f"- {md_escape(k)}: {md_escape(v)}" for k, v in r.next_run_rows] + [""]
     if r.chart:
         out += _image(r.chart.key, r.chart.title, image_links)
     if r.findings:

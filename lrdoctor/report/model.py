@@ -121,6 +121,28 @@ class RunSection:
     files: list[str]
     warnings: list[str]
     chart: ChartSpec | None
+    # The plan for the next run (lrdoctor.analysis.next_run): a one-line summary and its rows;
+    # renderers lead the run's section with it.
+    next_run: str | None = None
+    next_run_rows: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _next_run(ra: RunAnalysis) -> tuple[str | None, list[tuple[str, str]]]:
+    plan = getattr(ra, "next_run", None)
+    if plan is None or not ra.findings:
+        return None, []
+    d = plan.to_dict()
+    rows = [("Peak LR", f"{fmt_lr(plan.peak_lr)} ({plan.peak_lr_basis.replace('_', ' ')})"),
+            ("Warmup", f"{plan.warmup_steps:,} steps" if plan.warmup_steps else "none"),
+            ("Schedule", f"{plan.schedule} over {plan.schedule_steps:,} steps"
+             + (f", down to {fmt_lr(d['final_lr'])}" if d.get("final_lr") else "")),
+            ("Stop at", f"step {plan.stop_step:,}"),
+            ("Saves", f"~{plan.saving_steps:,} steps" if plan.saving_steps else "-"),
+            ("Confidence", f"{plan.confidence:.2f}")]
+    rows += [("Change", c) for c in plan.changes]
+    if plan.peak_lr_reason and plan.peak_lr_basis != "unchanged":
+        rows.append(("Why this LR", plan.peak_lr_reason))
+    return f"Next run: {plan.summary()}.", rows
 
 
 @dataclass
@@ -289,8 +311,11 @@ def _sweep_name(path: str, inputs: list[str]) -> str:
 def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> SweepSection:
     name = _sweep_name(sw.path, inputs)
     key = slugify(f"sweep-{name}", taken)
-    rows = [{"name": str(p.get("name", "")), "lr": fmt_lr(p.get("lr")), "final_loss": fmt_number(p.get("final_loss")),
-             "status": "diverged" if p.get("diverged") else "did not learn" if p.get("failed") else "ok"}
+    # the table shows the ranking metric, the same value the chart plots
+    rows = [{"name": str(p.get("name", "")), "lr": fmt_lr(p.get("lr")),
+             "final_loss": fmt_number(p.get("ranking_value", p.get("final_loss"))),
+             "status": "diverged" if p.get("diverged") else "did not learn" if p.get("failed")
+             else "oscillating" if p.get("oscillating") else "ok"}
             for p in sorted(sw.points, key=lambda p: (p.get("lr") is None, p.get("lr") or 0.0))]
     return SweepSection(name, key, sw.path, fmt_lr(sw.best_lr), fmt_lr(sw.max_stable_lr),
                         fmt_lr(sw.suggested_lr), rows, sweep_chart(sw, key, name), _sweep_notes(sw))
@@ -301,8 +326,11 @@ def _sweep_notes(sw: SweepAnalysis) -> list[str]:
     notes = []
     if d.get("metric"):
         near = ", ".join(fmt_lr(x) for x in d.get("lrs_within_5pct_of_best") or [])
-        notes.append(f"Runs ranked by {str(d['metric']).replace('_', ' ')}"
+        notes.append(f"Runs ranked (and charted) by {d.get('metric_label') or str(d['metric']).replace('_', ' ')}"
                      + (f"; within 5% of the best: {near}." if near else "."))
+        notes.append("Max stable LR: the largest LR whose run neither diverged nor oscillated.")
+    if d.get("suggested_reason"):
+        notes.append(f"Suggested LR: {d['suggested_reason']}.")
     if d.get("max_stable_is_grid_top"):
         notes.append("No run diverged: the largest stable LR is only the top of the grid; higher may work.")
     cost = getattr(sw, "cost", None)
@@ -417,6 +445,8 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
             files=list(run.files) or [run.path],
             warnings=_limit(list(run.warnings)),
             chart=chart,
+            next_run=_next_run(ra)[0],
+            next_run_rows=_next_run(ra)[1],
         ))
     if inputs is None:
         inputs = list(dict.fromkeys([ra.run.path for ra in analysis.runs] + [s.path for s in analysis.sweeps]))

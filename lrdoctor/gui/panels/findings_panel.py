@@ -127,6 +127,7 @@ class FindingsPanel(QWidget):
         color = style.severity_color(finding.severity)
         summary, numbers = html.escape(summary), html.escape(numbers)
         self.detail.setHtml(
+            _plan_html(self.ws.run_analysis(key)) +
             f"<b style='color:{color}'>{style.MODE_LABELS.get(finding.mode, finding.mode)}</b> in "
             f"<b>{run.name if run else key}</b> (steps {steps_text(finding)}, confidence "
             f"{finding.confidence:.0%})<br>{summary}<br><small>{numbers}</small><br>"
@@ -153,3 +154,15 @@ class FindingsPanel(QWidget):
 def _count(n: int, noun: str) -> str:
     """``'1 finding'``, ``'3 findings'``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _plan_html(ra: Any) -> str:
+    """The run's next-run plan, leading the detail pane (empty without one)."""
+    plan = getattr(ra, "next_run", None)
+    if plan is None:
+        return ""
+    changes = "".join(f"<li>{html.escape(c)}</li>" for c in plan.changes)
+    why = (f"<br><small>peak LR from {html.escape(plan.peak_lr_basis.replace('_', ' '))}: "
+           f"{html.escape(plan.peak_lr_reason)}</small>") if plan.peak_lr_basis != "unchanged" else ""
+    return (f"<b>Next run:</b> {html.escape(plan.summary())} (confidence {plan.confidence:.0%})"
+            f"<ul>{changes}</ul>{why}<hr>")

@@ -125,6 +125,9 @@ class RangeTestView(_LogLrView):
                                               name="loss (smoothed, fastai EMA)"))
             self.suggestions = {str(k): float(v) for k, v in result.rules.items()
                                 if v is not None and np.isfinite(v) and v > 0}
+            if result.suggested_lr and result.suggested_rule not in self.suggestions:
+                # the recommended procedure may combine rules: draw its LR as its own line
+                self.suggestions[str(result.suggested_rule)] = float(result.suggested_lr)
             set_log_ticks(self.plot, result.lr)
             finite = result.smoothed_loss[np.isfinite(result.smoothed_loss)]
             if finite.size:
@@ -165,6 +168,8 @@ class SweepView(_LogLrView):
             self.title.setText(f"<i>{msg}</i>")
             return
         pts = [p for p in sweep.points if p.get("lr") and p.get("lr") > 0]
+        # plot exactly the ranking metric (final validation loss when every run has it)
+        pts = [{**p, "final_loss": p.get("ranking_value", p.get("final_loss"))} for p in pts]
         ok = [p for p in pts if not p.get("diverged") and p.get("final_loss") is not None
               and np.isfinite(p["final_loss"])]
         bad = [p for p in pts if p not in ok]
@@ -188,13 +193,15 @@ class SweepView(_LogLrView):
                                                                                 style=Qt.PenStyle.DashLine),
                     label=f"{label} {value:.2g}", labelOpts={"position": 0.92 if label == "best" else 0.8,
                                                             "color": color}))
-        parts = [f"Sweep <b>{sweep.path}</b>: {len(pts)} runs"]
+        metric = (sweep.details or {}).get("metric_label") or "final loss"
+        parts = [f"Sweep <b>{sweep.path}</b>: {len(pts)} runs, y = {metric}"]
         if sweep.best_lr:
             parts.append(f"best LR <b>{sweep.best_lr:.3g}</b>")
         if sweep.max_stable_lr:
             parts.append(f"max stable LR <b>{sweep.max_stable_lr:.3g}</b>")
         if sweep.suggested_lr:
-            parts.append(f"suggested <b>{sweep.suggested_lr:.3g}</b>")
+            why = (sweep.details or {}).get("suggested_reason")
+            parts.append(f"suggested <b>{sweep.suggested_lr:.3g}</b>" + (f" ({why})" if why else ""))
         if bad:
             parts.append(f"<span style='color:{style.SEVERITY_COLORS['critical']}'>✕ diverged ({len(bad)})</span>")
         self.title.setText(" · ".join(parts))
