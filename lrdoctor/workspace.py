@@ -12,13 +12,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 
 from lrdoctor.watch import FileState, file_states
 from parsers import LoadWarning, Run, RunList
+
+if TYPE_CHECKING:  # the analysis and cost packages pull in SciPy: imported where first needed
+    from lrdoctor.analysis import Analysis, Finding, RunAnalysis, SweepAnalysis
+    from lrdoctor.cost import CostSettings
 
 # Event names sent to observers.
 RUNS = "runs"  # runs added / removed / replaced
@@ -101,9 +105,9 @@ class Workspace:
         self.runs: list[Run] = []
         self.sources: list[str] = []
         self.load_warnings: list[LoadWarning] = []
-        self.analysis: Any = None  # lrdoctor.analysis.findings.Analysis once analysed
+        self.analysis: Analysis | None = None
         self.analysis_status: str = "nothing loaded"
-        self.cost_settings: Any = None  # lrdoctor.cost settings object once the cost module exists
+        self.cost_settings: CostSettings | None = None  # set once the cost module is loaded (slow import)
         self.cost_status: str = "cost estimate not available"
         self.checked: set[str] = set()
         self.current: str | None = None
@@ -179,7 +183,7 @@ class Workspace:
         self._notify(WARNINGS)
         self._notify(ANALYSIS)
 
-    def update_runs(self, runs: list[Run], analyses: list[Any]) -> None:
+    def update_runs(self, runs: list[Run], analyses: list[RunAnalysis]) -> None:
         """Put runs that were read again (a live run grew) and their fresh RunAnalysis in place.
 
         A run is matched by format and path (its key stays the same); an unknown one is added.
@@ -442,7 +446,7 @@ class Workspace:
         return wall - float(per_step.min())
 
     # -- analysis ----------------------------------------------------------
-    def set_analysis(self, analysis: Any, status: str = "") -> None:
+    def set_analysis(self, analysis: Analysis | None, status: str = "") -> None:
         """Store the analyzer's result (None with a status saying why there is none)."""
         self.analysis = analysis
         self.analysis_status = status or ("analysed" if analysis is not None else "analysis not available")
@@ -487,7 +491,7 @@ class Workspace:
         self._notify(ROLES)
         return True
 
-    def replace_run_analysis(self, run_analysis: Any) -> bool:
+    def replace_run_analysis(self, run_analysis: RunAnalysis) -> bool:
         """Put a fresh RunAnalysis of one run in place of its old one (after a role override)."""
         if self.analysis is None:
             return False
@@ -499,13 +503,13 @@ class Workspace:
                 return True
         return False
 
-    def run_analysis(self, key: str) -> Any:
+    def run_analysis(self, key: str) -> RunAnalysis | None:
         """The RunAnalysis of one run, or None."""
         if self.analysis is None:
             return None
         return next((ra for ra in self.analysis.runs if run_key(ra.run) == key), None)
 
-    def findings_for(self, keys: list[str]) -> list[tuple[Run, Any]]:
+    def findings_for(self, keys: list[str]) -> list[tuple[Run, Finding]]:
         """(run, finding) pairs of these runs, worst severity first."""
         from lrdoctor.analysis.findings import SEVERITIES
 
@@ -523,7 +527,7 @@ class Workspace:
             return None
         return ra.worst_severity() or ""
 
-    def sweep_for(self, key: str | None) -> Any:
+    def sweep_for(self, key: str | None) -> SweepAnalysis | None:
         """The SweepAnalysis containing the run (by name and folder), or the first sweep."""
         if self.analysis is None or not self.analysis.sweeps:
             return None
@@ -537,14 +541,14 @@ class Workspace:
                     return sweep
         return self.analysis.sweeps[0]
 
-    def range_tests(self) -> list[Any]:
+    def range_tests(self) -> list[RunAnalysis]:
         """RunAnalysis objects of the runs recognised as LR range tests."""
         if self.analysis is None:
             return []
         return [ra for ra in self.analysis.runs if ra.kind == "range_test"]
 
     # -- cost --------------------------------------------------------------
-    def set_cost_settings(self, settings: Any, status: str = "") -> None:
+    def set_cost_settings(self, settings: CostSettings | None, status: str = "") -> None:
         """New cost settings (the caller re-estimates the cost with the library)."""
         self.cost_settings = settings
         if status:

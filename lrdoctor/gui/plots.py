@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtCore import QPointF, QTimer, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,6 +44,9 @@ from lrdoctor.workspace import (
     debiased_ema,
     run_key,
 )
+
+if TYPE_CHECKING:
+    from lrdoctor.analysis import Finding
 
 from .axes import ElapsedTimeAxis, ReadableAxis, lr_view
 from .lod import LodCurve
@@ -108,7 +111,7 @@ class CurvesView(QWidget):
         self.items: dict[tuple[str, str], tuple[pg.PlotDataItem | None, pg.PlotDataItem, Curve]] = {}
         self.region_items: list[pg.GraphicsObject] = []
         self.highlighted: tuple[str, int | None, int | None] | None = None  # (run key, start, end)
-        self.shaded: list[tuple[str, Any, bool]] = []  # (run key, finding, highlighted) drawn
+        self.shaded: list[tuple[str, Finding, bool]] = []  # (run key, finding, highlighted) drawn
         self._drawn_x_mode = workspace.x_mode
         self._lr_range: tuple[float, float] | None = None  # fixed y range of a constant LR
         self._pool: dict[str, list[pg.PlotDataItem]] = {"loss": [], "lr": [], "grad": []}
@@ -431,7 +434,7 @@ class CurvesView(QWidget):
         lo, hi = vb.viewRange()[0]
         return float(lo), float(hi)
 
-    def _on_x_range(self, *_args: Any) -> None:
+    def _on_x_range(self, *_args: object) -> None:
         view = self._view_or_none()
         for lod in self._lod.values():
             if lod.item.isVisible():
@@ -576,7 +579,7 @@ class CurvesView(QWidget):
         lo, hi = self.loss_plot.getViewBox().viewRange()[0]
         return float(lo), float(hi)
 
-    def _on_mouse(self, event: Any) -> None:
+    def _on_mouse(self, event: tuple[QPointF]) -> None:
         pos = event[0]
         plot = next((p for p in self.plots.values() if p.isVisible() and p.sceneBoundingRect().contains(pos)), None)
         if plot is None or not self.items:
@@ -712,7 +715,7 @@ class CurvesView(QWidget):
         return rows
 
 
-def finding_tooltip(run_name: str, finding: Any) -> str:
+def finding_tooltip(run_name: str, finding: Finding) -> str:
     """A finding's one-line evidence and recommendation, for tooltips."""
     label = style.MODE_LABELS.get(finding.mode, finding.mode)
     summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""

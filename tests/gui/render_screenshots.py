@@ -109,6 +109,13 @@ def main(out_dir: str) -> int:
     shot(win, "10_real_log_filtered_metrics")
     win.close()
 
+    win = window()
+    open_wait(win, REPO.parent / "shared" / "real_logs" / "tensorboard")
+    win.ws.set_x_mode("wall")
+    shot(win, "12_real_tensorboard_wall_time")
+    win.ws.set_x_mode("step")
+    win.close()
+
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("tests_conftest", REPO / "tests" / "conftest.py")

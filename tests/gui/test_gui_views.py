@@ -250,3 +250,38 @@ def test_readout_is_cleared_when_the_runs_change(qtbot, app_window, corpus):
     view.show_readout(sum(view.x_range()) / 2)
     app_window.ws.set_x_mode("relative")
     assert "Step" not in view.readout.text()
+
+
+def test_reloading_keeps_the_sweep_grouping_and_the_findings_meanwhile(qtbot, app_window, corpus):
+    sweep = corpus / "sweeps" / "sweep_synth_clf_adam"
+    open_and_wait(qtbot, app_window, sweep)
+    tree = app_window.runs_panel.tree
+    assert tree.topLevelItem(0).text(1) == "LR sweep"
+    during: list[tuple[int, str, int]] = []
+    app_window.loadFinished.connect(lambda: during.append(
+        (tree.topLevelItemCount(), tree.topLevelItem(0).text(1), len(app_window.findings.rows))))
+    findings_before = len(app_window.findings.rows)
+    with qtbot.waitSignal(app_window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        app_window.reload()
+    assert during == [(1, "LR sweep", findings_before)]  # loaded, not yet analysed: nothing blanked
+    assert len(app_window.runs_panel.run_items()) == len({i.text(0) for i in app_window.runs_panel.run_items()})
+
+
+def test_runs_with_different_batch_sizes_line_up_by_tokens_seen(qtbot, app_window, tmp_path):
+    rng = np.random.default_rng(1)
+    for name, steps, batch_tokens in (("small_batch", 1000, 1024), ("big_batch", 500, 2048)):
+        folder = tmp_path / "fleet" / name
+        folder.mkdir(parents=True)
+        rows = ["step,train_loss,lr,tokens_seen"]
+        for s in range(steps):
+            tokens = s * batch_tokens
+            rows.append(f"{s},{3 * np.exp(-tokens / 3e5) + 0.5 + 0.02 * rng.standard_normal():.5f},0.001,{tokens}")
+        (folder / "metrics.csv").write_text("\n".join(rows) + "\n")
+    open_and_wait(qtbot, app_window, tmp_path / "fleet")
+    app_window.ws.set_checked_keys(set(app_window.ws.keys()))
+    app_window.ws.set_x_mode("tokens")
+    losses = [c for _, _, c in app_window.curves.items.values() if c.role == "train_loss"]
+    assert len(losses) == 2
+    ends = sorted(float(c.x[-1]) for c in losses)
+    assert ends == [499 * 2048, 999 * 1024]  # by data seen, not by step: the runs now overlap
+    assert app_window.curves.loss_plot.getAxis("bottom").tickStrings([5e5], 1.0, 1e5) == ["500k"]

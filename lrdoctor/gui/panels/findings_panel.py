@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
@@ -21,12 +21,15 @@ from PySide6.QtWidgets import (
 from lrdoctor import style
 from lrdoctor.workspace import ANALYSIS, CHECKED, RUNS, Workspace, run_key
 
+if TYPE_CHECKING:
+    from lrdoctor.analysis import Finding
+
 from .markers import severity_icon
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole
 
 
-def steps_text(finding: Any) -> str:
+def steps_text(finding: Finding) -> str:
     """'1,200–3,400', '800' or '-'."""
     if finding.step_start is None:
         return "-"
@@ -43,7 +46,7 @@ class FindingsPanel(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ws = workspace
-        self.rows: list[tuple[str, Any]] = []
+        self.rows: list[tuple[str, Finding]] = []
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.tree = QTreeWidget()
@@ -76,7 +79,7 @@ class FindingsPanel(QWidget):
         """List the findings of the ticked runs (or say why there are none)."""
         self.tree.clear()
         self.detail.clear()
-        self.rows: list[tuple[str, Any]] = []
+        self.rows: list[tuple[str, Finding]] = []
         keys = [run_key(r) for r in self.ws.checked_runs()]
         if self.ws.analysis is None:
             self.status.setText(f"<i>{self.ws.analysis_status}</i>")
@@ -138,7 +141,7 @@ class FindingsPanel(QWidget):
         key, finding = self.finding_of(item)
         self.findingActivated.emit(key, finding.step_start, finding.step_end)
 
-    def finding_of(self, item: QTreeWidgetItem) -> tuple[str, Any]:
+    def finding_of(self, item: QTreeWidgetItem) -> tuple[str, Finding]:
         """(run key, Finding) shown in a row."""
         return self.rows[int(item.data(0, FINDING_ROLE))]
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lrdoctor import style
+from parsers import Run
 from lrdoctor.workspace import ANALYSIS, CURRENT, RUNS, Workspace, run_key
 
-from ..axes import ReadableAxis
+if TYPE_CHECKING:
+    from lrdoctor.analysis import RunAnalysis
+
+from ..axes import ReadableAxis, format_tick
 from ..plots import theme_colors, with_alpha
 
 SUGGESTION_COLORS = ("#16a34a", "#7c3aed", "#0891b2", "#db2777")  # one per range-test rule
@@ -21,7 +26,7 @@ RAW_ALPHA = 70
 RAW_LOW_PERCENTILE = 1.0  # the raw range-test loss's low tail kept in view (ignores single outliers)
 
 
-def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
+def _plot(parent: QWidget) -> tuple[pg.PlotWidget, QColor]:
     bg, fg = theme_colors(parent)
     widget = pg.PlotWidget(background=bg, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
     plot = widget.getPlotItem()
@@ -34,19 +39,19 @@ def _plot(parent: QWidget) -> tuple[pg.PlotWidget, Any]:
     return widget, fg
 
 
-def set_log_ticks(plot: Any, values: np.ndarray) -> None:
+def set_log_ticks(plot: pg.PlotItem, values: np.ndarray) -> None:
     """Label only the decades of a log-x axis (pyqtgraph's minor labels collide over few decades)."""
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return
     first, last = int(np.floor(np.log10(values.min()))) - 1, int(np.ceil(np.log10(values.max()))) + 1
-    major = [(d, f"{10.0 ** d:g}" if -3 <= d <= 3 else f"1e{d}") for d in range(first, last + 1)]
+    major = [(d, format_tick(10.0**d, 10.0**d)) for d in range(first, last + 1)]
     minor = [(d + np.log10(k), "") for d in range(first, last) for k in range(2, 10)]
     plot.getAxis("bottom").setTicks([major, minor])
 
 
-def _series_lr_loss(run: Any) -> tuple[np.ndarray, np.ndarray] | None:
+def _series_lr_loss(run: Run) -> tuple[np.ndarray, np.ndarray] | None:
     """Logged LR and training loss paired by step (a plain join, no analysis)."""
     lr_tag, loss_tag = run.primary_tag("lr"), run.primary_tag("train_loss")
     if lr_tag is None or loss_tag is None:
@@ -95,7 +100,7 @@ class RangeTestView(_LogLrView):
     X_LABEL, Y_LABEL = "learning rate", "loss"
     suggestions: dict[str, float]  # rule -> LR drawn (set by rebuild)
 
-    def target(self) -> Any:
+    def target(self) -> RunAnalysis | None:
         """The RunAnalysis to show: the selected run if it is a range test, else the first one."""
         tests = self.ws.range_tests()
         current = next((ra for ra in tests if run_key(ra.run) == self.ws.current), None)
