@@ -22,6 +22,7 @@ FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".pdf": "pdf", ".md"
 CHART_WIDTH = 1000
 PDF_CHART_WIDTH = 780
 PDF_CHART_SCALE = 1.0  # 2.0 would be crisper, but pyqtgraph does not scale the legend with the export
+PDF_PANEL_UNIT = 48  # pixels per panel-height unit on paper: two runs with findings fit a page
 
 
 class ReportError(ValueError):
@@ -68,7 +69,7 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
 
     report = build_report(analysis, inputs)
     if kind == "pdf":
-        charts = render_charts(report.charts(), PDF_CHART_WIDTH, PDF_CHART_SCALE)
+        charts = render_charts(report.charts(), PDF_CHART_WIDTH, PDF_CHART_SCALE, PDF_PANEL_UNIT)
     else:
         charts = render_charts(report.charts(), CHART_WIDTH)
     if kind == "html":

@@ -26,7 +26,7 @@ class Series:
     x: np.ndarray
     y: np.ndarray
     color: str
-    style: str = "line"  # "line" | "points" | "cross"
+    style: str = "line"  # "line" | "points" | "cross" | "bars" (x: category index)
 
 
 @dataclass
@@ -37,6 +37,9 @@ class Shade:
     end: float
     color: str
     label: str
+    # The vertical band (fractions of the plot height) the shade fills: findings whose steps overlap
+    # get a lane each, so one never hides another and the curve stays readable under them.
+    span: tuple[float, float] = (0.0, 1.0)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class ChartSpec:
     x_label: str
     panels: list[Panel]
     log_x: bool = False
+    categories: list[str] = field(default_factory=list)  # x tick labels of a bar chart, by index
 
 
 def _series(ra: RunAnalysis, role: str, label: str | None = None) -> Series | None:
@@ -97,6 +101,38 @@ def _shades(ra: RunAnalysis, last_step: float) -> list[Shade]:
         start = float(f.step_start if f.step_start is not None else 0)
         end = float(f.step_end if f.step_end is not None else last_step)
         out.append(Shade(start, max(end, start), SEVERITY_COLORS.get(f.severity, "#6b7280"), mode_label(f.mode)))
+    return _in_lanes(out)
+
+
+def _in_lanes(shades: list[Shade]) -> list[Shade]:
+    """Give overlapping shades separate horizontal lanes (interval colouring, fewest lanes).
+
+    Shades that overlap nothing keep the full height; in a group of overlapping ones each gets
+    ``1/lanes`` of the height, the most severe (drawn last) at the top.
+    """
+    order = sorted(range(len(shades)), key=lambda i: (shades[i].start, shades[i].end))
+    lane_of: dict[int, int] = {}
+    lane_end: list[float] = []
+    for i in order:
+        s = shades[i]
+        lane = next((k for k, end in enumerate(lane_end) if end < s.start), None)
+        if lane is None:
+            lane_end.append(s.end)
+            lane = len(lane_end) - 1
+        else:
+            lane_end[lane] = s.end
+        lane_of[i] = lane
+    lanes = len(lane_end)
+    if lanes <= 1:
+        return shades
+    out = []
+    for i, s in enumerate(shades):
+        overlaps = any(j != i and shades[j].start <= s.end and s.start <= shades[j].end for j in range(len(shades)))
+        if not overlaps:
+            out.append(s)
+            continue
+        k = lane_of[i]
+        out.append(Shade(s.start, s.end, s.color, s.label, (k / lanes, (k + 1) / lanes)))
     return out
 
 

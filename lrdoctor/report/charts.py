@@ -28,6 +28,7 @@ SHADE_EDGE_ALPHA = 170
 LINE_WIDTH = 2
 FLAT_RANGE_FRACTION = 0.5  # a constant curve is drawn mid-height, its axis spanning +-50% of its value
 MARKER_LABEL_STEP = 0.1  # vertical offset between successive marker labels, as a fraction of the plot
+BAR_WIDTH = 0.6  # of a category's slot in a bar chart
 LEGEND_WIDTH = 190  # pixels beside the plots; fits "Overfitting (wasted steps after best val)" at 9pt
 
 _app = None  # keeps the QApplication alive when this module created it
@@ -98,13 +99,18 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend, pen_scale: float = 1.0)
         x0, x1 = _position(shade.start, log_x), _position(shade.end, log_x)
         if x1 > x0:
             region = pg.LinearRegionItem((x0, x1), movable=False, brush=pg.mkBrush(_rgba(shade.color, SHADE_ALPHA)),
-                                         pen=pg.mkPen(_rgba(shade.color, SHADE_EDGE_ALPHA), width=1))
+                                         pen=pg.mkPen(_rgba(shade.color, SHADE_EDGE_ALPHA), width=1),
+                                         span=tuple(shade.span))
         else:  # a one-step finding is a line, as in the app
             region = pg.InfiniteLine(pos=x0, angle=90, movable=False, pen=pg.mkPen(shade.color, width=LINE_WIDTH))
         region.setZValue(-10)
         plot.addItem(region, ignoreBounds=True)
     for s in panel.series:
         x, y = np.asarray(s.x, np.float64), np.asarray(s.y, np.float64)
+        if s.style == "bars":
+            item = pg.BarGraphItem(x=x, height=y, width=BAR_WIDTH, brush=pg.mkBrush(s.color), pen=pg.mkPen(s.color))
+            plot.addItem(item)
+            continue
         if s.style == "line":
             item = plot.plot(x, y, pen=pg.mkPen(s.color, width=LINE_WIDTH * pen_scale), connect="finite")
             item.setDownsampling(auto=True, method="peak")
@@ -175,14 +181,16 @@ def _solid():
     return Qt.PenStyle.SolidLine
 
 
-def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0) -> bytes:
-    """PNG bytes of one chart laid out ``width`` pixels wide, exported ``scale`` times larger (print)."""
+def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0,
+                 panel_unit: int = PANEL_HEIGHT_UNIT) -> bytes:
+    """PNG bytes of one chart laid out ``width`` pixels wide, exported ``scale`` times larger (print);
+    ``panel_unit`` pixels per unit of panel height (a print page wants shorter charts)."""
     app = _ensure_app()
     import pyqtgraph as pg
     import pyqtgraph.exporters as exporters
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 
-    height = TITLE_HEIGHT + PANEL_HEIGHT_UNIT * sum(p.height for p in spec.panels)
+    height = TITLE_HEIGHT + panel_unit * sum(p.height for p in spec.panels)
     widget = pg.GraphicsLayoutWidget()
     widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     widget.setBackground("w")
@@ -207,15 +215,22 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0) 
                 plot.setXLink(first)
             if spec.log_x and x_range is not None and x_range[0] > 0:
                 plot.getAxis("bottom").setTicks(_log_ticks(*x_range))
+            if spec.categories:
+                plot.getAxis("bottom").setTicks([[(float(k), html.escape(c)) for k, c in enumerate(spec.categories)]])
+                plot.showGrid(x=False, y=True, alpha=0.15)
             widget.ci.layout.setRowStretchFactor(i + 1, panel.height)
             if i == len(spec.panels) - 1:
                 plot.setLabel("bottom", html.escape(spec.x_label))
-        widget.addItem(legend_item, row=1, col=1, rowspan=max(len(spec.panels), 1))
-        widget.ci.layout.setColumnFixedWidth(1, LEGEND_WIDTH)
-        # A legend cell as tall as the plots would spread its rows apart: keep it compact, at the top.
-        legend_item.setMaximumHeight(legend_item.layout.preferredHeight())
-        widget.ci.layout.setAlignment(legend_item, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        if first is not None and x_range is not None:
+        if legend.seen:
+            widget.addItem(legend_item, row=1, col=1, rowspan=max(len(spec.panels), 1))
+            widget.ci.layout.setColumnFixedWidth(1, LEGEND_WIDTH)
+            # A legend cell as tall as the plots would spread its rows apart: keep it compact, at the top.
+            legend_item.setMaximumHeight(legend_item.layout.preferredHeight())
+            widget.ci.layout.setAlignment(legend_item, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        if first is not None and spec.categories:
+            first.setXRange(-0.5, len(spec.categories) - 0.5, padding=0)
+            first.setYRange(0, max(float(np.nanmax(s.y)) for p in spec.panels for s in p.series) * 1.1, padding=0)
+        elif first is not None and x_range is not None:
             lo, hi = x_range
             if spec.log_x and lo > 0:
                 lo, hi = math.log10(lo), math.log10(hi)
@@ -236,6 +251,7 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0) 
         widget.deleteLater()
 
 
-def render_charts(specs: list[ChartSpec], width: int = CHART_WIDTH, scale: float = 1.0) -> dict[str, bytes]:
+def render_charts(specs: list[ChartSpec], width: int = CHART_WIDTH, scale: float = 1.0,
+                  panel_unit: int = PANEL_HEIGHT_UNIT) -> dict[str, bytes]:
     """PNG bytes of every chart, by ``ChartSpec.key``."""
-    return {spec.key: render_chart(spec, width, scale) for spec in specs}
+    return {spec.key: render_chart(spec, width, scale, panel_unit) for spec in specs}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from functools import lru_cache
 
 import jinja2
@@ -11,6 +12,14 @@ from lrdoctor.report.formatting import fmt_amount, fmt_hours, fmt_lr, fmt_number
 from lrdoctor.report.model import Report
 
 TEMPLATE = "report.html.j2"
+# Where a long run name may wrap in a narrow PDF table cell (after a separator), instead of mid-word.
+_NAME_BREAK = re.compile(r"([/_\-.])")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def breakable(text: object) -> str:
+    """``text`` with a zero-width break opportunity after each ``/ _ - .``: names wrap at their parts."""
+    return _NAME_BREAK.sub("\\1" + ZERO_WIDTH_SPACE, str(text))
 
 
 @lru_cache(maxsize=1)
@@ -30,14 +39,20 @@ def environment() -> jinja2.Environment:
         fmt_hours=fmt_hours,
         fmt_amount=fmt_amount,
     )
+    env.filters["breakable"] = breakable
     return env
 
 
 def render_template(report: Report, images: dict[str, str], *, for_pdf: bool = False,
-                    pdf_image_width: int = 0) -> str:
-    """The report as HTML; ``images`` maps chart keys to a base64 payload (HTML) or a resource URL (PDF)."""
+                    pdf_image_width: int = 0, pdf_summary_width: int = 0,
+                    breaks: frozenset[str] = frozenset()) -> str:
+    """The report as HTML; ``images`` maps chart keys to a base64 payload (HTML) or a resource URL (PDF).
+
+    ``breaks``: anchors of the PDF sections that start a new page (``pdf.py`` chooses them).
+    """
     return environment().get_template(TEMPLATE).render(
-        report=report, images=images, for_pdf=for_pdf, pdf_image_width=pdf_image_width
+        report=report, images=images, for_pdf=for_pdf, pdf_image_width=pdf_image_width,
+        pdf_summary_width=pdf_summary_width or pdf_image_width, breaks=breaks,
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from lrdoctor.report.formatting import fmt_amount, fmt_usd
 from lrdoctor.report.model import Report, RunSection, SweepSection
 
 # Characters that would turn user text (run names, paths, sentences) into Markdown or HTML markup.
@@ -52,7 +51,7 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
     kind = "LR range test" if r.kind == "range_test" else "training run"
     out = [f"## {md_escape(r.name)}", "",
            f"**{r.verdict.status}**: {md_escape(r.verdict.sentence)}", "",
-           f"_{kind} · {md_escape(r.format)} · {r.steps:,} steps"
+           f"_{kind} · {md_escape(r.format)} · {r.steps:,} steps · schedule: {md_escape(r.schedule)}"
            + (f" · suggested LR {r.suggested_lr}" if r.suggested_lr else "") + "_", ""]
     if r.next_run:
         out += [f"**{md_escape(r.next_run)}**", ""]
@@ -60,63 +59,66 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
     if r.chart:
         out += _image(r.chart.key, r.chart.title, image_links)
     if r.findings:
-        out += ["### Findings", ""]
-        out += _table(["Finding", "Severity", "Steps", "Evidence", "Recommendation"], [
-            [f.mode_label, f"{f.severity} ({f.confidence})", f.steps,
-             f.summary + ("" if not f.evidence else " (" + ", ".join(f"{k}={v}" for k, v in f.evidence) + ")"),
-             f.recommendation]
+        out += _table(["Finding", "What the logs show", "What to do"], [
+            [f"{f.mode_label} ({f.severity}, {f.confidence}, steps {f.steps})",
+             f.summary + (" " + f.waste if f.waste else ""), f.recommendation]
             for f in r.findings])
-    else:
-        out += ["No learning-rate problem found.", ""]
+    if r.cost_line:
+        out += [f"_Cost: {md_escape(r.cost_line)}_", ""]
+    out += ["<details><summary>Schedule, files and logged hyperparameters</summary>", ""]
     params = ", ".join(f"{k}={v}" for k, v in r.schedule_params)
-    out += ["### Schedule", "", f"Inferred schedule: **{md_escape(r.schedule)}**"
-            + (f" ({md_escape(params)})" if params else ""), ""]
-    if r.cost:
-        out += ["### Cost", ""] + _table(["", "value"], [list(kv) for kv in r.cost])
+    out += [f"Inferred schedule: **{md_escape(r.schedule)}**" + (f" ({md_escape(params)})" if params else ""), ""]
+    out += [f"- `{f}`" for f in r.files] + [""]
     if r.hyperparameters:
-        out += ["<details><summary>Hyperparameters</summary>", ""]
         out += _table(["key", "value"], [list(kv) for kv in r.hyperparameters])
-        out += ["</details>", ""]
-    out += ["### Input files", ""] + [f"- `{f}`" for f in r.files] + [""]
-    if r.warnings:
-        out += ["### Warnings met while reading", ""] + [f"- {md_escape(w)}" for w in r.warnings] + [""]
+    out += ["</details>", ""]
+    return out
+
+
+def _summary(report: Report) -> list[str]:
+    """Page 1: the manager's summary."""
+    s = report.summary
+    if s is None:
+        return []
+    out = ([f"**Spent {md_escape(s.spent)} · wasted {md_escape(s.wasted)} ({s.wasted_share}) · "
+            f"{md_escape(s.wasted_gpu_hours)} · {md_escape(s.wasted_energy)}**", ""] if s.costed_any else
+           ["_No cost estimate: the analysis carries no GPU/price settings._", ""])
+    out += [f"**{md_escape(s.verdict)}**", ""]
+    if s.top_runs:
+        out += ["### Runs that wasted the most", ""]
+        out += _table(["Run", "Worst finding", "Wasted", "Share of run"],
+                      [[t.run, f"{t.severity}: {t.worst}", t.wasted, t.share] for t in s.top_runs], numeric=(2, 3))
+    if s.actions:
+        out += ["### Do these first", ""]
+        out += [f"{i}. **{md_escape(a.text)}** ({md_escape(a.saving)}; {md_escape(a.mode_label)} in "
+                f"{md_escape(a.run)})" for i, a in enumerate(s.actions, 1)] + [""]
+    out += ["_" + md_escape(" ".join(report.assumptions + s.notes)) + "_", ""] if report.assumptions or s.notes else []
     return out
 
 
 def render_markdown(report: Report, image_links: dict[str, str]) -> str:
-    """The report as Markdown; ``image_links`` maps chart keys to relative PNG paths."""
+    """The report as Markdown; ``image_links`` maps chart keys to relative PNG paths.
+
+    The manager's summary first, then the runs with findings (the costliest first), the sweeps,
+    the runs without findings as one table, and what could not be read.
+    """
     out = [f"# {md_escape(report.title)}", "",
            f"_{len(report.runs)} run(s)" + (f", {len(report.sweeps)} sweep(s)" if report.sweeps else "")
-           + f" · generated {report.generated_at} by lrdoctor {report.version}_", "", "## Summary", ""]
-    header = ["Run", "Status", "Verdict"]
-    rows = []
-    for v in report.verdicts:
-        row = [v.run, v.status, v.sentence]
-        if report.totals:
-            row += [fmt_amount(v.wasted_gpu_hours), fmt_usd(v.wasted_usd), fmt_amount(v.wasted_kwh)]
-        rows.append(row)
-    if report.totals:
-        header += ["Wasted GPU-h", "Wasted $", "Wasted kWh"]
-    out += _table(header, rows, numeric=(3, 4, 5))
-    t = report.totals
-    if t:
-        out += [f"**Wasted: {fmt_amount(t.wasted_gpu_hours)} GPU-hours, {fmt_usd(t.wasted_usd)}, "
-                f"{fmt_amount(t.wasted_kwh)} kWh, {fmt_amount(t.wasted_kg_co2e)} kg CO2e, "
-                f"{t.wasted_steps:,} steps** (out of {fmt_amount(t.total_gpu_hours)} GPU-hours in {t.runs} run(s)).",
-                "",
-                "Assumptions:", ""] + [f"- {md_escape(a)}" for a in report.assumptions] + [""]
-    else:
-        out += ["_No cost estimate: the analysis carries no GPU/price settings._", ""]
-    if report.recommendations:
-        out += ["### Top recommendations", ""]
-        out += [f"{i}. **{md_escape(r.text)}** ({md_escape(r.mode_label)} in {md_escape(r.run)})"
-                for i, r in enumerate(report.recommendations, 1)] + [""]
-    if report.warnings:
-        out += ["### Problems met while reading", ""] + [f"- {md_escape(w)}" for w in report.warnings] + [""]
+           + f" · generated {report.generated_at} by lrdoctor {report.version}_", ""]
+    out += _summary(report)
+    if report.summary and report.summary.chart:
+        out += _image(report.summary.chart.key, report.summary.chart.title, image_links)
+    for r in report.detailed:
+        out += _run(r, image_links)
     for s in report.sweeps:
         out += _sweep(s, image_links)
-    for r in report.runs:
-        out += _run(r, image_links)
+    if report.healthy:
+        out += ["## Runs without findings", ""]
+        out += _table(["Run", "Status", "Steps", "Note", "Wasted"],
+                      [[h.name, h.status, h.steps, h.note, h.wasted] for h in report.healthy], numeric=(2, 4))
+    problems = list(report.warnings) + [f"{r.name}: {w}" for r in report.runs for w in r.warnings]
+    if problems:
+        out += ["## Problems met while reading", ""] + [f"- {md_escape(w)}" for w in problems] + [""]
     out += ["---", "", f"lrdoctor {report.version} · {report.generated_at} · inputs:", ""]
     out += [f"- `{p}`" for p in report.inputs] + [""]
     return "\n".join(out)

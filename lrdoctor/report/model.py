@@ -13,6 +13,7 @@ from pathlib import PurePath
 from typing import Any
 
 from lrdoctor import __version__
+from lrdoctor import formatting as fmt
 from lrdoctor.analysis.findings import SEVERITIES, Analysis, Finding, RunAnalysis, SweepAnalysis
 from lrdoctor.report.chart_specs import ChartSpec, range_test_chart, sweep_chart, training_chart
 from lrdoctor.report.formatting import (  # noqa: F401 - fmt_* re-exported for the renderers
@@ -33,6 +34,7 @@ from lrdoctor.report.formatting import (  # noqa: F401 - fmt_* re-exported for t
     sorted_findings,
     steps_text,
 )
+from lrdoctor.report.summary import ManagerPage, build_manager_page, finding_waste, run_waste_text
 from lrdoctor.style import SEVERITY_COLORS, severity_color
 
 # How many recommendations the manager's page lists: a page, not a backlog.
@@ -97,8 +99,9 @@ class FindingRow:
     confidence: str
     steps: str
     summary: str
-    evidence: list[tuple[str, str]]
+    evidence: list[tuple[str, str]]  # the raw numbers (JSON keys); renderers show summary and waste instead
     recommendation: str
+    waste: str = ""  # what the finding wasted, or why that is not counted, as a sentence
 
 
 @dataclass
@@ -125,9 +128,11 @@ class RunSection:
     # renderers lead the run's section with it.
     next_run: str | None = None
     next_run_rows: list[tuple[str, str]] = field(default_factory=list)
+    cost_line: str = ""  # hardware, clock, run total and waste in one sentence
+    wasted_usd: float | None = None  # for ordering the report by what matters
 
 
-def _next_run(ra: RunAnalysis) -> tuple[str | None, list[tuple[str, str]]]:
+def _next_run(ra: RunAnalysis, c: dict[str, Any] | None = None) -> tuple[str | None, list[tuple[str, str]]]:
     plan = getattr(ra, "next_run", None)
     if plan is None or not ra.findings:
         return None, []
@@ -137,12 +142,36 @@ def _next_run(ra: RunAnalysis) -> tuple[str | None, list[tuple[str, str]]]:
             ("Schedule", f"{plan.schedule} over {plan.schedule_steps:,} steps"
              + (f", down to {fmt_lr(d['final_lr'])}" if d.get("final_lr") else "")),
             ("Stop at", f"step {plan.stop_step:,}"),
-            ("Saves", f"~{plan.saving_steps:,} steps" if plan.saving_steps else "-"),
-            ("Confidence", f"{plan.confidence:.2f}")]
-    rows += [("Change", c) for c in plan.changes]
+            ("Saves", _plan_saving(plan.saving_steps, c)),
+            ("Confidence", fmt.percent(plan.confidence))]
+    rows += [("Change", change) for change in plan.changes]
     if plan.peak_lr_reason and plan.peak_lr_basis != "unchanged":
         rows.append(("Why this LR", plan.peak_lr_reason))
     return f"Next run: {plan.summary()}.", rows
+
+
+def _plan_saving(steps: int | None, c: dict[str, Any] | None) -> str:
+    """``~4,000 steps ($87.15)``: the plan's saving priced at the run's own cost per step."""
+    if not steps:
+        return "-"
+    out = f"~{fmt.steps(steps)}"
+    if c and c.get("total_steps") and c.get("total_usd") is not None:
+        out += f" ({fmt.usd(c['total_usd'] / c['total_steps'] * steps)})"
+    return out
+
+
+@dataclass
+class HealthyRow:
+    """A run without findings (healthy or not diagnosed): one row of the healthy-runs table."""
+
+    name: str
+    anchor: str
+    status: str
+    color: str
+    steps: str
+    format: str
+    note: str
+    wasted: str
 
 
 @dataclass
@@ -172,13 +201,17 @@ class Report:
     totals: CostTotals | None
     assumptions: list[str]
     recommendations: list[Recommendation]
-    runs: list[RunSection]
+    runs: list[RunSection]  # every run, in the analysis' order
     sweeps: list[SweepSection]
     warnings: list[str]
+    summary: ManagerPage | None = None  # page 1
+    detailed: list[RunSection] = field(default_factory=list)  # runs with findings (and range tests), worst first
+    healthy: list[HealthyRow] = field(default_factory=list)  # the other runs, one table
 
     def charts(self) -> list[ChartSpec]:
-        """Every chart of the report, in reading order."""
-        out = [r.chart for r in self.runs if r.chart is not None]
+        """Every chart the report shows, in reading order."""
+        out = [self.summary.chart] if self.summary is not None and self.summary.chart is not None else []
+        out += [r.chart for r in self.detailed if r.chart is not None]
         out += [s.chart for s in self.sweeps if s.chart is not None]
         return out
 
@@ -224,7 +257,7 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
     )
 
 
-def _finding_row(f: Finding) -> FindingRow:
+def _finding_row(f: Finding, cost: dict[str, Any] | None = None) -> FindingRow:
     evidence = [
         (key, clip(fmt_value(v)))
         for key, v in flatten({k: v for k, v in f.evidence.items() if k != "summary"})
@@ -236,10 +269,36 @@ def _finding_row(f: Finding) -> FindingRow:
         color=SEVERITY_COLORS.get(f.severity, "#6b7280"),
         confidence=f"{float(f.confidence):.0%}",
         steps=steps_text(f),
-        summary=finding_summary(f),
+        summary=_sentence(finding_summary(f)),
         evidence=evidence,
         recommendation=sentence_case(f.recommendation),
+        waste=finding_waste(cost, f)[0],
     )
+
+
+def _sentence(text: str) -> str:
+    """Upper-case first letter, full stop at the end."""
+    text = sentence_case(text.strip())
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+def _cost_line(c: dict[str, Any] | None) -> str:
+    """The run's cost in one sentence: hardware, price, clock, total and waste."""
+    if c is None:
+        return ""
+    hw = f"{c.get('gpu_count', '?')} x {c.get('gpu', '?')}"
+    hw += (f" at {fmt.usd(c.get('usd_per_gpu_hour'))} per GPU-hour" if c.get("usd_per_gpu_hour") is not None
+           else f" ({fmt.no_price(c.get('gpu'))})")
+    if c.get("step_time_s") is None:
+        return f"{hw}; no clock in the log and no step time given, so not costed: give --step-time."
+    source = {"logged": "from the log's clock", "assumed": "assumed (given by the user)"}.get(
+        str(c.get("step_time_source")), str(c.get("step_time_source") or ""))
+    total = fmt.gpu_hours(c.get("total_gpu_hours"))
+    if c.get("usd_per_gpu_hour") is not None:
+        total += f", {fmt.usd(c.get('total_usd'))}"
+    wasted, share, _ = run_waste_text(c)
+    return (f"{hw}; {fmt.step_time(c.get('step_time_s'))} {source}; the run used {total}; "
+            f"wasted {wasted}" + (f" ({share} of the run)." if share != fmt.UNKNOWN else "."))
 
 
 def cost_dict(ra: RunAnalysis) -> dict[str, Any] | None:
@@ -428,6 +487,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         run = ra.run
         kind, params = _schedule(ra)
         chart = range_test_chart(ra, anchor) if ra.kind == "range_test" else training_chart(ra, anchor)
+        plan = _next_run(ra, cost_dict(ra))
         sections.append(RunSection(
             name=run.name,
             anchor=anchor,
@@ -439,14 +499,16 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
             schedule=kind,
             schedule_params=params,
             suggested_lr=None if ra.suggested_lr is None else fmt_lr(ra.suggested_lr),
-            findings=[_finding_row(f) for f in sorted_findings(ra.findings)],
+            findings=[_finding_row(f, cost_dict(ra)) for f in sorted_findings(ra.findings)],
             cost=_cost_rows(ra),
             hyperparameters=_hyperparameters(run.meta),
             files=list(run.files) or [run.path],
             warnings=_limit(list(run.warnings)),
             chart=chart,
-            next_run=_next_run(ra)[0],
-            next_run_rows=_next_run(ra)[1],
+            next_run=plan[0],
+            next_run_rows=plan[1],
+            cost_line=_cost_line(cost_dict(ra)),
+            wasted_usd=run_waste_text(cost_dict(ra))[2],
         ))
     if inputs is None:
         inputs = list(dict.fromkeys([ra.run.path for ra in analysis.runs] + [s.path for s in analysis.sweeps]))
@@ -464,4 +526,18 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         runs=sections,
         sweeps=[_sweep_section(sw, taken, [str(p) for p in inputs]) for sw in analysis.sweeps],
         warnings=_limit([str(w) for w in analysis.warnings]),
+        summary=build_manager_page(analysis, anchors, cost_dict),
+        detailed=sorted((r for r in sections if r.findings or r.kind == "range_test"),
+                        # the money first (as on page 1), then the severity; range tests last
+                        key=lambda r: (r.kind == "range_test", -(r.wasted_usd or 0.0),
+                                       -severity_rank(r.verdict.severity))),
+        healthy=[_healthy_row(r, cost_dict(ra)) for r, ra in zip(sections, analysis.runs)
+                 if not r.findings and r.kind != "range_test"],
     )
+
+
+def _healthy_row(r: RunSection, c: dict[str, Any] | None) -> HealthyRow:
+    v = r.verdict
+    note = v.sentence.split(": ", 1)[1] if v.sentence.startswith(("Healthy: ", "Not diagnosed: ")) else v.sentence
+    wasted = run_waste_text(c)[0] if c is not None and (c.get("wasted_steps") or 0) else ""
+    return HealthyRow(r.name, r.anchor, v.status, v.color, fmt.count(r.steps), r.format, sentence_case(note), wasted)

@@ -110,6 +110,6 @@ def test_read_warnings_are_reported(real_logs: Path, tmp_path: Path) -> None:
     warnings = [w for r in runs for w in r.warnings]
     assert warnings
     md = write_report(analyze(runs), tmp_path / "r.md").read_text(encoding="utf-8")
-    assert "### Warnings met while reading" in md
+    assert "## Problems met while reading" in md
     for w in warnings:
         assert md_escape(w) in md
