@@ -22,8 +22,16 @@ from .sweep import find_sweeps, mark_unstable
 def analyze(runs: Iterable[Run], *, warnings: Iterable[LoadWarning] = ()) -> Analysis:
     """Analyze every run, group sweeps, and carry the load warnings along."""
     runs = list(runs)
-    warnings = list(warnings)
     analyses = [analyze_run(r) for r in runs]  # never raises: a failing run comes back undiagnosed
+    return compare_runs(runs, analyses, warnings=warnings)
+
+
+def compare_runs(runs: list[Run], analyses: list[RunAnalysis], *,
+                 warnings: Iterable[LoadWarning] = ()) -> Analysis:
+    """What the runs say together, after each was analysed on its own (``analyze_run``, in any
+    order, possibly reused from an earlier pass): sweeps, sweep-level oscillation, the
+    context of a sweep or range test of the same setup, and each run's next-run plan."""
+    warnings = list(warnings)
     try:
         sweeps = find_sweeps(list(runs), analyses)
         if sweeps:
@@ -65,4 +73,5 @@ __all__ = [
     "SweepAnalysis",
     "analyze",
     "analyze_run",
+    "compare_runs",
 ]

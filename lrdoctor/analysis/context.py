@@ -43,20 +43,26 @@ def same_setup(a: RunAnalysis, b: RunAnalysis) -> bool:
 
 
 def _override(ra: RunAnalysis, lr: float, basis: LRBasis, source: str, why: str) -> None:
-    own = ra.suggested_lr
+    """Put the context's LR on the run and its findings (idempotent: a run analysed once and
+    compared again keeps its own estimate and recommendation underneath)."""
+    own = ra.details.setdefault("single_run_suggested_lr", ra.suggested_lr)
     ra.suggested_lr = lr
     ra.details["context"] = {"lr": lr, "basis": basis.value,
                              "reason": f"{source} of the same setup: {why}"}
-    for f in ra.findings:
-        if f.suggested_lr is None:
-            continue
-        before = f.suggested_lr
+    originals = ra.details.setdefault("single_run_advice", {})
+    for i, f in enumerate(ra.findings):
+        key = f"{i}:{f.mode}"
+        if key not in originals:
+            if f.suggested_lr is None:
+                continue
+            originals[key] = (f.suggested_lr, f.suggested_lr_basis, f.recommendation)
+        before, _, rec = originals[key]
         f.suggested_lr, f.suggested_lr_basis = lr, basis.value
         note = f"{source} of the same setup says ~{w.lr(lr)} ({why}); it overrides this run's own estimate ~{w.lr(before)}"
         f.evidence = {**f.evidence, "single_run_suggested_lr": before, "context_reason": note}
-        f.recommendation = f"{f.recommendation}. Use ~{w.lr(lr)} instead: {note}"
-    if own is not None:
-        ra.details["single_run_suggested_lr"] = own
+        f.recommendation = f"{rec}. Use ~{w.lr(lr)} instead: {note}"
+    if own is None:
+        ra.details.pop("single_run_suggested_lr", None)
 
 
 def apply_context(analyses: list[RunAnalysis], sweeps: list[SweepAnalysis]) -> None:

@@ -128,9 +128,7 @@ class AnalyzeWorker(QRunnable):
         self._cancel.set()
 
     def run(self) -> None:  # noqa: D102 - QRunnable override
-        from lrdoctor.analysis import Analysis, analyze_run
-        from lrdoctor.analysis.sweep import find_sweeps
-        from lrdoctor.analysis.sweep_oscillation import annotate
+        from lrdoctor.analysis import analyze_run, compare_runs
 
         try:
             todo = [r for r in self.runs if id(r) not in self.previous]
@@ -147,10 +145,8 @@ class AnalyzeWorker(QRunnable):
                     done += 1
                 analyses.append(ra)
             _emit(self.signals.progress, done, len(todo), "")
-            sweeps = find_sweeps(self.runs, analyses)
-            if sweeps:
-                annotate(self.runs, analyses, sweeps)
-            analysis = Analysis(runs=analyses, sweeps=sweeps)
+            # the same sweeps, context and next-run plans as the CLI's analyze()
+            analysis = compare_runs(self.runs, analyses)
             reused = len(self.runs) - len(todo)
             message = f"analysed {len(todo)} run{'s' if len(todo) != 1 else ''}"
             if reused:
@@ -176,10 +172,10 @@ class RunAnalyzeWorker(QRunnable):
         self.setAutoDelete(False)
 
     def run(self) -> None:  # noqa: D102 - QRunnable override
-        from lrdoctor.analysis import Analysis, analyze_run
+        from lrdoctor.analysis import analyze_run, compare_runs
 
         try:
-            analysis = Analysis(runs=[analyze_run(self.run_)])
+            analysis = compare_runs([self.run_], [analyze_run(self.run_)])
             _emit(self.signals.finished, AnalysisOutcome(analysis, f"analysed {self.run_.name} again",
                                                          _with_cost(analysis, self.cost_settings)))
         except Exception as exc:

@@ -162,7 +162,7 @@ class RangeTestView(_LogLrView):
 class SweepView(_LogLrView):
     """Final loss against LR for a sweep, with the best and the max-stable LR marked."""
 
-    X_LABEL, Y_LABEL = "peak learning rate", "final loss"
+    X_LABEL, Y_LABEL = "peak learning rate", "final loss"  # the sweep view sets the ranking metric
 
     def rebuild(self) -> None:
         """Draw the sweep of the selected run (or the first sweep)."""
@@ -199,6 +199,7 @@ class SweepView(_LogLrView):
                     label=f"{label} {value:.2g}", labelOpts={"position": 0.92 if label == "best" else 0.8,
                                                             "color": color}))
         metric = (sweep.details or {}).get("metric_label") or "final loss"
+        self.plot.setLabel("left", metric.split(" (")[0])
         parts = [f"Sweep <b>{sweep.path}</b>: {len(pts)} runs, y = {metric}"]
         if sweep.best_lr:
             parts.append(f"best LR <b>{sweep.best_lr:.3g}</b>")
