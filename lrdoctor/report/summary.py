@@ -166,8 +166,10 @@ def build_manager_page(analysis: "Analysis", anchors: dict[int, str],
     ranked = sorted(with_findings, key=lambda ra: (-(_run_usd(costs[id(ra)]) or 0.0),
                                                    -severity_rank(ra.worst_severity()),
                                                    -(_f((costs[id(ra)] or {}).get("wasted_gpu_hours")) or 0.0)))
+    # Runs that wasted something come first; runs with nothing counted only fill an otherwise empty table.
+    wasting = [ra for ra in ranked if (_f((costs[id(ra)] or {}).get("wasted_gpu_hours")) or 0.0) > 0]
     top_runs = []
-    for ra in ranked[:TOP_RUNS]:
+    for ra in (wasting or ranked)[:TOP_RUNS]:
         text, run_share, usd = run_waste_text(costs[id(ra)])
         worst = sorted_findings(ra.findings)[0]
         top_runs.append(RunWaste(ra.run.name, anchors[id(ra)], worst.severity, severity_color(worst.severity),
