@@ -11,7 +11,7 @@ import os
 import re
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from .errors import LoadWarning, ParseError
 from .model import Run
@@ -142,34 +142,67 @@ def load(
     are in ``result.warnings`` and ``run.warnings``.
     """
     root = Path(path)
-    result = RunList()
     if not root.exists():
-        result.warnings.append(LoadWarning(str(root), "no such file or folder"))
-        return result
-    files = list(iter_files(root, result.warnings))
-    given_directly = root.is_file()
+        return RunList([], [LoadWarning(str(root), "no such file or folder")])
+    walk_problems: list[LoadWarning] = []
+    files = list(iter_files(root, walk_problems))
+    runs, warnings = read_files(files, given_directly=root.is_file(), roles=roles, progress=progress,
+                                cancel_path=str(root))
+    result = RunList([r for _, r in runs], walk_problems + [w for _, w in warnings])
+    name_runs(result)
+    if not result and not result.warnings:
+        result.warnings.append(LoadWarning(str(root), nothing_found(root, files)))
+    return result
+
+
+# Where a warning sorts among a walk's: (FILE_PHASE, file index) while reading, then
+# (ASSEMBLY_PHASE, index of the run's first file) while joining each run's parts.
+FILE_PHASE, ASSEMBLY_PHASE = 0, 1
+WarningAt = tuple[tuple[int, int], LoadWarning]
+
+
+def read_files(
+    files: Sequence[Path],
+    *,
+    given_directly: bool = False,
+    roles: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    cancel_path: str = "",
+) -> tuple[list[tuple[int, Run]], list[WarningAt]]:
+    """Read ``files`` (in walk order) and join each run's parts; names are left as the readers gave them.
+
+    Returns ``(i, run)`` with ``i`` the position in ``files`` of the first file that yielded a part
+    of the run, and ``((phase, i), warning)`` saying where each warning sorts. Reading disjoint
+    groups of a walk's files (each run's files in one group) and sorting the results by the files'
+    places in the whole walk gives exactly what one call on all the files gives; :func:`name_runs`
+    then names the runs as :func:`load` does.
+    """
+    warnings: list[WarningAt] = []
     available = readers()
     consumed: set[str] = set()
-    parts: "OrderedDict[tuple[str, str, str], list[Run]]" = OrderedDict()
+    parts: "OrderedDict[tuple[str, str, str], tuple[int, list[Run]]]" = OrderedDict()
 
     for index, file in enumerate(files):
         if progress is not None and progress(index, len(files), str(file)) is False:
-            result.warnings.append(LoadWarning(str(root), "loading cancelled"))
+            warnings.append(((FILE_PHASE, index), LoadWarning(cancel_path or str(file), "loading cancelled")))
             break
         if str(file) in consumed:
             continue
+        found: list[LoadWarning] = []
         try:
-            runs = _read_one(file, available, given_directly, result.warnings)
+            runs = _read_one(file, available, given_directly, found)
         except Exception as exc:  # noqa: BLE001 - the per-file boundary: one file never stops the others
-            result.warnings.append(LoadWarning(str(file), f"not read: {describe_exception(exc)}"))
-            continue
+            found.append(LoadWarning(str(file), f"not read: {describe_exception(exc)}"))
+            runs = []
+        warnings.extend(((FILE_PHASE, index), w) for w in found)
         for run in runs:
             consumed.update(run.files)
-            parts.setdefault((run.format, run.path, run.name), []).append(run)
+            parts.setdefault((run.format, run.path, run.name), (index, []))[1].append(run)
     if progress is not None:
         progress(len(files), len(files), "")
 
-    for (fmt, path_, _name), group in parts.items():
+    out: list[tuple[int, Run]] = []
+    for (fmt, path_, _name), (first, group) in parts.items():
         reader = get_reader(fmt)
         merge = reader.merge if reader is not None and reader.merge is not None else default_merge
         try:
@@ -177,13 +210,11 @@ def load(
             if roles:  # every Run infers its roles when built; only the user's overrides are left
                 run.set_roles(roles)
         except Exception as exc:  # noqa: BLE001 - a run whose parts cannot be joined is lost alone
-            result.warnings.append(LoadWarning(path_, f"{fmt} run not assembled: {describe_exception(exc)}"))
+            warnings.append(((ASSEMBLY_PHASE, first),
+                             LoadWarning(path_, f"{fmt} run not assembled: {describe_exception(exc)}")))
             continue
-        result.append(run)
-    _disambiguate_names(result)
-    if not result and not result.warnings:
-        result.warnings.append(LoadWarning(str(root), nothing_found(root, files)))
-    return result
+        out.append((first, run))
+    return out, warnings
 
 
 def _read_one(file: Path, available: list[Reader], given_directly: bool,
@@ -228,7 +259,7 @@ def _name_with_parents(path: str, depth: int) -> str:
     return "/".join(parts[-depth:]) if depth < len(parts) else path
 
 
-def _disambiguate_names(runs: list[Run]) -> None:
+def name_runs(runs: list[Run]) -> None:
     """Make run names say something and tell runs apart, as TensorBoard does with relative paths.
 
     A run named after its own folder, when that name is generic (``output``, ``version_0``),

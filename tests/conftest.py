@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Results cached by the tests go to a private folder, never the user's cache.
+os.environ.setdefault("LRDOCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="lrdoctor-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

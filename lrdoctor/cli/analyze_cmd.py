@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 
-from lrdoctor.analysis import Analysis, analyze
-from lrdoctor.analysis.contract import analysis_to_dict
+from lrdoctor.analysis import Analysis
+from lrdoctor.fleet.summary import FLEET_MIN_RUNS, contract_dict, fleet_summary
 from lrdoctor.analysis.wording import lr as fmt_lr
 
-from .common import add_load_arguments, load_paths, parse_roles, print_warnings
+from .common import add_load_arguments, analyze_paths, print_warnings
 from .cost_options import add_cost_arguments, apply_costs, render_money
+from .fleet_text import render_fleet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,16 +71,17 @@ def render_text(analysis: Analysis) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``analyze``."""
-    runs = load_paths(args.paths, parse_roles(args.role))
-    analysis = analyze(runs, warnings=runs.all_warnings())
+    analysis = analyze_paths(args)
     apply_costs(analysis, args)
     if args.json:
-        json.dump(analysis_to_dict(analysis), sys.stdout, indent=2, allow_nan=False)
+        json.dump(contract_dict(analysis), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
+        if len(analysis.runs) >= FLEET_MIN_RUNS:
+            print(render_fleet(fleet_summary(analysis)) + "\n")
         money = render_money(analysis)
         if money:
             print(money + "\n")
         print(render_text(analysis))
         print_warnings(analysis.warnings)
-    return 0 if runs else 2
+    return 0 if analysis.runs else 2

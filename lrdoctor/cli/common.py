@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import parsers
+from lrdoctor.fleet import default_jobs
 from parsers import LoadWarning, Run, RunList
 
 
@@ -19,6 +21,30 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TAG=ROLE",
         help="override the role of a tag, e.g. --role my_loss=train_loss (repeatable)",
     )
+    g = parser.add_argument_group("execution", "where the runs are read and analysed")
+    g.add_argument("--jobs", "-j", type=_positive, metavar="N",
+                   help=f"worker processes (default: all {default_jobs()} cores when the work is worth it)")
+    g.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help='a Dask scheduler: one task per run folder on its cluster (pip install "lrdoctor[cluster]")')
+    g.add_argument("--no-cache", action="store_true",
+                   help="read and analyse everything again instead of reusing cached results of unchanged runs")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def execution_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``jobs``, ``scheduler`` and ``cache`` for :mod:`lrdoctor.fleet` from the parsed flags."""
+    return {
+        "roles": parse_roles(args.role),
+        "jobs": args.jobs,
+        "scheduler": args.scheduler,
+        "cache": not args.no_cache,
+    }
 
 
 def parse_roles(pairs: list[str]) -> dict[str, str]:
@@ -36,14 +62,18 @@ def parse_roles(pairs: list[str]) -> dict[str, str]:
     return roles
 
 
-def load_paths(paths: list[str], roles: dict[str, str] | None = None) -> RunList:
-    """Load every path into one RunList (warnings of all paths kept)."""
-    out = RunList()
-    for path in paths:
-        loaded = parsers.load(path, roles=roles)
-        out.extend(loaded)
-        out.warnings.extend(loaded.warnings)
-    return out
+def load_paths(args: argparse.Namespace) -> RunList:
+    """Load every PATH into one RunList (warnings of all paths kept), on the cores/cluster the flags say."""
+    from lrdoctor.fleet import load_paths as fleet_load
+
+    return fleet_load(args.paths, **execution_options(args))
+
+
+def analyze_paths(args: argparse.Namespace) -> Any:
+    """Load and analyse every PATH (an :class:`~lrdoctor.analysis.Analysis`), as the flags say."""
+    from lrdoctor.fleet import analyze_paths as fleet_analyze
+
+    return fleet_analyze(args.paths, **execution_options(args))
 
 
 def print_warnings(warnings: list[LoadWarning]) -> None:

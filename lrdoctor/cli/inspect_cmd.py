@@ -12,7 +12,7 @@ import numpy as np
 from lrdoctor.analysis.wording import clean
 from parsers import Run
 
-from .common import add_load_arguments, describe_steps, load_paths, parse_roles, print_warnings
+from .common import add_load_arguments, describe_steps, load_paths, print_warnings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +67,7 @@ def _span(seconds: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``inspect``."""
-    runs = load_paths(args.paths, parse_roles(args.role))
+    runs = load_paths(args)
     warnings = runs.all_warnings()
     if args.json:
         payload = {

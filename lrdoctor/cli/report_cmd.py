@@ -11,11 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from lrdoctor.analysis import analyze
 from lrdoctor.cost import estimate_costs
 from lrdoctor.report import ReportError, format_for, write_report
 
-from .common import add_load_arguments, load_paths, parse_roles, print_warnings
+from .common import add_load_arguments, analyze_paths, print_warnings
 from .cost_options import add_cost_arguments, settings_from_args
 
 
@@ -39,10 +38,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"lrdoctor report: {exc}", file=sys.stderr)
         return 2
     chosen, saved = settings_from_args(args)  # a bad cost flag exits 2 before anything is read
-    runs = load_paths(args.paths, parse_roles(args.role))
-    analysis = analyze(runs, warnings=runs.all_warnings())
+    analysis = analyze_paths(args)
     print_warnings(analysis.warnings)
-    if not runs:
+    if not analysis.runs:
         print("lrdoctor report: no run found in " + ", ".join(args.paths) + "; nothing written", file=sys.stderr)
         return 2
     estimate_costs(analysis, chosen, saved)

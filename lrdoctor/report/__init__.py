@@ -59,9 +59,9 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     if not path.parent.is_dir():
         raise ReportError(f"{path}: folder {path.parent} does not exist")
     if kind == "json":
-        from lrdoctor.analysis.contract import analysis_to_dict
+        from lrdoctor.fleet.summary import contract_dict
 
-        text = json.dumps(analysis_to_dict(analysis), indent=2, allow_nan=False)
+        text = json.dumps(contract_dict(analysis), indent=2, allow_nan=False)
         return write_text_atomic(path, text + "\n")
 
     from lrdoctor.report.charts import render_charts

@@ -1,0 +1,9 @@
+"""Fleet scale: many runs read and analysed on every core, on a Dask cluster, from buckets, cached.
+
+``analyze_paths(paths, jobs=..., scheduler=...)`` is the one execution path of the CLI and the app;
+``fleet_summary(analysis)`` says where the money went over all runs.
+"""
+
+from .execute import analyze_paths, default_jobs, load_paths
+
+__all__ = ["analyze_paths", "default_jobs", "load_paths"]
