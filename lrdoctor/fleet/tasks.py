@@ -94,8 +94,7 @@ class Source:
         """Why the walk found no run (``parsers.load``'s own wording)."""
         if self.given_directly:
             return LoadWarning(self.path, "not a recognised training log")
-        return LoadWarning(self.path, nothing_found(Path(self.path) if not remote.is_url(self.path)
-                                                    else PurePosixPath("/nonexistent"), list(self.files)))
+        return LoadWarning(self.path, nothing_found(Path(self.path), list(self.files)))
 
 
 def plan(
