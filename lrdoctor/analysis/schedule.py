@@ -2,8 +2,8 @@
 
 The series is split into phases: a warmup (LR rising to its peak), a stable
 part at the peak, and a decay. The decay is classified as piecewise constant
-(``step``) or fitted with continuous models (linear, cosine, exponential) by
-``scipy.optimize.curve_fit``; the best fit wins. Whole-run shapes (one-cycle,
+(``step``) or fitted with continuous models (linear, cosine, exponential) by least
+squares (the floor in closed form, the shape searched in one dimension); the best fit wins. Whole-run shapes (one-cycle,
 cyclic, warmup-stable-decay) are recognised from the phases.
 
 Kinds: constant, step, exponential, cosine, linear, warmup_<base> for each of
@@ -12,11 +12,10 @@ those bases, one_cycle, wsd, cyclic, unknown (no usable LR).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.optimize import minimize_scalar
 from scipy.signal import find_peaks
 
 from .findings import Schedule
@@ -65,6 +64,11 @@ NEAR_ZERO_FRACTION = 0.02
 MAX_FIT_POINTS = 2000
 # Fewer points than this in a decay cannot tell curve shapes apart.
 MIN_FIT_POINTS = 4
+# Decay fits search their shape parameter (decay length or rate) on a geometric grid of this
+# many values across its whole range (the SSE is smooth in its log), then refine between the
+# best one's neighbours to this tolerance in log units (0.01%: far below any reported digit).
+PROFILE_GRID = 48
+PROFILE_XTOL = 1e-4
 
 
 def infer_schedule(steps: np.ndarray, lr: np.ndarray) -> Schedule:
@@ -190,34 +194,71 @@ def _scaled(params: dict[str, Any], peak: float) -> dict[str, Any]:
     return params
 
 
-def _curve_fit(f: Callable, x: np.ndarray, y: np.ndarray, p0s: list[list[float]],
-               bounds: tuple[list[float], list[float]]) -> tuple[np.ndarray | None, float]:
-    """Best least-squares fit over several starting points: (params, SSE)."""
-    best, best_sse = None, np.inf
-    for p0 in p0s:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", OptimizeWarning)
-                popt, _ = curve_fit(f, x, y, p0=p0, bounds=bounds, maxfev=4000)
-        except (RuntimeError, ValueError):
-            continue
-        sse = float(np.sum((f(x, *popt) - y) ** 2))
-        if sse < best_sse:
-            best, best_sse = popt, sse
-    return best, best_sse
+def _floor_fit(h: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best floor ``m`` in [0, 1] of ``y ~ 1 - h + m h`` for each row of ``h``, and its SSE.
+
+    The models below are all of this form: for a fixed shape, the floor enters linearly, so
+    its least squares is closed form (a clipped projection; the SSE is convex in ``m``).
+    """
+    r = y - 1.0 + h
+    hh = (h * h).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.clip(np.where(hh > 0, (h * r).sum(-1) / np.where(hh > 0, hh, 1.0), 0.0), 0.0, 1.0)
+    sse = ((r - m[..., None] * h) ** 2).sum(-1)
+    return m, np.where(np.isfinite(sse), sse, np.inf)
+
+
+def _profile_fit(h: Callable[[np.ndarray, Any], np.ndarray], x: np.ndarray, y: np.ndarray,
+                 lo: float, hi: float) -> tuple[np.ndarray | None, float]:
+    """Least squares of ``y ~ 1 - h(x; p) + m h(x; p)`` over ``p`` in [lo, hi] and ``m`` in [0, 1]:
+    ``(array([p, m]), SSE)``.
+
+    The floor has a closed form for each shape ``p`` (:func:`_floor_fit`), so only ``p`` is
+    searched: a geometric grid over all of its range, then a bounded scalar minimisation
+    between the best grid point's neighbours. Global over the range, and a few vectorised
+    passes instead of iterative 2-parameter fits from several starts.
+    """
+    grid = np.geomspace(lo, hi, PROFILE_GRID)
+    m, sse = _floor_fit(h(x[None, :], grid[:, None]), y)
+    if not np.isfinite(sse).any():
+        return None, np.inf
+    i = int(np.argmin(sse))
+    a, b = np.log(grid[max(i - 1, 0)]), np.log(grid[min(i + 1, len(grid) - 1)])
+    best = np.array([grid[i], m[i]]), float(sse[i])
+    if b > a:
+        res = minimize_scalar(lambda lp: float(_floor_fit(h(x, np.exp(lp)), y)[1]), bounds=(a, b),
+                              method="bounded", options={"xatol": PROFILE_XTOL})
+        p = float(np.exp(res.x))
+        mm, ss = _floor_fit(h(x, p), y)
+        if float(ss) < best[1]:
+            best = np.array([p, float(mm)]), float(ss)
+    return best
 
 
 # -- decay models (x in [0, 1] over the decay segment, y as a fraction of the peak) --
+# Each is ``1 - h + m h``: ``h`` (the share of the way from peak to floor) is what fits take.
+def _linear_h(x: np.ndarray, d: Any) -> np.ndarray:
+    return np.minimum(x / d, 1.0)
+
+
+def _cosine_h(x: np.ndarray, d: Any) -> np.ndarray:
+    return 0.5 * (1.0 - np.cos(np.pi * np.minimum(x / d, 1.0)))
+
+
+def _exponential_h(x: np.ndarray, k: Any) -> np.ndarray:
+    return 1.0 - np.exp(-k * x)
+
+
 def _linear(x: np.ndarray, d: float, m: float) -> np.ndarray:
-    return 1.0 - (1.0 - m) * np.minimum(x / d, 1.0)
+    return 1.0 - (1.0 - m) * _linear_h(x, d)
 
 
 def _cosine(x: np.ndarray, d: float, m: float) -> np.ndarray:
-    return m + (1.0 - m) * 0.5 * (1.0 + np.cos(np.pi * np.minimum(x / d, 1.0)))
+    return 1.0 - (1.0 - m) * _cosine_h(x, d)
 
 
 def _exponential(x: np.ndarray, k: float, m: float) -> np.ndarray:
-    return m + (1.0 - m) * np.exp(-k * x)
+    return 1.0 - (1.0 - m) * _exponential_h(x, k)
 
 
 def _fit_decay(s: np.ndarray, yn: np.ndarray) -> tuple[str, dict[str, Any]]:
@@ -227,14 +268,10 @@ def _fit_decay(s: np.ndarray, yn: np.ndarray) -> tuple[str, dict[str, Any]]:
     if len(s) < MIN_FIT_POINTS or length <= 0:
         return "linear", {"decay_steps": int(length), "r2": 1.0}
     x = (s - s[0]) / length
-    m0 = float(max(yn.min(), 0.0))
     fits: dict[str, tuple[np.ndarray | None, float]] = {
-        "linear": _curve_fit(_linear, x, yn, [[1.0, m0], [0.5, m0], [0.2, m0]],
-                             ([1e-3, 0.0], [5.0, 1.0])),
-        "cosine": _curve_fit(_cosine, x, yn, [[1.0, m0], [0.5, m0], [0.2, m0]],
-                             ([1e-3, 0.0], [5.0, 1.0])),
-        "exponential": _curve_fit(_exponential, x, yn, [[1.0, m0], [5.0, m0], [30.0, 0.0]],
-                                  ([1e-4, 0.0], [1e4, 1.0])),
+        "linear": _profile_fit(_linear_h, x, yn, 1e-3, 5.0),
+        "cosine": _profile_fit(_cosine_h, x, yn, 1e-3, 5.0),
+        "exponential": _profile_fit(_exponential_h, x, yn, 1e-4, 1e4),
     }
     base = min(fits, key=lambda k: fits[k][1])
     popt, sse = fits[base]
@@ -301,16 +338,10 @@ def _one_cycle_rise(s: np.ndarray, yn: np.ndarray) -> bool:
         # and rises for a long part of the run.
         return bool(yn[0] >= ONE_CYCLE_MIN_START) and (s[-1] - s[0]) > 0
     x = (s - s[0]) / float(s[-1] - s[0])
-    y0 = float(yn[0])
 
-    def cos_up(xx: np.ndarray, a: float) -> np.ndarray:
-        return a + (1.0 - a) * 0.5 * (1.0 - np.cos(np.pi * xx))
-
-    def lin_up(xx: np.ndarray, a: float) -> np.ndarray:
-        return a + (1.0 - a) * xx
-
-    _, sse_cos = _curve_fit(cos_up, x, yn, [[y0]], ([0.0], [1.0]))
-    _, sse_lin = _curve_fit(lin_up, x, yn, [[y0]], ([0.0], [1.0]))
+    # a + (1 - a) u, the start level a in [0, 1]: ``1 - h + a h`` with h = 1 - u
+    sse_cos = float(_floor_fit(0.5 * (1.0 + np.cos(np.pi * x)), yn)[1])
+    sse_lin = float(_floor_fit(1.0 - x, yn)[1])
     if sse_cos < COSINE_RISE_SSE_RATIO * sse_lin:
         return True
     # A linear rise: a warmup climbs from zero by peak / W per step, so at step 0 it
