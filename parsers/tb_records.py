@@ -43,6 +43,11 @@ PREDICT_MIN = 64
 PREDICT_MAX = 1 << 18  # 2 MiB of int64 starts per batch at most
 PREDICT_MISSES = 3  # short predictions in a row before walking in Python for a while
 PYTHON_WALK = 2048  # records walked in Python when the lengths do not repeat
+# Records walked in Python before a period guess: a few periods of a typical log (one event
+# per tag per step), so small files (a fleet of runs) and a period that shifts (the step
+# varint grows a byte at steps 128, 16384...) are predicted again at once. The walk doubles
+# on each failed guess up to PYTHON_WALK, so logs that never repeat pay little for guessing.
+FIRST_WALK = 128
 LENGTH_LUT = 1 << 20  # header CRCs looked up per distinct length below this length
 
 
@@ -210,10 +215,14 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
     pos = start
     batch = PREDICT_MIN
     misses = 0
+    walk = FIRST_WALK
     while pos <= n - FRAME_BYTES:
         period = None if misses >= PREDICT_MISSES else _period(hist)
         if period is None:
-            starts, lengths, pos = _walk_python(buf, pos, PYTHON_WALK)
+            if walk == FIRST_WALK:
+                hist = hist[:0]  # the lengths changed (or first walk): guess from the new ones only
+            starts, lengths, pos = _walk_python(buf, pos, walk if misses < PREDICT_MISSES else PYTHON_WALK)
+            walk = min(PYTHON_WALK, 2 * walk)
             out.append(np.asarray(starts, dtype=np.int64))
             lens.append(np.asarray(lengths, dtype=np.uint64))
             if lengths and lengths[-1] == 0 and int(u32[starts[-1] + 8]) == 0:
@@ -243,6 +252,7 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
         if stop or int(got.max()) >= 1 << 62:  # garbage length: stop here, the header CRC check reports it
             break
         hist = np.concatenate([hist, got.astype(np.int64)])[-HISTORY:]
+        walk = FIRST_WALK
         batch = min(PREDICT_MAX, batch * 2) if not len(wrong) else max(PREDICT_MIN, 2 * (j + 1))
         misses = misses + 1 if j < PREDICT_MIN // 4 else 0
     if not out:
