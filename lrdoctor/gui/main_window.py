@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
     """The lrdoctor app window."""
 
     loadFinished = Signal()  # after runs were added (analysis may still run)
+    analysisStarted = Signal()  # an analysis worker was started (progress follows)
     analysisFinished = Signal()
     liveUpdated = Signal()  # a followed run grew and was re-analysed
 
@@ -392,6 +393,7 @@ class MainWindow(QMainWindow):
         self.analyzer.signals.finished.connect(lambda out, w=self.analyzer: self._on_analysed(w, out))
         self._set_busy(True)
         self.pool.start(self.analyzer)
+        self.analysisStarted.emit()
 
     def _on_analysis_progress(self, done: int, total: int, name: str) -> None:
         self.progress.setRange(0, max(total, 1))

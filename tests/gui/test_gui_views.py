@@ -285,3 +285,15 @@ def test_runs_with_different_batch_sizes_line_up_by_tokens_seen(qtbot, app_windo
     ends = sorted(float(c.x[-1]) for c in losses)
     assert ends == [499 * 2048, 999 * 1024]  # by data seen, not by step: the runs now overlap
     assert app_window.curves.loss_plot.getAxis("bottom").tickStrings([5e5], 1.0, 1e5) == ["500k"]
+
+
+def test_cancelling_an_analysis_keeps_the_previous_results(qtbot, app_window, corpus):
+    open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1")
+    before = app_window.ws.analysis
+    app_window.analysisStarted.connect(app_window.cancel_load)  # Cancel as soon as the analysis starts
+    with qtbot.waitSignal(app_window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        app_window.open_paths([str(corpus / "sweeps" / "sweep_synth_clf_adam")])
+    assert "cancelled" in app_window.status_label.text()
+    assert app_window.ws.analysis is before  # still on screen, not blanked
+    assert app_window.ws.worst_severity(app_window.ws.keys()[0])  # the first run's marker is still there
+    assert not app_window.cancel_button.isVisible()
