@@ -307,7 +307,14 @@ class CurvesView(QWidget):
                 self.message.setText("Open a log file or folder (File > Open, or drop it here).")
 
     def rebuild(self) -> None:
-        """Redraw every curve of the ticked runs (and the findings)."""
+        """Redraw every curve of the ticked runs (and the findings).
+
+        A zoom the user chose survives a redraw of the same runs on the same x axis (a live run
+        that grew, a role override); anything else shows everything again.
+        """
+        zoom = self._view_or_none()
+        same = {c.run_key for _, _, c in self.items.values()} == set(self.ws.checked) and (
+            self._drawn_x_mode == self.ws.x_mode)
         for pool in self._pool.values():
             for item in pool:
                 self._lod[id(item)].set_data(np.empty(0), np.empty(0))
@@ -368,6 +375,8 @@ class CurvesView(QWidget):
         if self._lr_range is not None:
             self.lr_plot.setYRange(*self._lr_range, padding=0)
         self._robust_loss_range()
+        if zoom is not None and same and self.items:
+            self.loss_plot.setXRange(*zoom, padding=0)
         self._update_empty_state()
         self.curvesDrawn.emit()
 
