@@ -17,8 +17,10 @@ Logged ``nan``/``inf``/``NaN``/``Infinity`` cells are kept as values; empty cell
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,8 @@ EPOCH_MILLISECONDS_MIN = 1e11
 GENERIC_STEMS = {"metrics", "metric", "log", "logs", "training", "train", "history", "results",
                  "progress", "scalars", "export", "data"}
 _VERSION_DIR = re.compile(r"^version_\d+$")
+# Sniffed heads kept (per path, size and mtime): the files of the folder being loaded.
+HEAD_CACHE = 256
 
 
 # --------------------------------------------------------------------------- sniffing
@@ -84,10 +88,27 @@ class Head:
     def lower(self) -> list[str]:
         return [c.strip().lower() for c in self.header]
 
+    @property
+    def spaced(self) -> bool:
+        """Whether cells start with blanks after the delimiter (``1, 2.5``): the table
+        reader then skips them (it costs the C parser a quarter of its speed otherwise)."""
+        return any(c[:1].isspace() for row in (self.header, *self.rows) for c in row[1:])
+
 
 def sniff_head(path: Path) -> Head | None:
-    """Parse the head of a delimited text file, or None when it is not one."""
-    text = read_head(path)
+    """Parse the head of a delimited text file, or None when it is not one.
+
+    Several readers sniff each file in turn (up to eight of the CSV family): the parsed
+    head is kept per (path, size, mtime), so a file is sniffed once until it changes. The
+    returned Head is shared: read it, never change it.
+    """
+    st = os.stat(path)
+    return _sniff_head(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=HEAD_CACHE)
+def _sniff_head(path: str, size: int, mtime_ns: int) -> Head | None:
+    text = read_head(Path(path))
     if text is None:
         return None
     lines = head_lines(text)
@@ -185,7 +206,7 @@ def _load_table(path: Path, head: Head | None = None) -> tuple[Head, Table]:
     head = head or sniff_head(path)
     if head is None:
         raise ParseError(path, "not a text table (binary, not UTF-8, or no delimiter)")
-    table = read_table(path, head.delimiter, header=head.has_header)
+    table = read_table(path, head.delimiter, header=head.has_header, skip_space=head.spaced)
     if not head.has_header:
         table.frame.columns = [f"{path.stem}_{i}" for i in range(table.frame.shape[1])]
         table.warnings.append(f"{path}: no header row; columns named {path.stem}_0, {path.stem}_1, ...")

@@ -23,7 +23,7 @@ import yaml
 from .bounded import BoundedSafeLoader, yaml_load_file
 from .errors import ParseError
 from .tail import CUT_LINE_MESSAGE, last_line_is_cut
-from .model import empty_scalars, make_scalars
+from .model import empty_scalars
 
 # How much of a file the sniffers look at: enough for a header plus a few dozen rows.
 SNIFF_BYTES = 64 * 1024
@@ -101,11 +101,14 @@ class Table:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_table(path: Path, delimiter: str = ",", *, header: bool = True, as_text: bool = False) -> Table:
+def read_table(
+    path: Path, delimiter: str = ",", *, header: bool = True, as_text: bool = False, skip_space: bool = True
+) -> Table:
     """Read a delimited file with pandas' C parser; ragged rows are skipped with a warning.
 
     ``as_text`` keeps every cell as written (for metadata tables, where ``64`` must not
-    become ``64.0`` because another row left the cell empty).
+    become ``64.0`` because another row left the cell empty). ``skip_space`` drops blanks
+    after delimiters (pass False when the sniffed head has none: it is much faster).
 
     Raises :class:`ParseError` when the file cannot be parsed at all.
     """
@@ -121,12 +124,11 @@ def read_table(path: Path, delimiter: str = ",", *, header: bool = True, as_text
                 keep_default_na=False,
                 na_values=[""],
                 on_bad_lines="warn",
-                skipinitialspace=True,
+                skipinitialspace=skip_space,
                 encoding="utf-8",
                 encoding_errors="strict",
                 engine="c",
                 float_precision=FLOAT_PRECISION,
-                low_memory=False,
             )
     except UnicodeDecodeError:
         raise ParseError(path, "not a UTF-8 text file") from None
@@ -209,11 +211,18 @@ def wide_to_scalars(
         remap[keep] = np.arange(len(keep), dtype=np.int32)
         codes, names = remap[codes], [names[i] for i in keep]
     values = np.concatenate([columns[name][0][p] for name, p in zip(list(columns), picks)])
-    return make_scalars(
-        pd.Categorical.from_codes(codes, categories=names),
-        steps[index],
-        None if wall_times is None else wall_times[index],
-        values,
+    n = len(index)
+    # Every column is a fresh array of the schema's dtype: the frame takes them as they are
+    # (make_scalars would copy each once more; a million-row table spends a fifth of its
+    # conversion time there).
+    return pd.DataFrame(
+        {
+            "tag": pd.Categorical.from_codes(codes, categories=names),
+            "step": steps[index].astype(np.int64, copy=False),
+            "wall_time": np.full(n, np.nan) if wall_times is None else wall_times[index].astype(np.float64, copy=False),
+            "value": values.astype(np.float64, copy=False),
+        },
+        copy=False,
     )
 
 

@@ -22,6 +22,7 @@ The offline run folder (``wandb/run-*/`` with its binary ``.wandb`` file) is rea
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -50,6 +51,9 @@ from .roles import role_of
 FORMAT_PANEL = "wandb_csv"
 FORMAT_RUNS_TABLE = "wandb_runs_table"
 FORMAT_HISTORY = "wandb_history"
+# JSON lines parsed per chunk: large enough that one json.loads per chunk amortises the
+# call, small enough that the chunk's dicts (~0.5 KB a record) stay a few tens of MB.
+JSONL_CHUNK_LINES = 65_536
 
 # "<run> - <key>" with an optional band suffix; the run is split at the LAST " - " because
 # user-chosen run names contain " - " more often than metric keys do.
@@ -80,7 +84,7 @@ def read_panel(path: Path) -> list[Run]:
     head = sniff_head(path)
     if head is None:
         raise ParseError(path, "not a text table")
-    table = read_table(path, head.delimiter)
+    table = read_table(path, head.delimiter, skip_space=head.spaced)
     frame = table.frame
     if frame.empty:
         raise ParseError(path, "no data rows (header only)")
@@ -263,6 +267,67 @@ def sniff_history(path: Path) -> bool:
         "_runtime" in head.lower or "_timestamp" in head.lower)
 
 
+def _jsonl_chunk(lines: list[str], first_line: int, bad: list[int], deep: list[int]) -> pd.DataFrame | None:
+    """The records of a run of JSON lines as a frame (None when none is a record).
+
+    The whole chunk is parsed by one ``json.loads`` of the lines joined into an array (the
+    C scanner, no per-line Python); only a chunk with a bad line is parsed line by line,
+    to skip exactly the bad ones and say which.
+    """
+    kept = [ln for ln in lines if ln.strip()]
+    if not kept:
+        return None
+    try:
+        records = json.loads("[" + ",".join(kept) + "]", parse_constant=str)
+        if all(isinstance(r, dict) for r in records):
+            return pd.DataFrame.from_records(records)
+    except (ValueError, RecursionError):  # a bad or too deeply nested line: find it below
+        pass
+    records = []
+    for offset, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            record = json_loads(line, parse_constant=str)
+        except TooComplex:
+            deep.append(first_line + offset)
+            continue
+        except ValueError:
+            bad.append(first_line + offset)
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            bad.append(first_line + offset)
+    return pd.DataFrame.from_records(records) if records else None
+
+
+def _jsonl_frame(path: Path, fh, warnings: list[str]) -> pd.DataFrame:
+    """History records of a JSON-lines file, parsed in chunks of lines (bounded memory:
+    a chunk's dicts live only until its frame is built)."""
+    frames: list[pd.DataFrame] = []
+    bad: list[int] = []
+    deep: list[int] = []
+    line_no = 1
+    while True:
+        lines = list(itertools.islice(fh, JSONL_CHUNK_LINES))
+        if not lines:
+            break
+        frame = _jsonl_chunk(lines, line_no, bad, deep)
+        if frame is not None:
+            frames.append(frame)
+        line_no += len(lines)
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        warnings.append(f"{path}: line {bad[0]} is not a JSON object, skipped{more}")
+    if deep:
+        more = f" and {len(deep) - 1} more" if len(deep) > 1 else ""
+        warnings.append(f"{path}: line {deep[0]} is nested too deeply to read, skipped{more}")
+    if not frames:
+        raise ParseError(path, "no history records")
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True, sort=False)
+
+
 def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
     """History records as a frame; logged ``NaN``/``Infinity`` stay text so they count as points."""
     with open(path, "r", encoding="utf-8") as fh:
@@ -280,28 +345,7 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
                 warnings.append(f"{path}: record {bad[0]} is not an object; {len(bad)} such records skipped")
                 records = [r for r in records if isinstance(r, dict)]
         else:
-            records, bad_lines, deep_lines = [], [], []
-            for line_no, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json_loads(line, parse_constant=str)
-                except TooComplex:
-                    deep_lines.append(line_no)
-                    continue
-                except ValueError:
-                    bad_lines.append(line_no)
-                    continue
-                if isinstance(record, dict):
-                    records.append(record)
-                else:
-                    bad_lines.append(line_no)
-            if bad_lines:
-                more = f" and {len(bad_lines) - 1} more" if len(bad_lines) > 1 else ""
-                warnings.append(f"{path}: line {bad_lines[0]} is not a JSON object, skipped{more}")
-            if deep_lines:
-                more = f" and {len(deep_lines) - 1} more" if len(deep_lines) > 1 else ""
-                warnings.append(f"{path}: line {deep_lines[0]} is nested too deeply to read, skipped{more}")
+            return _jsonl_frame(path, fh, warnings)
     if not records:
         raise ParseError(path, "no history records")
     return pd.DataFrame.from_records(records)
@@ -321,7 +365,7 @@ def read_history(path: Path) -> list[Run]:
         head = sniff_head(path)
         if head is None:
             raise ParseError(path, "not a text table")
-        table = read_table(path, head.delimiter)
+        table = read_table(path, head.delimiter, skip_space=head.spaced)
         table.frame = table.frame.drop(columns=[c for c in table.frame.columns if c.startswith("Unnamed: ")])
         if table.frame.empty:
             raise ParseError(path, "no data rows (header only)")
