@@ -28,7 +28,8 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 _VAL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"}
 _TRAIN_WORDS = {"train", "training", "trn"}
-_LOSS_WORDS = {"loss", "nll", "xent", "crossentropy", "ce"}
+# Names people give the quantity being minimised (``objective``, ``cost`` in older frameworks).
+_LOSS_WORDS = {"loss", "nll", "xent", "crossentropy", "ce", "objective", "cost", "criterion"}
 _METRIC_WORDS = {
     "acc", "accuracy", "f1", "iou", "miou", "ap", "ap50", "ap75", "map", "bleu", "rouge",
     "wer", "cer", "auc", "precision", "recall", "perplexity", "ppl", "top1", "top5", "dice",

@@ -31,11 +31,18 @@ FORMAT = "text_log"
 SNIFF_BYTES = 64 * 1024
 # Three metric lines: one or two can happen by chance in any prose or source file.
 MIN_SNIFF_RECORDS = 3
-# Source code and documents may quote log lines; they are never training logs themselves.
+# Source code, configs and tables may quote log lines; they are never training logs themselves
+# (tables and configs have readers of their own).
 EXCLUDED_SUFFIXES = {
-    ".py", ".ipynb", ".md", ".rst", ".html", ".htm", ".js", ".ts", ".c", ".cc", ".cpp", ".h",
+    ".py", ".ipynb", ".js", ".ts", ".c", ".cc", ".cpp", ".h",
     ".java", ".yaml", ".yml", ".toml", ".cfg", ".ini", ".csv", ".tsv", ".sh",
 }
+# Documents: people paste console output into notes (``train_log.md``), and READMEs quote a few
+# lines of it. A document is a log only when metric lines are most of its text.
+DOCUMENT_SUFFIXES = {".md", ".markdown", ".rst", ".html", ".htm", ".org"}
+# Share of a document's non-blank head lines that must be metric lines for it to be a log: a
+# README quoting a training run has far more prose than log lines.
+DOCUMENT_MIN_RECORD_SHARE = 0.5
 # File and folder names that say nothing about the run: the name comes from further up.
 GENERIC_NAMES = {"log", "logs", "output", "outputs", "out", "stdout", "train", "training", "metrics",
                  "files", "console", "run", "results"}
@@ -52,23 +59,30 @@ def _head_text(path: Path) -> str | None:
 
 
 def sniff(path: Path) -> bool:
-    """At least three step-bearing metric lines in the first 64 KiB of a text file."""
-    if path.suffix.lower() in EXCLUDED_SUFFIXES:
+    """At least three step-bearing metric lines in the first 64 KiB of a text file, whatever its
+    extension (``.log``, ``.out``, ``.txt``, none); in a document (``.md``) they must also be most
+    of its lines."""
+    suffix = path.suffix.lower()
+    if suffix in EXCLUDED_SUFFIXES:
         return False
     text = _head_text(path)
     if text is None:
         return False
-    found = 0
+    document = suffix in DOCUMENT_SUFFIXES
+    found = lines = 0
     for line in _LINE_SPLIT.split(text):
+        if not line.strip():
+            continue
+        lines += 1
         try:
             record = parse_line(line)
         except TooComplex:  # one absurd line does not decide what the file is
             continue
         if record is not None and record.values and (record.attach in _COUNTS_AS_RECORD):
             found += 1
-            if found >= MIN_SNIFF_RECORDS:
+            if found >= MIN_SNIFF_RECORDS and not document:
                 return True
-    return False
+    return document and found >= MIN_SNIFF_RECORDS and found >= DOCUMENT_MIN_RECORD_SHARE * lines
 
 
 def run_name(path: Path) -> str:
@@ -81,6 +95,35 @@ def run_name(path: Path) -> str:
     return path.stem
 
 
+class _EpochAxis:
+    """Turns (epoch, counter within the epoch) into one global step axis.
+
+    The counter restarts every epoch ("Epoch [2/5], Step [100/600]"); each new epoch starts
+    where the last one ended: after the written epoch length when the line gives it, else
+    one typical counter increment after the last counter seen.
+    """
+
+    def __init__(self) -> None:
+        self.offset = 0
+        self.epoch: int | None = None
+        self.last_raw: int | None = None
+        self.increment: int | None = None
+
+    def global_step(self, rec: Record) -> int:
+        raw = int(rec.step or 0)
+        epoch = int(rec.epoch or 0)
+        if self.epoch is not None and epoch > self.epoch and self.last_raw is not None and raw <= self.last_raw:
+            if rec.epoch_len:
+                self.offset += rec.epoch_len * (epoch - self.epoch)
+            else:
+                self.offset += self.last_raw + (self.increment or 1) - raw
+        elif self.last_raw is not None and raw > self.last_raw and epoch == self.epoch:
+            gap = raw - self.last_raw
+            self.increment = gap if self.increment is None else min(self.increment, gap)
+        self.epoch, self.last_raw = epoch, raw
+        return self.offset + raw
+
+
 def _resolve_steps(records: Iterable[Record]) -> tuple[list[tuple[int, dict[str, float], str]], dict[str, Any]]:
     """Give every record a step; returns ``(step, values, attach)`` rows and bookkeeping."""
     rows: list[tuple[int, dict[str, float], str]] = []
@@ -88,6 +131,7 @@ def _resolve_steps(records: Iterable[Record]) -> tuple[list[tuple[int, dict[str,
     last_step: int | None = None
     count = 0
     info: dict[str, Any] = {"summary": {}, "units": {}, "counted": 0, "dropped": 0, "kinds": set()}
+    epochs = _EpochAxis()
     for rec in records:
         info["kinds"].add(rec.kind)
         info["units"].update(rec.units)
@@ -104,6 +148,9 @@ def _resolve_steps(records: Iterable[Record]) -> tuple[list[tuple[int, dict[str,
             count += 1
             info["counted"] += 1
             step = count
+        elif rec.epoch is not None:  # a counter that restarts every epoch
+            step = epochs.global_step(rec)
+            info["epoch_relative"] = True
         else:  # own / step_only
             step = rec.step
         for p in pending:
@@ -239,6 +286,8 @@ def read(path: Path) -> list[Run]:
         runtime = info["summary"].get("train_runtime")
         if runtime is not None:
             meta["train_runtime"] = runtime
+    if info.get("epoch_relative"):
+        meta["step_source"] = "epoch and a counter that restarts every epoch, joined into one axis"
     if info["counted"]:
         meta["step_source"] = "running count of logged dicts (the lines carry no step)"
     if info["dropped"]:

@@ -32,6 +32,14 @@ pattern            what it recognises (examples)
                    A line with metric-like pairs but no step key takes the last step seen
                    (Keras-style ``Epoch 3/10`` then a line of metrics); a line with a step key
                    and nothing else only sets that step.
+                   Progress fractions are read too: ``Epoch [2/5], Step [100/600], Loss: 0.3``,
+                   ``Train Epoch: 3 [640/60000 (1%)]  Loss: 0.2`` (PyTorch's MNIST example),
+                   ``Epoch: 1, Batch: 100, loss nan``: a line with an epoch and a counter inside
+                   it gets ``Record.epoch`` (and ``epoch_len`` when the total is written); the
+                   reader turns a counter that restarts every epoch into one global step axis.
+                   A fraction under a metric key is a ratio (``Accuracy: 9001/10000`` is 0.9001).
+                   A leading section label with an evaluation word (``Test set: Average loss:
+                   0.05``) is kept in the key, so the value is read as a validation value.
 =================  ==========================================================================
 
 Units written after a number (``414ms``, ``12.3%``) are dropped from the value and kept in
@@ -121,6 +129,10 @@ class Record:
     units: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # e.g. the HF summary dict
     step_key: str | None = None
+    # The epoch a within-epoch counter belongs to (the step restarts every epoch), and the
+    # epoch's length in that counter's units when the line writes it ("Step [100/600]").
+    epoch: int | None = None
+    epoch_len: int | None = None
 
 
 def _to_float(value: Any) -> float | None:
@@ -220,9 +232,109 @@ def parse_eval_next_step(line: str) -> Record | None:
     return None
 
 
+# ``cur/total`` written as a progress fraction ("[100/600]", "3/10", "640/60000").
+_FRACTION = re.compile(r"(?<![\w./])(?P<cur>\d+)\s*/\s*(?P<tot>\d+)(?![\w.])")
+# The word right before a fraction, across brackets and separators ("Step [", "Epoch: ").
+_KEY_BEFORE = re.compile(r"(?P<key>[A-Za-z_][\w]*)[\s\[:=(]*$")
+# Words that name a counter inside an epoch when the same line names the epoch.
+_COUNTER_WORDS = {"step", "batch", "iter", "iteration", "it", "update", "updates"}
+_EPOCH_WORDS = {"epoch", "ep"}
+# A section label at the start of a line ("Test set: Average loss: 0.05").
+_SECTION = re.compile(r"^\s*(?P<label>[A-Za-z][A-Za-z ]{0,30}?)\s*:\s")
+_EVAL_LABEL_WORDS = {"val", "valid", "validation", "eval", "evaluation", "test", "dev", "holdout"}
+
+
+def _last_word(key: str) -> str:
+    parts = key.lower().split()
+    return parts[-1] if parts else ""
+
+
+def _fractions(line: str) -> list[tuple[str | None, int, int, int, int]]:
+    """``(key, cur, total, start, end)`` of every integer fraction; key None when none precedes it."""
+    out = []
+    for m in _FRACTION.finditer(line):
+        before = _KEY_BEFORE.search(line[: m.start()])
+        key = before["key"] if before else None
+        out.append((key, int(m["cur"]), int(m["tot"]), m.start(), m.end()))
+    return out
+
+
+def _eval_section(line: str) -> str | None:
+    """A leading section label that says the line is about evaluation, e.g. ``Test set``."""
+    m = _SECTION.match(line)
+    if not m:
+        return None
+    words = set(m["label"].lower().split())
+    return m["label"].strip() if words & _EVAL_LABEL_WORDS else None
+
+
+def _with_progress(line: str, record: Record | None, pairs: list[tuple[str, float, str | None]],
+                   section: str | None = None) -> Record | None:
+    """Add what progress fractions say to a key-value record (epoch, counter, ratios)."""
+    fractions = _fractions(line)
+    if not fractions:
+        return record
+    epoch: int | None = None
+    for key, cur, _tot, _start, _end in fractions:
+        if key and _last_word(key) in _EPOCH_WORDS:
+            epoch = cur
+            break
+    if epoch is None:
+        # "Epoch: 3" written as a pair, the counter as a fraction ("Train Epoch: 3 [640/60000]").
+        for key, value, _unit in pairs:
+            if _last_word(key) in _EPOCH_WORDS and value.is_integer() and value >= 0:
+                epoch = int(value)
+                break
+    counter: tuple[int, int | None, str | None] | None = None
+    ratios: dict[str, float] = {}
+    for key, cur, tot, _start, _end in fractions:
+        word = _last_word(key) if key else None
+        if word in _EPOCH_WORDS:
+            continue
+        if word in _COUNTER_WORDS or word is None:
+            if counter is None and (word is not None or epoch is not None):
+                counter = (cur, tot if tot > 0 else None, key)
+        elif tot > 0 and key is not None and role_of(key) != "other":
+            ratios[_in_section(key, section)] = cur / tot
+    if record is None:
+        if not ratios:
+            return None
+        record = Record(None, {}, "key_values", attach="last")
+    for key, ratio in ratios.items():
+        record.values[key] = ratio
+    if epoch is None or counter is None:
+        if counter is not None and record.step is None:
+            record.step, record.step_key = counter[0], counter[2]
+            record.attach = "own" if record.values else "step_only"
+        return record
+    cur, tot, key = counter
+    record.step, record.step_key = cur, key or "batch"
+    record.epoch, record.epoch_len = epoch, tot
+    record.attach = "own" if record.values else "step_only"
+    for k in list(record.values):
+        if _last_word(k) in _EPOCH_WORDS or _last_word(k) in _COUNTER_WORDS:
+            record.values.pop(k)
+    return record
+
+
 def parse_key_values(line: str) -> Record | None:
     """``key value`` / ``key: value`` / ``key=value`` pairs with a step key (see the table)."""
     pairs = key_value_pairs(line)
+    section = _eval_section(line)
+    pairs = [(_in_section(k, section), v, u) for k, v, u in pairs]
+    record = _key_value_record(pairs)
+    return _with_progress(line, record, pairs, section)
+
+
+def _in_section(key: str, section: str | None) -> str:
+    """``key`` under the line's evaluation section label, unless it already says val/test."""
+    if section is None or set(key.lower().split()) & _EVAL_LABEL_WORDS:
+        return key
+    return f"{section} {key}"
+
+
+def _key_value_record(pairs: list[tuple[str, float, str | None]]) -> Record | None:
+    """The record of a line's key-value pairs alone (see :func:`parse_key_values`)."""
     if not pairs:
         return None
     step = None

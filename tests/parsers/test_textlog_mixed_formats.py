@@ -87,8 +87,9 @@ def test_mixed_folder_loads_in_one_call(real_logs: Path, corpus: Path, tmp_path:
 
 def test_real_trainer_states_roles(real_logs: Path) -> None:
     result = parsers.load(real_logs / "hf_trainer_state")
-    assert len(result) == 4
+    assert len(result) >= 4  # the collection grows
     for run in result:
-        assert run.primary_tag("lr") == "learning_rate"
+        assert run.primary_tag("lr") in ("learning_rate", "lr")  # Star's draft heads log "lr"
         assert run.primary_tag("train_loss") == "loss"
-        assert run.primary_tag("val_loss") == "eval_loss"
+        if "eval_loss" in run.tags():
+            assert run.primary_tag("val_loss") == "eval_loss"
