@@ -273,6 +273,12 @@ def _with_progress(line: str, record: Record | None, pairs: list[tuple[str, floa
     """Add what progress fractions say to a key-value record (epoch, counter, ratios)."""
     fractions = _fractions(line)
     if not fractions:
+        if record is not None and record.step_key and _last_word(record.step_key) in _COUNTER_WORDS:
+            # "Epoch: 2, Batch: 100, loss ...": the counter may restart every epoch.
+            for key, value, _unit in pairs:
+                if _last_word(key) in _EPOCH_WORDS and value.is_integer() and value >= 0:
+                    record.epoch = int(value)
+                    break
         return record
     epoch: int | None = None
     for key, cur, _tot, _start, _end in fractions:
@@ -312,7 +318,7 @@ def _with_progress(line: str, record: Record | None, pairs: list[tuple[str, floa
     record.epoch, record.epoch_len = epoch, tot
     record.attach = "own" if record.values else "step_only"
     for k in list(record.values):
-        if _last_word(k) in _EPOCH_WORDS or _last_word(k) in _COUNTER_WORDS:
+        if _last_word(k) in _COUNTER_WORDS:
             record.values.pop(k)
     return record
 

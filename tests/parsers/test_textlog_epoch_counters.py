@@ -1,0 +1,86 @@
+"""Console logs whose batch counter restarts every epoch, whatever the file's extension.
+
+The lines are written with the format strings of the scripts that print them (PyTorch's
+MNIST example and its beginner tutorial), as those scripts would write them to a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import parsers
+
+
+def _mnist_example_log(path: Path, epochs: int, losses: list[float]) -> None:
+    """pytorch/examples mnist/main.py: ``Train Epoch: {} [{}/{} ({:.0f}%)]\\tLoss: {:.6f}`` and the test line."""
+    n, batch, interval = 60000, 64, 100
+    it = iter(losses)
+    with open(path, "w") as fh:
+        for epoch in range(1, epochs + 1):
+            for batch_idx in range(0, n // batch, interval):
+                fh.write("Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}\n".format(
+                    epoch, batch_idx * batch, n, 100.0 * batch_idx * batch / n, next(it)))
+            fh.write("\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n\n".format(
+                0.1 / epoch, 9800 + epoch, 10000, 98.0))
+
+
+def test_mnist_example_epochs_join_into_one_axis(tmp_path: Path) -> None:
+    losses = list(np.linspace(2.3, 0.05, 3 * 10))
+    _mnist_example_log(tmp_path / "train.out", 3, losses)
+    (run,) = parsers.load(tmp_path)
+    loss = run.series(run.primary_tag("train_loss"))
+    steps = loss["step"].to_numpy()
+    assert len(steps) == 30 and np.all(np.diff(steps) > 0)  # no epoch superseded by the next
+    # Each epoch starts after the 60,000 samples of the one before.
+    assert steps[10] == 60000 and steps[20] == 120000
+    np.testing.assert_allclose(loss["value"], np.round(losses, 6))
+    assert run.primary_tag("val_loss") == "Test set Average loss"  # the section says it is the test set
+    acc = run.series(run.primary_tag("val_metric"))
+    assert acc["value"].iloc[0] == 0.9801  # "9801/10000" is a ratio
+
+
+def test_tutorial_log_saved_as_markdown_with_nan_losses_loads(tmp_path: Path) -> None:
+    """The beginner tutorial's print, all losses nan, saved as notes in a .md file."""
+    with open(tmp_path / "training_notes.md", "w") as fh:
+        fh.write("# run 3\n\n")
+        for epoch in range(5):
+            for i in range(600):
+                if (i + 1) % 100 == 0:
+                    fh.write("Epoch [{}/{}], Step [{}/{}], Loss: {:.4f}\n".format(
+                        epoch + 1, 5, i + 1, 600, float("nan")))
+    (run,) = parsers.load(tmp_path)
+    loss = run.series(run.primary_tag("train_loss"))
+    assert np.isnan(loss["value"]).all() and len(loss) == 30
+    assert loss["step"].iloc[0] == 100 and loss["step"].iloc[6] == 700 and loss["step"].iloc[-1] == 3000
+
+
+def test_readme_quoting_a_few_log_lines_is_not_a_log(tmp_path: Path) -> None:
+    text = ["# My model", "", "Train it with `python train.py`. You should see:", "", "```"]
+    text += [f"step {i} | loss: {3 - i / 100:.3f} | lr 3e-4" for i in range(0, 40, 10)]
+    text += ["```", ""] + [f"Paragraph {i} of prose about the model, the data and the results." for i in range(10)]
+    (tmp_path / "README.md").write_text("\n".join(text) + "\n")
+    runs = parsers.load(tmp_path)
+    assert len(runs) == 0
+
+
+def test_log_without_extension_and_epoch_batch_pairs(tmp_path: Path) -> None:
+    with open(tmp_path / "stdout", "w") as fh:
+        for epoch in range(3):
+            for b in range(0, 50, 10):
+                fh.write(f"Epoch: {epoch}, Batch: {b}, loss: {1.0 / (1 + epoch * 5 + b / 10):.4f}\n")
+    (run,) = parsers.load(tmp_path)
+    steps = run.series(run.primary_tag("train_loss"))["step"].to_numpy()
+    assert len(steps) == 15 and np.all(np.diff(steps) > 0)
+    assert list(steps[:7]) == [0, 10, 20, 30, 40, 50, 60]  # epoch 1 continues one interval after epoch 0
+
+
+def test_objective_is_the_training_loss_not_the_validation_loss(tmp_path: Path) -> None:
+    with open(tmp_path / "metrics.csv", "w") as fh:
+        fh.write("step,objective,val_loss\n")
+        for s in range(0, 200, 10):
+            fh.write(f"{s},{2.0 / (1 + s / 50):.4f},{'' if s % 50 else 2.1 / (1 + s / 60)}\n")
+    (run,) = parsers.load(tmp_path)
+    assert run.primary_tag("train_loss") == "objective"
+    assert run.primary_tag("val_loss") == "val_loss"
