@@ -125,8 +125,31 @@ class Run:
         from .roles import infer_roles
 
         self.roles = infer_roles(self.tags())
+        if "train_loss" not in self.roles.values():
+            self._train_loss_by_shape()
         if overrides:
             self.set_roles(overrides)
+
+    def _train_loss_by_shape(self) -> None:
+        """No tag is named like a training loss: take the one shaped like one (falling, bouncing),
+        and say so in ``meta["roles_by_shape"]`` and a warning."""
+        from .roles import SHAPE_MAX_CANDIDATES, loss_by_shape
+
+        others = [t for t, r in self.roles.items() if r == "other"]
+        if not others or self.scalars.empty:
+            return
+        counts = self.point_counts()
+        others = sorted(others, key=lambda t: -counts.get(t, 0))[:SHAPE_MAX_CANDIDATES]
+        df = self.scalars[self.scalars["tag"].isin(others)].sort_values(["tag", "step"], kind="stable")
+        curves = {str(tag): part["value"].to_numpy() for tag, part in df.groupby("tag", observed=True)}
+        val_points = max((counts.get(t, 0) for t, r in self.roles.items() if r == "val_loss"), default=0)
+        tag = loss_by_shape(curves, min_points=val_points)
+        if tag is None:
+            return
+        self.roles[tag] = "train_loss"
+        self.meta.setdefault("roles_by_shape", {})[tag] = "train_loss"
+        self.warnings.append(f"{self.path}: no tag is named like a training loss; {tag!r} is taken as the "
+                             f"training loss by its shape (give --role {tag}=other if it is not)")
 
     def set_roles(self, overrides: dict[str, str]) -> None:
         """Assign roles by hand: ``{tag: role}``; a role given to a new tag is taken from the others."""

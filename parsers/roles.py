@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+import numpy as np
+
 ROLES: tuple[str, ...] = (
     "train_loss",
     "val_loss",
@@ -98,3 +100,54 @@ def rank_tags(tags: list[str], role: str, counts: dict[str, int] | None = None) 
     """Order tags of one role: plainest name first, then most points."""
     counts = counts or {}
     return sorted(tags, key=lambda t: (_preference(t, role), -counts.get(t, 0), t))
+
+
+# -- the training loss recognised by its shape ----------------------------------------------
+# A curve needs this many points before its shape says anything.
+SHAPE_MIN_POINTS = 8
+# A loss falls: the median of its last tenth at most this fraction of its first tenth's.
+SHAPE_MAX_END_RATIO = 0.8
+# ... and falls overall, not just at the ends: Spearman correlation with the step at most this.
+SHAPE_MAX_RANK_CORR = -0.5
+# Minibatch losses bounce: at least this share of consecutive changes go up. Schedules that
+# decay by construction (exploration epsilon, temperature) never do.
+SHAPE_MIN_UP_SHARE = 0.03
+# Names of quantities that decay by design, never the loss.
+_SCHEDULE_WORDS = {"epsilon", "eps", "temperature", "temp", "decay", "wd", "beta", "tau", "eta",
+                   "remaining", "left", "noise", "sigma", "alpha", "ratio", "kl"}
+# Only this many candidate tags (the most logged) are looked at: enough for any real run.
+SHAPE_MAX_CANDIDATES = 64
+
+
+def looks_like_loss(values: np.ndarray) -> bool:
+    """Whether a curve (values in step order) has a training loss's shape: positive, falling
+    overall with minibatch bounces, not a schedule that decays by construction."""
+    v = values[np.isfinite(values)]
+    if len(v) < SHAPE_MIN_POINTS or np.any(v < 0):
+        return False
+    tenth = max(len(v) // 10, 1)
+    start, end = float(np.median(v[:tenth])), float(np.median(v[-tenth:]))
+    if not start > 0 or end > SHAPE_MAX_END_RATIO * start:
+        return False
+    ranks = np.argsort(np.argsort(v))
+    corr = float(np.corrcoef(np.arange(len(v)), ranks)[0, 1])
+    if not corr <= SHAPE_MAX_RANK_CORR:
+        return False
+    diffs = np.diff(v)
+    return float(np.mean(diffs > 0)) >= SHAPE_MIN_UP_SHARE
+
+
+def loss_by_shape(curves: dict[str, np.ndarray], min_points: int = 0) -> str | None:
+    """Among tags no name recognised, the one shaped most like a training loss, or None.
+
+    ``curves`` maps tag -> values in step order; ``min_points`` is what the training loss must
+    at least have (a validation curve's count: training is logged at least as often).
+    """
+    best: tuple[int, str] | None = None
+    for tag, values in curves.items():
+        if set(tokens(tag)) & _SCHEDULE_WORDS or len(values) < max(min_points, SHAPE_MIN_POINTS):
+            continue
+        if looks_like_loss(np.asarray(values, dtype=np.float64)):
+            if best is None or len(values) > best[0]:
+                best = (len(values), tag)
+    return None if best is None else best[1]

@@ -84,3 +84,19 @@ def test_objective_is_the_training_loss_not_the_validation_loss(tmp_path: Path) 
     (run,) = parsers.load(tmp_path)
     assert run.primary_tag("train_loss") == "objective"
     assert run.primary_tag("val_loss") == "val_loss"
+
+
+def test_training_loss_with_an_unknown_name_is_found_by_shape(corpus: Path, tmp_path: Path) -> None:
+    """A corpus run's real losses under a name no list knows: the falling, bouncing curve is the
+    training loss (said in a warning), not the validation loss standing in."""
+    (src,) = parsers.load(sorted((corpus / "runs").glob("digits_mlp-*"))[0])
+    loss, val = src.role_series("train_loss"), src.role_series("val_loss")
+    with open(tmp_path / "metrics.csv", "w") as fh:
+        fh.write("step,J,valid_score,epsilon\n")
+        vals = dict(zip(val["step"], val["value"]))
+        for i, (s, v) in enumerate(zip(loss["step"], loss["value"])):
+            fh.write(f"{s},{v!r},{vals.get(s, '')},{0.995 ** i!r}\n")
+    (run,) = parsers.load(tmp_path)
+    assert run.primary_tag("train_loss") == "J"
+    assert run.meta["roles_by_shape"] == {"J": "train_loss"}
+    assert any("by its shape" in w for w in run.warnings)
