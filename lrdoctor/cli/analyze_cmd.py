@@ -10,8 +10,9 @@ from lrdoctor.analysis import Analysis
 from lrdoctor.fleet.summary import FLEET_MIN_RUNS, contract_dict, fleet_summary
 from lrdoctor.analysis.wording import lr as fmt_lr
 
-from .common import add_load_arguments, analyze_paths, print_warnings
+from .common import add_fail_on_argument, add_load_arguments, analyze_paths, fail_on_exit, print_warnings
 from .cost_options import add_cost_arguments, apply_costs, render_money
+from .ordering import by_importance
 from .fleet_text import render_fleet
 
 
@@ -19,13 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``analyze``."""
     add_load_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the version-1 JSON contract")
+    add_fail_on_argument(parser)
     add_cost_arguments(parser)
 
 
 def render_text(analysis: Analysis) -> str:
-    """A readable summary: one block per run and per sweep."""
+    """A readable summary: one block per run (the most severe first, then the most money wasted), then sweeps."""
     lines: list[str] = []
-    for ra in analysis.runs:
+    for ra in by_importance(analysis.runs):
         r = ra.run
         lines.append(f"{r.name}  [{r.format}]  {r.path}")
         lines.append(f"  {ra.kind}, {ra.steps:,} steps, schedule: {ra.schedule.kind}")
@@ -84,4 +86,4 @@ def run(args: argparse.Namespace) -> int:
             print(money + "\n")
         print(render_text(analysis))
         print_warnings(analysis.warnings)
-    return 0 if analysis.runs else 2
+    return fail_on_exit(analysis, args.fail_on) if analysis.runs else 2

@@ -21,6 +21,8 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TAG=ROLE",
         help="override the role of a tag, e.g. --role my_loss=train_loss (repeatable)",
     )
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar on stderr (it is drawn only when stderr is a terminal)")
     g = parser.add_argument_group("execution", "where the runs are read and analysed")
     g.add_argument("--jobs", "-j", type=_positive, metavar="N",
                    help=f"worker processes (default: all {default_jobs()} cores when the work is worth it)")
@@ -28,6 +30,28 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
                    help='a Dask scheduler: one task per run folder on its cluster (pip install "lrdoctor[cluster]")')
     g.add_argument("--no-cache", action="store_true",
                    help="read and analyse everything again instead of reusing cached results of unchanged runs")
+
+
+# Exit code when a finding at or above --fail-on's severity was found (0, 1 and 2 are taken).
+EXIT_FINDINGS = 3
+
+
+def add_fail_on_argument(parser: argparse.ArgumentParser) -> None:
+    """``--fail-on warning|critical``: a CI gate on the worst finding."""
+    parser.add_argument("--fail-on", choices=("warning", "critical"), default=None, metavar="SEVERITY",
+                        help=f"exit {EXIT_FINDINGS} when any run has a finding of this severity or worse "
+                        "(warning or critical), for CI")
+
+
+def fail_on_exit(analysis: Any, level: str | None) -> int:
+    """``EXIT_FINDINGS`` when a finding reaches ``level`` (``--fail-on``), else 0."""
+    from lrdoctor.analysis.findings import SEVERITIES
+
+    if level is None:
+        return 0
+    floor = SEVERITIES.index(level)
+    hit = any(SEVERITIES.index(f.severity) >= floor for ra in analysis.runs for f in ra.findings)
+    return EXIT_FINDINGS if hit else 0
 
 
 def _positive(text: str) -> int:
@@ -70,10 +94,14 @@ def load_paths(args: argparse.Namespace) -> RunList:
 
 
 def analyze_paths(args: argparse.Namespace) -> Any:
-    """Load and analyse every PATH (an :class:`~lrdoctor.analysis.Analysis`), as the flags say."""
+    """Load and analyse every PATH (an :class:`~lrdoctor.analysis.Analysis`), as the flags say,
+    with a progress bar on stderr when it is a terminal (not with ``--quiet``)."""
     from lrdoctor.fleet import analyze_paths as fleet_analyze
 
-    return fleet_analyze(args.paths, **execution_options(args))
+    from .progress import progress_bar
+
+    with progress_bar(getattr(args, "quiet", False)) as progress:
+        return fleet_analyze(args.paths, progress=progress, **execution_options(args))
 
 
 def print_warnings(warnings: list[LoadWarning]) -> None:

@@ -10,6 +10,8 @@ from lrdoctor.analysis.findings import Analysis, RunAnalysis
 from lrdoctor.cost import CostSettings, SettingsError, estimate_costs, load_presets, load_settings, save_settings
 from lrdoctor.cost.estimate import RunCost
 
+from .ordering import by_importance
+
 
 def add_cost_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags that choose the hardware, the price and (for logs without a clock) the step time."""
@@ -89,13 +91,23 @@ def _run_line(ra: RunAnalysis) -> str:
         else (f"{w.mode} {_money(w.money.usd, c)}" if w.money.usd is not None else f"{w.mode}: {w.note or 'not counted'}")
         for w in c.by_finding
     ]
-    share = "" if c.wasted_share is None else f" ({fmt.percent(c.wasted_share)} of {_money(c.total.usd, c)})"
     st = c.step_time
     clock = f"{fmt.step_time(st.seconds_per_step)} {st.source}"
+    if c.hardware.usd_per_gpu_hour is None:
+        share = "" if c.wasted_share is None else f"{fmt.percent(c.wasted_share)} of the run; "
+        return (f"  {ra.run.name}: {fmt.gpu_hours(c.wasted.gpu_hours, '?')} wasted ({share}"
+                f"{fmt.no_price(c.hardware.gpu)}), {fmt.steps(c.wasted_steps)} "
+                f"[{'; '.join(parts) or 'nothing wasted'}]; {clock}")
+    share = "" if c.wasted_share is None else f" ({fmt.percent(c.wasted_share)} of {_money(c.total.usd, c)})"
     return (
         f"  {ra.run.name}: {_money(c.wasted.usd, c)} wasted{share}, {fmt.gpu_hours(c.wasted.gpu_hours, '?')}, "
         f"{fmt.steps(c.wasted_steps)} [{'; '.join(parts) or 'nothing wasted'}]; {clock}"
     )
+
+
+def _known_sum(values) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(sum(known)) if known else None
 
 
 def render_money(analysis: Analysis) -> str:
@@ -107,8 +119,8 @@ def render_money(analysis: Analysis) -> str:
     wasted_usd = sum(c.wasted.usd or 0.0 for c in costed)
     total_usd = sum(c.total.usd or 0.0 for c in costed)
     hours = sum(c.wasted.gpu_hours or 0.0 for c in costed)
-    kwh = sum(c.wasted.kwh or 0.0 for c in costed)
-    kg = sum(c.wasted.kg_co2e or 0.0 for c in costed)
+    kwh = _known_sum(c.wasted.kwh for c in costed)  # None when no run's power is known
+    kg = _known_sum(c.wasted.kg_co2e for c in costed)
     gpus = sorted({f"{c.hardware.gpu_count}x {c.hardware.gpu} at {fmt.usd(c.hardware.usd_per_gpu_hour)}/GPU-h"
                    if c.hardware.usd_per_gpu_hour is not None else
                    f"{c.hardware.gpu_count}x {c.hardware.gpu}, {fmt.no_price(c.hardware.gpu)}" for c in costs})
@@ -121,12 +133,12 @@ def render_money(analysis: Analysis) -> str:
             money += " (" + "; ".join(fmt.no_price(g) for g in unpriced) + ")"
     lines = [
         f"Wasted compute: {money}, {fmt.gpu_hours(hours)}, "
-        f"{fmt.energy(kwh)}, {fmt.co2(kg)}  [{'; '.join(gpus)}]"
+        f"{fmt.energy(kwh, 'energy unknown')}, {fmt.co2(kg, 'CO2e unknown')}  [{'; '.join(gpus)}]"
     ]
     if len(costed) < len(costs):
         lines.append(f"  ({len(costs) - len(costed)} run(s) without a clock not costed: give --step-time)")
-    lines += [_run_line(ra) for ra in analysis.runs if ra.cost is not None and (ra.cost.wasted_steps or
-              ra.cost.by_finding)]
+    lines += [_run_line(ra) for ra in by_importance(analysis.runs) if ra.cost is not None and
+              (ra.cost.wasted_steps or ra.cost.by_finding)]
     for note in sorted({n for c in costs for n in c.hardware.notes}):
         lines.append(f"  note: {note}")
     return "\n".join(lines)

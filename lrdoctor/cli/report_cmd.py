@@ -2,7 +2,8 @@
 
 The format comes from the suffix (or ``--format``). Exit codes: 0 written; 1 the report
 could not be written (permission, disk full ...); 2 nothing loaded or bad arguments
-(unknown suffix, output folder missing, bad cost flag).
+(unknown suffix, output folder missing, bad cost flag); 3 written, and a finding reached
+``--fail-on``'s severity.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lrdoctor.cost import estimate_costs
 from lrdoctor.report import ReportError, format_for, write_report
 
 from .common import add_load_arguments, analyze_paths, print_warnings
+from .common import add_fail_on_argument, fail_on_exit
 from .cost_options import add_cost_arguments, settings_from_args
 
 
@@ -25,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="report file; the format follows the suffix: .html, .pdf, .md or .json")
     parser.add_argument("--format", choices=("html", "pdf", "md", "json"), default=None,
                         help="force the format instead of reading it from the suffix")
+    add_fail_on_argument(parser)
     add_cost_arguments(parser)  # the same flags as ``analyze``, so ``-o x.json`` equals ``analyze --json``
 
 
@@ -50,4 +53,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"lrdoctor report: {exc}", file=sys.stderr)
         return 1
     print(path)
-    return 0
+    return fail_on_exit(analysis, args.fail_on)
