@@ -81,7 +81,7 @@ def _summary(report: Report) -> list[str]:
     if s is None:
         return []
     out = ([f"**Spent {md_escape(s.spent)} · wasted {md_escape(s.wasted)} ({s.wasted_share}) · "
-            f"{md_escape(s.wasted_gpu_hours)} · {md_escape(s.wasted_energy)}**", ""] if s.costed_any else
+            f"{md_escape(s.wasted_gpu_hours)} · {md_escape(s.wasted_steps)} steps wasted**", ""] if s.costed_any else
            ["_No cost estimate: the analysis carries no GPU/price settings._", ""])
     out += [f"**{md_escape(s.verdict)}**", ""]
     if s.top_runs:

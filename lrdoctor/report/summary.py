@@ -67,7 +67,7 @@ class ManagerPage:
     wasted: str
     wasted_share: str
     wasted_gpu_hours: str
-    wasted_energy: str
+    wasted_steps: str
     verdict: str
     top_runs: list[RunWaste] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
@@ -82,12 +82,6 @@ def _f(value: Any) -> float | None:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _sum(costs: list[dict[str, Any]], key: str) -> float | None:
-    values = [_f(c.get(key)) for c in costs]
-    values = [v for v in values if v is not None]
-    return float(sum(values)) if values else None
 
 
 def _priced(c: dict[str, Any]) -> bool:
@@ -146,28 +140,29 @@ def run_waste_text(c: dict[str, Any] | None) -> tuple[str, str, float | None]:
 
 def build_manager_page(analysis: "Analysis", anchors: dict[int, str],
                        cost_of: Any) -> ManagerPage:
-    """The manager's page of ``analysis``; ``cost_of(ra)`` gives a run's cost dict (or None)."""
+    """The manager's page of ``analysis``; ``cost_of(ra)`` gives a run's cost dict (or None).
+
+    The totals, the waste by failure mode and the ranking are the fleet summary's
+    (:func:`lrdoctor.fleet.summary.fleet_summary`, their one owner); this page words them.
+    """
+    from lrdoctor.fleet.summary import fleet_summary
+
+    fleet = fleet_summary(analysis)
     runs = list(analysis.runs)
     costs = {id(ra): cost_of(ra) for ra in runs}
     costed = [c for c in costs.values() if c is not None and c.get("step_time_s") is not None]
-    priced = [c for c in costed if _priced(c)]
     unpriced_gpus = sorted({str(c.get("gpu")) for c in costed if not _priced(c)})
-    all_priced = bool(costed) and len(priced) == len(costed)
+    money = fleet.total_usd is not None
 
-    total_usd, wasted_usd = _sum(priced, "total_usd"), _sum(priced, "wasted_usd")
-    total_h, wasted_h = _sum(costed, "total_gpu_hours"), _sum(costed, "wasted_gpu_hours")
-    spent = _money_or_hours(total_usd, total_h, bool(priced), unpriced_gpus)
-    wasted = _money_or_hours(wasted_usd, wasted_h, bool(priced), unpriced_gpus)
-    share_base = (wasted_usd, total_usd) if priced else (wasted_h, total_h)
-    share = (fmt.percent(share_base[0] / share_base[1]) if share_base[0] is not None and share_base[1]
-             else fmt.UNKNOWN)
+    spent = _money_or_hours(fleet.total_usd, fleet.total_gpu_hours, money, unpriced_gpus)
+    wasted = _money_or_hours(fleet.wasted_usd, fleet.wasted_gpu_hours, money, unpriced_gpus)
+    share = fmt.percent(fleet.wasted_share)
 
     with_findings = [ra for ra in runs if ra.findings]
-    ranked = sorted(with_findings, key=lambda ra: (-(_run_usd(costs[id(ra)]) or 0.0),
-                                                   -severity_rank(ra.worst_severity()),
-                                                   -(_f((costs[id(ra)] or {}).get("wasted_gpu_hours")) or 0.0)))
+    ranked = [runs[r.index] for r in fleet.ranked if runs[r.index].findings]
     # Runs that wasted something come first; runs with nothing counted only fill an otherwise empty table.
-    wasting = [ra for ra in ranked if (_f((costs[id(ra)] or {}).get("wasted_gpu_hours")) or 0.0) > 0]
+    wasting = [runs[r.index] for r in fleet.ranked if runs[r.index].findings
+               and ((r.wasted_gpu_hours or 0.0) > 0 or r.wasted_steps)]
     top_runs = []
     for ra in (wasting or ranked)[:TOP_RUNS]:
         text, run_share, usd = run_waste_text(costs[id(ra)])
@@ -177,20 +172,19 @@ def build_manager_page(analysis: "Analysis", anchors: dict[int, str],
 
     page = ManagerPage(
         costed_any=any(c is not None for c in costs.values()),
-        runs=len(runs), runs_with_findings=len(with_findings), runs_costed=len(costed),
+        runs=len(runs), runs_with_findings=len(with_findings), runs_costed=fleet.costed_runs,
         spent=spent, wasted=wasted, wasted_share=share,
-        wasted_gpu_hours=fmt.gpu_hours(wasted_h), wasted_energy=fmt.energy(_sum(costed, "wasted_kwh")),
-        verdict=_verdict(runs, with_findings, ranked, costs, wasted, share, bool(priced) or not costed),
+        wasted_gpu_hours=fmt.gpu_hours(fleet.wasted_gpu_hours), wasted_steps=fmt.count(fleet.wasted_steps),
+        verdict=_verdict(runs, with_findings, wasting or ranked, costs, wasted, share, money or not costed),
         top_runs=top_runs,
         actions=_actions(runs, anchors, costs),
     )
-    totals, money = mode_totals(list(costs.values()))
+    totals = [(m.mode, m.wasted_usd if money else m.wasted_gpu_hours) for m in fleet.by_mode]
+    totals = [(mode, float(v)) for mode, v in totals if v]
     show = fmt.usd if money else fmt.gpu_hours
     page.by_mode = [(mode_label(m), show(v)) for m, v in totals]
-    if len(costed) < len(runs):
-        page.notes.append(f"{len(runs) - len(costed)} of {len(runs)} runs have no clock in their logs and are "
-                          "not costed: give --step-time.")
-    if unpriced_gpus and not all_priced:
+    page.notes.extend(sentence_case(n).rstrip(".") + "." for n in fleet.notes)
+    if unpriced_gpus:
         page.notes.extend(f"{fmt.no_price(g)}." for g in unpriced_gpus)
     page.chart = waste_chart(totals, money)
     return page
@@ -247,25 +241,7 @@ def _actions(runs: list["RunAnalysis"], anchors: dict[int, str], costs: dict[int
 def _saving_without_money(waste_text: str) -> str:
     if waste_text.startswith("Waste not counted"):
         return "saving not counted"
-    return "saves " + waste_text.split(";")[0].split(":")[0].split(" (")[0]
-
-
-def mode_totals(costs: list[dict[str, Any]]) -> tuple[list[tuple[str, float]], bool]:
-    """Waste per failure mode over the costed runs, the biggest first, and whether it is in dollars.
-
-    Dollars when any run is priced, GPU-hours otherwise. A step two findings both wasted counts in
-    both modes here (each finding's own waste); the run totals count it once.
-    """
-    costed = [c for c in costs if c is not None and c.get("step_time_s") is not None]
-    priced = [c for c in costed if _priced(c)]
-    use, key = (priced, "wasted_usd") if priced else (costed, "wasted_gpu_hours")
-    sums: dict[str, float] = {}
-    for c in use:
-        for w in c.get("by_finding") or []:
-            value = _f(w.get(key)) if isinstance(w, dict) else None
-            if value:
-                sums[str(w.get("mode"))] = sums.get(str(w.get("mode")), 0.0) + value
-    return sorted(sums.items(), key=lambda kv: -kv[1]), bool(priced)
+    return "saves " + waste_text.split(" wasted")[0]  # "790 steps wasted (steps ...)..." -> "saves 790 steps"
 
 
 def waste_chart(totals: list[tuple[str, float]], money: bool, key: str = "fleet-waste") -> ChartSpec | None:
