@@ -15,7 +15,7 @@ from typing import Any
 from . import wording as w
 from .findings import RunAnalysis, SweepAnalysis
 from .lr_advice import LRBasis
-from .sweep import _LR_KEYS, _unit_and_parent
+from .sweep import _LR_KEYS, _unit_and_parent, folder_text
 
 
 def _flat(meta: Any, prefix: str = "") -> dict[str, Any]:
@@ -74,7 +74,7 @@ def apply_context(analyses: list[RunAnalysis], sweeps: list[SweepAnalysis]) -> N
         members = {(n, str(p["path"])) for n, p in zip(sw.runs, sw.points)}
         why = sw.details.get("suggested_reason") or f"its best LR is {w.lr(sw.best_lr)}"
         for ra in analyses:
-            inside = (ra.run.name, str(ra.run.path)) in members or str(Path(ra.run.path)).startswith(str(sw.path))
+            inside = (ra.run.name, str(ra.run.path)) in members or folder_text(Path(ra.run.path)).startswith(str(sw.path))
             if ra.kind == "training" and inside:
                 _override(ra, float(sw.suggested_lr), LRBasis.SWEEP, f"the LR sweep in {sw.path}", why)
     tests = [ra for ra in analyses if ra.kind == "range_test" and ra.suggested_lr]

@@ -356,4 +356,14 @@ def find_sweeps(runs: list[Run], analyses: list[RunAnalysis] | None = None) -> l
     count as divergence too.
     """
     diverged_ids = _diverged_by_analysis(analyses)
-    return [analyze_sweep(str(parent), rows, diverged_ids) for parent, rows in _groups(list(runs))]
+    return [analyze_sweep(folder_text(parent), rows, diverged_ids) for parent, rows in _groups(list(runs))]
+
+
+# A URL scheme that Path folded (``s3://bucket/x`` -> ``s3:/bucket/x``); two letters at least, so a
+# Windows drive (``C:``) is never taken for one.
+_FOLDED_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)")
+
+
+def folder_text(folder: Path) -> str:
+    """A sweep's folder as the user wrote it: runs read from a bucket keep their ``s3://`` form."""
+    return _FOLDED_URL.sub(r"\1://", str(folder))

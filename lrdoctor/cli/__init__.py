@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("lrdoctor.cli.inspect_cmd", "list the runs, tags, roles and points found in PATH"),
     "analyze": ("lrdoctor.cli.analyze_cmd", "diagnose learning-rate problems in PATH"),
     "report": ("lrdoctor.cli.report_cmd", "write an HTML, PDF, Markdown or JSON report"),
+    "export": ("lrdoctor.cli.export_cmd", "write every scalar of every run to one Parquet or CSV table"),
     "watch": ("lrdoctor.cli.watch_cmd", "follow runs still training; print each new finding"),
 }
 

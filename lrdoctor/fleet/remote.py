@@ -71,11 +71,11 @@ def _stamp(url: str, info: dict[str, Any]) -> Stamp:
 def walk(url: str, storage_options: dict[str, Any]) -> Listing:
     """The run units under ``url`` (a folder or one file), files in the loader's walk order."""
     fs, root = _fs(url, storage_options)
-    protocol = url.partition("://")[0]
     root = root.rstrip("/")
+    base = url.rstrip("/")  # paths keep the form the user wrote
     if fs.isfile(root):
         info = fs.info(root)
-        full = _unstrip(fs, protocol, root)
+        full = base
         unit = Unit(full.rsplit("/", 1)[0], (full,), (0,))
         return Listing([unit], True, {full: _stamp(full, info)})
     found = fs.find(root, detail=True)
@@ -90,7 +90,6 @@ def walk(url: str, storage_options: dict[str, Any]) -> Listing:
             continue
         rows.append((_walk_key(rel), rel, info))
     rows.sort(key=lambda r: r[0])
-    base = _unstrip(fs, protocol, root)
     # PurePosixPath folds "s3://b" into "s3:/b": units are computed on paths relative to the root.
     rel_paths = [PurePosixPath("/", *rel) for _, rel, _ in rows]
     units = []
@@ -103,11 +102,6 @@ def walk(url: str, storage_options: dict[str, Any]) -> Listing:
 def _join(base: str, rel: str) -> str:
     rel = rel.lstrip("/")
     return base if not rel else base.rstrip("/") + "/" + rel
-
-
-def _unstrip(fs: Any, protocol: str, path: str) -> str:
-    """``bucket/key`` back to ``s3://bucket/key`` (fsspec strips the protocol)."""
-    return fs.unstrip_protocol(path) if hasattr(fs, "unstrip_protocol") else f"{protocol}://{path}"
 
 
 @contextmanager
