@@ -389,8 +389,132 @@ def bench_analysis(ctx: Context) -> list[Row]:
     return [Row(f"analysis per {points:,}-point run (mean of {len(runs)})", best, "target 30 ms", 0.030, "<= 1")]
 
 
-# Sections in the order they print. Helper "fleet" adds serial / pool / LocalCluster /
-# cached rows as sections of their own here.
+# =========================================================================== execution (helper "fleet")
+class CpuMeter:
+    """CPU seconds used by this process and every process below it (pool workers under the fork
+    server, Dask nannies and workers), sampled from /proc while the work runs (Linux only).
+
+    A process's last sample is at most SAMPLE_S old when it exits, so a short-lived worker's final
+    moments can be missed: cores busy is a slight underestimate, never an overestimate.
+    """
+
+    SAMPLE_S = 0.1
+
+    def __init__(self) -> None:
+        import threading
+
+        self._seen: dict[int, float] = {}
+        self._start: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _tree(self) -> dict[int, float]:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / self._tick
+        mine, me = {}, os.getpid()
+        for pid in cpu:
+            p, hops = pid, 0
+            while p not in (0, 1, me) and hops < 64:
+                p, hops = parents.get(p, 0), hops + 1
+            if p == me:
+                mine[pid] = cpu[pid]
+        return mine
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.SAMPLE_S):
+            for pid, t in self._tree().items():
+                self._seen[pid] = max(self._seen.get(pid, 0.0), t)
+
+    def __enter__(self) -> "CpuMeter":
+        self._start = self._tree()
+        self._seen = dict(self._start)
+        self._wall = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for pid, t in self._tree().items():
+            self._seen[pid] = max(self._seen.get(pid, 0.0), t)
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = sum(t - self._start.get(pid, 0.0) for pid, t in self._seen.items())
+
+    @property
+    def cores(self) -> float:
+        return self.cpu / self.wall if self.wall else 0.0
+
+
+def bench_execution(ctx: Context) -> list[Row]:
+    """``analyze_paths`` on N-run fleets: serial, the local pool, a 2-worker LocalCluster, the cache."""
+    import shutil
+
+    from lrdoctor.fleet import analyze_paths, default_jobs
+    from lrdoctor.fleet.cache import ResultCache
+
+    rows: list[Row] = []
+    for n in sorted({max(2, int(x * ctx.args.scale)) for x in EXECUTION_RUNS}):
+        root = ensure(ctx.cache / f"tb_fleet_{n}x{FLEET_TAGS}x{FLEET_STEPS}", lambda p, n=n: make_fleet(p, n))
+        label = f"analyze {n} TB runs"
+
+        def measure(**kw: object) -> CpuMeter:
+            with CpuMeter() as meter:
+                analysis = analyze_paths([root], **kw)
+            assert len(analysis.runs) == n, (len(analysis.runs), n)
+            return meter
+
+        serial = measure(jobs=1, cache=False)
+        rows.append(Row(f"{label}, serial ({serial.cores:.2f} cores busy)", serial.wall,
+                        "serial", serial.wall, "reference"))
+        jobs = default_jobs()
+        pool = measure(jobs=jobs, cache=False)
+        rows.append(Row(f"{label}, pool of {jobs} ({pool.cores:.2f} cores busy)", pool.wall,
+                        "serial", serial.wall, f"~1/{jobs}"))
+        try:
+            import distributed
+        except ImportError:
+            distributed = None
+        if distributed is not None:
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cluster:
+                dask = measure(scheduler=cluster.scheduler_address, cache=False)
+            rows.append(Row(f"{label}, LocalCluster 2 workers ({dask.cores:.2f} cores busy)", dask.wall,
+                            "serial", serial.wall, "~1/2"))
+        store = Path(tempfile.mkdtemp(prefix="lrdoctor-bench-cache-"))
+        try:
+            cache = ResultCache(store)
+            measure(jobs=jobs, cache=cache)  # fill
+            warm = measure(jobs=jobs, cache=cache)
+            rows.append(Row(f"{label}, cached re-run, nothing changed ({warm.cores:.2f} cores)", warm.wall,
+                            "serial", serial.wall, "seconds"))
+            for r in range(3):  # three runs rewritten (same shape, new files)
+                run = root / f"run_{r:04d}"
+                for f in run.glob("*tfevents*"):
+                    f.unlink()
+                write_tb_run(run, ["train/loss", "train/lr", "train/grad_norm", "val/loss"], FLEET_STEPS, seed=r)
+            three = measure(jobs=jobs, cache=cache)
+            rows.append(Row(f"{label}, cached re-run, 3 changed ({three.cores:.2f} cores)", three.wall,
+                            "serial", serial.wall, "seconds"))
+        finally:
+            shutil.rmtree(store, ignore_errors=True)
+    return rows
+
+
+# Fleet sizes of the execution rows (scaled by --scale).
+EXECUTION_RUNS = (300, 1000)
+
+# Sections in the order they print.
 BENCHMARKS: dict[str, Callable[[Context], list[Row]]] = {
     "tb_fleet": bench_tb_fleet,
     "tb_wide": bench_tb_wide,
@@ -398,6 +522,7 @@ BENCHMARKS: dict[str, Callable[[Context], list[Row]]] = {
     "jsonl": bench_jsonl,
     "memory": bench_memory,
     "analysis": bench_analysis,
+    "execution": bench_execution,
 }
 
 

@@ -5,5 +5,6 @@
 """
 
 from .execute import analyze_paths, default_jobs, load_paths
+from .summary import FleetSummary, ModeWaste, RunWaste, fleet_summary
 
-__all__ = ["analyze_paths", "default_jobs", "load_paths"]
+__all__ = ["FleetSummary", "ModeWaste", "RunWaste", "analyze_paths", "default_jobs", "fleet_summary", "load_paths"]
