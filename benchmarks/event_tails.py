@@ -1,0 +1,104 @@
+"""Event files with hostile tails (issue #15 item 8): time and peak memory of reading each.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/event_tails.py [--zeros-mb 256] [--sparse-gb 2]``
+
+Each case is a 2,000-point file written by tensorboard's EventFileWriter in a temporary
+folder, then damaged: a zero-filled tail, a sparse tail (``truncate``: no disk space), and a
+record header claiming 4 GiB with a valid length CRC in the middle. Each is read in a fresh
+process (``read_file``) with a time limit; the table gives seconds, tracemalloc's peak, the
+peak RSS, the points read and the warning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import struct
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+POINTS = 2000
+TIME_LIMIT_S = 120
+
+_PROBE = r"""
+import json, resource, sys, time, tracemalloc
+sys.path.insert(0, {repo!r})
+from parsers.tensorboard import read_file
+from parsers import tb_records
+tb_records.shift_tables()
+tracemalloc.start()
+t = time.perf_counter()
+run = read_file(__import__('pathlib').Path({path!r}))
+print(json.dumps({{"s": time.perf_counter() - t, "traced": tracemalloc.get_traced_memory()[1],
+                  "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "points": len(run.scalars), "warnings": run.warnings}}))
+"""
+
+
+def write(folder: Path) -> Path:
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    folder.mkdir(parents=True)
+    writer = EventFileWriter(str(folder))
+    for i in range(POINTS):
+        value = Summary.Value(tag="train/loss", simple_value=1.0 / (i + 1))
+        writer.add_event(Event(wall_time=1.7e9 + i, step=i, summary=Summary(value=[value])))
+    writer.close()
+    return next(folder.glob("*tfevents*"))
+
+
+def make_cases(root: Path, zeros_mb: int, sparse_gb: int) -> dict[str, Path]:
+    sys.path.insert(0, str(REPO))
+    from parsers.tb_records import crc32c, frame_records, mask_crc
+
+    cases = {}
+    f = write(root / "zeros")
+    with open(f, "ab") as fh:
+        for _ in range(zeros_mb):
+            fh.write(bytes(1 << 20))
+    cases[f"zero-filled tail, {zeros_mb} MB"] = f
+    f = write(root / "sparse")
+    with open(f, "r+b") as fh:
+        fh.truncate(sparse_gb << 30)
+    cases[f"sparse tail, {sparse_gb} GB"] = f
+    f = write(root / "header")
+    data = f.read_bytes()
+    starts = frame_records(data).offsets - 12
+    at = int(starts[len(starts) // 2])
+    header = struct.pack("<Q", 4 << 30)
+    header += struct.pack("<I", mask_crc(crc32c(header)))
+    f.write_bytes(data[:at] + header + data[at:])
+    cases["header claiming 4 GiB mid-file"] = f
+    return cases
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--zeros-mb", type=int, default=256)
+    ap.add_argument("--sparse-gb", type=int, default=2)
+    ap.add_argument("--repo", type=Path, default=REPO, help="the checkout whose reader is measured")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
+        cases = make_cases(Path(tmp), args.zeros_mb, args.sparse_gb)
+        print(f"{'case':<34}{'seconds':>10}{'traced MB':>11}{'RSS MB':>8}{'points':>8}  warning")
+        for name, path in cases.items():
+            try:
+                out = subprocess.run([sys.executable, "-c", _PROBE.format(repo=str(args.repo), path=str(path))],
+                                     capture_output=True, text=True, timeout=TIME_LIMIT_S, check=True)
+            except subprocess.TimeoutExpired:
+                print(f"{name:<34}{'> ' + str(TIME_LIMIT_S):>10}{'-':>11}{'-':>8}{'-':>8}  did not finish")
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            warning = r["warnings"][0].split(": ", 1)[1] if r["warnings"] else "-"
+            print(f"{name:<34}{r['s']:>10.2f}{r['traced'] / 1e6:>11.0f}{r['rss'] / 1e6:>8.0f}"
+                  f"{r['points']:>5}/{POINTS}  {warning}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
