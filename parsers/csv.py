@@ -330,8 +330,61 @@ def _read_long(table: Table, tag_col: str, step_col: str, value_col: str, wall_c
     return scalars, {"layout": "long", "step_column": step_col}, warnings
 
 
+# A column named by a hyperparameter and its value (``learning_rate_0.005``, ``n_layers_2.0``;
+# pandas adds ``.1``, ``.2`` to repeated names): in a table of only such columns sharing the
+# name, each column is one run of a sweep over that hyperparameter.
+_SWEPT_COLUMN = re.compile(r"^(?P<param>[A-Za-z][A-Za-z_\-]*?)[_\-=]?(?P<value>\d+(?:\.\d+)?(?:e-?\d+)?)(?:\.\d+)?$")
+# A sweep needs at least two runs.
+MIN_SWEPT_COLUMNS = 2
+
+
+def swept_parameter(tags: list[str]) -> str | None:
+    """The hyperparameter every column is named by (each column then is a run), or None."""
+    if len(tags) < MIN_SWEPT_COLUMNS:
+        return None
+    params = set()
+    for tag in tags:
+        m = _SWEPT_COLUMN.match(tag)
+        if m is None:
+            return None
+        params.add(m["param"].rstrip("_-="))
+    return params.pop() if len(params) == 1 else None
+
+
+def _falls(values: np.ndarray) -> bool:
+    """The curve ends below where it started (its first points against its last tenth)."""
+    v = values[np.isfinite(values)]
+    if len(v) < 2:
+        return False
+    return float(np.median(v[-max(len(v) // 10, 1):])) < float(np.median(v[:3]))
+
+
+def _split_columns_into_runs(path: Path, scalars: pd.DataFrame, tags: list[str], meta: dict[str, Any],
+                             warnings: list[str], param: str) -> list[Run]:
+    """One run per column of a table whose columns are the runs of a sweep over ``param``."""
+    from .roles import looks_like_loss
+
+    warnings = warnings + [
+        f"{path}: every column is named by {param!r} and a value: read as {len(tags)} runs of a "
+        f"sweep, one per column (curves shaped like a loss are taken as each run's training loss)"]
+    parts = {}
+    for tag in tags:
+        part = scalars[scalars["tag"] == tag].reset_index(drop=True)
+        part["tag"] = part["tag"].cat.remove_unused_categories()
+        parts[tag] = part
+    # The columns of one table measure one quantity: it is a loss when most of them look like one
+    # (a run whose LR was too high may drop at once and stay flat, which alone proves little).
+    curves = [p.sort_values("step", kind="stable")["value"].to_numpy() for p in parts.values()]
+    role = "train_loss" if any(map(looks_like_loss, curves)) and all(map(_falls, curves)) else "other"
+    return [Run(name=tag, path=str(path), format=FORMAT_CSV, scalars=part,
+                meta=dict(meta, swept_parameter=param, column=tag),
+                warnings=warnings if i == 0 else [], roles={tag: role}, files=[str(path)])
+            for i, (tag, part) in enumerate(parts.items())]
+
+
 def read_generic(path: Path) -> list[Run]:
-    """Read a long- or wide-form metric CSV into one :class:`Run`."""
+    """Read a long- or wide-form metric CSV into one :class:`Run` (one per column when every
+    column is a run of a hyperparameter sweep, see :func:`swept_parameter`)."""
     path = Path(path)
     head, table = _load_table(path)
     long = _long_form(table.frame)
@@ -346,6 +399,10 @@ def read_generic(path: Path) -> list[Run]:
             meta["step_unit"] = "epoch"
     meta["delimiter"] = head.delimiter
     meta["source_file"] = str(path)
+    tags = [str(t) for t in pd.unique(scalars["tag"].cat.codes.map(dict(enumerate(scalars["tag"].cat.categories))))]
+    param = swept_parameter(tags) if meta.get("layout") == "wide" else None
+    if param is not None:
+        return _split_columns_into_runs(path, scalars, tags, meta, warnings, param)
     return [Run(name=readable_name(path), path=str(path), format=FORMAT_CSV, scalars=scalars,
                 meta=meta, warnings=warnings, files=[str(path)])]
 

@@ -139,3 +139,27 @@ def test_inspect_generic_csv_exit_codes(tmp_path, capsys):
     assert "m  [csv]" in capsys.readouterr().out
     (tmp_path / "bad.csv").write_bytes(b"\x00\x01\x02")
     assert cli_main(["inspect", str(tmp_path / "bad.csv")]) == 2
+
+
+def test_columns_named_by_a_swept_value_are_runs(real_logs: Path) -> None:
+    """char-rnn's error logs: one column per run of a sweep (``learning_rate_0.005`` ...)."""
+    folder = real_logs / "generic_csv" / "char-rnn-lr-sweep" / "error_logs"
+    runs = parsers.load(folder / "learning_rate_error.csv")
+    assert [r.name for r in runs] == ["learning_rate_0.005", "learning_rate_0.01", "learning_rate_0.05",
+                                      "learning_rate_0.1"]
+    for run in runs:
+        assert run.tags() == [run.name] and run.primary_tag("train_loss") == run.name
+        assert run.primary_tag("lr") is None  # the LR is in the name, not a curve
+        assert len(run.scalars) == 2000
+    assert any("read as 4 runs of a sweep" in w.message for w in runs.all_warnings())
+    layers = parsers.load(folder / "n_layers_error.csv")
+    assert len(layers) == 9 and "n_layers_2.0.1" in {r.name for r in layers}
+
+
+def test_columns_that_are_metrics_stay_one_run(tmp_path: Path) -> None:
+    with open(tmp_path / "history.csv", "w") as fh:
+        fh.write("epoch,loss,acc,val_loss\n")
+        for e in range(10):
+            fh.write(f"{e},{1 / (e + 1)},{e / 10},{1.2 / (e + 1)}\n")
+    (run,) = parsers.load(tmp_path)
+    assert set(run.tags()) == {"loss", "acc", "val_loss"}
