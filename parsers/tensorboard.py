@@ -250,7 +250,11 @@ def merge(runs: list[Run]) -> Run:
                 meta.setdefault("hparams", {}).update(v)
             elif k != "_tb_first_event_wall" and k != "tensorboard_files":
                 meta[k] = v
-    run = merged_run(parts[0], parts, scalars, meta, overlaps)
+    if len(parts) == 1:  # one event file: the run is the file's (roles already inferred once)
+        run = parts[0]
+        run.meta = meta
+    else:
+        run = merged_run(parts[0], parts, scalars, meta, overlaps)
     run.meta["tensorboard_files"] = len(run.files)
     return run
 
