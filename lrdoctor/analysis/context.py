@@ -9,13 +9,12 @@ and the same hyper-parameters apart from the LR when both runs record them.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from . import wording as w
 from .findings import RunAnalysis, SweepAnalysis
 from .lr_advice import LRBasis
-from .sweep import _LR_KEYS, _unit_and_parent, folder_text
+from .sweep import _LR_KEYS, _unit_and_parent
 
 
 def _flat(meta: Any, prefix: str = "") -> dict[str, Any]:
@@ -72,9 +71,14 @@ def apply_context(analyses: list[RunAnalysis], sweeps: list[SweepAnalysis]) -> N
         if sw.suggested_lr is None:
             continue
         members = {(n, str(p["path"])) for n, p in zip(sw.runs, sw.points)}
+        # The folders the sweep's runs live in: a run beside them is of the same setup; a run
+        # elsewhere below the same top folder (another project) is not.
+        places = {_unit_and_parent(ra.run) for ra in analyses if (ra.run.name, str(ra.run.path)) in members}
+        units, parents = {u for u, _ in places}, {p for _, p in places}
         why = sw.details.get("suggested_reason") or f"its best LR is {w.lr(sw.best_lr)}"
         for ra in analyses:
-            inside = (ra.run.name, str(ra.run.path)) in members or folder_text(Path(ra.run.path)).startswith(str(sw.path))
+            unit, parent = _unit_and_parent(ra.run)
+            inside = (ra.run.name, str(ra.run.path)) in members or unit in units or parent in parents
             if ra.kind == "training" and inside:
                 _override(ra, float(sw.suggested_lr), LRBasis.SWEEP, f"the LR sweep in {sw.path}", why)
     tests = [ra for ra in analyses if ra.kind == "range_test" and ra.suggested_lr]
