@@ -8,6 +8,7 @@ everywhere and a learning rate reads "3.0e-03" wherever it appears. Every functi
 from __future__ import annotations
 
 import math
+import re
 from numbers import Integral, Real
 from typing import Any
 
@@ -145,10 +146,41 @@ def percent(fraction: float | None, unknown: str = UNKNOWN) -> str:
     return f"{100 * value:.0f}%"
 
 
+# Characters that move the cursor, recolour the terminal, forge lines or reorder text on screen
+# (C0/C1 controls with ESC, DEL, bidi overrides and isolates, line/paragraph separators), and
+# the lone surrogates that stand for the bytes of a file name that is not UTF-8.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# ``os.fsdecode`` maps an undecodable byte 0xNN of a file name to the lone surrogate U+DCNN.
+_SURROGATE_BYTES = range(0xDC80, 0xDD00)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if code in _SURROGATE_BYTES:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: Any) -> str:
+    """``text`` safe to show: control, bidi-override and undecodable characters as visible escapes.
+
+    A run or file name is user data: ``ESC[2J`` would clear the terminal, a newline would forge
+    an output line, U+202E would show ``gpj.exe`` as ``exe.jpg``, and the bytes of a file name
+    that is not UTF-8 cannot be written to a UTF-8 report at all. Each is shown as ``\\x1b``,
+    ``\\n``, ``\\u202e`` or ``\\xff``; ordinary text (any script, emoji) is left alone.
+    """
+    text = str(text)
+    return _INVISIBLE.sub(_escape_char, text) if _INVISIBLE.search(text) else text
+
+
 def no_price(gpu: str | None) -> str:
     """What every output says instead of a dollar figure when the GPU has no price."""
     return f"no price for {gpu or 'this GPU'}: give --price"
 
 
 __all__ = ["UNKNOWN", "amount", "co2", "count", "duration", "energy", "gpu_hours", "lr", "no_price",
-           "number", "percent", "step_time", "steps", "usd"]
+           "number", "percent", "printable", "step_time", "steps", "usd"]

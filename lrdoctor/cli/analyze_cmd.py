@@ -8,6 +8,7 @@ import sys
 
 from lrdoctor.analysis import Analysis
 from lrdoctor.fleet.summary import FLEET_MIN_RUNS, contract_dict, fleet_summary
+from lrdoctor.formatting import printable
 from lrdoctor.analysis.wording import lr as fmt_lr
 
 from .common import add_fail_on_argument, add_load_arguments, analyze_paths, fail_on_exit, print_warnings
@@ -29,7 +30,7 @@ def render_text(analysis: Analysis) -> str:
     lines: list[str] = []
     for ra in by_importance(analysis.runs):
         r = ra.run
-        lines.append(f"{r.name}  [{r.format}]  {r.path}")
+        lines.append(f"{printable(r.name)}  [{r.format}]  {printable(r.path)}")
         lines.append(f"  {ra.kind}, {ra.steps:,} steps, schedule: {ra.schedule.kind}")
         if ra.next_run is not None and ra.findings:
             plan = ra.next_run
@@ -45,18 +46,18 @@ def render_text(analysis: Analysis) -> str:
                 for name, value in rules.items():
                     lines.append(f"    {name:<20} {fmt_lr(value) if isinstance(value, float) else value}")
         elif ra.not_diagnosed:
-            lines.append(f"  not diagnosed: {ra.not_diagnosed}")
+            lines.append(f"  not diagnosed: {printable(ra.not_diagnosed)}")
         elif not ra.findings:
             lines.append("  healthy: no learning-rate problem found")
         for f in ra.findings:
             where = "" if f.step_start is None else f" @ step {f.step_start:,}"
             lines.append(f"  [{f.severity}] {f.mode}{where} (confidence {f.confidence:.2f})")
-            lines.append(f"      {f.evidence.get('summary', '')}")
-            lines.append(f"      -> {f.recommendation}")
+            lines.append(f"      {printable(f.evidence.get('summary', ''))}")
+            lines.append(f"      -> {printable(f.recommendation)}")
         if ra.suggested_lr is not None:
             lines.append(f"  suggested LR: {fmt_lr(ra.suggested_lr)}")
     for s in analysis.sweeps:
-        lines.append(f"sweep {s.path}: {len(s.runs)} runs")
+        lines.append(f"sweep {printable(s.path)}: {len(s.runs)} runs")
         lines.append(
             f"  best LR {fmt_lr(s.best_lr)}, largest stable LR {fmt_lr(s.max_stable_lr)}, "
             f"suggested LR {fmt_lr(s.suggested_lr)}"
@@ -67,7 +68,10 @@ def render_text(analysis: Analysis) -> str:
             lines.append(f"  ranked by {s.details['metric_label']}; largest stable = largest LR that neither "
                          "diverged nor oscillated")
     n_bad = sum(1 for ra in analysis.runs if ra.findings)
-    lines.append(f"{len(analysis.runs)} run(s) analyzed, {n_bad} with findings.")
+    if not analysis.runs:  # the warnings (printed next) say why: empty folder, archive, checkpoints ...
+        lines.append("no run analyzed: nothing readable was found (why is said below)")
+    else:
+        lines.append(f"{len(analysis.runs)} run(s) analyzed, {n_bad} with findings.")
     return "\n".join(lines)
 
 

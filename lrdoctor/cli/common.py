@@ -8,6 +8,7 @@ from typing import Any
 
 import parsers
 from lrdoctor.fleet import default_jobs
+from lrdoctor.formatting import printable
 from parsers import LoadWarning, Run, RunList
 
 
@@ -107,7 +108,7 @@ def analyze_paths(args: argparse.Namespace) -> Any:
 def print_warnings(warnings: list[LoadWarning]) -> None:
     """One line per problem on stderr, naming the file."""
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {printable(w)}", file=sys.stderr)
 
 
 def describe_steps(run: Run) -> str:

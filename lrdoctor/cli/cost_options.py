@@ -13,6 +13,15 @@ from lrdoctor.cost.estimate import RunCost
 from .ordering import by_importance
 
 
+# The flag that sets each cost setting (messages name what the user typed).
+FLAGS: dict[str, str] = {
+    "gpu": "--gpu", "gpu_count": "--gpus", "usd_per_gpu_hour": "--price", "power_w": "--power",
+    "carbon_kg_per_kwh": "--carbon", "pue": "--pue", "step_time_s": "--step-time",
+    "tokens_per_second": "--tokens-per-sec", "tokens_per_step": "--tokens-per-step",
+    "samples_per_second": "--samples-per-sec", "samples_per_step": "--samples-per-step",
+}
+
+
 def add_cost_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags that choose the hardware, the price and (for logs without a clock) the step time."""
     g = parser.add_argument_group(
@@ -60,8 +69,12 @@ def settings_from_args(args: argparse.Namespace) -> tuple[CostSettings, CostSett
         if args.save_cost_settings:
             path = save_settings(saved.merged(chosen))
             print(f"cost settings saved to {path}", file=sys.stderr)
-    except (SettingsError, OSError) as exc:
-        print(f"lrdoctor: {exc}", file=sys.stderr)
+    except SettingsError as exc:
+        flag = FLAGS.get(exc.field or "")
+        print(f"lrdoctor: {flag + ': ' if flag else ''}{exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    except OSError as exc:
+        print(f"lrdoctor: cost settings not saved: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     return chosen, saved
 
@@ -83,7 +96,7 @@ def _run_line(ra: RunAnalysis) -> str:
     c = ra.cost
     assert c is not None
     if c.step_time.seconds_per_step is None:
-        return (f"  {ra.run.name}: {fmt.steps(c.wasted_steps)} wasted; cost can't be estimated "
+        return (f"  {fmt.printable(ra.run.name)}: {fmt.steps(c.wasted_steps)} wasted; cost can't be estimated "
                 "(no clock in the log: give --step-time)")
     parts = [
         f"{w.mode} {fmt.steps(w.wasted_steps)}"
@@ -100,7 +113,7 @@ def _run_line(ra: RunAnalysis) -> str:
                 f"[{'; '.join(parts) or 'nothing wasted'}]; {clock}")
     share = "" if c.wasted_share is None else f" ({fmt.percent(c.wasted_share)} of {_money(c.total.usd, c)})"
     return (
-        f"  {ra.run.name}: {_money(c.wasted.usd, c)} wasted{share}, {fmt.gpu_hours(c.wasted.gpu_hours, '?')}, "
+        f"  {fmt.printable(ra.run.name)}: {_money(c.wasted.usd, c)} wasted{share}, {fmt.gpu_hours(c.wasted.gpu_hours, '?')}, "
         f"{fmt.steps(c.wasted_steps)} [{'; '.join(parts) or 'nothing wasted'}]; {clock}"
     )
 

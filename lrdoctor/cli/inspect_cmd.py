@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.analysis.wording import clean
+from lrdoctor.formatting import printable
 from parsers import Run
 
 from .common import add_load_arguments, describe_steps, load_paths, print_warnings
@@ -79,18 +80,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         for r in runs:
             s = run_summary(r)
-            print(f"{r.name}  [{r.format}]  {r.path}")
+            print(f"{printable(r.name)}  [{r.format}]  {printable(r.path)}")
             print(f"  {s['points']:,} points, steps {describe_steps(r)}, wall clock {_span(r.wall_span)}")
             for t in s["tags"]:
                 bad = f", {t['non_finite']} non-finite" if t["non_finite"] else ""
                 print(
-                    f"    {t['tag']:<36} {t['role']:<12} {t['points']:>9,} pts  "
+                    f"    {printable(t['tag']):<36} {t['role']:<12} {t['points']:>9,} pts  "
                     f"steps {t['step_min']:,}..{t['step_max']:,}{bad}"
                 )
             for o in r.overlaps:
                 print(
                     f"  restart: steps {o.step_start:,}..{o.step_end:,} logged again "
-                    f"({o.steps:,} steps repeated) by {o.superseded_by}"
+                    f"({o.steps:,} steps repeated) by {printable(o.superseded_by)}"
                 )
         print(f"{len(runs)} run(s) found.")
     print_warnings(warnings)

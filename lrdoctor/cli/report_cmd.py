@@ -2,8 +2,8 @@
 
 The format comes from the suffix (or ``--format``). Exit codes: 0 written; 1 the report
 could not be written (permission, disk full ...); 2 nothing loaded or bad arguments
-(unknown suffix, output folder missing, bad cost flag); 3 written, and a finding reached
-``--fail-on``'s severity.
+(unknown suffix, output folder missing, bad cost flag, or ``-o`` naming one of the log files
+read: lrdoctor never writes over its inputs); 3 written, and a finding reached ``--fail-on``'s severity.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from lrdoctor.cost import estimate_costs
+from lrdoctor.formatting import printable
 from lrdoctor.report import ReportError, format_for, write_report
 
 from .common import add_load_arguments, analyze_paths, print_warnings
@@ -49,8 +50,11 @@ def run(args: argparse.Namespace) -> int:
     estimate_costs(analysis, chosen, saved)
     try:
         path = write_report(analysis, args.output, args.format, inputs=list(args.paths))
-    except (ReportError, OSError) as exc:
-        print(f"lrdoctor report: {exc}", file=sys.stderr)
+    except ReportError as exc:  # e.g. -o names one of the logs: refused, nothing written
+        print(f"lrdoctor report: {printable(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"lrdoctor report: cannot write {printable(args.output)}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     print(path)
     return fail_on_exit(analysis, args.fail_on)

@@ -9,11 +9,14 @@ so it is given per invocation and never saved.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from parsers.bounded import json_loads
 
 CONFIG_ENV = "LRDOCTOR_CONFIG_DIR"
 SETTINGS_FILE = "cost.json"
@@ -27,8 +30,28 @@ PERSISTED_FIELDS: tuple[str, ...] = (
 )
 
 
+# What each setting is called in messages: people set "the price", not ``usd_per_gpu_hour``.
+FIELD_LABELS: dict[str, str] = {
+    "gpu": "GPU",
+    "gpu_count": "GPU count",
+    "usd_per_gpu_hour": "price per GPU-hour (USD)",
+    "power_w": "board power (W)",
+    "carbon_kg_per_kwh": "carbon intensity (kg CO2e/kWh)",
+    "pue": "PUE",
+    "step_time_s": "step time (s)",
+    "tokens_per_second": "tokens per second",
+    "tokens_per_step": "tokens per step",
+    "samples_per_second": "samples per second",
+    "samples_per_step": "samples per step",
+}
+
+
 class SettingsError(ValueError):
-    """A setting has an impossible value (negative price, zero GPUs ...)."""
+    """A setting has an impossible value (negative price, zero GPUs ...); ``field`` names it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass
@@ -50,19 +73,23 @@ class CostSettings:
 
     def validate(self) -> "CostSettings":
         """Raise :class:`SettingsError` on an impossible value; returns self."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name != "gpu" and value is not None and not math.isfinite(value):
+                raise SettingsError(f"{FIELD_LABELS[f.name]} must be a finite number, got {value}", f.name)
         if self.gpu_count is not None and (int(self.gpu_count) != self.gpu_count or self.gpu_count < 1):
-            raise SettingsError(f"GPU count must be a whole number >= 1, got {self.gpu_count}")
+            raise SettingsError(f"GPU count must be a whole number >= 1, got {self.gpu_count}", "gpu_count")
         for name in ("usd_per_gpu_hour", "carbon_kg_per_kwh"):
             value = getattr(self, name)
             if value is not None and value < 0:
-                raise SettingsError(f"{name} must be >= 0, got {value}")
+                raise SettingsError(f"{FIELD_LABELS[name]} must be >= 0, got {value:g}", name)
         for name in ("power_w", "step_time_s", "tokens_per_second", "tokens_per_step",
                      "samples_per_second", "samples_per_step"):
             value = getattr(self, name)
             if value is not None and not value > 0:
-                raise SettingsError(f"{name} must be > 0, got {value}")
+                raise SettingsError(f"{FIELD_LABELS[name]} must be > 0, got {value:g}", name)
         if self.pue is not None and self.pue < 1.0:
-            raise SettingsError(f"PUE must be >= 1.0, got {self.pue}")
+            raise SettingsError(f"PUE must be >= 1.0, got {self.pue}", "pue")
         return self
 
     def merged(self, override: "CostSettings") -> "CostSettings":
@@ -127,12 +154,13 @@ def load_settings(path: Path | None = None) -> tuple[CostSettings, str | None]:
     if not path.exists():
         return CostSettings(), None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_loads(path.read_bytes())
         if not isinstance(data, dict):
             raise ValueError("top level is not an object")
         return _from_dict(data), None
-    except (OSError, ValueError, TypeError) as exc:
-        return CostSettings(), f"{path}: ignored ({exc})"
+    except Exception as exc:  # noqa: BLE001 - a broken settings file never stops a command
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return CostSettings(), f"{path}: ignored, using the defaults ({detail})"
 
 
 def save_settings(settings: CostSettings, path: Path | None = None) -> Path:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,38 @@ def format_for(path: Path, fmt: str | None = None) -> str:
         ) from None
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode): the same for every name of it (symlinks, hard links, ``..``)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def refuse_input_files(analysis: "Analysis", targets: list[Path]) -> None:
+    """Raise :class:`ReportError` when a target is a file any loaded run was read from.
+
+    Log files are never written to, whatever the path given: a report written over
+    ``events.out.tfevents...`` would destroy the run it reports on. Files that were named in a
+    load warning (a damaged log) are user logs too.
+    """
+    existing = {ident: t for t in targets if (ident := _identity(t)) is not None}
+    if not existing:
+        return
+    for ra in analysis.runs:
+        for source in [*ra.run.files, ra.run.path]:
+            target = existing.get(_identity(Path(source)))
+            if target is not None:
+                raise ReportError(f"{target}: is a log file of run {ra.run.name!r}; lrdoctor never writes over "
+                                  "its inputs: choose another report path")
+    for warning in analysis.warnings:
+        target = existing.get(_identity(Path(warning.path)))
+        if target is not None:
+            raise ReportError(f"{target}: is one of the files read; lrdoctor never writes over its inputs: "
+                              "choose another report path")
+
+
 def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None, *,
                  inputs: list[str] | None = None) -> Path:
     """Write ``analysis`` as a report to ``path`` (format from ``fmt`` or the suffix); returns the path.
@@ -58,6 +91,7 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     kind = format_for(path, fmt)
     if not path.parent.is_dir():
         raise ReportError(f"{path}: folder {path.parent} does not exist")
+    refuse_input_files(analysis, [path])
     if kind == "json":
         from lrdoctor.fleet.summary import contract_dict
 
@@ -83,6 +117,7 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     from lrdoctor.report.markdown import images_dir, render_markdown
 
     folder = images_dir(path)
+    refuse_input_files(analysis, [folder / f"{key}.png" for key in charts])
     folder.mkdir(exist_ok=True)
     links = {}
     for key, png in charts.items():
@@ -91,4 +126,4 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     return write_text_atomic(path, render_markdown(report, links))
 
 
-__all__ = ["FORMATS", "ReportError", "format_for", "write_report"]
+__all__ = ["FORMATS", "ReportError", "format_for", "refuse_input_files", "write_report"]

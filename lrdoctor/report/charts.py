@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from lrdoctor.formatting import printable
 from lrdoctor.report.chart_specs import ChartSpec, Panel
 
 # Pixel size of a chart: wide enough for a page, small enough to embed many in one HTML file.
@@ -32,6 +33,11 @@ BAR_WIDTH = 0.6  # of a category's slot in a bar chart
 LEGEND_WIDTH = 190  # pixels beside the plots; fits "Overfitting (wasted steps after best val)" at 9pt
 
 _app = None  # keeps the QApplication alive when this module created it
+
+
+def _rich(text: str) -> str:
+    """User text for pyqtgraph's rich-text labels: control characters visible, markup escaped."""
+    return html.escape(printable(text))
 
 
 def _ensure_app():
@@ -92,7 +98,7 @@ def _draw_panel(plot, panel: Panel, log_x: bool, legend, pen_scale: float = 1.0)
 
     plot.setLogMode(x=log_x, y=panel.log_y)
     plot.showGrid(x=True, y=True, alpha=0.15)
-    plot.setLabel("left", html.escape(panel.y_label))
+    plot.setLabel("left", _rich(panel.y_label))
     for axis in ("left", "bottom"):
         plot.getAxis(axis).enableAutoSIPrefix(False)
     for shade in panel.shades:
@@ -166,7 +172,7 @@ class _Legend:
     def add(self, sample, label: str) -> None:
         if label not in self.seen:
             self.seen.add(label)
-            self.item.addItem(sample, html.escape(label))  # legend labels are rich text
+            self.item.addItem(sample, _rich(label))  # legend labels are rich text
 
 
 def _dash():
@@ -197,7 +203,7 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0,
     widget.resize(width, height)
     try:
         # Titles are rich text in pyqtgraph: escape, or a run named <b>x</b> would be bold.
-        widget.addLabel(html.escape(spec.title), row=0, col=0, colspan=2, size="11pt", color="#111827")
+        widget.addLabel(_rich(spec.title), row=0, col=0, colspan=2, size="11pt", color="#111827")
         legend_item = pg.LegendItem(labelTextColor="#111827", labelTextSize="9pt")
         legend = _Legend(legend_item)
         x_range = _data_x_range(spec.panels)
@@ -216,11 +222,11 @@ def render_chart(spec: ChartSpec, width: int = CHART_WIDTH, scale: float = 1.0,
             if spec.log_x and x_range is not None and x_range[0] > 0:
                 plot.getAxis("bottom").setTicks(_log_ticks(*x_range))
             if spec.categories:
-                plot.getAxis("bottom").setTicks([[(float(k), html.escape(c)) for k, c in enumerate(spec.categories)]])
+                plot.getAxis("bottom").setTicks([[(float(k), _rich(c)) for k, c in enumerate(spec.categories)]])
                 plot.showGrid(x=False, y=True, alpha=0.15)
             widget.ci.layout.setRowStretchFactor(i + 1, panel.height)
             if i == len(spec.panels) - 1:
-                plot.setLabel("bottom", html.escape(spec.x_label))
+                plot.setLabel("bottom", _rich(spec.x_label))
         if legend.seen:
             widget.addItem(legend_item, row=1, col=1, rowspan=max(len(spec.panels), 1))
             widget.ci.layout.setColumnFixedWidth(1, LEGEND_WIDTH)

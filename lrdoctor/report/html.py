@@ -7,7 +7,9 @@ import re
 from functools import lru_cache
 
 import jinja2
+import markupsafe
 
+from lrdoctor.formatting import printable
 from lrdoctor.report.formatting import fmt_amount, fmt_hours, fmt_lr, fmt_number, fmt_usd
 from lrdoctor.report.model import Report
 
@@ -22,6 +24,13 @@ def breakable(text: object) -> str:
     return _NAME_BREAK.sub("\\1" + ZERO_WIDTH_SPACE, str(text))
 
 
+def _shown(value: object) -> object:
+    """A template value as shown: user text through :func:`printable`; markup and numbers untouched."""
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return printable(value)
+    return value
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The templates shipped in ``lrdoctor/report/templates`` (package data), autoescaped."""
@@ -31,6 +40,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_shown,  # every {{ value }}: control characters and undecodable bytes made visible
     )
     env.globals.update(
         fmt_number=fmt_number,

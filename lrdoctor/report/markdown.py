@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
+from lrdoctor.formatting import printable
 from lrdoctor.report.model import Report, RunSection, SweepSection
 
-# Characters that would turn user text (run names, paths, sentences) into Markdown or HTML markup.
-_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|#])")
+# Characters that would turn user text (run names, paths, sentences) into Markdown markup.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|#])")
+_BACKTICKS = re.compile(r"`+")
 
 
 def md_escape(text: object) -> str:
-    """``text`` as literal Markdown text, safe inside a table cell."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+    """``text`` as literal Markdown text, safe inside a table cell.
+
+    ``&``, ``<`` and ``>`` become character references rather than backslash escapes:
+    CommonMark honours ``\\<`` but Python-Markdown (MkDocs) passes raw HTML through, and
+    both render ``&lt;`` as a literal ``<``. Control characters are shown as escapes.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(printable(text), quote=False))
+
+
+def md_code(text: object) -> str:
+    """``text`` as an inline code span that no backtick inside it can close early."""
+    text = printable(text)
+    longest = max((len(m) for m in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def images_dir(path: Path) -> Path:
@@ -39,7 +56,7 @@ def _image(key: str, title: str, image_links: dict[str, str]) -> list[str]:
 def _sweep(s: SweepSection, image_links: dict[str, str]) -> list[str]:
     out = [f"## Sweep: {md_escape(s.name)}", "",
            f"Best LR **{s.best_lr}** · max stable LR **{s.max_stable_lr}** · suggested LR **{s.suggested_lr}**", "",
-           f"`{s.path}`", ""] + [x for n in s.notes for x in (md_escape(n), "")]
+           md_code(s.path), ""] + [x for n in s.notes for x in (md_escape(n), "")]
     if s.chart:
         out += _image(s.chart.key, s.chart.title, image_links)
     out += _table(["Run", "LR", "Final loss", "Status"],
@@ -68,7 +85,7 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
     out += ["<details><summary>Schedule, files and logged hyperparameters</summary>", ""]
     params = ", ".join(f"{k}={v}" for k, v in r.schedule_params)
     out += [f"Inferred schedule: **{md_escape(r.schedule)}**" + (f" ({md_escape(params)})" if params else ""), ""]
-    out += [f"- `{f}`" for f in r.files] + [""]
+    out += [f"- {md_code(f)}" for f in r.files] + [""]
     if r.hyperparameters:
         out += _table(["key", "value"], [list(kv) for kv in r.hyperparameters])
     out += ["</details>", ""]
@@ -120,5 +137,5 @@ def render_markdown(report: Report, image_links: dict[str, str]) -> str:
     if problems:
         out += ["## Problems met while reading", ""] + [f"- {md_escape(w)}" for w in problems] + [""]
     out += ["---", "", f"lrdoctor {report.version} · {report.generated_at} · inputs:", ""]
-    out += [f"- `{p}`" for p in report.inputs] + [""]
+    out += [f"- {md_code(p)}" for p in report.inputs] + [""]
     return "\n".join(out)

@@ -240,3 +240,14 @@ def test_empty_folder_and_checkpoint_only_folder_say_why(tmp_path: Path) -> None
     (ckpt / "final.ckpt").write_bytes(b"\x80\x04" * 32)
     (warning,) = parsers.load(ckpt).warnings
     assert warning.path == str(ckpt) and "only model checkpoints" in warning.message
+
+
+def test_cli_says_why_nothing_was_analysed(tmp_path: Path, capsys) -> None:
+    from lrdoctor.cli import main
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["analyze", str(empty)]) == 2
+    captured = capsys.readouterr()
+    assert "0 run(s)" not in captured.out and "nothing readable" in captured.out
+    assert f"warning: {empty}: no training logs found: the folder is empty" in captured.err
