@@ -85,7 +85,8 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
     out += ["<details><summary>Schedule, files and logged hyperparameters</summary>", ""]
     params = ", ".join(f"{k}={v}" for k, v in r.schedule_params)
     out += [f"Inferred schedule: **{md_escape(r.schedule)}**" + (f" ({md_escape(params)})" if params else ""), ""]
-    out += [f"- {md_code(f)}" for f in r.files] + [""]
+    # Inside <details> Python-Markdown keeps everything as raw HTML (no code spans): entities only.
+    out += [f"- {md_escape(f)}" for f in r.files] + [""]
     if r.hyperparameters:
         out += _table(["key", "value"], [list(kv) for kv in r.hyperparameters])
     out += ["</details>", ""]

@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass
 
 from lrdoctor import __version__
+from lrdoctor.formatting import printable
 from lrdoctor.report.charts import _ensure_app
 from lrdoctor.report.html import render_template
 from lrdoctor.report.model import Report
@@ -169,8 +170,8 @@ def _with_bookmarks(pdf: bytes, sections: list[Section], title: str) -> bytes:
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     last = len(writer.pages) - 1
     for s in sections:
-        writer.add_outline_item(title=s.title, page_number=min(s.page, last))
-    writer.add_metadata({"/Title": title, "/Creator": f"lrdoctor {__version__}"})
+        writer.add_outline_item(title=printable(s.title), page_number=min(s.page, last))  # run names: user text
+    writer.add_metadata({"/Title": printable(title), "/Creator": f"lrdoctor {__version__}"})
     writer.page_mode = "/UseOutlines"
     out = io.BytesIO()
     writer.write(out)
