@@ -78,11 +78,26 @@ def _open_gui(paths: list[str]) -> int:
     return gui_main(paths)
 
 
+def _never_fail_on_undecodable_text() -> None:
+    """Lone surrogates (bytes of a non-UTF-8 file name) written to the terminal come out as ``\\udcff``.
+
+    Names are shown through ``formatting.printable`` everywhere; this is the net under every
+    line that forgets, so a file name can never crash a command.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a detached or closed stream: leave it be
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lrdoctor`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help", "--version")):
         return _open_gui(argv)
+    _never_fail_on_undecodable_text()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):

@@ -26,10 +26,10 @@ def render_fleet(summary: FleetSummary, top: int = TEXT_TOP_RUNS) -> str:
     if wasters:
         shown = wasters[:top]
         lines.append(f"  runs by wasted money (top {len(shown)} of {len(wasters)} with waste):")
-        width = max(len(r.name) for r in shown)
+        width = max(len(fmt.printable(r.name)) for r in shown)
         for r in shown:
             money = fmt.usd(r.wasted_usd) if r.wasted_usd is not None else fmt.steps(r.wasted_steps)
-            lines.append(f"    {r.name:<{width}}  {money:>12}{_share(r.wasted_share):<7}  {r.costliest_mode or '-'}")
+            lines.append(f"    {fmt.printable(r.name):<{width}}  {money:>12}{_share(r.wasted_share):<7}  {r.costliest_mode or '-'}")
     else:
         lines.append("  no run wasted compute on a learning-rate problem")
     lines.extend(f"  note: {n}" for n in summary.notes)
