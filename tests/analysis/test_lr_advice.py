@@ -99,3 +99,21 @@ def test_sweep_chart_metric_and_max_stable(corpus: Path) -> None:
         if ra.next_run is not None and ra.suggested_lr is not None:
             assert math.isclose(ra.suggested_lr, sw.suggested_lr)
             assert ra.next_run.peak_lr_basis == "sweep"
+
+
+def test_range_test_of_the_same_setup_overrides_the_single_run_estimate(corpus: Path, tmp_path: Path) -> None:
+    import shutil
+
+    setup = tmp_path / "digits_mlp_adam"
+    shutil.copytree(corpus / "range_tests" / "lr_find_digits_mlp_adam", setup / "lr_find")
+    shutil.copytree(corpus / "runs" / "digits_mlp-68c1", setup / "run")  # spikes, Adam on the same task
+    an = analyze(parsers.load(setup))
+    (rt,) = [ra for ra in an.runs if ra.kind == "range_test"]
+    (ra,) = [ra for ra in an.runs if ra.kind == "training"]
+    (f,) = [f for f in ra.findings if f.mode == "spikes"]
+    assert ra.suggested_lr == pytest.approx(rt.suggested_lr)
+    assert f.suggested_lr_basis == "range_test" and "overrides this run's own estimate" in f.recommendation
+    assert f.evidence["single_run_suggested_lr"] != pytest.approx(rt.suggested_lr)
+    assert ra.next_run.peak_lr_basis == "range_test"
+    out = analysis_to_dict(an)["runs"]
+    assert [r["next_run"]["peak_lr_basis"] for r in out if r["kind"] == "training"] == ["range_test"]
