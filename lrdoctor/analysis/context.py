@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import wording as w
-from .findings import RunAnalysis, SweepAnalysis
-from .lr_advice import LRBasis
-from .sweep import _LR_KEYS, _unit_and_parent
+from .findings import LRBasis, RunAnalysis, SweepAnalysis
+from .sweep import _LR_KEYS, _name_template, _unit_and_parent
 
 
 def _flat(meta: Any, prefix: str = "") -> dict[str, Any]:
@@ -41,6 +40,15 @@ def same_setup(a: RunAnalysis, b: RunAnalysis) -> bool:
     return not (ha and hb) or ha == hb
 
 
+def _hparams_differ(ra: RunAnalysis, analyses: list[RunAnalysis], members: set[tuple[str, str]]) -> bool:
+    """True when the run records hyper-parameters (apart from the LR) that no sweep member shares."""
+    mine = _hparams(ra)
+    if not mine:
+        return False
+    theirs = [_hparams(a) for a in analyses if (a.run.name, str(a.run.path)) in members]
+    return all(t and t != mine for t in theirs)
+
+
 def _override(ra: RunAnalysis, lr: float, basis: LRBasis, source: str, why: str) -> None:
     """Put the context's LR on the run and its findings (idempotent: a run analysed once and
     compared again keeps its own estimate and recommendation underneath)."""
@@ -52,11 +60,11 @@ def _override(ra: RunAnalysis, lr: float, basis: LRBasis, source: str, why: str)
     for i, f in enumerate(ra.findings):
         key = f"{i}:{f.mode}"
         if key not in originals:
-            if f.suggested_lr is None:
-                continue
+            if f.suggested_lr is None or f.suggested_lr_basis == basis:
+                continue  # no estimate of its own, or already the context's (a sweep-level finding)
             originals[key] = (f.suggested_lr, f.suggested_lr_basis, f.recommendation)
         before, _, rec = originals[key]
-        f.suggested_lr, f.suggested_lr_basis = lr, basis.value
+        f.suggested_lr, f.suggested_lr_basis = lr, basis
         note = f"{source} of the same setup says ~{w.lr(lr)} ({why}); it overrides this run's own estimate ~{w.lr(before)}"
         f.evidence = {**f.evidence, "single_run_suggested_lr": before, "context_reason": note}
         f.recommendation = f"{rec}. Use ~{w.lr(lr)} instead: {note}"
@@ -75,17 +83,21 @@ def apply_context(analyses: list[RunAnalysis], sweeps: list[SweepAnalysis]) -> N
         # elsewhere below the same top folder (another project) is not.
         places = {_unit_and_parent(ra.run) for ra in analyses if (ra.run.name, str(ra.run.path)) in members}
         units, parents = {u for u, _ in places}, {p for _, p in places}
+        # A run named like another setup (UNet_dr015_bs16_lr2e_4 beside the UNet_lr<lr> sweep) is not this one.
+        templates = {_name_template(n) for n in sw.runs}
         why = sw.details.get("suggested_reason") or f"its best LR is {w.lr(sw.best_lr)}"
         for ra in analyses:
             unit, parent = _unit_and_parent(ra.run)
-            inside = (ra.run.name, str(ra.run.path)) in members or unit in units or parent in parents
+            other_setup = _name_template(ra.run.name) not in templates or _hparams_differ(ra, analyses, members)
+            inside = (ra.run.name, str(ra.run.path)) in members or unit in units or (
+                parent in parents and not other_setup)
             if ra.kind == "training" and inside:
                 _override(ra, float(sw.suggested_lr), LRBasis.SWEEP, f"the LR sweep in {sw.path}", why)
     tests = [ra for ra in analyses if ra.kind == "range_test" and ra.suggested_lr]
     for rt in tests:
         why = (rt.range_test.reason if rt.range_test is not None else "") or "its recommended rule"
         for ra in analyses:
-            if ra.kind != "training" or any(f.suggested_lr_basis == LRBasis.SWEEP.value for f in ra.findings):
+            if ra.kind != "training" or (ra.details.get("context") or {}).get("basis") == LRBasis.SWEEP.value:
                 continue
             if same_setup(ra, rt):
                 _override(ra, float(rt.suggested_lr), LRBasis.RANGE_TEST, f"the LR range test {rt.run.name}",

@@ -114,7 +114,7 @@ def detect(sig: Signals) -> Finding | None:
     conf = 0.95 if first_nf is not None else 0.85
     out = Finding("diverged", "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag)
     if advice is not None:
-        out.advise(advice.lr, advice.basis.value)
+        out.advise(advice.lr, advice.basis)
     return out
 
 

@@ -6,6 +6,7 @@ These names are the vocabulary other layers build on (cost, GUI, reports, the
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,16 @@ MODES: tuple[str, ...] = (
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 
+class LRBasis(str, enum.Enum):
+    """Where a suggested LR comes from (the JSON's ``suggested_lr_basis``)."""
+
+    EDGE_OF_STABILITY = "edge_of_stability"  # below the LR at which this run became unstable
+    LOSS_FORECAST = "loss_forecast"  # time rescaling of the fitted loss curve
+    SAME_LR_DECAYED = "same_lr_decayed"  # keep the peak, change the schedule
+    SWEEP = "sweep"  # a sweep of the same setup
+    RANGE_TEST = "range_test"  # an LR range test of the same setup
+
+
 @dataclass
 class Finding:
     """One detected failure mode with its evidence and a concrete recommendation."""
@@ -41,10 +52,9 @@ class Finding:
     evidence: dict[str, Any]  # numbers; evidence["summary"] is the one-line human sentence
     recommendation: str
     tag: str | None = None  # the tag the evidence was measured on
-    # The LR this finding implies for the next run and where that number comes from
-    # (an LRBasis value: edge_of_stability, loss_forecast, same_lr_decayed, sweep, range_test).
+    # The LR this finding implies for the next run and where that number comes from.
     suggested_lr: float | None = None
-    suggested_lr_basis: str | None = None
+    suggested_lr_basis: LRBasis | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""
@@ -59,13 +69,13 @@ class Finding:
         }
         if self.suggested_lr is not None:  # compatible additions to contract v1
             out["suggested_lr"] = float(self.suggested_lr)
-            out["suggested_lr_basis"] = str(self.suggested_lr_basis)
+            out["suggested_lr_basis"] = LRBasis(self.suggested_lr_basis).value
         return out
 
-    def advise(self, lr: float | None, basis: str | None) -> None:
+    def advise(self, lr: float | None, basis: LRBasis) -> None:
         """Set the LR this finding implies (None leaves it unset)."""
         if lr is not None and lr > 0:
-            self.suggested_lr, self.suggested_lr_basis = float(lr), str(basis)
+            self.suggested_lr, self.suggested_lr_basis = float(lr), LRBasis(basis)
 
 
 @dataclass

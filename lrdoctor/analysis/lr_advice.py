@@ -21,7 +21,6 @@ a single run can vouch for and capped below any instability the run already show
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
@@ -29,18 +28,9 @@ import numpy as np
 import pandas as pd
 
 from . import wording as w
+from .findings import LRBasis
 from .forecast import Forecast
 from .signals import Signals
-
-
-class LRBasis(str, enum.Enum):
-    """Where a suggested LR comes from (the JSON's ``suggested_lr_basis``)."""
-
-    EDGE_OF_STABILITY = "edge_of_stability"  # the LR at which this run became unstable
-    LOSS_FORECAST = "loss_forecast"  # time rescaling of the fitted loss curve
-    SAME_LR_DECAYED = "same_lr_decayed"  # keep the peak, change the schedule
-    SWEEP = "sweep"  # a sweep of the same setup
-    RANGE_TEST = "range_test"  # an LR range test of the same setup
 
 
 # One notch on a 1-3-10 grid: the smallest change worth a rerun, and the margin below the
@@ -91,8 +81,8 @@ class LRAdvice:
 
     def evidence(self) -> dict:
         """The numbers for the finding's evidence."""
-        return {"suggested_lr": self.lr, "suggested_lr_basis": self.basis.value, "lr_change_factor": self.factor,
-                "edge_lr": self.edge_lr, "edge_margin": self.margin, "suggested_lr_reason": self.reason}
+        return {"lr_change_factor": self.factor, "edge_lr": self.edge_lr, "edge_margin": self.margin,
+                "suggested_lr_reason": self.reason}
 
 
 def instability_onset(sig: Signals, end_step: float | None = None) -> int | None:

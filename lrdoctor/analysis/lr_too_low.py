@@ -154,7 +154,6 @@ def detect(sig: Signals) -> Finding | None:
         ),
     }
     if lr_end is not None:
-        ev["suggested_lr"], ev["suggested_lr_basis"] = advice.lr, advice.basis.value
         rec = (f"raise the LR ~{w.factor(factor)} to ~{w.lr(advice.lr)} (or run an LR range test); "
                f"why {w.factor(factor)}: {advice.reason}")
     else:
@@ -178,5 +177,5 @@ def detect(sig: Signals) -> Finding | None:
         conf *= 0.8  # the LR itself was not seen
     out = Finding("lr_too_low", "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
     if lr_end is not None:
-        out.advise(advice.lr, advice.basis.value)
+        out.advise(advice.lr, advice.basis)
     return out

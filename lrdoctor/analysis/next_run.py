@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import wording as w
-from .findings import Finding, RunAnalysis
-from .lr_advice import LRBasis
+from .findings import Finding, LRBasis, RunAnalysis
+from .run_analysis import LR_PRIORITY
 
 # A warmup over the first 5% of the steps: long enough to let the early sharpness settle
 # below the edge (the usual 2-10% of the run), short enough to cost little.
@@ -99,8 +99,6 @@ def _driver(findings: list[Finding]) -> Finding | None:
     with_lr = [f for f in findings if f.suggested_lr]
     if not with_lr:
         return None
-    from .run_analysis import LR_PRIORITY
-
     for modes in LR_PRIORITY:
         hits = [f for f in with_lr if f.mode in modes]
         if hits:
@@ -133,7 +131,7 @@ def plan_next_run(ra: RunAnalysis) -> NextRun | None:
         if own and abs(np.log(peak / own)) > np.log(1.05):
             changes.append(f"peak LR {w.lr(own)} -> {w.lr(peak)} (from the {basis.replace('_', ' ')})")
     elif driver is not None and ra.suggested_lr:
-        peak, basis = float(ra.suggested_lr), str(driver.suggested_lr_basis)
+        peak, basis = float(ra.suggested_lr), LRBasis(driver.suggested_lr_basis).value
         reason = str(driver.evidence.get("suggested_lr_reason") or driver.evidence.get("lr_factor_reason") or "")
         if own and abs(np.log(peak / own)) > np.log(1.05):
             changes.append(f"peak LR {w.lr(own)} -> {w.lr(peak)} ({w.factor(max(peak / own, own / peak))} "

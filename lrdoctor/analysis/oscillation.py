@@ -104,5 +104,5 @@ def detect(sig: Signals) -> Finding | None:
     out = Finding("oscillating", "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec,
                   sig.loss.tag)
     if advice is not None:
-        out.advise(advice.lr, advice.basis.value)
+        out.advise(advice.lr, advice.basis)
     return out

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import wording as w
-from .findings import Finding
-from .lr_advice import LRBasis
+from .findings import Finding, LRBasis
 from .signals import Signals
 
 # Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
@@ -115,5 +114,5 @@ def detect(sig: Signals) -> Finding | None:
     )
     conf = float(np.clip(0.6 + 4 * (FLAT_SHARE - max(late_share, 0)), 0, 0.9))
     out = Finding("plateau", "warning", conf, start, sig.last_step, w.clean(ev), rec, sig.loss.tag)
-    out.advise(sig.lr_peak, LRBasis.SAME_LR_DECAYED.value)  # the peak was fine: decay it
+    out.advise(sig.lr_peak, LRBasis.SAME_LR_DECAYED)  # the peak was fine: decay it
     return out

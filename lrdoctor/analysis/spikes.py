@@ -94,5 +94,5 @@ def detect(sig: Signals) -> Finding | None:
     sev = "warning" if len(events) >= 5 else "info"
     out = Finding("spikes", sev, conf, events[0]["step"], events[-1]["step"], w.clean(ev), rec, sig.loss.tag)
     if advice is not None:
-        out.advise(advice.lr, advice.basis.value)
+        out.advise(advice.lr, advice.basis)
     return out
