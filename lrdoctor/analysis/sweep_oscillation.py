@@ -16,7 +16,7 @@ import numpy as np
 from parsers import Run
 
 from . import wording as w
-from .findings import Finding, RunAnalysis, SweepAnalysis
+from .findings import Finding, LRBasis, RunAnalysis, SweepAnalysis
 
 # Evaluations a member needs for its mean step-to-step change to mean anything.
 MIN_EVALS = 8
@@ -89,5 +89,7 @@ def annotate(runs: Sequence[Run], analyses: Sequence[RunAnalysis], sweeps: Seque
             conf = float(np.clip(0.5 + 0.1 * (ratio - ROUGHNESS_RATIO), 0.5, 0.85))
             steps = run.role_series("val_loss")["step"]
             tag = run.primary_tag("val_loss")
-            ra.findings.append(Finding("oscillating", "warning", conf, int(steps.iloc[0]),
-                                       int(steps.iloc[-1]), w.clean(ev), rec, tag))
+            found = Finding("oscillating", "warning", conf, int(steps.iloc[0]), int(steps.iloc[-1]), w.clean(ev), rec,
+                            tag)
+            found.advise(target, LRBasis.SWEEP)  # the sweep measured it
+            ra.findings.append(found)
