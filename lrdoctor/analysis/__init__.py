@@ -39,6 +39,11 @@ def compare_runs(runs: list[Run], analyses: list[RunAnalysis], *,
 
             annotate(runs, analyses, sweeps)  # a member bouncing far more than its siblings
             mark_unstable(sweeps, analyses)  # the largest stable LR excludes oscillating members
+            from .sweep_floor import annotate as annotate_floor
+
+            # Far above the best LR, settling on a higher floor: said after the largest stable LR
+            # is set, since such a run is stable, only worse.
+            annotate_floor(runs, analyses, sweeps)
     except Exception as exc:  # noqa: BLE001 - the runs keep their own diagnoses
         sweeps = []
         warnings.append(LoadWarning(_common_folder(runs), f"sweeps not compared: {type(exc).__name__}: {exc}"))
