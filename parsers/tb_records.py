@@ -216,8 +216,10 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
     batch = PREDICT_MIN
     misses = 0
     walk = FIRST_WALK
+    period: int | None = None
     while pos <= n - FRAME_BYTES:
-        period = None if misses >= PREDICT_MISSES else _period(hist)
+        if period is None:  # kept while its predictions hold entirely: the history just repeated it
+            period = None if misses >= PREDICT_MISSES else _period(hist)
         if period is None:
             if walk == FIRST_WALK:
                 hist = hist[:0]  # the lengths changed (or first walk): guess from the new ones only
@@ -254,6 +256,8 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
         hist = np.concatenate([hist, got.astype(np.int64)])[-HISTORY:]
         walk = FIRST_WALK
         batch = min(PREDICT_MAX, batch * 2) if not len(wrong) else max(PREDICT_MIN, 2 * (j + 1))
+        if len(wrong):
+            period = None
         misses = misses + 1 if j < PREDICT_MIN // 4 else 0
     if not out:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
