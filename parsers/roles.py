@@ -37,6 +37,8 @@ _METRIC_WORDS = {
     "wer", "cer", "auc", "precision", "recall", "perplexity", "ppl", "top1", "top5", "dice",
 }
 _TIME_WORDS = {"time", "dt", "seconds", "sec", "duration", "runtime"}
+# Durations that are not a step's: time remaining, and the data-loading share of a step.
+_NOT_STEP_TIME_WORDS = {"eta", "data", "remaining", "left"}
 # Words that make a tag a part of the loss or a diagnostic rather than the loss itself.
 _LOSS_PART_PENALTY = {"box", "reg", "cls", "rpn", "loc", "mask", "aux", "kl", "recon", "epoch"}
 
@@ -69,7 +71,10 @@ def role_of(tag: str) -> str:
         return "val_loss" if is_val else "train_loss"
     # Time per epoch (Lightning's ``epoch_time``) is not a per-step time: the cost estimate
     # would read it as seconds per step.
-    if words & _TIME_WORDS and not (words & _METRIC_WORDS) and "epoch" not in words:
+    # Nor is the time left (detectron2's ``eta_seconds``) or the data-loading part of a step
+    # (``data_time``, already inside detectron2's per-iteration ``time``).
+    if words & _TIME_WORDS and not (words & _METRIC_WORDS) and "epoch" not in words \
+            and not words & _NOT_STEP_TIME_WORDS:
         return "step_time"
     if words & _METRIC_WORDS:
         return "val_metric" if is_val else "train_metric"

@@ -2,7 +2,8 @@
 
 The clock comes from the scalars' ``wall_time`` (TensorBoard, MLflow, W&B run
 folders), a W&B ``_timestamp``/``_runtime`` series when a reader keeps those as tags,
-or Hugging Face's ``train_runtime / global_step``. The time per step is measured on
+Hugging Face's ``train_runtime / global_step``, or a time per step the log writes itself
+(nanoGPT ``time 2.65ms``, detectron2's per-iteration ``time``). The time per step is measured on
 consecutive points of the densest timed tag; gaps far above the typical step
 (evaluation, checkpointing, a crash and a restart) are *pauses*: excluded from the
 per-step time and reported on their own. Without a clock the user's assumption is
@@ -123,7 +124,7 @@ def measure_step_time(run: Run) -> StepTime | None:
     """Seconds per step from the run's own clock, or None when the log has none."""
     frame, tag = _clock_frame(run)
     if frame is None or len(frame) < MIN_INTERVALS + 1:
-        return _trainer_runtime(run)
+        return _no_clock(run)
     steps = frame["step"].to_numpy(np.int64)
     wall = frame["wall"].to_numpy(np.float64)
     d_step = np.diff(steps).astype(np.float64)
@@ -134,7 +135,7 @@ def measure_step_time(run: Run) -> StepTime | None:
         notes.append(f"{int(backwards.sum())} interval(s) where the clock runs backwards were ignored")
     ok = ~backwards
     if ok.sum() < MIN_INTERVALS:
-        return _trainer_runtime(run)
+        return _no_clock(run)
     rate = d_wall / d_step
     median = float(np.median(rate[ok]))
     mad = float(median_abs_deviation(rate[ok], scale="normal"))
@@ -143,7 +144,7 @@ def measure_step_time(run: Run) -> StepTime | None:
     paused = ok & (rate > threshold)
     steady = ok & ~paused
     if steady.sum() == 0 or d_step[steady].sum() == 0:
-        return _trainer_runtime(run)
+        return _no_clock(run)
     # The mean over steady intervals (not the median) because costs add up seconds: the
     # median of a right-skewed step time would undercount; pauses are already out.
     seconds = float(d_wall[steady].sum() / d_step[steady].sum())
@@ -170,6 +171,68 @@ def measure_step_time(run: Run) -> StepTime | None:
         pauses=pauses,
         notes=notes,
     )
+
+
+# Tags that hold a whole run's seconds (Hugging Face's ``train_runtime`` printed in a console log),
+# not a time per step: divided by the steps they cover.
+RUNTIME_WORDS = ("runtime",)
+# Tags with the step_time role that are not the time of a step: the time left (detectron2
+# ``eta_seconds``) and the data-loading share of a step (``data_time``, inside ``time``).
+NOT_STEP_TIME = ("eta", "data_time", "data time")
+# Seconds per unit of a logged duration (text logs keep the unit written after the number).
+UNIT_SECONDS = {"ms": 1e-3, "s": 1.0}
+
+
+def _step_time_tags(run: Run) -> list[str]:
+    """Tags holding a logged time per step (or a total runtime), the most direct first."""
+    tags = [t for t, role in run.roles.items() if role == "step_time"
+            and not any(w in str(t).lower() for w in NOT_STEP_TIME)]
+    return sorted(tags, key=lambda t: (any(w in str(t).lower() for w in RUNTIME_WORDS), len(str(t))))
+
+
+def _logged_step_time(run: Run) -> StepTime | None:
+    """Seconds per step from a logged duration: nanoGPT ``time 2.65ms``, detectron2's per-iteration
+    ``time``, a build-nanogpt ``dt``; or a total ``train_runtime`` over the steps it covers.
+
+    Outliers (the first iterations compiling, a step that also evaluated) are left out like the
+    clock's pauses: above both 5x the median and the median + 10 scaled MADs.
+    """
+    units = run.meta.get("units") if isinstance(run.meta.get("units"), dict) else {}
+    for tag in _step_time_tags(run):
+        df = run.scalars.loc[run.scalars["tag"] == tag, ["step", "value"]]
+        values = df["value"].to_numpy(np.float64)
+        ok = np.isfinite(values) & (values > 0)
+        if not ok.any():
+            continue
+        unit = str(units.get(tag, "s")).lower()
+        scale = UNIT_SECONDS.get(unit, 1.0)
+        if any(w in str(tag).lower() for w in RUNTIME_WORDS):
+            rng = run.step_range
+            if rng is None or rng[1] <= 0:
+                continue
+            seconds = float(values[ok][-1]) * scale / rng[1]
+            return StepTime(seconds_per_step=seconds, source=LOGGED, tag=tag,
+                            method=f"'{tag}' (the run's total seconds) over its {rng[1]:,} steps")
+        vals = values[ok] * scale
+        median = float(np.median(vals))
+        mad = float(median_abs_deviation(vals, scale="normal")) if len(vals) > 1 else 0.0
+        threshold = max(PAUSE_MEDIAN_FACTOR * median, median + PAUSE_MAD_FACTOR * mad)
+        steady = vals[vals <= threshold]
+        notes = []
+        if len(steady) < len(vals):
+            notes.append(f"{len(vals) - len(steady)} logged step time(s) far above the usual "
+                         "(compilation, evaluation) left out of the per-step time")
+        # the mean, not the median: costs add up seconds (as with the clock's steady intervals)
+        return StepTime(seconds_per_step=float(steady.mean()), source=LOGGED, tag=tag, median_s=median,
+                        intervals=int(len(steady)), notes=notes,
+                        method=f"per-step time logged as '{tag}'" + (f" ({unit})" if tag in units else "")
+                        + f", mean of {len(steady)} values")
+    return None
+
+
+def _no_clock(run: Run) -> StepTime | None:
+    """Without per-point timestamps: the Trainer's own runtime, else a logged per-step time."""
+    return _trainer_runtime(run) or _logged_step_time(run)
 
 
 def _trainer_runtime(run: Run) -> StepTime | None:

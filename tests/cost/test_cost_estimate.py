@@ -104,8 +104,10 @@ def test_real_metrics_json_restarts_repeat_steps(real_logs: Path) -> None:
     cost = estimate_run_cost(_ra(run), CostSettings(step_time_s=0.3))
     restarts = [w for w in cost.by_finding if w.mode == "restart"]
     assert len(restarts) == 5 and max(w.wasted_steps for w in restarts) == 217  # 9..225 again
-    assert cost.step_time.source == "assumed"
-    assert cost.wasted.gpu_hours == pytest.approx(cost.wasted_steps * 0.3 / 3600)
+    # its per-iteration ``time`` is the clock: the assumed 0.3 s is not used
+    seconds = cost.step_time.seconds_per_step
+    assert cost.step_time.source == "logged" and cost.step_time.tag == "time" and seconds != 0.3
+    assert cost.wasted.gpu_hours == pytest.approx(cost.wasted_steps * seconds / 3600)
 
 
 def test_sweep_totals_are_the_sum_of_its_runs(corpus: Path) -> None:

@@ -72,3 +72,27 @@ def test_a_logged_clock_beats_an_assumed_step_time(tmp_path: Path) -> None:
     st = step_time_for(parsers.load(tmp_path)[0], (9.0, "given: 9 s/step"))
     assert st.source == "logged" and st.seconds_per_step == pytest.approx(STEP_S)
     assert any("not used" in n for n in st.notes)
+
+
+def test_logged_per_step_times_are_the_clock(real_logs) -> None:
+    """nanoGPT's ``time 2.65ms`` and detectron2's per-iteration ``time`` price the run; the time left
+    (``eta_seconds``) and the data-loading share (``data_time``) are never taken for a step's time."""
+    from pathlib import Path
+
+    import parsers
+    from lrdoctor.cost.step_time import step_time_for
+
+    repo = Path(__file__).resolve().parents[2]
+    (nano,) = parsers.load(repo / "sample_logs" / "transcribed" / "nanogpt_console")
+    st = step_time_for(nano, None)
+    assert st.source == "logged" and st.tag == "time"
+    assert nano.meta["units"]["time"] == "ms"
+    times = nano.scalars.loc[nano.scalars["tag"] == "time", "value"].to_numpy() / 1000.0
+    assert min(times) <= st.seconds_per_step <= sorted(times)[len(times) // 2] * 5  # ms read as ms
+
+    for run in parsers.load(real_logs / "detectron2_metrics_json"):
+        assert run.roles.get("eta_seconds") in (None, "other") and run.roles.get("data_time") in (None, "other")
+        st = step_time_for(run, None)
+        assert st.source == "logged" and st.tag == "time", (run.name, st.method)
+        logged = run.scalars.loc[run.scalars["tag"] == "time", "value"]
+        assert logged.min() <= st.seconds_per_step <= logged.max()
