@@ -48,6 +48,11 @@ GENERIC_NAMES = {"log", "logs", "output", "outputs", "out", "stdout", "train", "
                  "files", "console", "run", "results"}
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _COUNTS_AS_RECORD = {"own", "count"}
+# A log with at least this many step lines is a metric log: a key that a line without a step
+# mentions only once in it is an aside (config dump, environment table, prose), not a metric.
+MIN_STEP_LINES_FOR_ASIDES = 10
+# ... "once" allowing for a config printed twice (at start-up and again when saved or resumed).
+MAX_ASIDE_MENTIONS = 2
 
 
 def _head_text(path: Path) -> str | None:
@@ -167,6 +172,40 @@ def _resolve_steps(records: Iterable[Record]) -> tuple[list[tuple[int, dict[str,
     return rows, info
 
 
+# A config key as yacs/detectron2 and friends print them (``BASE_LR``, ``MAX_SIZE_TEST``).
+_CONFIG_KEY = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z][A-Z0-9]{3,}$")
+# Words of prose: a "key" holding one is a sentence around a number ("LR reduced at the 28 epoch").
+_PROSE_WORDS = {"the", "a", "an", "at", "and", "of", "to", "in", "is", "for", "with", "from", "by", "on", "we"}
+
+
+def _config_or_prose(key: str) -> bool:
+    """A key that is a config entry or a piece of a sentence, never a logged metric."""
+    return bool(_CONFIG_KEY.match(key)) or bool(set(key.lower().split()) & _PROSE_WORDS)
+
+
+def _drop_asides(rows: list[tuple[int, dict[str, float], str]]) -> tuple[list[tuple[int, dict[str, float], str]], int]:
+    """Drop values that lines without a step mention once or twice in a log full of step lines.
+
+    Config dumps (``BASE_LR: 0.02``), environment tables (``CUDA Runtime 11.3``) and prose
+    (``LR reduced at the 3000th iteration``) carry a number under a metric-like word once;
+    a metric is logged again and again. Returns the rows kept and how many keys were dropped.
+    """
+    step_lines = sum(1 for _step, values, attach in rows if attach == "own" and values)
+    if step_lines < MIN_STEP_LINES_FOR_ASIDES:
+        return rows, 0
+    mentions: dict[str, int] = {}
+    for _step, values, _attach in rows:
+        for key in values:
+            mentions[key] = mentions.get(key, 0) + 1
+    in_step_lines = {k for _step, values, attach in rows if attach == "own" for k in values}
+    asides = {k for _step, values, attach in rows if attach != "own" for k in values
+              if k not in in_step_lines and (mentions[k] <= MAX_ASIDE_MENTIONS or _config_or_prose(k))}
+    if not asides:
+        return rows, 0
+    kept = [(step, {k: v for k, v in values.items() if k not in asides}, attach) for step, values, attach in rows]
+    return [r for r in kept if r[1] or r[2] == "own"], len(asides)
+
+
 def _segments(rows: list[tuple[int, dict[str, float], str]]) -> list[int]:
     """Segment id per row: a new segment starts where the step counter goes back."""
     seg, ids = 0, []
@@ -240,6 +279,7 @@ def read(path: Path) -> list[Run]:
     rows, info = _resolve_steps(records)
     if not rows:
         raise ParseError(path, "no metric lines recognised")
+    rows, asides = _drop_asides(rows)
     seg_ids = _segments(rows)
     tags: list[str] = []
     steps: list[int] = []
@@ -275,6 +315,7 @@ def read(path: Path) -> list[Run]:
         )
     meta: dict[str, Any] = {
         "unparsed_lines": unparsed,
+        "asides_dropped": asides,  # keys mentioned once by lines without a step (config, prose)
         "patterns": sorted(info["kinds"]),
     }
     if first_unparsed is not None:

@@ -100,3 +100,15 @@ def test_training_loss_with_an_unknown_name_is_found_by_shape(corpus: Path, tmp_
     assert run.primary_tag("train_loss") == "J"
     assert run.meta["roles_by_shape"] == {"J": "train_loss"}
     assert any("by its shape" in w for w in run.warnings)
+
+
+def test_detectron2_config_dump_and_prose_are_not_metrics(real_logs: Path) -> None:
+    """The NYU detectron2 console logs print their config (``BASE_LR: 0.004``) and notes
+    ("LR reduced at the 28 epoch") between the event lines: asides, not curves."""
+    log = real_logs / "text_logs" / "nyu-ssod-detectron2" / "output" / "log_supervised_lr_0.020.txt"
+    (run,) = parsers.load(log)
+    tags = set(run.tags())
+    assert {"total_loss", "lr", "loss_cls"} <= tags
+    assert not tags & {"BASE_LR", "LOSS_WEIGHT", "MOMENTUM", "LR reduced at the", "end at"}
+    assert run.meta["asides_dropped"] > 10
+    assert run.primary_tag("lr") == "lr" and run.primary_tag("train_loss") == "total_loss"
