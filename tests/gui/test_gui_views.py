@@ -227,6 +227,12 @@ def test_fleet_table_sorts_by_waste_and_opens_a_run(qtbot, app_window, corpus):
     assert len(rows) == len(app_window.ws.runs) > 1
     money = [float(r[2].strip("$").replace(",", "")) if r[2] != "-" else -1.0 for r in rows]
     assert money == sorted(money, reverse=True)  # most wasted first
+    from lrdoctor import formatting as fmt
+    from lrdoctor.fleet.summary import fleet_summary
+
+    summary = fleet_summary(app_window.ws.analysis)  # the library owns the totals; the table shows them
+    assert sorted(r[0] for r in rows) == sorted(line.name for line in summary.ranked)
+    assert f"wasted <b>{fmt.usd(summary.wasted_usd)}</b>" in fleet.summary.text()
     assert any(r[1] not in ("healthy", "not diagnosed") for r in rows)
     fleet.table.sortItems(3, Qt.SortOrder.AscendingOrder)  # the user sorts by share wasted
     fleet.refresh()

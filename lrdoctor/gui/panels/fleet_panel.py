@@ -76,42 +76,52 @@ class FleetPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        """One row per analysed run, sorted by wasted money (most first) until the user sorts."""
+        """One row per analysed run from the library's fleet summary; the user's sort is kept."""
         header = self.table.horizontalHeader()
         column, order = header.sortIndicatorSection(), header.sortIndicatorOrder()
         self.table.setSortingEnabled(False)
         self.table.setRowCount(0)
         analysis = self.ws.analysis
-        runs = analysis.runs if analysis is not None else []
-        total_usd = wasted_usd = 0.0
-        for ra in runs:
-            worst = max(ra.findings, key=lambda f: (style_rank(f.severity), f.confidence), default=None)
-            cost = ra.cost
-            usd = cost.wasted.usd if cost is not None else None
-            share = cost.wasted_share if cost is not None else None
-            if cost is not None and cost.total.usd is not None:
-                total_usd += cost.total.usd
-            wasted_usd += usd or 0.0
+        if analysis is None or not analysis.runs:
+            self.summary.setText(f"<i>{self.ws.analysis_status}</i>")
+            self.table.setSortingEnabled(True)
+            return
+        from lrdoctor.fleet.summary import fleet_summary
+
+        summary = fleet_summary(analysis)
+        for line in summary.ranked:
+            ra = analysis.runs[line.index]
             row = self.table.rowCount()
             self.table.insertRow(row)
-            name = _cell(ra.run.name, ra.run.name.lower())
+            name = _cell(line.name, line.name.lower())
             name.setData(KEY_ROLE, run_key(ra.run))
-            name.setToolTip(str(ra.run.path))
-            label = "not diagnosed" if ra.not_diagnosed else (
-                style.MODE_LABELS.get(worst.mode, worst.mode) if worst else "healthy")
-            finding = _cell(label, (style_rank(worst.severity), worst.confidence) if worst else (-1, 0.0))
-            finding.setIcon(severity_icon(worst.severity if worst else ("" if not ra.not_diagnosed else None)))
+            name.setToolTip(line.path)
+            if line.worst_mode is not None:
+                label = style.MODE_LABELS.get(line.worst_mode, line.worst_mode)
+                rank = (style_rank(line.worst_severity or ""), len(line.modes))
+            else:
+                label, rank = ("not diagnosed", (-2, 0)) if ra.not_diagnosed else ("healthy", (-1, 0))
+            finding = _cell(label, rank)
+            finding.setIcon(severity_icon(line.worst_severity if line.worst_mode else (None if ra.not_diagnosed else "")))
+            if len(line.modes) > 1:
+                finding.setToolTip("all findings: " + ", ".join(style.MODE_LABELS.get(m, m) for m in line.modes))
             self.table.setItem(row, 0, name)
             self.table.setItem(row, 1, finding)
+            usd = line.wasted_usd
             self.table.setItem(row, 2, _cell(fmt.usd(usd), NO_VALUE if usd is None else usd, True))
+            share = line.wasted_share
             self.table.setItem(row, 3, _cell(fmt.percent(share), NO_VALUE if share is None else share, True))
         self.table.setSortingEnabled(True)
         self.table.sortItems(column, order)  # the user's last sort (wasted money, most first, until then)
-        n = len(runs)
-        self.summary.setText(
-            f"<b>{fmt.count(n)} run{'s' if n != 1 else ''}</b> · spend {fmt.usd(total_usd)} · "
-            f"wasted <b>{fmt.usd(wasted_usd)}</b>"
-            if n else f"<i>{self.ws.analysis_status}</i>")
+        text = (f"<b>{fmt.count(summary.runs)} run{'s' if summary.runs != 1 else ''}</b> · spend "
+                f"{fmt.usd(summary.total_usd)} · wasted <b>{fmt.usd(summary.wasted_usd)}</b> "
+                f"({fmt.percent(summary.wasted_share)})")
+        if summary.by_mode and summary.by_mode[0].wasted_usd:
+            top = summary.by_mode[0]
+            text += f" · most by {style.MODE_LABELS.get(top.mode, top.mode)}: {fmt.usd(top.wasted_usd)}"
+        if summary.notes:
+            text += "<br><i>" + "; ".join(summary.notes) + "</i>"
+        self.summary.setText(text)
 
     def rows(self) -> list[list[str]]:
         """The table's text, row by row, as shown."""
