@@ -85,6 +85,10 @@ def apply_costs(analysis: Analysis, args: argparse.Namespace) -> None:
     estimate_costs(analysis, chosen, saved)
 
 
+# Why a finding without a waste rule shows no wasted steps (its steps were needed; a fix trains them better).
+NOT_COUNTED = "waste not counted (no steps a fix would have saved)"
+
+
 def _money(x: float | None, c: RunCost) -> str:
     """Dollars, or why there are none: no price for the GPU, or no clock."""
     if c.hardware.usd_per_gpu_hour is None:
@@ -104,6 +108,9 @@ def _run_line(ra: RunAnalysis) -> str:
         else (f"{w.mode} {_money(w.money.usd, c)}" if w.money.usd is not None else f"{w.mode}: {w.note or 'not counted'}")
         for w in c.by_finding
     ]
+    # A critical finding with no waste entry says why rather than reading as "$0.00 wasted".
+    charged = {w.mode for w in c.by_finding}
+    parts += [f"{f.mode}: {NOT_COUNTED}" for f in ra.findings if f.severity == "critical" and f.mode not in charged]
     st = c.step_time
     clock = f"{fmt.step_time(st.seconds_per_step)} {st.source}"
     if c.hardware.usd_per_gpu_hour is None:
@@ -151,7 +158,7 @@ def render_money(analysis: Analysis) -> str:
     if len(costed) < len(costs):
         lines.append(f"  ({len(costs) - len(costed)} run(s) without a clock not costed: give --step-time)")
     lines += [_run_line(ra) for ra in by_importance(analysis.runs) if ra.cost is not None and
-              (ra.cost.wasted_steps or ra.cost.by_finding)]
+              (ra.cost.wasted_steps or ra.cost.by_finding or any(f.severity == "critical" for f in ra.findings))]
     for note in sorted({n for c in costs for n in c.hardware.notes}):
         lines.append(f"  note: {note}")
     return "\n".join(lines)

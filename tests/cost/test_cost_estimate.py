@@ -144,3 +144,16 @@ def test_wandb_metadata_names_the_gpu(real_logs: Path) -> None:
     chosen = estimate_run_cost(_ra(run), CostSettings(gpu="A100 80GB", gpu_count=1))
     assert (chosen.hardware.gpu, chosen.hardware.gpu_count) == ("A100 80GB", 1)
     assert chosen.total.gpu_hours == pytest.approx(cost.total.gpu_hours / 8)
+
+
+def test_critical_finding_without_waste_says_why(corpus: Path) -> None:
+    """A critical finding no waste rule charges reads 'waste not counted (...)', never '$0.00 wasted'."""
+    from lrdoctor.cli.cost_options import NOT_COUNTED, render_money
+
+    run = parsers.load(corpus / "runs" / "breast_cancer_mlp-8093")[0]  # has a clock
+    critical = Finding("spikes", "critical", 0.9, 10, 20, {"summary": "spikes"}, "clip gradients")
+    analysis = Analysis(runs=[_ra(run, [critical])])
+    estimate_costs(analysis, H100)
+    text = render_money(analysis)
+    line = next(line for line in text.splitlines() if run.name in line)
+    assert f"spikes: {NOT_COUNTED}" in line
