@@ -94,7 +94,7 @@ def read(path: Path) -> list[Run]:
     except json.JSONDecodeError as exc:
         raise ParseError(path, f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}") from None
     except TooComplex as exc:
-        raise ParseError(path, f"not read: {exc}") from None
+        raise ParseError(path, str(exc)) from None
     except UnicodeDecodeError:
         raise ParseError(path, "not a UTF-8 text file") from None
     if not isinstance(state, dict) or not isinstance(state.get("log_history"), list):

@@ -337,7 +337,7 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
             except json.JSONDecodeError as exc:
                 raise ParseError(path, f"not valid JSON: {exc.msg}", location=f"line {exc.lineno}") from None
             except TooComplex as exc:
-                raise ParseError(path, f"not read: {exc}") from None
+                raise ParseError(path, str(exc)) from None
             if not isinstance(records, list):
                 raise ParseError(path, "expected a JSON list of history records")
             bad = [i for i, r in enumerate(records) if not isinstance(r, dict)]
