@@ -44,6 +44,9 @@ def run_to_dict(ra: RunAnalysis) -> dict[str, Any]:
         "findings": [clean(f.to_dict()) for f in ra.findings],
         "suggested_lr": _float(ra.suggested_lr),
         "not_diagnosed": ra.not_diagnosed,  # why an empty findings list does not mean healthy
+        # additions to v1: checks the logs did not allow, and stand-ins (val loss for train loss)
+        "not_checked": [c.to_dict() for c in ra.not_checked],
+        "notes": ra.notes,
         "cost": None if ra.cost is None else clean(ra.cost.to_dict()),  # lrdoctor.cost.estimate_costs
         "next_run": _next_run(ra),  # compatible addition: the plan for the next run
     }

@@ -55,7 +55,7 @@ def detect(sig: Signals) -> Finding | None:
     lvl_end = view.final
     if not (np.isfinite(lvl_before) and np.isfinite(lvl_at)):
         return None
-    scale = abs(view.l0)
+    scale = view.scale
     fell = (lvl_before - lvl_at) / scale
     # Gain after the decay from a robust trend through all the remaining points: with the LR
     # near zero the weights barely move, so what two end windows differ by is mostly noise.

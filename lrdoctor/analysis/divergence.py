@@ -21,6 +21,10 @@ RECOVERY_FRACTION = 0.9
 # A blow-up that never recovered undid all the progress: the widest margin below the edge
 # (see lr_advice).
 UNDONE_BY_DIVERGENCE = 1.0
+# Confidence: a non-finite loss is unambiguous (only a logging bug could fake it); a finite
+# explosion that never recovers is very likely divergence but could be a data or loss bug.
+NONFINITE_CONFIDENCE = 0.95
+EXPLOSION_CONFIDENCE = 0.85
 
 
 def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float) -> tuple[int | None, int | None]:
@@ -55,7 +59,7 @@ def detect(sig: Signals) -> Finding | None:
     curve = sig.loss
     fin = curve.finite
     if not fin.any():
-        return None
+        return _never_finite(sig)
     l0 = sig.view.l0 if sig.view is not None else float(np.median(curve.values[fin][:3]))
     at, first_nf = divergence_step(curve.steps, curve.values, l0)
     if at is None:
@@ -111,11 +115,33 @@ def detect(sig: Signals) -> Finding | None:
             "lower the LR (the run logs no LR to measure by how much: run an LR range test), clip gradients, "
             f"and restart from a checkpoint before step {w.step(low_step)}"
         )
-    conf = 0.95 if first_nf is not None else 0.85
+    conf = NONFINITE_CONFIDENCE if first_nf is not None else EXPLOSION_CONFIDENCE
     out = Finding("diverged", "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag)
     if advice is not None:
         out.advise(advice.lr, advice.basis)
     return out
+
+
+def _never_finite(sig: Signals) -> Finding:
+    """A loss that is NaN/inf at every logged point diverged at its first logged step."""
+    curve = sig.loss
+    at = int(curve.steps[0])
+    ev = {
+        "diverged_at_step": at,
+        "first_nonfinite_step": at,
+        "initial_loss": None,
+        "nonfinite_at_end": True,
+        "wasted_steps": int(max(sig.run_last_step, sig.last_step) - at + 1),
+        "summary": (f"loss was non-finite (NaN/inf) at every one of its {len(curve):,} logged points, from step "
+                    f"{w.step(at)}: {w.step(max(sig.run_last_step, sig.last_step) - at + 1)} steps wasted"),
+    }
+    if sig.lr is not None and sig.lr.finite.any():
+        ev["lr_at_divergence"] = sig.lr.at(at)
+        ev["peak_lr"] = sig.lr_peak
+    rec = ("check the data and the loss for NaN/inf inputs (e.g. log(0) or a division by zero), then lower "
+           "the LR (bracket it with an LR range test: no finite loss tells by how much), clip gradients, and restart")
+    # Certain: not one finite value was logged.
+    return Finding("diverged", "critical", NONFINITE_CONFIDENCE, at, sig.last_step, w.clean(ev), rec, curve.tag)
 
 
 def at_value(curve, step: int) -> float:

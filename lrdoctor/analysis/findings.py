@@ -14,6 +14,7 @@ from parsers import LoadWarning, Run
 
 if TYPE_CHECKING:
     from lrdoctor.analysis.next_run import NextRun
+    from lrdoctor.analysis.coverage import NotChecked
     from lrdoctor.analysis.range_test import RangeTestResult
     from lrdoctor.cost.estimate import RunCost, SweepCost
 
@@ -107,6 +108,13 @@ class RunAnalysis:
     # The plan for the next run of this setup (lrdoctor.analysis.next_run), after any sweep or
     # range test of the same setup has had its say.
     next_run: NextRun | None = None
+    # Checks the logs did not allow (no LR curve, too sparse, too few evaluations), with why.
+    not_checked: list[NotChecked] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the analysis read differently from the usual (a curve standing in for a missing one)."""
+        return list(self.details.get("notes") or [])
 
     @property
     def not_diagnosed(self) -> str | None:

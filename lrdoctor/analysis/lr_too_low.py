@@ -11,7 +11,8 @@ from .lr_advice import raise_lr
 from .signals import Signals, theil_sen
 from .spikes import spike_events
 
-# Still falling at the end: the last quarter gains at least this share of L0...
+# Still falling at the end: the last quarter gains at least this share of the run's
+# dynamic range (L0 - its floor)...
 LAST_QUARTER_DROP = 0.015
 # ...and the last 40% of steps make at least this share of the run's progress (a healthy
 # run makes most of its progress early and only polishes at the end).
@@ -105,7 +106,7 @@ def detect(sig: Signals) -> Finding | None:
         if lr_end < LR_END_MIN * sig.lr_peak:
             return None
     h = LEVEL_WINDOW / 2
-    scale = abs(view.l0)
+    scale = view.scale
     l20 = view.level_frac(0.2 - h, 0.2 + h)
     lend = view.level_frac(1.0 - 2 * h, 1.0)
     total = view.l0 - lend

@@ -7,15 +7,19 @@ import numpy as np
 from . import wording as w
 from .findings import Finding
 from .lr_advice import lower_lr
-from .signals import LossView, Signals, mad_noise, rolling_median
+from .signals import TINY, LossView, Signals, mad_noise, rolling_median
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
-# this share of L0. Minibatch noise of a well-tuned run near its end sits at a few % of
-# L0 or less; an LR too high keeps kicking the loss up by more.
+# this share of the run's dynamic range (L0 - its floor). Minibatch noise of a well-tuned
+# run near its end sits at a few % of what it learned; an LR too high keeps kicking the
+# loss up by more.
 MIN_NOISE = 0.04
-# The loss bounces around a high level (not spikes rising from a floor near zero, which
-# is `spikes`): the 2nd-half level is at least this many noise units above zero.
-LEVEL_OVER_NOISE = 2.0
+# The loss bounces both ways around its level (not spikes rising from a floor the loss
+# cannot go below, which is `spikes`, nor a converged run hugging its floor): the spread
+# above the 2nd-half median (95th percentile - median) is at most this many times the
+# spread below it (median - 5th percentile). Bouncing runs measure ~1-2, runs on their
+# floor 2-4, spiky runs 6 and more. A ratio of spreads: the same for k*loss + c.
+MAX_SKEW = 3.0
 # An LR that was decayed in the 2nd half is no longer "too high": oscillation is judged
 # only while the LR stays above this share of its peak.
 LR_STILL_HIGH = 0.5
@@ -44,25 +48,28 @@ def detect(sig: Signals) -> Finding | None:
     view = sig.view
     if view is None:
         return None
-    scale = abs(view.l0)
+    scale = view.scale
     h = LEVEL_WINDOW / 2
     lmid = view.level_frac(0.5 - h, 0.5 + h)
     lend = view.level_frac(1 - 2 * h, 1.0)
-    if not (np.isfinite(lmid) and np.isfinite(lend)) or lmid <= 0:
+    if not (np.isfinite(lmid) and np.isfinite(lend)):
         return None
-    rel_drop = (lmid - lend) / lmid
+    # The drop as a share of how far the level sat above the run's floor (its "zero").
+    height = max(lmid - view.zero, view.noise, TINY)
+    rel_drop = (lmid - lend) / height
     rough = view.roughness(0.5, 1.0)
     sel = view.steps >= sig.step_at_frac(0.5)
     vals = view.values[sel]
     if len(vals) < 10:
         return None
     noise2 = mad_noise(vals, rolling_median(vals, view.window)) * view.noise_scale
-    level2 = float(np.median(vals))
+    q05, q50, q95 = np.quantile(vals, [0.05, 0.5, 0.95])
+    skew = (q95 - q50) / max(q50 - q05, TINY)
     n_mid, n_end = _points(view, 0.5 - h, 0.5 + h), _points(view, 1 - 2 * h, 1.0)
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
-    drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / lmid
+    drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
-    if noise2 < MIN_NOISE * scale or level2 < LEVEL_OVER_NOISE * noise2 or real_drop:
+    if noise2 < MIN_NOISE * scale or skew > MAX_SKEW or real_drop:
         return None
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
@@ -74,12 +81,13 @@ def detect(sig: Signals) -> Finding | None:
     ev = {
         "oscillation_window": [int(view.steps[sel][0]), int(view.steps[-1])],
         "roughness": rough,
-        "noise_over_l0": noise2 / scale,
+        "noise_over_l0": noise2 / scale,  # share of the dynamic range (L0 - floor), name kept for v1
+        "upper_over_lower_spread": float(skew),
         "second_half_relative_drop": rel_drop,
         "relative_drop_standard_error": drop_se,
         "loss_level": lend,
         "summary": (
-            f"loss bounces by +/-{w.pct(noise2 / scale)} of the initial loss over the 2nd half with no real "
+            f"loss bounces by +/-{w.pct(noise2 / scale)} of what it learned over the 2nd half with no real "
             f"downward trend ({w.num(lmid)} -> {w.num(lend)})"
         ),
     }

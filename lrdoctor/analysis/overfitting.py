@@ -48,17 +48,21 @@ def detect(sig: Signals) -> Finding | None:
     if best <= 0 or sig.frac_of(best_step) > 1.0 - MIN_AFTER_FRACTION or ib >= len(vals) - 2:
         return None
     final = float(np.median(vals[-3:]))
-    if final < FINAL_RISE * best:
+    # Rises are heights over the train loss's floor (the loss a perfect fit of the training
+    # data reaches), so that a constant added to both losses changes nothing; for the usual
+    # loss with a floor near zero this is the plain ratio to the best validation loss.
+    z = sig.view.zero if sig.view is not None and sig.view.zero < best else 0.0
+    if final - z < FINAL_RISE * (best - z):
         return None
     late = vals[steps >= sig.step_at_frac(0.75)]
-    if len(late) == 0 or np.mean(late >= LATE_RISE * best) < LATE_SHARE:
+    if len(late) == 0 or np.mean(late - z >= LATE_RISE * (best - z)) < LATE_SHARE:
         return None
     after_steps, after_vals = steps[ib:], vals[ib:]
     # "Rises for a long stretch": the typical evaluation after the best is clearly worse than it.
     # Not a rank trend over the whole stretch: a val loss that jumps up, then eases back a
     # little as the LR cools while staying far above its best has a negative trend but is
     # overfit all the same (its generalisation gap has grown while train kept falling).
-    if np.median(after_vals[1:]) < LATE_RISE * best:
+    if np.median(after_vals[1:]) - z < LATE_RISE * (best - z):
         return None
     tau = stats.kendalltau(after_steps, after_vals).statistic if len(after_vals) >= 3 else 1.0
     tau = float(tau) if np.isfinite(tau) else 0.0
@@ -66,7 +70,7 @@ def detect(sig: Signals) -> Finding | None:
         "best_val_step": best_step,
         "best_val_loss": best,
         "final_val_loss": final,
-        "val_rise": final / best,
+        "val_rise": (final - z) / (best - z),
         "val_trend_tau": float(tau),
         "wasted_steps": int(max(sig.run_last_step, sig.last_step) - best_step),
     }
@@ -79,7 +83,7 @@ def detect(sig: Signals) -> Finding | None:
         train_best = float(np.median(at_best)) if hi > lo else float("nan")
         train_end = float(np.median(at_end))
         if np.isfinite(train_best):
-            if train_end > TRAIN_STILL_FALLING * train_best:
+            if train_end - view.zero > TRAIN_STILL_FALLING * (train_best - view.zero):
                 return None
             # "Still falling" must stand out of the minibatch noise: a train loss bouncing on
             # its floor (a high constant LR) can have a lower end median by chance.
@@ -90,7 +94,7 @@ def detect(sig: Signals) -> Finding | None:
         ev["train_loss_final"] = train_end
     summary = (
         f"validation loss rose from its best {w.num(best)} at step {w.step(best_step)} to "
-        f"{w.num(final)} ({w.factor(final / best)}) by step {w.step(int(steps[-1]))}"
+        f"{w.num(final)} ({w.factor(ev['val_rise'])} its height over the training floor) by step {w.step(int(steps[-1]))}"
     )
     if "train_loss_final" in ev:
         summary += f" while train loss kept falling to {w.num(ev['train_loss_final'])}"
@@ -100,7 +104,7 @@ def detect(sig: Signals) -> Finding | None:
         f"({w.step(max(sig.run_last_step, sig.last_step) - best_step)} steps after it were wasted); "
         "or add regularisation (weight decay, dropout, more data)"
     )
-    rise = final / best
+    rise = (final - z) / (best - z)
     conf = float(np.clip(0.6 + 0.4 * min((rise - 1.0) / 0.3, 1.0) * max(tau, 0.0) ** 0.5, 0.0, 0.99))
     sev = "warning" if rise < 1.5 else "critical"
     return Finding("overfitting", sev, conf, best_step, sig.last_step, w.clean(ev), rec, val.tag)

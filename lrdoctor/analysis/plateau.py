@@ -6,7 +6,7 @@ import numpy as np
 
 from . import wording as w
 from .findings import Finding, LRBasis
-from .signals import Signals
+from .signals import L0_POINTS, Signals, mad_noise, rolling_median
 
 # Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
 CONSTANT_LR = 0.9
@@ -15,15 +15,23 @@ TAIL = 0.4
 # compute buying under a twelfth of the gains; a run still learning makes well over 10%).
 FLAT_SHARE = 0.08
 # Calm: a plateau is a floor, not bouncing (that is `oscillating`): 2nd-half roughness
-# (std / L0 in sub-windows) at most this.
+# (std / dynamic range in sub-windows) at most this.
 MAX_ROUGHNESS = 0.05
-# Something left to gain: a loss within 2% of L0 from zero is converged (memorised data);
-# decaying cannot gain much there.
-MIN_FLOOR = 0.02
-# Stuck: a run whose whole progress is below this share of L0 (or below a few noise
-# units) never learned; whatever the schedule, it sits on a plateau at its initial loss.
-STUCK_PROGRESS = 0.03
+# Something left to gain: a run whose minibatch losses at the end are all the same (noise
+# under 0.5% of what it learned) has converged completely (memorised data: the loss sits
+# on its exact floor, where it has no spread); decaying cannot gain anything there. A
+# spread, not a level, so it holds for loss + c too.
+MIN_END_NOISE = 0.005
+# Stuck: a run whose whole progress is within a few noise units never learned; whatever
+# the schedule, it sits on a plateau at its initial loss. Progress is counted from the
+# median of the first STUCK_START of the run's points (at least L0's few points), so a
+# few wild first batches (above the chance level the model then sits at) are outvoted.
 STUCK_NOISE = 3.0
+STUCK_START = 0.01
+# ...and it never got far below that start even at its best (the lowest rolling median):
+# a run that fell well below its start and bounced back up learned and lost it again (an
+# LR too high: `oscillating`), it did not sit at its initial level.
+STUCK_BEST_NOISE = 2.5
 MIN_POINTS = 20
 # When a decay started at the plateau would have paid off: after the LR starts to fall the
 # loss relaxes to its new, lower noise floor on the time scale the run took to reach the
@@ -35,12 +43,13 @@ LEVEL_WINDOW = 0.04
 
 def _stuck(sig: Signals) -> Finding | None:
     view = sig.view
-    scale = abs(view.l0)
-    gain = view.l0 - view.final
-    if len(view.values) < MIN_POINTS or gain > max(STUCK_PROGRESS * scale, STUCK_NOISE * view.noise):
+    n0 = max(L0_POINTS, int(STUCK_START * len(view.values)))
+    start = min(view.l0, float(np.median(view.values[:n0])))
+    gain = start - view.final
+    if len(view.values) < MIN_POINTS or not gain <= STUCK_NOISE * view.noise:
         return None
-    if not view.roughness(0.5, 1.0) <= MAX_ROUGHNESS:
-        return None  # bouncing, not flat
+    if start - view.best > STUCK_BEST_NOISE * view.noise:
+        return None
     ev = {
         "plateau_start_step": sig.first_step,
         "decay_would_pay_step": None,
@@ -53,10 +62,18 @@ def _stuck(sig: Signals) -> Finding | None:
         ),
     }
     rec = (
-        "the model is not learning: check the data/labels and loss, then run an LR range test "
-        "(the LR may be far too low or too high)"
+        f"the model is not learning (the loss stayed at ~{w.num(view.final)} for {w.step(sig.span)} steps): check "
+        "the data, labels, loss and initialisation, then bracket the LR with an LR range test "
+        "(it may be far too low or too high); decaying it will not help"
     )
     return Finding("plateau", "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+
+
+def _end_noise(view) -> float:
+    """Per-step noise over the last 10% of the run (MAD around its rolling median)."""
+    s0, s1 = float(view.steps[0]), float(view.steps[-1])
+    vals = view.values[view.steps >= s1 - 0.1 * (s1 - s0)]
+    return mad_noise(vals, rolling_median(vals, view.window)) * view.noise_scale
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -74,10 +91,9 @@ def detect(sig: Signals) -> Finding | None:
     if not tail.any() or lr.values[tail].min() < CONSTANT_LR * sig.lr_peak:
         return None
     h = LEVEL_WINDOW / 2
-    scale = abs(view.l0)
     lend = view.level_frac(1 - 2 * h, 1.0)
     total = view.l0 - lend
-    if total <= 0 or lend < MIN_FLOOR * scale:
+    if total <= 0 or _end_noise(view) < MIN_END_NOISE * view.scale:
         return None
     # Late progress from a robust trend through the whole tail (noise-proof; the same
     # measure as lr_too_low's, so "flat" and "still falling" cannot both hold).

@@ -9,7 +9,7 @@ import numpy as np
 
 from parsers import Run
 
-from . import decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
+from . import coverage, decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
 from .findings import Finding, RunAnalysis, Schedule
 from .schedule import infer_schedule
 from .signals import MIN_POINTS, Signals, prepare, schedule_sample
@@ -119,12 +119,18 @@ def _diagnose(run: Run) -> RunAnalysis:
                 findings.append(f)
     findings = _resolve(findings)
     out.findings = findings
+    if div is None:
+        out.not_checked = coverage.not_checked(sig)
     out.suggested_lr = _suggested_lr(findings)
     return out
 
 
 def _resolve(findings: list[Finding]) -> list[Finding]:
     """Drop findings another one explains (the same symptom read twice)."""
+    if any(f.mode == "plateau" and f.evidence.get("stuck") for f in findings):
+        # A run that never left its initial level: its bounces are minibatch noise at chance
+        # level, not an LR too high, and an early wobble is not a missing warmup.
+        return [f for f in findings if f.mode in ("plateau", "overfitting")]
     modes = {f.mode for f in findings}
     if {"oscillating", "lr_too_low"} <= modes:
         # lr_too_low proved a steady, statistically clear late fall: that is "a real downward

@@ -6,6 +6,13 @@ compare against: the initial loss level ``L0``, a smoothed curve, the noise
 scale (MAD of the residuals around the smoothed curve), the best level and the
 progress ``L0 - best``. Every threshold in the detectors is a fraction of these,
 never an absolute number.
+
+Floor and scale invariance: a loss logged as ``k * loss + c`` (an entropy floor, a
+regulariser, summed multi-task terms, a different reduction) is the same training.
+So levels are never compared with zero: the run's own lowest smoothed level
+(``LossView.zero``) stands where zero would, and amounts are shares of the run's
+dynamic range ``LossView.scale = L0 - zero`` instead of shares of ``L0``. For the
+usual loss that falls close to zero, this is what "a share of L0" always meant.
 """
 
 from __future__ import annotations
@@ -50,6 +57,11 @@ MIN_POINTS = 8
 # 125k slopes (milliseconds), still far more than a slope and its confidence interval need,
 # and each median already averages away its bin's minibatch noise.
 THEIL_SEN_POINTS = 500
+# The dynamic range is at least this many noise units: a run that never left its initial
+# level has no range, and its amounts are then measured against its own noise.
+SCALE_MIN_NOISE = 4.0
+# Guard against dividing by an exactly flat (or all-zero) curve.
+TINY = 1e-12
 
 
 @dataclass
@@ -188,6 +200,22 @@ class LossView:
     final: float  # median level of the last window
 
     @property
+    def zero(self) -> float:
+        """The level the run's amounts are measured from: its lowest smoothed level (never
+        zero itself, so ``loss + c`` reads as ``loss``)."""
+        return self.best
+
+    @property
+    def scale(self) -> float:
+        """The run's dynamic range ``L0 - zero`` (at least SCALE_MIN_NOISE noise units, so a
+        run that never moved does not divide by ~0)."""
+        return max(self.l0 - self.best, SCALE_MIN_NOISE * self.noise, TINY * abs(self.l0), TINY)
+
+    def above_zero(self, level: float) -> float:
+        """How far ``level`` sits above the run's floor, in units of its dynamic range."""
+        return (level - self.zero) / self.scale
+
+    @property
     def progress(self) -> float:
         """``L0 - best``: how much the run learned (>= 0)."""
         return max(self.l0 - self.best, 0.0)
@@ -227,14 +255,14 @@ class LossView:
         return float(-slope * (hi - lo))
 
     def roughness(self, a: float, b: float, windows: int = 10) -> float:
-        """Median over ``windows`` sub-windows of std(loss) / L0 between fractions a and b."""
+        """Median over ``windows`` sub-windows of std(loss) / scale between fractions a and b."""
         s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
         sel = (self.steps >= s0 + a * (s1 - s0)) & (self.steps <= s0 + b * (s1 - s0))
         vals = self.values[sel]
-        if len(vals) < 2 * windows or self.l0 <= 0:
+        if len(vals) < 2 * windows:
             return float("nan")
         parts = np.array_split(vals, windows)
-        return float(np.median([np.std(p) for p in parts]) / abs(self.l0)) * self.noise_scale
+        return float(np.median([np.std(p) for p in parts]) / self.scale) * self.noise_scale
 
 
 def loss_view(curve: Curve) -> LossView | None:

@@ -15,10 +15,11 @@ SPIKE_MEDIAN = 3
 # The reference level: median of the 25 points before (a local floor that one spike
 # cannot move).
 TRAILING = 25
-# A spike at least doubles the loss over its local floor...
+# A spike at least doubles the loss's height over the run's floor (its "zero": the lowest
+# smoothed level, so a constant added to the loss changes nothing)...
 SPIKE_RATIO = 1.8
-# ...by a sizeable share of the initial loss (jumps smaller than a fifth of L0 are noise
-# on the scale of what the run learns)...
+# ...by a sizeable share of the run's dynamic range L0 - floor (jumps smaller than a fifth
+# of it are noise on the scale of what the run learns)...
 SPIKE_EXCESS = 0.2
 # ...and far outside the run's minibatch noise.
 SPIKE_NOISE = 5.0
@@ -30,13 +31,15 @@ MIN_SPIKES = 2
 LR_FACTOR = 3.0
 
 
-def spike_events(steps: np.ndarray, values: np.ndarray, l0: float, noise: float) -> list[dict]:
-    """Spike events (start step, peak, floor) of a finite loss series."""
+def spike_events(steps: np.ndarray, values: np.ndarray, zero: float, scale: float, noise: float) -> list[dict]:
+    """Spike events (start step, peak, floor) of a finite loss series whose floor is ``zero``
+    and dynamic range ``scale``."""
     m3 = pd.Series(values).rolling(SPIKE_MEDIAN, min_periods=1).median().to_numpy()
     floor = trailing_median(m3, TRAILING)
     excess = m3 - floor
     with np.errstate(invalid="ignore"):
-        above = (m3 >= SPIKE_RATIO * floor) & (excess >= SPIKE_EXCESS * abs(l0)) & (excess >= SPIKE_NOISE * noise)
+        above = ((m3 - zero >= SPIKE_RATIO * (floor - zero)) & (excess >= SPIKE_EXCESS * scale)
+                 & (excess >= SPIKE_NOISE * noise))
     above &= np.isfinite(floor)
     starts = np.flatnonzero(above & ~np.r_[False, above[:-1]])
     events: list[dict] = []
@@ -62,10 +65,12 @@ def detect(sig: Signals) -> Finding | None:
     view = sig.view
     if view is None:
         return None
-    events = spike_events(view.steps, view.values, view.l0, view.noise)
+    events = spike_events(view.steps, view.values, view.zero, view.scale, view.noise)
     if len(events) < MIN_SPIKES:
         return None
-    ratios = [e["peak"] / e["floor"] if e["floor"] > 0 else float("inf") for e in events]
+    # heights over the run's floor (the ratio of the raw values would change with loss + c)
+    z = view.zero
+    ratios = [(e["peak"] - z) / (e["floor"] - z) if e["floor"] > z else float("inf") for e in events]
     biggest = int(np.argmax([e["peak"] - e["floor"] for e in events]))
     big = events[biggest]
     ev = {

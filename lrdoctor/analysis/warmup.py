@@ -16,10 +16,13 @@ EARLY_MIN_STEPS = 40
 MIN_EARLY_POINTS = 6
 # A warmup exists when the first logged LR is at most this share of the peak.
 WARMUP_START_MAX = 0.5
-# "Instability": the 3-point rolling-median loss climbs this share of L0 above its running
-# best; a healthy start only falls (minibatch noise is removed by the median).
+# "Instability": the 3-point rolling-median loss climbs this share of the run's dynamic
+# range (L0 - its floor) above its running best; a healthy start only falls (minibatch noise is removed by the median).
 RISE_FRACTION = 0.3
-# ...and the climb is well outside the run's own noise.
+# ...and the climb is well outside the run's own noise: at least this many noise units, and
+# at least the spread that noise alone reaches over the window's points (the expected
+# range of n Gaussian draws is about 2 sqrt(2 ln n) standard deviations: a climb from the
+# lowest to the highest of 300 noisy batches is no instability).
 RISE_NOISE = 4.0
 # Suggested warmup: 5% of training is a common default for transformer-style training.
 WARMUP_SUGGESTED = 0.05
@@ -44,8 +47,9 @@ def detect(sig: Signals) -> Finding | None:
     running_best = np.minimum.accumulate(m3)
     rise = m3 - running_best
     i = int(np.argmax(rise))
-    scale = abs(view.l0)
-    if rise[i] < RISE_FRACTION * scale or rise[i] < RISE_NOISE * view.noise:
+    scale = view.scale
+    noise_range = max(RISE_NOISE, 2.0 * np.sqrt(2.0 * np.log(len(vals))))
+    if rise[i] < RISE_FRACTION * scale or rise[i] < noise_range * view.noise:
         return None
     j = int(np.argmax(m3[: i + 1] == running_best[i]))
     # The instability starts where the loss leaves its running best.

@@ -48,12 +48,17 @@ def render_text(analysis: Analysis) -> str:
         elif ra.not_diagnosed:
             lines.append(f"  not diagnosed: {printable(ra.not_diagnosed)}")
         elif not ra.findings:
-            lines.append("  healthy: no learning-rate problem found")
+            lines.append("  healthy: no learning-rate problem found"
+                         + (" among the checks the logs allow" if ra.not_checked else ""))
         for f in ra.findings:
             where = "" if f.step_start is None else f" @ step {f.step_start:,}"
             lines.append(f"  [{f.severity}] {f.mode}{where} (confidence {f.confidence:.2f})")
             lines.append(f"      {printable(f.evidence.get('summary', ''))}")
             lines.append(f"      -> {printable(f.recommendation)}")
+        for note in ra.notes:
+            lines.append(f"  note: {printable(note)}")
+        for nc in ra.not_checked:
+            lines.append(f"  not checked: {printable(nc.sentence())}")
         if ra.suggested_lr is not None:
             lines.append(f"  suggested LR: {fmt_lr(ra.suggested_lr)}")
     for s in analysis.sweeps:

@@ -1,0 +1,77 @@
+"""What the analysis could not check on a run, and why (never a silent "healthy").
+
+A detector that lacks what it needs (the LR curve, enough evaluations, points dense enough
+to see its symptom) says nothing; this module says so instead, in one place, from the
+detectors' own constants. Its answer travels as ``RunAnalysis.not_checked`` (JSON key
+``not_checked``, an addition to contract v1) and is printed by the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import overfitting, spikes, warmup
+from .signals import Signals
+from .sweep import run_lr
+from .wording import lr as fmt_lr
+
+# Modes that read the LR curve itself: a constant-LR plateau (where decaying pays) and an
+# LR that reached ~0 too early. The "never learned" plateau needs no LR and still runs.
+NEEDS_LR_CURVE: tuple[str, ...] = ("plateau", "decayed_too_early")
+# Spikes recover within spikes.RECOVERY_STEPS; a 3-point median needs this many logged
+# points inside that window to tell a spike from one bad point.
+POINTS_PER_SPIKE = 3
+
+
+@dataclass(frozen=True)
+class NotChecked:
+    """Modes the analysis could not check on a run, and the reason in plain words."""
+
+    modes: tuple[str, ...]
+    reason: str
+
+    def to_dict(self) -> dict:
+        """The JSON form (``not_checked`` entries)."""
+        return {"modes": list(self.modes), "reason": self.reason}
+
+    def sentence(self) -> str:
+        """One line for text output."""
+        names = " and ".join(m.replace("_", " ") for m in self.modes)
+        return f"{names}: {self.reason}"
+
+
+def _median_interval(steps: np.ndarray) -> float:
+    return float(np.median(np.diff(steps))) if len(steps) > 1 else float("inf")
+
+
+def not_checked(sig: Signals) -> list[NotChecked]:
+    """Every check the run's logs do not allow, with why."""
+    out: list[NotChecked] = []
+    if sig.view is None:
+        return out
+    if sig.lr is None or not sig.lr_peak:
+        value, source = run_lr(sig.run)
+        known = (f"; its value {fmt_lr(value)} is known from the run's {source} but not its schedule"
+                 if value is not None and source in ("name", "folder", "hparams") else "")
+        out.append(NotChecked(NEEDS_LR_CURVE, "need the LR curve, which was not logged" + known))
+    # Spikes: enough points inside a recovery window to see a jump and its return.
+    interval = _median_interval(sig.view.steps)
+    if interval * POINTS_PER_SPIKE > spikes.RECOVERY_STEPS:
+        out.append(NotChecked(("spikes",), f"the loss is logged every {interval:,.0f} steps; spikes that "
+                                           f"recover within {spikes.RECOVERY_STEPS} steps cannot be seen"))
+    # No warmup: enough points in the early window to see the loss climb.
+    end = sig.first_step + max(warmup.EARLY_MIN_STEPS, warmup.EARLY_FRACTION * sig.span)
+    n_early = int(np.count_nonzero(sig.view.steps <= end))
+    if n_early < warmup.MIN_EARLY_POINTS:
+        out.append(NotChecked(("no_warmup",), f"only {n_early} loss points in the first "
+                                              f"{end - sig.first_step:,.0f} steps, too few to see an early climb"))
+    # Overfitting: enough evaluations to see a minimum and a rise after it.
+    if sig.loss_is_val:
+        out.append(NotChecked(("overfitting",), "no training loss to compare the validation loss with"))
+    elif sig.val is not None:
+        n_val = int(np.count_nonzero(sig.val.finite))
+        if n_val < overfitting.MIN_VAL_POINTS:
+            out.append(NotChecked(("overfitting",), f"only {n_val} evaluations of the validation loss"))
+    return out
