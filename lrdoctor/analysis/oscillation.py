@@ -20,6 +20,13 @@ MIN_NOISE = 0.04
 # spread below it (median - 5th percentile). Bouncing runs measure ~1-2, runs on their
 # floor 2-4, spiky runs 6 and more. A ratio of spreads: the same for k*loss + c.
 MAX_SKEW = 3.0
+# The bounce unit is at most this many dynamic ranges. Not the range itself: a run's range
+# down to its true floor is larger than the range it covered (a char LM stops at ~2 nats
+# of a 4.6-nat start while its entropy floor is ~1.4: 1.6-1.8x), and its calm minibatch
+# noise is 5-7% of the covered range, as large as a bouncing run's. 1.8 ranges keeps L0
+# as the unit for such runs, while a constant of ~1x L0 or more (an entropy floor, summed
+# terms) no longer sets it (partly invariant: see benchmarks/robustness.py).
+RANGE_UNIT = 1.8
 # An LR that was decayed in the 2nd half is no longer "too high": oscillation is judged
 # only while the LR stays above this share of its peak.
 LR_STILL_HIGH = 0.5
@@ -35,6 +42,13 @@ MEDIAN_SE = float(np.sqrt(np.pi / 2))
 LEVEL_WINDOW = 0.04
 # Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
+
+
+def _bounce_unit(view: LossView) -> float:
+    """What the bounce is measured against: L0 for a loss whose floor is near zero, but never
+    more than RANGE_UNIT x the dynamic range, so a constant added to the loss (which inflates
+    L0, not the range) does not hide the bounce."""
+    return min(abs(view.l0), RANGE_UNIT * view.scale)
 
 
 def _points(view: LossView, a: float, b: float) -> int:
@@ -69,7 +83,7 @@ def detect(sig: Signals) -> Finding | None:
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
-    if noise2 < MIN_NOISE * scale or skew > MAX_SKEW or real_drop:
+    if noise2 < MIN_NOISE * _bounce_unit(view) or skew > MAX_SKEW or real_drop:
         return None
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
