@@ -130,7 +130,7 @@ def detect(sig: Signals) -> Finding | None:
         return None
     fc = forecast_loss(view.steps, view.values)
     # Any spike the slow run already showed caps how far the LR may rise.
-    unstable = bool(spike_events(view.steps, view.values, view.l0, view.noise))
+    unstable = bool(spike_events(view.steps, view.values, view.zero, view.scale, view.noise))
     advice = raise_lr(sig, fc, lr_end if lr_end is not None else 1.0, unstable)
     factor = advice.factor
     saved = steps_saved(fc, lend, sig.first_step, sig.last_step, factor)
