@@ -57,3 +57,24 @@ def test_detect_whisper_overfits_after_first_eval(real_logs: Path) -> None:
 def test_detect_tinyllama_healthy(real_logs: Path) -> None:
     ra = _one(real_logs / "hf_trainer_state" / "tinyllama-finetune-dheena")
     assert ra.findings == []
+
+
+def test_detect_transformer_stuck_at_ln2_never_learned(real_logs: Path) -> None:
+    # VerySimpleTransformer t2wihhdg (Adam 1e-3, IMDB): train_loss_local sits at ~0.693 = ln 2
+    # (chance) for ~2.9k steps after a few wild first batches (1.01, 2.49, 0.41, ...): it never
+    # learned. Its bounce is minibatch noise at chance, not an LR too high, and not a warmup issue.
+    runs = [r for r in parsers.load(real_logs / "wandb_run_dirs" / "verysimpletransformer") if r.name == "t2wihhdg"]
+    ra = analyze(runs).runs[0]
+    assert [f.mode for f in ra.findings] == ["plateau"]
+    f = ra.findings[0]
+    assert f.evidence["stuck"] is True and f.severity == "critical"
+    assert abs(f.evidence["plateau_level"] - 0.693) < 0.02
+    assert "range test" in f.recommendation and "data" in f.recommendation
+
+
+def test_detect_run_without_lr_curve_says_what_was_not_checked(real_logs: Path) -> None:
+    # loss-plateau q4ebbqpc logs no LR curve; its config holds lr 1e-4 (constant, no schedule logged).
+    runs = [r for r in parsers.load(real_logs / "wandb_run_dirs" / "loss-plateau") if r.name == "q4ebbqpc"]
+    ra = analyze(runs).runs[0]
+    (nc,) = [nc for nc in ra.not_checked if "plateau" in nc.modes]
+    assert "decayed_too_early" in nc.modes and "LR curve" in nc.reason and "1.0e-04" in nc.reason
