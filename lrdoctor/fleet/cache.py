@@ -10,6 +10,7 @@ fresh result is written over it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -41,11 +42,28 @@ def default_cache_dir() -> Path:
     return Path(user_cache_dir("lrdoctor", appauthor=False)) / "runs"
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A hash of the readers' and the analyzer's source files (names, sizes, modification stamps):
+    an edited or upgraded install never serves results computed by other code under the same
+    version number (editable installs, patched packages)."""
+    import parsers
+
+    stamps = []
+    for package in (parsers, lrdoctor):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            st = path.stat()
+            stamps.append((str(path.relative_to(root.parent)), st.st_size, st.st_mtime_ns))
+    return hashlib.sha256(json.dumps(stamps).encode()).hexdigest()
+
+
 def task_key(task: Task) -> str:
     """The cache key of a task: a hash of everything its result depends on."""
     payload = {
         "format": CACHE_FORMAT,
         "version": lrdoctor.__version__,
+        "code": code_fingerprint(),
         "readers": [r.format for r in readers()],
         "roles": [list(p) for p in task.roles],
         "analyze": task.analyze,
