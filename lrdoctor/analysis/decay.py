@@ -7,6 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding
 from .signals import Signals
+from .thresholds import LEVEL_WINDOW
 
 # "Practically zero": at 2% of its peak an LR moves the weights 50x slower than at the
 # peak; little learning happens below it.
@@ -22,8 +23,6 @@ BEFORE_WINDOW = 0.2
 # rate of progress collapsed when the LR did.
 STALL_AFTER = 0.03
 STALL_RATIO = 0.15
-# Median windows (fraction of the run) for the loss levels compared.
-LEVEL_WINDOW = 0.04
 
 
 def detect(sig: Signals) -> Finding | None:

@@ -19,9 +19,8 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from .signals import finite_sorted
+from .thresholds import MIN_FIT_POINTS
 
-# Points needed for a meaningful fit (four parameters plus noise).
-MIN_POINTS = 12
 MIN_BINS = 8
 # Log-spaced bins: enough to trace the curve, few enough for robust medians.
 N_BINS = 60
@@ -180,7 +179,7 @@ def forecast_loss(steps: np.ndarray, loss: np.ndarray, horizon_steps: int | None
     the fit does not explain it.
     """
     s, y = finite_sorted(steps, loss)
-    if len(s) < MIN_POINTS or s[-1] <= s[0]:
+    if len(s) < MIN_FIT_POINTS or s[-1] <= s[0]:
         return Forecast(False, "too few finite loss points")
     # The law counts steps from the start of training (t >= 0); a log whose counter starts
     # below zero is fitted on its steps shifted to start at 1, and the shift goes into t0.

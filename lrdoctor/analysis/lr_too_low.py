@@ -10,6 +10,7 @@ from .forecast import Forecast, forecast_loss
 from .lr_advice import raise_lr
 from .signals import Signals, theil_sen
 from .spikes import spike_events
+from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Still falling at the end: the last quarter gains at least this share of the run's
 # dynamic range (L0 - its floor)...
@@ -28,8 +29,6 @@ EARLY_SHARE_MAX_NO_LR = 0.5
 # A run whose LR was decayed is limited by its schedule, not by its peak LR: the LR at
 # the end must still be at least this share of the peak.
 LR_END_MIN = 0.5
-# Median windows (fraction of the run) for the loss levels compared.
-LEVEL_WINDOW = 0.04
 # A run whose validation loss stopped improving is limited by generalisation, not by the
 # pace of its LR (the training loss still falls because it keeps fitting the training set):
 # with enough evaluations late in the run, the validation loss over its last 40% must still
@@ -175,7 +174,7 @@ def detect(sig: Signals) -> Finding | None:
                 f"~{saved:,} steps sooner")
     conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
     if lr_end is None:
-        conf *= 0.8  # the LR itself was not seen
+        conf *= NO_LR_CONFIDENCE  # the LR itself was not seen
     out = Finding("lr_too_low", "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
     if lr_end is not None:
         out.advise(advice.lr, advice.basis)

@@ -8,6 +8,7 @@ from . import wording as w
 from .findings import Finding
 from .lr_advice import lower_lr
 from .signals import TINY, LossView, Signals, mad_noise, rolling_median
+from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
 # this share of the run's dynamic range (L0 - its floor). Minibatch noise of a well-tuned
@@ -38,8 +39,6 @@ MAX_REL_DROP = 0.15
 # land on a high and a low swing is not a trend).
 DROP_SE = 1.0
 MEDIAN_SE = float(np.sqrt(np.pi / 2))
-# Median windows (fraction of the run) for the loss levels compared.
-LEVEL_WINDOW = 0.04
 # Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
 
@@ -122,7 +121,7 @@ def detect(sig: Signals) -> Finding | None:
         rec = f"lower the LR ~{w.factor(LR_FACTOR)} and decay it"
     conf = float(np.clip(0.5 + 3 * (noise2 / scale - MIN_NOISE) + (MAX_REL_DROP - rel_drop), 0, 0.95))
     if lr_tail is None:
-        conf *= 0.8  # without the LR we cannot tell a high LR from other causes
+        conf *= NO_LR_CONFIDENCE  # without the LR we cannot tell a high LR from other causes
     out = Finding("oscillating", "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec,
                   sig.loss.tag)
     if advice is not None:

@@ -7,6 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, LRBasis
 from .signals import L0_POINTS, Signals, mad_noise, rolling_median
+from .thresholds import LEVEL_WINDOW, MIN_STUCK_POINTS
 
 # Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
 CONSTANT_LR = 0.9
@@ -33,13 +34,10 @@ STUCK_START = 0.01
 # a run that fell well below its start and bounced back up learned and lost it again (an
 # LR too high: `oscillating`), it did not sit at its initial level.
 STUCK_BEST_NOISE = 2.5
-MIN_POINTS = 20
 # When a decay started at the plateau would have paid off: after the LR starts to fall the
 # loss relaxes to its new, lower noise floor on the time scale the run took to reach the
 # plateau in the first place (this many times that time). Steps before are not waste.
 RELAX_TIMES = 1.0
-# Median windows (fraction of the run) for the loss levels compared.
-LEVEL_WINDOW = 0.04
 
 
 def _stuck(sig: Signals) -> Finding | None:
@@ -47,7 +45,7 @@ def _stuck(sig: Signals) -> Finding | None:
     n0 = max(L0_POINTS, int(STUCK_START * len(view.values)))
     start = min(view.l0, float(np.median(view.values[:n0])))
     gain = start - view.final
-    if len(view.values) < MIN_POINTS or not gain <= STUCK_NOISE * view.noise:
+    if len(view.values) < MIN_STUCK_POINTS or not gain <= STUCK_NOISE * view.noise:
         return None
     if start - view.best > STUCK_BEST_NOISE * view.noise:
         return None

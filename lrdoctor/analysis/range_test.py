@@ -39,6 +39,7 @@ from scipy.signal import lfilter
 from parsers import Run
 
 from .schedule import infer_schedule
+from .thresholds import MIN_RANGE_TEST_POINTS
 
 # fastai's LRFinder smoothing (Recorder's AvgSmoothLoss) and stop rule.
 EMA_BETA = 0.98
@@ -49,7 +50,6 @@ MIN_DECADES = 2.0
 # A range test is short: thousands of steps at most (a normal run could never
 # afford a LR growing by decades over its length).
 MAX_STEPS = 5000
-MIN_POINTS = 20
 # fastai drops the first 10% and the last 5 points before applying the rules
 # (noisy start, exploding end).
 SKIP_START_FRACTION = 0.1
@@ -122,7 +122,7 @@ def is_range_test(run: Run) -> bool:
     if data is None:
         return False
     steps, lr, _ = data
-    if len(steps) < MIN_POINTS or steps[-1] - steps[0] > MAX_STEPS:
+    if len(steps) < MIN_RANGE_TEST_POINTS or steps[-1] - steps[0] > MAX_STEPS:
         return False
     sched = infer_schedule(steps, lr)
     decades = float(np.log10(lr.max() / lr.min()))

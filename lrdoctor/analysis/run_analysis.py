@@ -12,7 +12,8 @@ from parsers import Run
 from . import coverage, decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
 from .findings import Finding, RunAnalysis, Schedule
 from .schedule import infer_schedule
-from .signals import MIN_POINTS, Signals, prepare, schedule_sample
+from .signals import Signals, prepare, schedule_sample
+from .thresholds import MIN_CURVE_POINTS
 
 # Detectors that read a diverged run's blow-up as their own symptom are skipped on it.
 AFTER_DIVERGENCE = (overfitting.detect, decay.detect)
@@ -103,9 +104,9 @@ def _diagnose(run: Run) -> RunAnalysis:
         out.details["notes"].append("no loss curve: nothing to diagnose")
         out.details["not_diagnosed"] = "no loss curve was found among its tags"
         return out
-    if len(sig.loss) < MIN_POINTS:
+    if len(sig.loss) < MIN_CURVE_POINTS:
         out.details["not_diagnosed"] = (
-            f"only {len(sig.loss)} loss points: too few to judge the curve (at least {MIN_POINTS} needed)"
+            f"only {len(sig.loss)} loss points: too few to judge the curve (at least {MIN_CURVE_POINTS} needed)"
         )
         return out
     findings: list[Finding] = []

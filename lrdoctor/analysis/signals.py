@@ -27,6 +27,8 @@ from scipy import ndimage, signal, stats
 from parsers import Run
 from parsers.roles import rank_tags
 
+from .thresholds import MIN_CURVE_POINTS
+
 # Above this many points a curve is reduced to bucket means (the way chart exports do):
 # every detector works on shapes hundreds of steps wide, so 20k buckets keep all of them
 # while a 1M-point run analyses in a fraction of a second.
@@ -50,8 +52,6 @@ SCHEDULE_POINTS = 2_000
 LR_JUMP = 0.01
 # MAD of a standard normal (its 75th percentile): MAD / this estimates the standard deviation.
 NORMAL_MAD = 0.6744897501960817
-# Too few points to say anything about a curve's shape.
-MIN_POINTS = 8
 # Theil-Sen looks at every pair of points (quadratic: 20k points are 200M slopes, ~30 s and
 # 1.7 GB). Longer stretches are reduced to this many bin medians first: 500 medians are
 # 125k slopes (milliseconds), still far more than a slope and its confidence interval need,
@@ -246,7 +246,7 @@ class LossView:
         lo, hi = s0 + a * (s1 - s0), s0 + b * (s1 - s0)
         sel = (self.steps >= lo) & (self.steps <= hi)
         st, vals = self.steps[sel], self.values[sel]
-        if len(vals) < MIN_POINTS or hi <= lo:
+        if len(vals) < MIN_CURVE_POINTS or hi <= lo:
             return float("nan")
         bs, bv = bin_medians(st, vals, TREND_BINS)
         if np.ptp(bs) <= 0:
@@ -269,7 +269,7 @@ def loss_view(curve: Curve) -> LossView | None:
     """Robust levels of a loss curve, or None when it has too few finite points."""
     fin = curve.finite
     steps, values = curve.steps[fin], curve.values[fin]
-    if len(values) < MIN_POINTS:
+    if len(values) < MIN_CURVE_POINTS:
         return None
     window = max(MIN_SMOOTH_POINTS, int(len(values) * SMOOTH_FRACTION)) | 1
     med = rolling_median(values, window)
@@ -360,7 +360,7 @@ def prepare(run: Run) -> Signals:
     sig.val = _curve(run, "val_loss", counts)
     sig.lr = _curve(run, "lr", counts)
     sig.grad = _curve(run, "grad_norm", counts)
-    if sig.loss is None or len(sig.loss) < MIN_POINTS:
+    if sig.loss is None or len(sig.loss) < MIN_CURVE_POINTS:
         if sig.val is not None:
             sig.loss, sig.loss_is_val = sig.val, True
             sig.notes.append("no training loss: the validation loss stands in for it")

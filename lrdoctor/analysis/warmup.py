@@ -8,6 +8,7 @@ import pandas as pd
 from . import wording as w
 from .findings import Finding
 from .signals import Signals
+from .thresholds import NO_LR_CONFIDENCE
 
 # The early window: the first 12% of the run, at least 40 steps: warmups are usually
 # 1-10% of training, instability from a cold start at the peak LR shows within that.
@@ -74,5 +75,5 @@ def detect(sig: Signals) -> Finding | None:
     rec = f"add ~{w.step(n_warm)} warmup steps ({w.pct(WARMUP_SUGGESTED)} of training)"
     if lr0 is not None:
         rec += f" ramping linearly up to {w.lr(sig.lr_peak)}"
-    conf = float(np.clip(0.55 + 0.5 * rise[i] / scale, 0, 0.95)) * (1.0 if lr0 is not None else 0.8)
+    conf = float(np.clip(0.55 + 0.5 * rise[i] / scale, 0, 0.95)) * (1.0 if lr0 is not None else NO_LR_CONFIDENCE)
     return Finding("no_warmup", "warning", conf, start, peak_step, w.clean(ev), rec, sig.loss.tag)
