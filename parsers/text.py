@@ -25,7 +25,7 @@ from .errors import ParseError
 from .tail import CUT_LINE_MESSAGE
 from .model import Run, StepOverlap, make_scalars
 from .registry import Reader, register
-from .text_patterns import Record, parse_line
+from .text_patterns import Record, TableRows, parse_line
 
 FORMAT = "text_log"
 SNIFF_BYTES = 64 * 1024
@@ -53,6 +53,9 @@ _COUNTS_AS_RECORD = {"own", "count"}
 MIN_STEP_LINES_FOR_ASIDES = 10
 # ... "once" allowing for a config printed twice (at start-up and again when saved or resumed).
 MAX_ASIDE_MENTIONS = 2
+# A config-looking key (``BASE_LR``) is printed with every config dump (start, each resume):
+# a handful of times. An evaluation metric in capitals (``AP50``) is printed at every evaluation.
+MAX_CONFIG_MENTIONS = 8
 
 
 def _head_text(path: Path) -> str | None:
@@ -199,7 +202,8 @@ def _drop_asides(rows: list[tuple[int, dict[str, float], str]]) -> tuple[list[tu
             mentions[key] = mentions.get(key, 0) + 1
     in_step_lines = {k for _step, values, attach in rows if attach == "own" for k in values}
     asides = {k for _step, values, attach in rows if attach != "own" for k in values
-              if k not in in_step_lines and (mentions[k] <= MAX_ASIDE_MENTIONS or _config_or_prose(k))}
+              if k not in in_step_lines and (mentions[k] <= MAX_ASIDE_MENTIONS
+                                             or (mentions[k] <= MAX_CONFIG_MENTIONS and _config_or_prose(k)))}
     if not asides:
         return rows, 0
     kept = [(step, {k: v for k, v in values.items() if k not in asides}, attach) for step, values, attach in rows]
@@ -262,8 +266,15 @@ def read(path: Path) -> list[Run]:
     unparsed = 0
     first_unparsed: int | None = None
     too_deep: list[int] = []
+    tables = TableRows()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
+            continue
+        table = tables.feed(line)
+        if isinstance(table, Record):
+            records.append(table)
+            continue
+        if table:
             continue
         try:
             record = parse_line(line)

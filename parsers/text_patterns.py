@@ -40,6 +40,9 @@ pattern            what it recognises (examples)
                    A fraction under a metric key is a ratio (``Accuracy: 9001/10000`` is 0.9001).
                    A leading section label with an evaluation word (``Test set: Average loss:
                    0.05``) is kept in the key, so the value is read as a validation value.
+``table``          a pipe table printed into the log (detectron2's COCO results: ``|  AP  |
+                   AP50 |`` over ``| 10.970 | 22.437 |``): the header's names over a numeric
+                   row, attached to the last step (:class:`TableRows`, read by the reader).
 =================  ==========================================================================
 
 Units written after a number (``414ms``, ``12.3%``) are dropped from the value and kept in
@@ -390,3 +393,43 @@ def parse_line(line: str) -> Record | None:
         if record is not None:
             return record
     return None
+
+
+# -- tables printed into a log ----------------------------------------------------------------
+# A Markdown/pipe table row ("|   AP   |  AP50  |" then "| 10.970 | 22.437 |", as detectron2
+# prints its COCO evaluation): the header names the metrics of the numeric row under it.
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_SEPARATOR = re.compile(r"^[\s:\-|]+$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][\w\-/.@]*$")
+
+
+class TableRows:
+    """Reads pipe tables line by line: remembers a header of metric names and turns the numeric
+    row under it into a record for the last step (evaluations print their results this way)."""
+
+    def __init__(self) -> None:
+        self.header: list[str] | None = None
+
+    def feed(self, line: str) -> Record | None | bool:
+        """A record for a numeric row under a header; True for any other table line (consumed);
+        False when the line is not a table row."""
+        m = _TABLE_ROW.match(line)
+        if m is None:
+            self.header = None
+            return False
+        if _TABLE_SEPARATOR.match(line):
+            return True
+        cells = [c.strip() for c in m.group(1).split("|")]
+        if all(_TABLE_NAME.match(c) for c in cells):
+            self.header = cells
+            return True
+        header, self.header = self.header, None
+        if header is None or len(header) != len(cells):
+            return True
+        values = {}
+        for name, cell in zip(header, cells):
+            number = _to_float(cell)
+            if number is None:
+                return True
+            values[name] = number
+        return Record(None, values, "table", attach="last")

@@ -40,6 +40,30 @@ STUCK_BEST_NOISE = 2.5
 RELAX_TIMES = 1.0
 
 
+# Evaluations a metric needs before its trend says anything.
+METRIC_MIN_EVALS = 5
+# A metric that moves with the step this consistently (|Spearman rank correlation|) is changing
+# for real: a model at chance keeps its accuracy/AP bouncing around one level.
+METRIC_TREND_CORR = 0.7
+
+
+def _metric_improves(sig: Signals) -> bool:
+    """An evaluation or training metric (accuracy, AP, WER, ...) of the run trends consistently:
+    the model is learning even if its loss sits at the level it started from (a run resumed
+    from a checkpoint near its floor, a fine-tune)."""
+    run = sig.run
+    for role in ("val_metric", "train_metric"):
+        for tag in run.tags_for(role)[:3]:
+            v = run.series(tag)["value"].to_numpy(np.float64)
+            v = v[np.isfinite(v)]
+            if len(v) < METRIC_MIN_EVALS or np.ptp(v) == 0:
+                continue
+            ranks = np.argsort(np.argsort(v))
+            if abs(float(np.corrcoef(np.arange(len(v)), ranks)[0, 1])) >= METRIC_TREND_CORR:
+                return True
+    return False
+
+
 def _stuck(sig: Signals) -> Finding | None:
     view = sig.view
     n0 = max(L0_POINTS, int(STUCK_START * len(view.values)))
@@ -49,6 +73,8 @@ def _stuck(sig: Signals) -> Finding | None:
         return None
     if start - view.best > STUCK_BEST_NOISE * view.noise:
         return None
+    if _metric_improves(sig):
+        return None  # a flat loss while the evaluation metric climbs: resumed near its floor, learning
     ev = {
         "plateau_start_step": sig.first_step,
         "decay_would_pay_step": None,

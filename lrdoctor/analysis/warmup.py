@@ -67,7 +67,7 @@ def detect(sig: Signals) -> Finding | None:
         "peak_lr": sig.lr_peak,
         "summary": (
             f"loss climbed from {w.num(running_best[i])} to {w.num(m3[i])} between steps {w.step(start)} and "
-            f"{w.step(peak_step)} (+{w.pct(rise[i] / scale)} of the initial loss)"
+            f"{w.step(peak_step)} (+{w.pct(rise[i] / scale)} of the loss's range over the run)"
             + (f" with the LR starting at its peak {w.lr(sig.lr_peak)}" if lr0 is not None else "")
         ),
     }
