@@ -17,7 +17,7 @@ import time
 from lrdoctor.analysis.findings import SEVERITIES
 from lrdoctor.watch import NewFinding, RunWatcher, severity_at_least
 
-from .common import parse_roles, print_warnings
+from .common import EXIT_FINDINGS, parse_roles, print_warnings
 
 # Polling period: a training step's log line lands every second or so; 2 s keeps one core idle.
 DEFAULT_INTERVAL_S = 2.0
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override the role of a tag, e.g. --role my_loss=train_loss (repeatable)")
     parser.add_argument("--json", action="store_true", help="one JSON object per finding and line")
     parser.add_argument("--fail-on", choices=SEVERITIES, default=None, metavar="SEVERITY",
-                        help=f"exit 1 as soon as a finding of this severity or worse appears ({', '.join(SEVERITIES)})")
+                        help=f"exit 3 (as analyze --fail-on) as soon as a finding of this severity or worse appears ({', '.join(SEVERITIES)})")
     parser.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_S, metavar="SECONDS",
                         help=f"seconds between looks at the files (default {DEFAULT_INTERVAL_S:g})")
     parser.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         for finding in update.new_findings:
             _print(finding, args.json)
             if args.fail_on and severity_at_least(finding.finding.severity, args.fail_on):
-                return 1
+                return EXIT_FINDINGS
         if deadline is not None and time.monotonic() >= deadline:
             return 0
         time.sleep(args.interval)

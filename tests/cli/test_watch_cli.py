@@ -43,7 +43,7 @@ def test_watch_reports_an_appended_divergence_and_fails_on_critical(live_tb_run,
             if proc.poll() is None:
                 proc.kill()
     lines = [json.loads(line) for line in proc.stdout.read().splitlines()]
-    assert proc.returncode == 1
+    assert proc.returncode == 3  # EXIT_FINDINGS, the same code as analyze --fail-on
     diverged = [x for x in lines if x["mode"] == "diverged"]
     assert len(diverged) == 1 and diverged[0]["severity"] == "critical"
     assert diverged[0]["step_start"] > 2000  # after the 200 healthy points (10 steps apart)
