@@ -55,8 +55,8 @@ Observer = Callable[[str], None]
 
 
 def run_key(run: Run) -> str:
-    """A stable identity for a run across reloads (format, path and name)."""
-    return f"{run.format}|{run.path}|{run.name}"
+    """The run's identity (:attr:`parsers.Run.key`)."""
+    return run.key
 
 
 def debiased_ema(values: np.ndarray, weight: float) -> np.ndarray:

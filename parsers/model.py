@@ -119,6 +119,12 @@ class Run:
         if not self.roles:
             self.infer_roles()
 
+    @property
+    def key(self) -> str:
+        """The run's one identity everywhere (app, sweeps, costs): format, path and name, stable across
+        reloads. Names alone repeat (every Lightning run is ``version_0``)."""
+        return f"{self.format}|{self.path}|{self.name}"
+
     # -- roles -------------------------------------------------------------
     def infer_roles(self, overrides: dict[str, str] | None = None) -> None:
         """(Re)compute ``roles`` from the tag names, then apply user ``overrides``."""

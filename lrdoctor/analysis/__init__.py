@@ -13,7 +13,7 @@ from typing import Iterable
 from parsers import LoadWarning, Run
 
 from .context import apply_context
-from .findings import MODES, SEVERITIES, Analysis, Finding, LRBasis, RunAnalysis, Schedule, SweepAnalysis
+from .findings import MODES, SEVERITIES, Analysis, Finding, LRBasis, Mode, RunAnalysis, Schedule, SweepAnalysis
 from .next_run import NextRun, plan_next_run
 from .run_analysis import analyze_run
 from .sweep import find_sweeps, mark_unstable
@@ -73,6 +73,7 @@ __all__ = [
     "Analysis",
     "Finding",
     "LRBasis",
+    "Mode",
     "NextRun",
     "RunAnalysis",
     "Schedule",

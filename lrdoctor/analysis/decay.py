@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .signals import Signals
 from .thresholds import LEVEL_WINDOW
 
@@ -84,4 +84,4 @@ def detect(sig: Signals) -> Finding | None:
         f"{w.step(remaining)} steps)"
     )
     conf = float(np.clip(0.6 + 0.4 * (1 - frac / LATEST_FRACTION) + 2 * fell, 0, 0.97))
-    return Finding("decayed_too_early", "warning", conf, at, sig.last_step, w.clean(ev), rec, lr.tag)
+    return Finding(Mode.DECAYED_TOO_EARLY, "warning", conf, at, sig.last_step, w.clean(ev), rec, lr.tag)

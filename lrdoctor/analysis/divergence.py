@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .lr_advice import lower_lr
 from .signals import Signals
 
@@ -116,7 +116,8 @@ def detect(sig: Signals) -> Finding | None:
             f"and restart from a checkpoint before step {w.step(low_step)}"
         )
     conf = NONFINITE_CONFIDENCE if first_nf is not None else EXPLOSION_CONFIDENCE
-    out = Finding("diverged", "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag)
+    out = Finding(Mode.DIVERGED, "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag,
+                  waste_from_step=at)  # the divergence step is wasted too
     if advice is not None:
         out.advise(advice.lr, advice.basis)
     return out

@@ -18,16 +18,29 @@ if TYPE_CHECKING:
     from lrdoctor.analysis.range_test import RangeTestResult
     from lrdoctor.cost.estimate import RunCost, SweepCost
 
-MODES: tuple[str, ...] = (
-    "diverged",
-    "oscillating",
-    "spikes",
-    "lr_too_low",
-    "plateau",
-    "no_warmup",
-    "decayed_too_early",
-    "overfitting",
-)
+
+
+class Mode(str, enum.Enum):
+    """A failure mode. A ``str`` so the JSON contract, comparisons and dict keys see its plain name."""
+
+    DIVERGED = "diverged"
+    OSCILLATING = "oscillating"
+    SPIKES = "spikes"
+    LR_TOO_LOW = "lr_too_low"
+    PLATEAU = "plateau"
+    NO_WARMUP = "no_warmup"
+    DECAYED_TOO_EARLY = "decayed_too_early"
+    OVERFITTING = "overfitting"
+
+    # Hash, print and format as the plain name, so "diverged" and Mode.DIVERGED are one key.
+    __hash__ = str.__hash__
+    __format__ = str.__format__
+
+    def __str__(self) -> str:
+        return self.value
+
+
+MODES: tuple[Mode, ...] = tuple(Mode)
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 
 
@@ -45,7 +58,7 @@ class LRBasis(str, enum.Enum):
 class Finding:
     """One detected failure mode with its evidence and a concrete recommendation."""
 
-    mode: str
+    mode: Mode
     severity: str  # one of SEVERITIES
     confidence: float  # 0..1
     step_start: int | None
@@ -56,11 +69,19 @@ class Finding:
     # The LR this finding implies for the next run and where that number comes from.
     suggested_lr: float | None = None
     suggested_lr_basis: LRBasis | None = None
+    # Where the compute this finding wasted starts (inclusive; it runs to the run's last step),
+    # as the cost layer charges it; None when the mode wastes nothing or the step is unknown.
+    waste_from_step: int | None = None
+    # Why a mode that wastes compute cannot say from where (shown instead of a cost), else None.
+    waste_unknown: str | None = None
+
+    def __post_init__(self) -> None:
+        self.mode = Mode(self.mode)  # a plain name from older callers becomes the enum (unknown: ValueError)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""
         out = {
-            "mode": self.mode,
+            "mode": str(self.mode),
             "severity": self.severity,
             "confidence": round(float(self.confidence), 3),
             "step_start": None if self.step_start is None else int(self.step_start),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .forecast import Forecast, forecast_loss
 from .lr_advice import raise_lr
 from .signals import Signals, theil_sen
@@ -175,7 +175,13 @@ def detect(sig: Signals) -> Finding | None:
     conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
     if lr_end is None:
         conf *= NO_LR_CONFIDENCE  # the LR itself was not seen
-    out = Finding("lr_too_low", "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+    out = Finding(
+        Mode.LR_TOO_LOW, "warning", conf, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag,
+        # the last ``saved`` steps are what a better LR would not have needed
+        waste_from_step=None if saved is None else int(sig.run_last_step - saved + 1),
+        waste_unknown=None if saved is not None else
+        "can't be estimated: no sweep or forecast says how many steps a better LR saves",
+    )
     if lr_end is not None:
         out.advise(advice.lr, advice.basis)
     return out

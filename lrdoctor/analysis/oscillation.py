@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .lr_advice import lower_lr
 from .signals import TINY, LossView, Signals, mad_noise, rolling_median
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
@@ -122,7 +122,7 @@ def detect(sig: Signals) -> Finding | None:
     conf = float(np.clip(0.5 + 3 * (noise2 / scale - MIN_NOISE) + (MAX_REL_DROP - rel_drop), 0, 0.95))
     if lr_tail is None:
         conf *= NO_LR_CONFIDENCE  # without the LR we cannot tell a high LR from other causes
-    out = Finding("oscillating", "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec,
+    out = Finding(Mode.OSCILLATING, "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec,
                   sig.loss.tag)
     if advice is not None:
         out.advise(advice.lr, advice.basis)

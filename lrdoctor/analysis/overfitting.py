@@ -7,7 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .signals import Signals
 
 # Validation points needed to see a minimum and a rise after it.
@@ -107,4 +107,5 @@ def detect(sig: Signals) -> Finding | None:
     rise = (final - z) / (best - z)
     conf = float(np.clip(0.6 + 0.4 * min((rise - 1.0) / 0.3, 1.0) * max(tau, 0.0) ** 0.5, 0.0, 0.99))
     sev = "warning" if rise < 1.5 else "critical"
-    return Finding("overfitting", sev, conf, best_step, sig.last_step, w.clean(ev), rec, val.tag)
+    return Finding(Mode.OVERFITTING, sev, conf, best_step, sig.last_step, w.clean(ev), rec, val.tag,
+                   waste_from_step=best_step + 1)

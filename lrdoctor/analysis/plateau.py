@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import wording as w
-from .findings import Finding, LRBasis
+from .findings import Finding, LRBasis, Mode
 from .signals import L0_POINTS, Signals, mad_noise, rolling_median
 from .thresholds import LEVEL_WINDOW, MIN_STUCK_POINTS
 
@@ -91,7 +91,8 @@ def _stuck(sig: Signals) -> Finding | None:
         "the data, labels, loss and initialisation, then bracket the LR with an LR range test "
         "(it may be far too low or too high); decaying it will not help"
     )
-    return Finding("plateau", "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+    return Finding(Mode.PLATEAU, "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag,
+                   waste_unknown="the analyzer gives no step where decay would have paid")
 
 
 def _end_noise(view) -> float:
@@ -154,6 +155,8 @@ def detect(sig: Signals) -> Finding | None:
         f"{w.steps_short(sig.last_step - pays)} steps after that are the waste"
     )
     conf = float(np.clip(0.6 + 4 * (FLAT_SHARE - max(late_share, 0)), 0, 0.9))
-    out = Finding("plateau", "warning", conf, start, sig.last_step, w.clean(ev), rec, sig.loss.tag)
+    # A decay from the plateau's start would have paid: the steps after it are the waste.
+    out = Finding(Mode.PLATEAU, "warning", conf, start, sig.last_step, w.clean(ev), rec, sig.loss.tag,
+                  waste_from_step=start + 1)
     out.advise(sig.lr_peak, LRBasis.SAME_LR_DECAYED)  # the peak was fine: decay it
     return out

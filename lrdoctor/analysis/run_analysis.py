@@ -10,7 +10,7 @@ import numpy as np
 from parsers import Run
 
 from . import coverage, decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
-from .findings import Finding, RunAnalysis, Schedule
+from .findings import Finding, Mode, RunAnalysis, Schedule
 from .schedule import infer_schedule
 from .signals import Signals, prepare, schedule_sample
 from .thresholds import MIN_CURVE_POINTS
@@ -51,7 +51,7 @@ def _is_range_test(run: Run, schedule: Schedule) -> bool:
 
 # Which finding's LR the run's suggestion takes: a too-high LR is fixed first (the most
 # cautious of them), then a too-low one, then a schedule change at the same peak.
-LR_PRIORITY = (("diverged", "spikes", "oscillating"), ("lr_too_low",), ("plateau",))
+LR_PRIORITY = ((Mode.DIVERGED, Mode.SPIKES, Mode.OSCILLATING), (Mode.LR_TOO_LOW,), (Mode.PLATEAU,))
 
 
 def _suggested_lr(findings: list[Finding]) -> float | None:
@@ -133,17 +133,17 @@ def _resolve(findings: list[Finding]) -> list[Finding]:
         # level, not an LR too high, and an early wobble is not a missing warmup.
         return [f for f in findings if f.mode in ("plateau", "overfitting")]
     modes = {f.mode for f in findings}
-    if {"oscillating", "lr_too_low"} <= modes:
+    if {Mode.OSCILLATING, Mode.LR_TOO_LOW} <= modes:
         # lr_too_low proved a steady, statistically clear late fall: that is "a real downward
         # trend", so the bounce is minibatch noise of a slow run (LR too low and too high at
         # once is a contradiction; the trend test is the stronger evidence).
-        findings = [f for f in findings if f.mode != "oscillating"]
-        modes.discard("oscillating")
-    drop: set[str] = set()
-    if "oscillating" in modes:
-        drop |= {"spikes", "plateau"}  # bouncing at a high level: not spikes on a low floor, not flat
-    if "decayed_too_early" in modes:
-        drop |= {"plateau", "lr_too_low"}  # a stall caused by the decay
-    if "plateau" in modes:
-        drop.add("lr_too_low")
+        findings = [f for f in findings if f.mode != Mode.OSCILLATING]
+        modes.discard(Mode.OSCILLATING)
+    drop: set[Mode] = set()
+    if Mode.OSCILLATING in modes:
+        drop |= {Mode.SPIKES, Mode.PLATEAU}  # bouncing at a high level: not spikes on a low floor, not flat
+    if Mode.DECAYED_TOO_EARLY in modes:
+        drop |= {Mode.PLATEAU, Mode.LR_TOO_LOW}  # a stall caused by the decay
+    if Mode.PLATEAU in modes:
+        drop.add(Mode.LR_TOO_LOW)
     return [f for f in findings if f.mode not in drop]

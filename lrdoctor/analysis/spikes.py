@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .lr_advice import lower_lr, undone_by_spikes
 from .signals import Signals, trailing_median
 
@@ -97,7 +97,7 @@ def detect(sig: Signals) -> Finding | None:
         rec = f"lower the LR ~{w.factor(LR_FACTOR)}, add gradient clipping, or use a larger batch"
     conf = float(np.clip(0.5 + 0.1 * len(events), 0, 0.95))
     sev = "warning" if len(events) >= 5 else "info"
-    out = Finding("spikes", sev, conf, events[0]["step"], events[-1]["step"], w.clean(ev), rec, sig.loss.tag)
+    out = Finding(Mode.SPIKES, sev, conf, events[0]["step"], events[-1]["step"], w.clean(ev), rec, sig.loss.tag)
     if advice is not None:
         out.advise(advice.lr, advice.basis)
     return out

@@ -27,7 +27,7 @@ import pandas as pd
 
 from parsers import Run
 
-from .findings import RunAnalysis, SweepAnalysis
+from .findings import Mode, RunAnalysis, SweepAnalysis
 from . import divergence
 from .schedule import infer_schedule
 
@@ -265,7 +265,7 @@ def _groups(runs: list[Run]) -> list[tuple[Path, list[tuple[Run, float, str]]]]:
 def _diverged_by_analysis(analyses: list[RunAnalysis] | None) -> set[int]:
     if not analyses:
         return set()
-    return {id(a.run) for a in analyses if any(f.mode == "diverged" for f in a.findings)}
+    return {id(a.run) for a in analyses if any(f.mode == Mode.DIVERGED for f in a.findings)}
 
 
 def analyze_sweep(path: str, rows: list[tuple[Run, float, str]],

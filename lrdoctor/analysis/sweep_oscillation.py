@@ -16,7 +16,7 @@ import numpy as np
 from parsers import Run
 
 from . import wording as w
-from .findings import Finding, LRBasis, RunAnalysis, SweepAnalysis
+from .findings import Finding, LRBasis, Mode, RunAnalysis, SweepAnalysis
 
 # Evaluations a member needs for its mean step-to-step change to mean anything.
 MIN_EVALS = 8
@@ -59,7 +59,7 @@ def annotate(runs: Sequence[Run], analyses: Sequence[RunAnalysis], sweeps: Seque
         if len(members) < MIN_SIBLINGS + 1:
             continue
         for i, (run, ra, lr, vals) in enumerate(members):
-            if lr <= sw.best_lr or any(f.mode in ("oscillating", "diverged") for f in ra.findings):
+            if lr <= sw.best_lr or any(f.mode in (Mode.OSCILLATING, Mode.DIVERGED) for f in ra.findings):
                 continue
             others = [m for j, m in enumerate(members) if j != i]
             sib = float(np.median([_bounce(m[3]) for m in others]))
@@ -89,7 +89,7 @@ def annotate(runs: Sequence[Run], analyses: Sequence[RunAnalysis], sweeps: Seque
             conf = float(np.clip(0.5 + 0.1 * (ratio - ROUGHNESS_RATIO), 0.5, 0.85))
             steps = run.role_series("val_loss")["step"]
             tag = run.primary_tag("val_loss")
-            found = Finding("oscillating", "warning", conf, int(steps.iloc[0]), int(steps.iloc[-1]), w.clean(ev), rec,
+            found = Finding(Mode.OSCILLATING, "warning", conf, int(steps.iloc[0]), int(steps.iloc[-1]), w.clean(ev), rec,
                             tag)
             found.advise(target, LRBasis.SWEEP)  # the sweep measured it
             ra.findings.append(found)

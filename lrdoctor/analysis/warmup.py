@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import wording as w
-from .findings import Finding
+from .findings import Finding, Mode
 from .signals import Signals
 from .thresholds import NO_LR_CONFIDENCE
 
@@ -76,4 +76,4 @@ def detect(sig: Signals) -> Finding | None:
     if lr0 is not None:
         rec += f" ramping linearly up to {w.lr(sig.lr_peak)}"
     conf = float(np.clip(0.55 + 0.5 * rise[i] / scale, 0, 0.95)) * (1.0 if lr0 is not None else NO_LR_CONFIDENCE)
-    return Finding("no_warmup", "warning", conf, start, peak_step, w.clean(ev), rec, sig.loss.tag)
+    return Finding(Mode.NO_WARMUP, "warning", conf, start, peak_step, w.clean(ev), rec, sig.loss.tag)

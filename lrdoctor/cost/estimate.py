@@ -92,7 +92,7 @@ class Waste:
     def to_dict(self) -> dict[str, Any]:
         """JSON form (a ``by_finding`` entry)."""
         return {
-            "mode": self.mode,
+            "mode": str(self.mode),
             "wasted_steps": self.wasted_steps,
             "step_start": self.step_start,
             "step_end": self.step_end,
@@ -203,38 +203,11 @@ def _step_bounds(run: Run) -> tuple[int, int, int] | None:
     return first, last, max(total, 0)
 
 
-def _evidence_step(finding: "Finding", key: str) -> int | None:
-    value = finding.evidence.get(key) if finding.evidence else None
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 def _tail_range(finding: "Finding", last: int) -> tuple[int | None, int | None, str | None]:
     """Inclusive (start, end) of the wasted steps of a finding, or a note saying why none."""
-    mode = finding.mode
-    if mode == "diverged":
-        d = _evidence_step(finding, "diverged_at_step")
-        d = finding.step_start if d is None else d
-        return (d, last, None) if d is not None else (None, None, "divergence step unknown")
-    if mode == "overfitting":
-        b = _evidence_step(finding, "best_val_step")
-        b = finding.step_start if b is None else b
-        return (b + 1, last, None) if b is not None else (None, None, "best validation step unknown")
-    if mode == "plateau":
-        p = _evidence_step(finding, "decay_would_pay_step")
-        if p is None:
-            return None, None, "the analyzer gives no step where decay would have paid"
-        return p + 1, last, None
-    if mode == "lr_too_low":
-        saved = _evidence_step(finding, "steps_saved_estimate")
-        if saved is None:
-            return None, None, "can't be estimated: no sweep or forecast says how many steps a better LR saves"
-        return last - saved + 1, last, None
-    return None, None, None
+    if finding.waste_from_step is None:
+        return None, None, finding.waste_unknown
+    return finding.waste_from_step, last, None
 
 
 class _Timeline:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import parsers
-from lrdoctor.analysis.findings import Analysis, Finding, RunAnalysis, Schedule, SweepAnalysis
+from lrdoctor.analysis.findings import Analysis, Finding, Mode, RunAnalysis, Schedule, SweepAnalysis
 from lrdoctor.cost import CostSettings, estimate_costs, estimate_run_cost
 
 _spec = importlib.util.spec_from_file_location("cost_tb_writer", Path(__file__).with_name("cost_tb_writer.py"))
@@ -21,8 +21,9 @@ T0 = 1.7e9
 H100 = CostSettings(gpu="H100 SXM", gpu_count=1, usd_per_gpu_hour=2.0, power_w=700, carbon_kg_per_kwh=0.5)
 
 
-def _finding(mode: str, **evidence) -> Finding:
-    return Finding(mode, "warning", 0.9, None, None, dict(evidence), "")
+def _finding(mode: Mode, waste_from_step: int | None = None, waste_unknown: str | None = None) -> Finding:
+    return Finding(mode, "warning", 0.9, None, None, {}, "", waste_from_step=waste_from_step,
+                   waste_unknown=waste_unknown)
 
 
 def _ra(run, findings=()) -> RunAnalysis:
@@ -32,9 +33,9 @@ def _ra(run, findings=()) -> RunAnalysis:
 def test_overlapping_wastes_are_counted_once(corpus: Path) -> None:
     run = parsers.load(corpus / "runs" / "breast_cancer_mlp-8093")[0]  # TensorBoard, steps 0..1499
     ra = _ra(run, [
-        _finding("overfitting", best_val_step=239),
-        _finding("plateau", decay_would_pay_step=999),
-        _finding("lr_too_low", steps_saved_estimate=None),
+        _finding(Mode.OVERFITTING, waste_from_step=240),
+        _finding(Mode.PLATEAU, waste_from_step=1000),
+        _finding(Mode.LR_TOO_LOW, waste_unknown="can't be estimated: no forecast"),
     ])
     cost = estimate_run_cost(ra, H100)
     by = {w.mode: w for w in cost.by_finding}
@@ -52,9 +53,9 @@ def test_overlapping_wastes_are_counted_once(corpus: Path) -> None:
 
 def test_lr_too_low_with_an_estimate_and_gpu_count(corpus: Path) -> None:
     run = parsers.load(corpus / "runs" / "breast_cancer_mlp-8093")[0]
-    one = estimate_run_cost(_ra(run, [_finding("lr_too_low", steps_saved_estimate=300)]), H100)
+    one = estimate_run_cost(_ra(run, [_finding(Mode.LR_TOO_LOW, waste_from_step=1200)]), H100)
     eight = estimate_run_cost(
-        _ra(run, [_finding("lr_too_low", steps_saved_estimate=300)]), CostSettings(gpu="H100", gpu_count=8)
+        _ra(run, [_finding(Mode.LR_TOO_LOW, waste_from_step=1200)]), CostSettings(gpu="H100", gpu_count=8)
     )
     assert one.wasted_steps == eight.wasted_steps == 300
     assert eight.wasted.gpu_hours == pytest.approx(8 * one.wasted.gpu_hours)
@@ -113,8 +114,8 @@ def test_real_metrics_json_restarts_repeat_steps(real_logs: Path) -> None:
 def test_sweep_totals_are_the_sum_of_its_runs(corpus: Path) -> None:
     runs = [parsers.load(corpus / "runs" / name)[0] for name in ("digits_mlp-f351", "breast_cancer_mlp-8093")]
     analysis = Analysis(
-        runs=[_ra(runs[0], [_finding("diverged", diverged_at_step=114)]),
-              _ra(runs[1], [_finding("overfitting", best_val_step=239)])],
+        runs=[_ra(runs[0], [_finding(Mode.DIVERGED, waste_from_step=114)]),
+              _ra(runs[1], [_finding(Mode.OVERFITTING, waste_from_step=240)])],
         sweeps=[SweepAnalysis(str(corpus / "runs"), [r.name for r in runs], None, None, None)],
     )
     estimate_costs(analysis, H100)
@@ -127,7 +128,7 @@ def test_sweep_totals_are_the_sum_of_its_runs(corpus: Path) -> None:
 
 def test_unknown_step_time_gives_nulls_and_a_note(corpus: Path) -> None:
     run = parsers.load(corpus / "runs" / "digits_mlp-3fcd")[0]  # Lightning CSV: no clock
-    cost = estimate_run_cost(_ra(run, [_finding("diverged", diverged_at_step=7)]), H100).to_dict()
+    cost = estimate_run_cost(_ra(run, [_finding(Mode.DIVERGED, waste_from_step=7)]), H100).to_dict()
     assert cost["wasted_steps"] == 793
     assert cost["wasted_gpu_hours"] is None and cost["wasted_usd"] is None and cost["step_time_source"] is None
     assert any("--step-time" in n for n in cost["notes"])
