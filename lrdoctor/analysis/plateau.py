@@ -155,8 +155,8 @@ def detect(sig: Signals) -> Finding | None:
         f"{w.steps_short(sig.last_step - pays)} steps after that are the waste"
     )
     conf = float(np.clip(0.6 + 4 * (FLAT_SHARE - max(late_share, 0)), 0, 0.9))
-    # A decay from the plateau's start would have paid: the steps after it are the waste.
+    # A decay would have paid off by ``pays``: the steps after it are the waste.
     out = Finding(Mode.PLATEAU, "warning", conf, start, sig.last_step, w.clean(ev), rec, sig.loss.tag,
-                  waste_from_step=start + 1)
+                  waste_from_step=pays + 1)
     out.advise(sig.lr_peak, LRBasis.SAME_LR_DECAYED)  # the peak was fine: decay it
     return out
