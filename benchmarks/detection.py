@@ -114,7 +114,7 @@ def evaluate(corpus: Path, verbose: bool = False) -> dict:
             continue
         n_runs += 1
         an = analyze(runs[:1])
-        estimate_costs(an)
+        costs = estimate_costs(an)
         ra = an.runs[0]
         found = {f.mode: f for f in ra.findings}
         truth = set(lab["modes"])
@@ -143,7 +143,7 @@ def evaluate(corpus: Path, verbose: bool = False) -> dict:
             advice.append({"run": folder.name, "mode": lr_modes[0], "lr": own, "twin": tw["lr"], "suggested": sug,
                            "right": right, "factor": _factor(sug, tw["lr"]),
                            "same_opt": _opt_family(lab["optimizer"]["name"]) == _opt_family(tw["optimizer"])})
-        cost = ra.cost
+        cost = costs.of_run(ra)
         by_mode = {w.mode: w for w in cost.by_finding} if cost is not None else {}
         last = (runs[0].step_range or (0, 0))[1]
         base = lab.get("step_base", 0)

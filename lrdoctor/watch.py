@@ -21,6 +21,7 @@ from parsers.loader import iter_files
 
 if TYPE_CHECKING:  # the analysis package pulls in SciPy: imported when first needed
     from lrdoctor.analysis import Finding, RunAnalysis
+    from lrdoctor.cost import Costs
 
 # Time units for "3 min ago" (largest first): a finding minutes old reads in minutes, not seconds.
 AGO_UNITS: tuple[tuple[float, str], ...] = ((86400.0, "d"), (3600.0, "h"), (60.0, "min"), (1.0, "s"))
@@ -85,6 +86,7 @@ class WatchUpdate:
     analyses: list[RunAnalysis] = field(default_factory=list)
     new_findings: list[NewFinding] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
+    costs: Costs | None = None  # the re-read runs' cost, when the caller estimated it
 
     @property
     def changed(self) -> bool:

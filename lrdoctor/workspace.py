@@ -22,7 +22,7 @@ from parsers import LoadWarning, Run, RunList
 
 if TYPE_CHECKING:  # the analysis and cost packages pull in SciPy: imported where first needed
     from lrdoctor.analysis import Analysis, Finding, RunAnalysis, SweepAnalysis
-    from lrdoctor.cost import CostSettings
+    from lrdoctor.cost import Costs, CostSettings, RunCost, SweepCost
 
 # Event names sent to observers.
 RUNS = "runs"  # runs added / removed / replaced
@@ -109,6 +109,7 @@ class Workspace:
         self.analysis_status: str = "nothing loaded"
         self.cost_settings: CostSettings | None = None  # set once the cost module is loaded (slow import)
         self.cost_status: str = "cost estimate not available"
+        self.costs: Costs | None = None  # the analysis' cost, held beside it
         self.checked: set[str] = set()
         self.current: str | None = None
         # True from a load until the user ticks or selects a run: the analysis may then move
@@ -120,8 +121,6 @@ class Workspace:
         self.metric_tags: list[str] = []  # tags ticked for a metrics panel, in ticking order
         self.tag_filter: str = ""  # regex: matching tags of the ticked runs get panels too
         self._observers: list[Observer] = []
-        self._tag_rows: dict[tuple[int, int], dict[str, np.ndarray]] = {}
-        self._counts: dict[tuple[int, int], dict[str, int]] = {}
         self._file_states: dict[str, dict[str, FileState]] = {}  # run key -> its files when read
 
     # -- observing ---------------------------------------------------------
@@ -162,7 +161,6 @@ class Workspace:
                 self._file_states[run_key(run)] = states
         runs = kept
         new_keys = {run_key(r) for r in runs}
-        self._tag_rows, self._counts = {}, {}
         self.runs = [r for r in self.runs if run_key(r) not in new_keys] + list(runs)
         self.sources.extend(s for s in (sources or []) if s not in self.sources)
         seen = {str(w) for w in self.load_warnings}
@@ -183,7 +181,7 @@ class Workspace:
         self._notify(WARNINGS)
         self._notify(ANALYSIS)
 
-    def update_runs(self, runs: list[Run], analyses: list[RunAnalysis]) -> None:
+    def update_runs(self, runs: list[Run], analyses: list[RunAnalysis], costs: Costs | None = None) -> None:
         """Put runs that were read again (a live run grew) and their fresh RunAnalysis in place.
 
         A run is matched by format and path (its key stays the same); an unknown one is added.
@@ -208,6 +206,7 @@ class Workspace:
                 self.analysis.runs.append(ra)
             else:
                 self.analysis.runs[i] = ra
+        self._merge_costs(costs)
         if not self.checked and self.runs:
             self.checked = {run_key(self.runs[0])}
         if self.current is None and self.runs:
@@ -361,53 +360,20 @@ class Workspace:
         return Curve(run_key(run), tag, run.roles.get(tag, "other"), x, y, debiased_ema(y, self.smoothing))
 
     def tag_counts(self, run: Run) -> dict[str, int]:
-        """Points per tag, counted once per run (``run.point_counts()`` is a pass over all scalars)."""
-        key = (id(run), id(run.scalars))
-        counts = self._counts.get(key)
-        if counts is None:
-            index = self._tag_index(run)
-            counts = {str(tag): int(rows.size) for tag, rows in index.items()}
-            self._counts[key] = counts
-        return counts
+        """Points per tag (``run.point_counts()``: from the run's tag index, no pass over the points)."""
+        return run.point_counts()
 
     def tags_for(self, run: Run, role: str) -> list[str]:
-        """``run.tags_for(role)`` with the counts cached: the preferred tag first."""
-        from parsers.roles import rank_tags
-
-        return rank_tags([t for t, r in run.roles.items() if r == role], role, self.tag_counts(run))
+        """``run.tags_for(role)``: the preferred tag first."""
+        return run.tags_for(role)
 
     def primary_tag(self, run: Run, role: str) -> str | None:
-        """``run.primary_tag(role)``, cheap on huge runs."""
-        tags = self.tags_for(run, role)
-        return tags[0] if tags else None
-
-    def _tag_index(self, run: Run) -> dict[str, np.ndarray]:
-        key = (id(run), id(run.scalars))
-        index = self._tag_rows.get(key)
-        if index is None:
-            index = run.scalars.groupby("tag", observed=True).indices if len(run.scalars) else {}
-            self._tag_rows = {k: v for k, v in self._tag_rows.items() if k[0] != id(run)}
-            self._tag_rows[key] = index
-        return index
+        """``run.primary_tag(role)``."""
+        return run.primary_tag(role)
 
     def series(self, run: Run, tag: str) -> pd.DataFrame:
-        """``run.series(tag)`` (step-sorted ``step, wall_time, value``), fast on huge runs.
-
-        The row indices of every tag are computed once per run (one pass over the
-        scalars) and a tag already in step order is not sorted again.
-        """
-        rows = self._tag_index(run).get(tag)
-        if rows is None:
-            return pd.DataFrame({"step": np.empty(0, np.int64), "wall_time": np.empty(0), "value": np.empty(0)})
-        steps = run.scalars["step"].to_numpy(np.int64)[rows]
-        if steps.size > 1 and np.any(steps[1:] < steps[:-1]):
-            order = np.argsort(steps, kind="stable")
-            rows, steps = rows[order], steps[order]
-        return pd.DataFrame({
-            "step": steps,
-            "wall_time": run.scalars["wall_time"].to_numpy(np.float64)[rows],
-            "value": run.scalars["value"].to_numpy(np.float64)[rows],
-        })
+        """``run.series(tag)`` (step-sorted ``step, wall_time, value``, views of the run's tag index)."""
+        return run.series(tag)
 
     def x_of(self, run: Run, series: pd.DataFrame) -> np.ndarray:
         """The x values of ``series`` (a ``run.series`` frame) in the current x mode."""
@@ -491,14 +457,15 @@ class Workspace:
         self._notify(ROLES)
         return True
 
-    def replace_run_analysis(self, run_analysis: RunAnalysis) -> bool:
-        """Put a fresh RunAnalysis of one run in place of its old one (after a role override)."""
+    def replace_run_analysis(self, run_analysis: RunAnalysis, costs: Costs | None = None) -> bool:
+        """Put a fresh RunAnalysis of one run (and its cost) in place of its old one (after a role override)."""
         if self.analysis is None:
             return False
         key = run_key(run_analysis.run)
         for i, ra in enumerate(self.analysis.runs):
             if run_key(ra.run) == key:
                 self.analysis.runs[i] = run_analysis
+                self._merge_costs(costs)
                 self._notify(ANALYSIS)
                 return True
         return False
@@ -528,18 +495,10 @@ class Workspace:
         return ra.worst_severity() or ""
 
     def sweep_for(self, key: str | None) -> SweepAnalysis | None:
-        """The SweepAnalysis containing the run (by name and folder), or the first sweep."""
+        """The SweepAnalysis containing the run, or the first sweep."""
         if self.analysis is None or not self.analysis.sweeps:
             return None
-        run = self.run(key) if key else None
-        if run is not None:
-            for sweep in self.analysis.sweeps:
-                if run.name in sweep.runs and str(Path(run.path)).startswith(str(sweep.path)):
-                    return sweep
-            for sweep in self.analysis.sweeps:
-                if run.name in sweep.runs:
-                    return sweep
-        return self.analysis.sweeps[0]
+        return (self.analysis.sweep_of(key) if key else None) or self.analysis.sweeps[0]
 
     def range_tests(self) -> list[RunAnalysis]:
         """RunAnalysis objects of the runs recognised as LR range tests."""
@@ -555,11 +514,29 @@ class Workspace:
             self.cost_status = status
         self._notify(COST)
 
-    def notify_cost(self, status: str = "") -> None:
-        """The cost results inside the analysis were recomputed."""
+    def set_costs(self, costs: Costs | None, status: str = "") -> None:
+        """The analysis' cost was estimated again."""
+        self.costs = costs
         if status:
             self.cost_status = status
         self._notify(COST)
+
+    def _merge_costs(self, costs: Costs | None) -> None:
+        """Take the cost of runs analysed again (their sweeps' sums are kept until the next full estimate)."""
+        if costs is None:
+            return
+        if self.costs is None:
+            self.costs = costs
+        else:
+            self.costs.runs.update(costs.runs)
+
+    def run_cost(self, key: str) -> RunCost | None:
+        """The cost of one run, or None when it was not estimated."""
+        return None if self.costs is None else self.costs.runs.get(key)
+
+    def cost_total(self, keys: list[str]) -> SweepCost | None:
+        """The summed cost of these runs (the one place the app adds costs up), None without costs."""
+        return None if self.costs is None else self.costs.total(keys)
 
     # -- grouping ----------------------------------------------------------
     def groups(self) -> list[RunGroup]:
@@ -575,7 +552,7 @@ class Workspace:
         for run in self.runs:
             folder = run_folder(run)
             root = self._root_of(folder)
-            sweep = sweep_of.get((run.name, folder))
+            sweep = sweep_of.get(run.key)
             if sweep is not None:
                 label = _relative_label(sweep, root) or Path(sweep).name
                 group = groups.setdefault(sweep, RunGroup(sweep, label, [], True))
@@ -598,18 +575,11 @@ class Workspace:
                 roots.append(src)
         return max(roots, key=len) if roots else None
 
-    def _sweep_folders(self) -> dict[tuple[str, str], str]:
-        """(run name, run folder) -> sweep folder, for the runs of every analysed sweep."""
-        out: dict[tuple[str, str], str] = {}
+    def _sweep_folders(self) -> dict[str, str]:
+        """Run key -> sweep folder, for the runs of every analysed sweep."""
         if self.analysis is None:
-            return out
-        for sweep in getattr(self.analysis, "sweeps", []) or []:
-            sweep_dir = os.path.abspath(str(sweep.path))
-            for run in self.runs:
-                folder = run_folder(run)
-                if run.name in sweep.runs and (folder == sweep_dir or folder.startswith(sweep_dir + os.sep)):
-                    out[(run.name, folder)] = sweep_dir
-        return out
+            return {}
+        return {k: os.path.abspath(str(s.path)) for s in self.analysis.sweeps for k in s.run_keys}
 
 
 def _extrapolated(steps: np.ndarray, known_steps: np.ndarray, values: np.ndarray) -> np.ndarray:

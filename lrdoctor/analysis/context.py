@@ -40,12 +40,12 @@ def same_setup(a: RunAnalysis, b: RunAnalysis) -> bool:
     return not (ha and hb) or ha == hb
 
 
-def _hparams_differ(ra: RunAnalysis, analyses: list[RunAnalysis], members: set[tuple[str, str]]) -> bool:
+def _hparams_differ(ra: RunAnalysis, analyses: list[RunAnalysis], members: set[str]) -> bool:
     """True when the run records hyper-parameters (apart from the LR) that no sweep member shares."""
     mine = _hparams(ra)
     if not mine:
         return False
-    theirs = [_hparams(a) for a in analyses if (a.run.name, str(a.run.path)) in members]
+    theirs = [_hparams(a) for a in analyses if a.run.key in members]
     return all(t and t != mine for t in theirs)
 
 
@@ -78,18 +78,18 @@ def apply_context(analyses: list[RunAnalysis], sweeps: list[SweepAnalysis]) -> N
     for sw in sweeps:
         if sw.suggested_lr is None:
             continue
-        members = {(n, str(p["path"])) for n, p in zip(sw.runs, sw.points)}
+        members = set(sw.run_keys)
         # The folders the sweep's runs live in: a run beside them is of the same setup; a run
         # elsewhere below the same top folder (another project) is not.
-        places = {_unit_and_parent(ra.run) for ra in analyses if (ra.run.name, str(ra.run.path)) in members}
+        places = {_unit_and_parent(ra.run) for ra in analyses if ra.run.key in members}
         units, parents = {u for u, _ in places}, {p for _, p in places}
         # A run named like another setup (UNet_dr015_bs16_lr2e_4 beside the UNet_lr<lr> sweep) is not this one.
-        templates = {_name_template(n) for n in sw.runs}
+        templates = {_name_template(n) for n in sw.names}
         why = sw.details.get("suggested_reason") or f"its best LR is {w.lr(sw.best_lr)}"
         for ra in analyses:
             unit, parent = _unit_and_parent(ra.run)
             other_setup = _name_template(ra.run.name) not in templates or _hparams_differ(ra, analyses, members)
-            inside = (ra.run.name, str(ra.run.path)) in members or unit in units or (
+            inside = ra.run.key in members or unit in units or (
                 parent in parents and not other_setup)
             if ra.kind == "training" and inside:
                 _override(ra, float(sw.suggested_lr), LRBasis.SWEEP, f"the LR sweep in {sw.path}", why)

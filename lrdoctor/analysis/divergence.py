@@ -142,7 +142,8 @@ def _never_finite(sig: Signals) -> Finding:
     rec = ("check the data and the loss for NaN/inf inputs (e.g. log(0) or a division by zero), then lower "
            "the LR (bracket it with an LR range test: no finite loss tells by how much), clip gradients, and restart")
     # Certain: not one finite value was logged.
-    return Finding("diverged", "critical", NONFINITE_CONFIDENCE, at, sig.last_step, w.clean(ev), rec, curve.tag)
+    return Finding(Mode.DIVERGED, "critical", NONFINITE_CONFIDENCE, at, sig.last_step, w.clean(ev), rec, curve.tag,
+                   waste_from_step=at)
 
 
 def at_value(curve, step: int) -> float:

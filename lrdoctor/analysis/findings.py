@@ -10,13 +10,13 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from parsers import LoadWarning, Run
 
 if TYPE_CHECKING:
     from lrdoctor.analysis.next_run import NextRun
     from lrdoctor.analysis.coverage import NotChecked
-    from lrdoctor.analysis.range_test import RangeTestResult
-    from lrdoctor.cost.estimate import RunCost, SweepCost
 
 
 
@@ -113,6 +113,36 @@ class Schedule:
 
 
 @dataclass
+class RangeTestResult:
+    """The range test's curve and the LR each rule suggests."""
+
+    lr: np.ndarray  # LR per point up to the stop
+    loss: np.ndarray  # raw loss per point
+    smoothed_loss: np.ndarray  # bias-corrected EMA (fastai)
+    rules: dict[str, float | None]  # steepest, valley, min_div_10 (on the EMA, like fastai)
+    suggested_lr: float | None
+    suggested_rule: str
+    reason: str
+    min_loss_lr: float | None = None  # LR at the smoothed loss minimum
+    stop_lr: float | None = None  # LR where the loss exploded (EMA > 4x min or non-finite)
+    decades: float = 0.0
+    rule_reasons: dict[str, str] | None = None  # one line per rule
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary (no arrays)."""
+        return {
+            "rules": dict(self.rules),
+            "rule_reasons": dict(self.rule_reasons or {}),
+            "suggested_lr": self.suggested_lr,
+            "suggested_rule": self.suggested_rule,
+            "reason": self.reason,
+            "min_loss_lr": self.min_loss_lr,
+            "stop_lr": self.stop_lr,
+            "decades": round(self.decades, 2),
+        }
+
+
+@dataclass
 class RunAnalysis:
     """Everything the analyzer says about one run."""
 
@@ -123,7 +153,6 @@ class RunAnalysis:
     findings: list[Finding] = field(default_factory=list)
     suggested_lr: float | None = None
     details: dict[str, Any] = field(default_factory=dict)  # range-test rules, forecast, ...
-    cost: RunCost | None = None  # filled by lrdoctor.cost.estimate_costs
     # A range test's full result (curves and rules) for the views; details["range_test"] is its summary.
     range_test: RangeTestResult | None = None
     # The plan for the next run of this setup (lrdoctor.analysis.next_run), after any sweep or
@@ -151,22 +180,35 @@ class RunAnalysis:
 
 @dataclass
 class SweepAnalysis:
-    """Several runs of one setup at different LRs."""
+    """Several runs of one setup at different LRs.
+
+    ``run_keys`` (:attr:`parsers.Run.key`) are the one record of which runs belong to it: the app's
+    groups, the sweep view and the cost layer all ask :meth:`Analysis.sweep_of` or read these.
+    """
 
     path: str
-    runs: list[str]
+    run_keys: list[str]
     best_lr: float | None
     max_stable_lr: float | None
     suggested_lr: float | None
     points: list[dict[str, Any]] = field(default_factory=list)  # per run: name, lr, final_loss, diverged
-    cost: SweepCost | None = None  # filled by lrdoctor.cost.estimate_costs
     details: dict[str, Any] = field(default_factory=dict)  # metric, lrs_within_5pct_of_best, ...
+
+    @property
+    def key(self) -> str:
+        """The sweep's identity: its folder and its runs (one folder can hold two sweeps)."""
+        return "\n".join([self.path, *self.run_keys])
+
+    @property
+    def names(self) -> list[str]:
+        """The member runs' names, in LR order (what the JSON contract lists as ``runs``)."""
+        return [str(p["name"]) for p in self.points]
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""
         return {
             "path": self.path,
-            "runs": list(self.runs),
+            "runs": self.names,
             "best_lr": self.best_lr,
             "max_stable_lr": self.max_stable_lr,
             "suggested_lr": self.suggested_lr,
@@ -180,3 +222,7 @@ class Analysis:
     runs: list[RunAnalysis]
     sweeps: list[SweepAnalysis] = field(default_factory=list)
     warnings: list[LoadWarning] = field(default_factory=list)
+
+    def sweep_of(self, key: str) -> SweepAnalysis | None:
+        """The sweep run ``key`` belongs to, or None (the one owner of sweep membership)."""
+        return next((s for s in self.sweeps if key in s.run_keys), None)

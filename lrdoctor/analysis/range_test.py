@@ -30,15 +30,14 @@ the raw one; the rules were defined on this lagged curve, so they are applied to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 from scipy.signal import lfilter
 
 from parsers import Run
 
+from .findings import RangeTestResult, Schedule
 from .schedule import infer_schedule
+from .signals import Signals, prepare
 from .thresholds import MIN_RANGE_TEST_POINTS
 
 # fastai's LRFinder smoothing (Recorder's AvgSmoothLoss) and stop rule.
@@ -69,56 +68,32 @@ RULE_REASONS = {
 }
 
 
-@dataclass
-class RangeTestResult:
-    """The range test's curve and the LR each rule suggests."""
-
-    lr: np.ndarray  # LR per point up to the stop
-    loss: np.ndarray  # raw loss per point
-    smoothed_loss: np.ndarray  # bias-corrected EMA (fastai)
-    rules: dict[str, float | None]  # steepest, valley, min_div_10 (on the EMA, like fastai)
-    suggested_lr: float | None
-    suggested_rule: str
-    reason: str
-    min_loss_lr: float | None = None  # LR at the smoothed loss minimum
-    stop_lr: float | None = None  # LR where the loss exploded (EMA > 4x min or non-finite)
-    decades: float = 0.0
-    rule_reasons: dict[str, str] | None = None  # one line per rule
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly summary (no arrays)."""
-        return {
-            "rules": dict(self.rules),
-            "rule_reasons": dict(self.rule_reasons or {}),
-            "suggested_lr": self.suggested_lr,
-            "suggested_rule": self.suggested_rule,
-            "reason": self.reason,
-            "min_loss_lr": self.min_loss_lr,
-            "stop_lr": self.stop_lr,
-            "decades": round(self.decades, 2),
-        }
+def _signals(source: Run | Signals) -> Signals:
+    return prepare(source) if isinstance(source, Run) else source
 
 
-def _lr_and_loss(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """(steps, lr, loss) at the steps where both are logged, or None."""
-    lr_df = run.role_series("lr")
-    loss_df = run.role_series("train_loss")
-    if lr_df is None or loss_df is None or lr_df.empty or loss_df.empty:
+def _lr_and_loss(sig: Signals) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(steps, lr, loss) at the steps where both are logged (the last value of a repeated step),
+    from the run's prepared curves, or None."""
+    if sig.lr is None or sig.loss is None or sig.loss_is_val or not len(sig.lr) or not len(sig.loss):
         return None
-    lr_df = lr_df.drop_duplicates("step", keep="last")
-    loss_df = loss_df.drop_duplicates("step", keep="last")
-    merged = lr_df.merge(loss_df, on="step", suffixes=("_lr", "_loss"))
-    merged = merged[np.isfinite(merged["value_lr"]) & (merged["value_lr"] > 0)]
-    if merged.empty:
+    steps, i, j = np.intersect1d(sig.lr.steps, sig.loss.steps, assume_unique=True, return_indices=True)
+    lr, loss = sig.lr.values[i], sig.loss.values[j]
+    keep = np.isfinite(lr) & (lr > 0)
+    if not keep.any():
         return None
-    return (merged["step"].to_numpy(), merged["value_lr"].to_numpy(np.float64),
-            merged["value_loss"].to_numpy(np.float64))
+    return steps[keep], lr[keep], loss[keep]
 
 
-def is_range_test(run: Run) -> bool:
+def is_range_test(source: Run | Signals, schedule: Schedule | None = None) -> bool:
     """True when the run is an LR range test: a short run whose LR rises geometrically
-    over at least two decades for its whole length while the loss is recorded."""
-    data = _lr_and_loss(run)
+    over at least two decades for its whole length while the loss is recorded.
+
+    ``source`` is the run's prepared :class:`Signals` (a Run is prepared here); ``schedule``, the
+    schedule already inferred from its LR, rules out at once an LR that does not rise."""
+    if schedule is not None and not schedule.params.get("rising"):
+        return False
+    data = _lr_and_loss(_signals(source))
     if data is None:
         return False
     steps, lr, _ = data
@@ -211,9 +186,10 @@ def recommend(rules: dict[str, float | None]) -> tuple[float | None, str, str]:
         "minimum/10: the steepest descent lies over a decade away, on an early shallow part of the curve")
 
 
-def analyze_range_test(run: Run) -> RangeTestResult:
-    """Apply the steepest, valley and minimum/10 rules and recommend one LR."""
-    data = _lr_and_loss(run)
+def analyze_range_test(source: Run | Signals) -> RangeTestResult:
+    """Apply the steepest, valley and minimum/10 rules and recommend one LR (on the run's prepared
+    :class:`Signals`; a Run is prepared here)."""
+    data = _lr_and_loss(_signals(source))
     empty = np.array([], dtype=np.float64)
     if data is None:
         return RangeTestResult(empty, empty, empty, {}, None, "none", "no LR and loss logged together")

@@ -34,8 +34,8 @@ def infer_run_schedule(sig: Signals) -> Schedule:
     return infer_schedule(steps, values)
 
 
-def _range_test(run: Run, out: RunAnalysis) -> None:
-    result = range_test.analyze_range_test(run)
+def _range_test(sig: Signals, out: RunAnalysis) -> None:
+    result = range_test.analyze_range_test(sig)
     out.range_test = result
     out.details["range_test"] = result.to_dict()
     lr = result.suggested_lr
@@ -43,10 +43,6 @@ def _range_test(run: Run, out: RunAnalysis) -> None:
         out.suggested_lr = float(lr)
 
 
-def _is_range_test(run: Run, schedule: Schedule) -> bool:
-    if not schedule.params.get("rising"):
-        return False  # a range test's LR rises to the end (the check below is costlier)
-    return bool(range_test.is_range_test(run))
 
 
 # Which finding's LR the run's suggestion takes: a too-high LR is fixed first (the most
@@ -96,9 +92,9 @@ def _diagnose(run: Run) -> RunAnalysis:
         steps = max(steps, rng[1] - rng[0] + 1) if sig.loss is None else steps
     out = RunAnalysis(run=run, kind="training", steps=steps, schedule=schedule)
     out.details["notes"] = list(sig.notes)
-    if _is_range_test(run, schedule):
+    if range_test.is_range_test(sig, schedule):  # a range test's LR rises to the end
         out.kind = "range_test"
-        _range_test(run, out)
+        _range_test(sig, out)
         return out
     if sig.loss is None:
         out.details["notes"].append("no loss curve: nothing to diagnose")

@@ -306,7 +306,7 @@ def analyze_sweep(path: str, rows: list[tuple[Run, float, str]],
         "lr_sources": sorted({p["lr_source"] for p in points}),
         "suggested_reason": reason,
     }
-    return SweepAnalysis(path=path, runs=[p["name"] for p in points], best_lr=best_lr,
+    return SweepAnalysis(path=path, run_keys=[run.key for run, _, _ in rows], best_lr=best_lr,
                          max_stable_lr=max_stable, suggested_lr=suggested, points=points,
                          details=details)
 

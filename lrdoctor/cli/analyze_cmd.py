@@ -62,7 +62,7 @@ def render_text(analysis: Analysis) -> str:
         if ra.suggested_lr is not None:
             lines.append(f"  suggested LR: {fmt_lr(ra.suggested_lr)}")
     for s in analysis.sweeps:
-        lines.append(f"sweep {printable(s.path)}: {len(s.runs)} runs")
+        lines.append(f"sweep {printable(s.path)}: {len(s.run_keys)} runs")
         lines.append(
             f"  best LR {fmt_lr(s.best_lr)}, largest stable LR {fmt_lr(s.max_stable_lr)}, "
             f"suggested LR {fmt_lr(s.suggested_lr)}"
@@ -83,14 +83,14 @@ def render_text(analysis: Analysis) -> str:
 def run(args: argparse.Namespace) -> int:
     """Execute ``analyze``."""
     analysis = analyze_paths(args)
-    apply_costs(analysis, args)
+    costs = apply_costs(analysis, args)
     if args.json:
-        json.dump(contract_dict(analysis), sys.stdout, indent=2, allow_nan=False)
+        json.dump(contract_dict(analysis, costs), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")
     else:
         if len(analysis.runs) >= FLEET_MIN_RUNS:
-            print(render_fleet(fleet_summary(analysis)) + "\n")
-        money = render_money(analysis)
+            print(render_fleet(fleet_summary(analysis, costs)) + "\n")
+        money = render_money(analysis, costs)
         if money:
             print(money + "\n")
         print(render_text(analysis))

@@ -7,7 +7,7 @@ import sys
 
 from lrdoctor import formatting as fmt
 from lrdoctor.analysis.findings import Analysis, RunAnalysis
-from lrdoctor.cost import CostSettings, SettingsError, estimate_costs, load_presets, load_settings, save_settings
+from lrdoctor.cost import Costs, CostSettings, SettingsError, estimate_costs, load_presets, load_settings, save_settings
 from lrdoctor.cost.estimate import RunCost
 
 from .ordering import by_importance
@@ -79,10 +79,10 @@ def settings_from_args(args: argparse.Namespace) -> tuple[CostSettings, CostSett
     return chosen, saved
 
 
-def apply_costs(analysis: Analysis, args: argparse.Namespace) -> None:
-    """Fill the costs of ``analysis`` from the parsed flags."""
+def apply_costs(analysis: Analysis, args: argparse.Namespace) -> Costs:
+    """The costs of ``analysis`` from the parsed flags."""
     chosen, saved = settings_from_args(args)
-    estimate_costs(analysis, chosen, saved)
+    return estimate_costs(analysis, chosen, saved)
 
 
 # Why a finding without a waste rule shows no wasted steps (its steps were needed; a fix trains them better).
@@ -96,9 +96,7 @@ def _money(x: float | None, c: RunCost) -> str:
     return fmt.usd(x, unknown="$?")
 
 
-def _run_line(ra: RunAnalysis) -> str:
-    c = ra.cost
-    assert c is not None
+def _run_line(ra: RunAnalysis, c: RunCost) -> str:
     if c.step_time.seconds_per_step is None:
         return (f"  {fmt.printable(ra.run.name)}: {fmt.steps(c.wasted_steps)} wasted; cost can't be estimated "
                 "(no clock in the log: give --step-time)")
@@ -125,22 +123,16 @@ def _run_line(ra: RunAnalysis) -> str:
     )
 
 
-def _known_sum(values) -> float | None:
-    known = [v for v in values if v is not None]
-    return float(sum(known)) if known else None
-
-
-def render_money(analysis: Analysis) -> str:
+def render_money(analysis: Analysis, all_costs: Costs) -> str:
     """The money first: total wasted over all runs, then one line per run."""
-    costs = [ra.cost for ra in analysis.runs if ra.cost is not None]
+    of_run = {ra.run.key: all_costs.of_run(ra) for ra in analysis.runs}
+    costs = [c for c in of_run.values() if c is not None]
     if not costs:
         return ""
     costed = [c for c in costs if c.step_time.seconds_per_step is not None]
-    wasted_usd = sum(c.wasted.usd or 0.0 for c in costed)
-    total_usd = sum(c.total.usd or 0.0 for c in costed)
-    hours = sum(c.wasted.gpu_hours or 0.0 for c in costed)
-    kwh = _known_sum(c.wasted.kwh for c in costed)  # None when no run's power is known
-    kg = _known_sum(c.wasted.kg_co2e for c in costed)
+    sums = all_costs.total(of_run)  # kWh and CO2e stay None when no run's power is known
+    wasted_usd, total_usd, hours = sums.wasted.usd or 0.0, sums.total.usd or 0.0, sums.wasted.gpu_hours or 0.0
+    kwh, kg = sums.wasted.kwh, sums.wasted.kg_co2e
     gpus = sorted({f"{c.hardware.gpu_count}x {c.hardware.gpu} at {fmt.usd(c.hardware.usd_per_gpu_hour)}/GPU-h"
                    if c.hardware.usd_per_gpu_hour is not None else
                    f"{c.hardware.gpu_count}x {c.hardware.gpu}, {fmt.no_price(c.hardware.gpu)}" for c in costs})
@@ -157,8 +149,9 @@ def render_money(analysis: Analysis) -> str:
     ]
     if len(costed) < len(costs):
         lines.append(f"  ({len(costs) - len(costed)} run(s) without a clock not costed: give --step-time)")
-    lines += [_run_line(ra) for ra in by_importance(analysis.runs) if ra.cost is not None and
-              (ra.cost.wasted_steps or ra.cost.by_finding or any(f.severity == "critical" for f in ra.findings))]
+    lines += [_run_line(ra, c) for ra in by_importance(analysis.runs)
+              if (c := of_run[ra.run.key]) is not None
+              and (c.wasted_steps or c.by_finding or any(f.severity == "critical" for f in ra.findings))]
     for note in sorted({n for c in costs for n in c.hardware.notes}):
         lines.append(f"  note: {note}")
     return "\n".join(lines)

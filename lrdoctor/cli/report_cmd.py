@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     if not analysis.runs:
         print("lrdoctor report: no run found in " + ", ".join(args.paths) + "; nothing written", file=sys.stderr)
         return 2
-    estimate_costs(analysis, chosen, saved)
+    costs = estimate_costs(analysis, chosen, saved)
     try:
-        path = write_report(analysis, args.output, args.format, inputs=list(args.paths))
+        path = write_report(analysis, args.output, args.format, inputs=list(args.paths), costs=costs)
     except ReportError as exc:  # e.g. -o names one of the logs: refused, nothing written
         print(f"lrdoctor report: {printable(exc)}", file=sys.stderr)
         return 2

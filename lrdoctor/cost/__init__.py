@@ -1,11 +1,11 @@
 """What the run cost and what its learning-rate problems wasted (no Qt).
 
-``estimate_costs(analysis, settings)`` fills ``cost`` on every run and sweep of an
-:class:`~lrdoctor.analysis.findings.Analysis`; the pieces (step time from the log's
+``estimate_costs(analysis, settings)`` returns the :class:`Costs` of every run and sweep of an
+:class:`~lrdoctor.analysis.findings.Analysis` (held beside it, never written into it); the pieces (step time from the log's
 clock, GPU presets, persisted settings) are usable on their own.
 """
 
-from .estimate import Money, RunCost, SweepCost, Waste, estimate_costs, estimate_run_cost, price, sweep_cost
+from .estimate import Costs, Money, RunCost, SweepCost, Waste, estimate_costs, estimate_run_cost, price, sweep_cost
 from .hardware import Hardware, resolve_hardware
 from .presets import GpuPreset, PresetError, Presets, load_presets, match_gpu
 from .settings import CostSettings, SettingsError, load_settings, save_settings, settings_path
@@ -13,6 +13,7 @@ from .step_time import Pause, StepTime, measure_step_time, step_time_for
 
 __all__ = [
     "CostSettings",
+    "Costs",
     "GpuPreset",
     "Hardware",
     "Money",

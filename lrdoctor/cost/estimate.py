@@ -10,7 +10,7 @@ each finding is also reported on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
@@ -344,17 +344,13 @@ def estimate_run_cost(
     )
 
 
-def _sweep_members(sweep: "SweepAnalysis", runs: list["RunAnalysis"]) -> list["RunAnalysis"]:
-    names = set(sweep.runs)
-    inside = [ra for ra in runs if ra.run.name in names and str(ra.run.path).startswith(str(sweep.path))]
-    return inside or [ra for ra in runs if ra.run.name in names]
-
-
-def sweep_cost(members: list["RunAnalysis"]) -> SweepCost:
-    """Totals over the sweep's runs that have a cost."""
-    costs = [ra.cost for ra in members if getattr(ra, "cost", None) is not None]
+def sweep_cost(members: list[RunCost | None]) -> SweepCost:
+    """Totals over runs: every run counted, the wasted steps of those with a cost summed, the
+    money of those with a step time summed (the one place run costs are added up)."""
     total, wasted, steps, costed = Money(), Money(), 0, 0
-    for c in costs:
+    for c in members:
+        if c is None:
+            continue
         steps += c.wasted_steps
         if c.step_time.seconds_per_step is not None:
             costed += 1
@@ -363,19 +359,41 @@ def sweep_cost(members: list["RunAnalysis"]) -> SweepCost:
     return SweepCost(runs=len(members), runs_costed=costed, total=total, wasted_steps=steps, wasted=wasted)
 
 
+@dataclass
+class Costs:
+    """What every run and sweep of one analysis cost: a result held beside the analysis, never
+    written into it. Runs are keyed by :attr:`parsers.Run.key`, sweeps by ``SweepAnalysis.key``."""
+
+    runs: dict[str, RunCost] = field(default_factory=dict)
+    sweeps: dict[str, SweepCost] = field(default_factory=dict)
+
+    def of_run(self, ra: "RunAnalysis | None") -> RunCost | None:
+        """The cost of an analysed run (None when it was not estimated)."""
+        return None if ra is None else self.runs.get(ra.run.key)
+
+    def of_sweep(self, sweep: "SweepAnalysis") -> SweepCost | None:
+        """The summed cost of a sweep's runs (None when it was not estimated)."""
+        return self.sweeps.get(sweep.key)
+
+    def total(self, keys: "Iterable[str] | None" = None) -> SweepCost:
+        """Totals over the runs with these keys (default: every costed run)."""
+        keys = list(self.runs) if keys is None else list(keys)
+        return sweep_cost([self.runs.get(k) for k in keys])
+
+
 def estimate_costs(
     analysis: "Analysis",
     settings: CostSettings | None = None,
     saved: CostSettings | None = None,
     presets: Presets | None = None,
-) -> None:
-    """Fill ``cost`` on every run (and sweep) of ``analysis``.
+) -> Costs:
+    """The cost of every run (and sweep) of ``analysis``.
 
     ``settings`` are this analysis' explicit choices (they beat the runs' metadata);
     ``saved`` are the user's persisted defaults (the runs' metadata beats them).
     """
     presets = presets or load_presets()
-    for ra in analysis.runs:
-        ra.cost = estimate_run_cost(ra, settings, saved, presets)
+    costs = Costs({ra.run.key: estimate_run_cost(ra, settings, saved, presets) for ra in analysis.runs})
     for sweep in analysis.sweeps:
-        sweep.cost = sweep_cost(_sweep_members(sweep, analysis.runs))
+        costs.sweeps[sweep.key] = costs.total(sweep.run_keys)
+    return costs

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lrdoctor.analysis.findings import SEVERITIES, Analysis, RunAnalysis
 
 if TYPE_CHECKING:
-    from lrdoctor.cost import RunCost
+    from lrdoctor.cost import Costs, RunCost
 
 # From this many runs on, ``analyze`` leads with the fleet summary (one or two runs read better
 # run by run).
@@ -131,8 +131,7 @@ def _priced(cost: RunCost | None) -> bool:
     return cost is not None and cost.step_time.seconds_per_step is not None
 
 
-def _run_waste(index: int, ra: RunAnalysis) -> RunWaste:
-    cost = ra.cost
+def _run_waste(index: int, ra: RunAnalysis, cost: RunCost | None) -> RunWaste:
     worst = max(ra.findings, key=lambda f: SEVERITIES.index(f.severity), default=None)
     priced = _priced(cost)
     return RunWaste(
@@ -159,17 +158,17 @@ def _costliest(cost: RunCost | None) -> str | None:
     return max(wastes, key=lambda w: (w.money.usd or 0.0, w.wasted_steps or 0)).mode
 
 
-def fleet_summary(analysis: Analysis) -> FleetSummary:
+def fleet_summary(analysis: Analysis, costs: Costs | None = None) -> FleetSummary:
     """Total spend and waste, waste by failure mode and runs ranked by wasted money.
 
-    Reads the costs already priced on ``analysis`` (``lrdoctor.cost.estimate_costs``); runs without
+    Reads the ``costs`` priced beside ``analysis`` (``lrdoctor.cost.estimate_costs``); runs without
     a cost, or without a step time to price it, are counted and ranked last, never guessed.
     """
-    rows = [_run_waste(i, ra) for i, ra in enumerate(analysis.runs)]
+    run_costs = [None if costs is None else costs.of_run(ra) for ra in analysis.runs]
+    rows = [_run_waste(i, ra, cost) for i, (ra, cost) in enumerate(zip(analysis.runs, run_costs))]
     total_usd = wasted_usd = total_h = wasted_h = None
     modes: dict[str, list[Any]] = {}
-    for ra in analysis.runs:
-        cost = ra.cost
+    for cost in run_costs:
         if cost is None:
             continue
         if _priced(cost):
@@ -187,7 +186,7 @@ def fleet_summary(analysis: Analysis) -> FleetSummary:
         key=lambda m: (-(m.wasted_usd or 0.0), -(m.wasted_gpu_hours or 0.0), -m.wasted_steps, m.mode),
     )
     ranked = sorted(rows, key=lambda r: (r.wasted_usd is None, -(r.wasted_usd or 0.0), -r.wasted_steps, r.index))
-    costed = sum(1 for ra in analysis.runs if _priced(ra.cost))
+    costed = sum(1 for cost in run_costs if _priced(cost))
     notes = []
     if costed < len(rows):
         notes.append(f"{len(rows) - costed} run(s) not priced: no clock in the log and no --step-time")
@@ -205,10 +204,11 @@ def fleet_summary(analysis: Analysis) -> FleetSummary:
     )
 
 
-def contract_dict(analysis: Analysis) -> dict[str, Any]:
-    """The ``analyze --json`` contract (version 1) with the ``fleet`` summary added under its own key."""
+def contract_dict(analysis: Analysis, costs: Costs | None = None) -> dict[str, Any]:
+    """The ``analyze --json`` contract (version 1) of ``analysis`` and its ``costs``, with the ``fleet``
+    summary added under its own key."""
     from lrdoctor.analysis.contract import analysis_to_dict
 
-    payload = analysis_to_dict(analysis)
-    payload["fleet"] = fleet_summary(analysis).to_dict()
+    payload = analysis_to_dict(analysis, costs)
+    payload["fleet"] = fleet_summary(analysis, costs).to_dict()
     return payload

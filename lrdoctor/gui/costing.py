@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lrdoctor.analysis import Analysis
-    from lrdoctor.cost import CostSettings, Presets
+    from lrdoctor.cost import Costs, CostSettings, Presets
 
 
 def load_cost_settings() -> tuple[CostSettings, str | None]:
@@ -41,12 +41,11 @@ def presets() -> Presets | None:
         return None
 
 
-def estimate(analysis: Analysis, settings: CostSettings) -> str:
-    """Fill the cost of every run and sweep of ``analysis``; returns the cost status sentence."""
+def estimate(analysis: Analysis, settings: CostSettings) -> tuple[Costs | None, str]:
+    """The cost of every run and sweep of ``analysis`` (None when it failed) and the cost status sentence."""
     from lrdoctor.cost import estimate_costs
 
     try:
-        estimate_costs(analysis, settings)
+        return estimate_costs(analysis, settings), "cost estimated"
     except Exception as exc:  # shown in the cost panel, never a crash
-        return f"cost estimate failed: {type(exc).__name__}: {exc}"
-    return "cost estimated"
+        return None, f"cost estimate failed: {type(exc).__name__}: {exc}"

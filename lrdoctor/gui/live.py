@@ -42,7 +42,7 @@ class _PollWorker(QRunnable):
 
                 from .costing import estimate
 
-                estimate(Analysis(runs=update.analyses), self.cost_settings)  # type: ignore[arg-type]
+                update.costs = estimate(Analysis(runs=update.analyses), self.cost_settings)[0]  # type: ignore[arg-type]
             _emit(self.signals.finished, update)
         except Exception:  # a bad file mid-write must not stop the watching
             traceback.print_exc()

@@ -420,6 +420,7 @@ class MainWindow(QMainWindow):
             return
         if out.cost_message is not None:
             self.ws.cost_status = out.cost_message
+            self.ws.costs = out.costs
         if out.failed:
             self._add_warning_lines([out.message])
             self.ws.analysis_status = out.message
@@ -450,7 +451,7 @@ class MainWindow(QMainWindow):
 
     def _on_live_update(self, update: WatchUpdate) -> None:
         """A run grew: show its new data and analysis; a new finding gets the banner."""
-        self.ws.update_runs(update.runs, update.analyses)
+        self.ws.update_runs(update.runs, update.analyses, update.costs)
         names = ", ".join(r.name for r in update.runs)
         self.status_label.setText(f"Updated {names} (the log grew)")
         if update.new_findings:
@@ -481,8 +482,7 @@ class MainWindow(QMainWindow):
             return
         run = self.ws.run(key)
         self.status_label.setText(f"{run.name}: {tag} used as {role}; analysing again…")
-        in_sweep = self.ws.analysis is not None and any(
-            run.name in sweep.runs for sweep in self.ws.analysis.sweeps)
+        in_sweep = self.ws.analysis is not None and self.ws.analysis.sweep_of(key) is not None
         if self.ws.analysis is None or in_sweep or self.analyzer is not None:
             self.start_analysis()
             return
@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
         else:
             ra = out.analysis.runs[0]
             if any(r is ra.run for r in self.ws.runs):  # not reloaded meanwhile
-                self.ws.replace_run_analysis(ra)
+                self.ws.replace_run_analysis(ra, out.costs)
         self.status_label.setText(out.message)
         self.analysisFinished.emit()
 
@@ -510,7 +510,7 @@ class MainWindow(QMainWindow):
         self.live.cost_settings = settings
         status = self.ws.cost_status
         if self.ws.analysis is not None:
-            status = costing.estimate(self.ws.analysis, settings)
+            self.ws.costs, status = costing.estimate(self.ws.analysis, settings)
         self.ws.set_cost_settings(settings, status)
 
     # -- report ------------------------------------------------------------
@@ -530,12 +530,20 @@ class MainWindow(QMainWindow):
                 return None
         settings = self.cost_panel.current_settings() or self.ws.cost_settings
         self.status_label.setText(f"Writing report {Path(path).name}…")
-        written, message = report_export.write_report_now(self.ws.analysis, path, settings, list(self.ws.sources))
+        costs = self.ws.costs
+        if settings is not None:  # the cost as the panel shows it now
+            costs, status = costing.estimate(self.ws.analysis, settings)
+            if costs is None:
+                message = f"{path}: {status}"
+                self.status_label.setText(message)
+                self._show_message("Report not written", message, QMessageBox.Icon.Warning)
+                return None
+        written, message = report_export.write_report_now(self.ws.analysis, path, costs, list(self.ws.sources))
         self.status_label.setText(message)
         if written is None:
             self._show_message("Report not written", message, QMessageBox.Icon.Warning)
         elif settings is not None:
-            self.ws.notify_cost()
+            self.ws.set_costs(costs)
         return written
 
     def _show_message(self, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Information) -> None:

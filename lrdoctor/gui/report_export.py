@@ -12,7 +12,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
-from . import costing
 
 REPORT_FILTERS: dict[str, str] = {
     ".html": "HTML report (*.html)",
@@ -35,8 +34,8 @@ def ask_report_path(parent: QWidget, start_dir: str = "") -> str | None:
     return path
 
 
-def write_report_now(analysis: Any, path: str, cost_settings: Any, inputs: list[str]) -> tuple[Path | None, str]:
-    """Re-estimate the cost with ``cost_settings`` and write the report; returns (path or None, message).
+def write_report_now(analysis: Any, path: str, costs: Any, inputs: list[str]) -> tuple[Path | None, str]:
+    """Write the report of ``analysis`` and its ``costs``; returns (path or None, message).
 
     Runs on the calling (GUI) thread with a wait cursor; errors come back as the message.
     """
@@ -47,11 +46,7 @@ def write_report_now(analysis: Any, path: str, cost_settings: Any, inputs: list[
     try:
         if app is not None:
             app.processEvents()  # show the cursor and status text before the charts render
-        if cost_settings is not None:
-            status = costing.estimate(analysis, cost_settings)
-            if status.startswith("cost estimate failed"):
-                return None, f"{path}: {status}"
-        written = write_report(analysis, path, None, inputs=inputs)
+        written = write_report(analysis, path, None, inputs=inputs, costs=costs)
     except Exception as exc:  # shown to the user; the app stays up
         text = str(exc)
         if str(path) not in text:

@@ -18,7 +18,7 @@ from parsers import LoadWarning, Run, RunList
 
 if TYPE_CHECKING:  # imported in the workers: the analysis package pulls in SciPy (slow first paint)
     from lrdoctor.analysis import Analysis, RunAnalysis
-    from lrdoctor.cost import CostSettings
+    from lrdoctor.cost import Costs, CostSettings
 
 
 def _emit(signal, *args) -> None:  # noqa: ANN001 - a bound PySide signal
@@ -80,8 +80,8 @@ class LoadWorker(QRunnable):
 class AnalysisOutcome:
     """What an analysis worker hands back to the window.
 
-    ``analysis`` is None when the analysis failed (``message`` says why); ``cost_message`` is
-    the cost panel's status, None when no cost was asked for; ``reused`` counts the runs whose
+    ``analysis`` is None when the analysis failed (``message`` says why); ``costs`` is its cost
+    (held beside it) and ``cost_message`` the cost panel's status, both None when no cost was asked for; ``reused`` counts the runs whose
     previous analysis was kept because they had not changed; ``cancelled`` says the user stopped it.
     """
 
@@ -89,6 +89,7 @@ class AnalysisOutcome:
     message: str
     cost_message: str | None = None
     reused: int = 0
+    costs: Costs | None = None
     cancelled: bool = False
 
     @property
@@ -97,12 +98,14 @@ class AnalysisOutcome:
         return self.analysis is None and not self.cancelled
 
 
-def _with_cost(analysis: Analysis, settings: CostSettings | None) -> str | None:
+def _outcome(analysis: Analysis, message: str, settings: CostSettings | None, reused: int = 0) -> AnalysisOutcome:
+    """The outcome of an analysis, with its cost when cost settings are known."""
     if settings is None:
-        return None
+        return AnalysisOutcome(analysis, message, None, reused)
     from .costing import estimate
 
-    return estimate(analysis, settings)
+    costs, status = estimate(analysis, settings)
+    return AnalysisOutcome(analysis, message, status, reused, costs=costs)
 
 
 class AnalyzeWorker(QRunnable):
@@ -151,8 +154,7 @@ class AnalyzeWorker(QRunnable):
             message = f"analysed {len(todo)} run{'s' if len(todo) != 1 else ''}"
             if reused:
                 message += f" ({reused} unchanged kept)"
-            _emit(self.signals.finished, AnalysisOutcome(analysis, message, _with_cost(analysis, self.cost_settings),
-                                                         reused))
+            _emit(self.signals.finished, _outcome(analysis, message, self.cost_settings, reused))
         except Exception as exc:
             traceback.print_exc()
             _emit(self.signals.finished, AnalysisOutcome(None, f"analysis failed: {type(exc).__name__}: {exc}"))
@@ -176,8 +178,7 @@ class RunAnalyzeWorker(QRunnable):
 
         try:
             analysis = compare_runs([self.run_], [analyze_run(self.run_)])
-            _emit(self.signals.finished, AnalysisOutcome(analysis, f"analysed {self.run_.name} again",
-                                                         _with_cost(analysis, self.cost_settings)))
+            _emit(self.signals.finished, _outcome(analysis, f"analysed {self.run_.name} again", self.cost_settings))
         except Exception as exc:
             traceback.print_exc()
             _emit(self.signals.finished,

@@ -14,6 +14,7 @@ from lrdoctor.report.atomic import write_bytes_atomic, write_text_atomic
 
 if TYPE_CHECKING:
     from lrdoctor.analysis.findings import Analysis
+    from lrdoctor.cost import Costs
 
 FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".pdf": "pdf", ".md": "md",
                            ".markdown": "md", ".json": "json"}
@@ -80,8 +81,9 @@ def refuse_input_files(analysis: "Analysis", targets: list[Path]) -> None:
 
 
 def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None, *,
-                 inputs: list[str] | None = None) -> Path:
-    """Write ``analysis`` as a report to ``path`` (format from ``fmt`` or the suffix); returns the path.
+                 inputs: list[str] | None = None, costs: "Costs | None" = None) -> Path:
+    """Write ``analysis`` and its ``costs`` as a report to ``path`` (format from ``fmt`` or the suffix);
+    returns the path.
 
     The file is written atomically (temp file beside it, then rename); a Markdown report also
     writes its charts to ``<stem>_files/``. Charts are drawn with Qt: call this from the thread
@@ -95,13 +97,13 @@ def write_report(analysis: "Analysis", path: str | Path, fmt: str | None = None,
     if kind == "json":
         from lrdoctor.fleet.summary import contract_dict
 
-        text = json.dumps(contract_dict(analysis), indent=2, allow_nan=False)
+        text = json.dumps(contract_dict(analysis, costs), indent=2, allow_nan=False)
         return write_text_atomic(path, text + "\n")
 
     from lrdoctor.report.charts import render_charts
     from lrdoctor.report.model import build_report
 
-    report = build_report(analysis, inputs)
+    report = build_report(analysis, inputs, costs=costs)
     if kind == "pdf":
         charts = render_charts(report.charts(), PDF_CHART_WIDTH, PDF_CHART_SCALE, PDF_PANEL_UNIT)
     else:

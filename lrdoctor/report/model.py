@@ -10,7 +10,7 @@ import datetime as _dt
 import math
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lrdoctor import __version__
 from lrdoctor import formatting as fmt
@@ -36,6 +36,9 @@ from lrdoctor.report.formatting import (  # noqa: F401 - fmt_* re-exported for t
 )
 from lrdoctor.report.summary import ManagerPage, build_manager_page, finding_waste, run_waste_text
 from lrdoctor.style import SEVERITY_COLORS, severity_color
+
+if TYPE_CHECKING:
+    from lrdoctor.cost import Costs
 
 # How many recommendations the manager's page lists: a page, not a backlog.
 TOP_RECOMMENDATIONS = 5
@@ -217,7 +220,7 @@ class Report:
 
 
 # --------------------------------------------------------------------------- builders
-def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
+def _verdict(ra: RunAnalysis, anchor: str, costs: Costs | None) -> Verdict:
     run = ra.run
     sev = ra.worst_severity()
     if ra.kind == "range_test":
@@ -242,7 +245,7 @@ def _verdict(ra: RunAnalysis, anchor: str) -> Verdict:
         if others:
             sentence += " Also: " + ", ".join(others) + "."
     undiagnosed = sentence.startswith("Not diagnosed")
-    cost = cost_dict(ra) or {}
+    cost = cost_dict(ra, costs) or {}
     return Verdict(
         run=run.name,
         anchor=anchor,
@@ -301,12 +304,10 @@ def _cost_line(c: dict[str, Any] | None) -> str:
             f"wasted {wasted}" + (f" ({share} of the run)." if share != fmt.UNKNOWN else "."))
 
 
-def cost_dict(ra: RunAnalysis) -> dict[str, Any] | None:
+def cost_dict(ra: RunAnalysis, costs: Costs | None) -> dict[str, Any] | None:
     """The run's cost in its JSON form (``RunCost.to_dict()``), or None when it was not estimated."""
-    cost = getattr(ra, "cost", None)
-    if cost is None:
-        return None
-    return cost.to_dict() if hasattr(cost, "to_dict") else dict(vars(cost))
+    cost = None if costs is None else costs.of_run(ra)
+    return None if cost is None else cost.to_dict()
 
 
 def _step_time_text(c: dict[str, Any]) -> str:
@@ -318,8 +319,7 @@ def _step_time_text(c: dict[str, Any]) -> str:
     return f"{fmt_number(seconds)} s ({source}{', ' + str(method) if method else ''})"
 
 
-def _cost_rows(ra: RunAnalysis) -> list[tuple[str, str]]:
-    c = cost_dict(ra)
+def _cost_rows(c: dict[str, Any] | None) -> list[tuple[str, str]]:
     if c is None:
         return []
     rows = [
@@ -367,7 +367,7 @@ def _sweep_name(path: str, inputs: list[str]) -> str:
     return p.name or path
 
 
-def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> SweepSection:
+def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str], costs: Costs | None) -> SweepSection:
     name = _sweep_name(sw.path, inputs)
     key = slugify(f"sweep-{name}", taken)
     # the table shows the ranking metric, the same value the chart plots
@@ -377,10 +377,10 @@ def _sweep_section(sw: SweepAnalysis, taken: set[str], inputs: list[str]) -> Swe
              else "oscillating" if p.get("oscillating") else "ok"}
             for p in sorted(sw.points, key=lambda p: (p.get("lr") is None, p.get("lr") or 0.0))]
     return SweepSection(name, key, sw.path, fmt_lr(sw.best_lr), fmt_lr(sw.max_stable_lr),
-                        fmt_lr(sw.suggested_lr), rows, sweep_chart(sw, key, name), _sweep_notes(sw))
+                        fmt_lr(sw.suggested_lr), rows, sweep_chart(sw, key, name), _sweep_notes(sw, costs))
 
 
-def _sweep_notes(sw: SweepAnalysis) -> list[str]:
+def _sweep_notes(sw: SweepAnalysis, costs: Costs | None) -> list[str]:
     d = getattr(sw, "details", None) or {}
     notes = []
     if d.get("metric"):
@@ -392,8 +392,8 @@ def _sweep_notes(sw: SweepAnalysis) -> list[str]:
         notes.append(f"Suggested LR: {d['suggested_reason']}.")
     if d.get("max_stable_is_grid_top"):
         notes.append("No run diverged: the largest stable LR is only the top of the grid; higher may work.")
-    cost = getattr(sw, "cost", None)
-    c = cost.to_dict() if hasattr(cost, "to_dict") else None
+    cost = None if costs is None else costs.of_sweep(sw)
+    c = None if cost is None else cost.to_dict()
     if c and c.get("total_gpu_hours") is not None:
         notes.append(f"Sweep cost: {fmt_hours(c['total_gpu_hours'])}, {fmt_usd(c.get('total_usd'))} over "
                      f"{c.get('runs_costed')} costed run(s); wasted {fmt_hours(c.get('wasted_gpu_hours'))}, "
@@ -408,8 +408,8 @@ def _schedule(ra: RunAnalysis) -> tuple[str, list[tuple[str, str]]]:
     return ra.schedule.kind.replace("_", " "), params
 
 
-def _totals(analysis: Analysis) -> CostTotals | None:
-    costs = [c for c in (cost_dict(ra) for ra in analysis.runs) if c is not None]
+def _totals(analysis: Analysis, all_costs: Costs | None) -> CostTotals | None:
+    costs = [c for c in (cost_dict(ra, all_costs) for ra in analysis.runs) if c is not None]
     if not costs:
         return None
 
@@ -432,11 +432,11 @@ def _totals(analysis: Analysis) -> CostTotals | None:
 MAX_NAMED_RUNS = 3
 
 
-def _assumptions(analysis: Analysis) -> list[str]:
+def _assumptions(analysis: Analysis, costs: Costs | None) -> list[str]:
     """One sentence per distinct cost setup: GPU, count, price, power, and where the step time came from."""
     groups: dict[tuple, dict[str, list[tuple[str, float | None]]]] = {}
     for ra in analysis.runs:
-        c = cost_dict(ra)
+        c = cost_dict(ra, costs)
         if c is None:
             continue
         key = (c.get("gpu"), c.get("gpu_count"), c.get("usd_per_gpu_hour"), c.get("power_w"),
@@ -476,9 +476,14 @@ def _recommendations(analysis: Analysis, anchors: dict[int, str]) -> list[Recomm
     return out
 
 
-def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
+def build_report(analysis: Analysis, inputs: list[str] | None = None, *, costs: Costs | None = None,
                  now: _dt.datetime | None = None, title: str = "Learning-rate post-mortem") -> Report:
-    """The report model for ``analysis``; ``inputs`` are the paths the user gave (default: the runs')."""
+    """The report model for ``analysis`` and its ``costs`` (``lrdoctor.cost.estimate_costs``); ``inputs``
+    are the paths the user gave (default: the runs')."""
+
+    def cost_of(ra: RunAnalysis) -> dict[str, Any] | None:
+        return cost_dict(ra, costs)
+
     taken: set[str] = set()
     anchors = {id(ra): slugify(f"run-{ra.run.name}", taken) for ra in analysis.runs}
     sections = []
@@ -487,7 +492,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         run = ra.run
         kind, params = _schedule(ra)
         chart = range_test_chart(ra, anchor) if ra.kind == "range_test" else training_chart(ra, anchor)
-        plan = _next_run(ra, cost_dict(ra))
+        plan = _next_run(ra, cost_of(ra))
         sections.append(RunSection(
             name=run.name,
             anchor=anchor,
@@ -495,20 +500,20 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
             path=run.path,
             format=run.format,
             steps=ra.steps,
-            verdict=_verdict(ra, anchor),
+            verdict=_verdict(ra, anchor, costs),
             schedule=kind,
             schedule_params=params,
             suggested_lr=None if ra.suggested_lr is None else fmt_lr(ra.suggested_lr),
-            findings=[_finding_row(f, cost_dict(ra)) for f in sorted_findings(ra.findings)],
-            cost=_cost_rows(ra),
+            findings=[_finding_row(f, cost_of(ra)) for f in sorted_findings(ra.findings)],
+            cost=_cost_rows(cost_of(ra)),
             hyperparameters=_hyperparameters(run.meta),
             files=list(run.files) or [run.path],
             warnings=_limit(list(run.warnings)),
             chart=chart,
             next_run=plan[0],
             next_run_rows=plan[1],
-            cost_line=_cost_line(cost_dict(ra)),
-            wasted_usd=run_waste_text(cost_dict(ra))[2],
+            cost_line=_cost_line(cost_of(ra)),
+            wasted_usd=run_waste_text(cost_of(ra))[2],
         ))
     if inputs is None:
         inputs = list(dict.fromkeys([ra.run.path for ra in analysis.runs] + [s.path for s in analysis.sweeps]))
@@ -520,18 +525,18 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *,
         inputs=[str(p) for p in inputs],
         # The manager reads the worst first; the run sections keep the analysis' order.
         verdicts=sorted((s.verdict for s in sections), key=lambda v: -severity_rank(v.severity)),
-        totals=_totals(analysis),
-        assumptions=_assumptions(analysis),
+        totals=_totals(analysis, costs),
+        assumptions=_assumptions(analysis, costs),
         recommendations=_recommendations(analysis, anchors),
         runs=sections,
-        sweeps=[_sweep_section(sw, taken, [str(p) for p in inputs]) for sw in analysis.sweeps],
+        sweeps=[_sweep_section(sw, taken, [str(p) for p in inputs], costs) for sw in analysis.sweeps],
         warnings=_limit([str(w) for w in analysis.warnings]),
-        summary=build_manager_page(analysis, anchors, cost_dict),
+        summary=build_manager_page(analysis, anchors, cost_of, costs),
         detailed=sorted((r for r in sections if r.findings or r.kind == "range_test"),
                         # the money first (as on page 1), then the severity; range tests last
                         key=lambda r: (r.kind == "range_test", -(r.wasted_usd or 0.0),
                                        -severity_rank(r.verdict.severity))),
-        healthy=[_healthy_row(r, cost_dict(ra)) for r, ra in zip(sections, analysis.runs)
+        healthy=[_healthy_row(r, cost_of(ra)) for r, ra in zip(sections, analysis.runs)
                  if not r.findings and r.kind != "range_test"],
     )
 

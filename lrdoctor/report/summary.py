@@ -139,15 +139,16 @@ def run_waste_text(c: dict[str, Any] | None) -> tuple[str, str, float | None]:
 
 
 def build_manager_page(analysis: "Analysis", anchors: dict[int, str],
-                       cost_of: Any) -> ManagerPage:
-    """The manager's page of ``analysis``; ``cost_of(ra)`` gives a run's cost dict (or None).
+                       cost_of: Any, costs: Any = None) -> ManagerPage:
+    """The manager's page of ``analysis``; ``cost_of(ra)`` gives a run's cost dict (or None) from
+    ``costs`` (``lrdoctor.cost.Costs``, held beside the analysis).
 
     The totals, the waste by failure mode and the ranking are the fleet summary's
     (:func:`lrdoctor.fleet.summary.fleet_summary`, their one owner); this page words them.
     """
     from lrdoctor.fleet.summary import fleet_summary
 
-    fleet = fleet_summary(analysis)
+    fleet = fleet_summary(analysis, costs)
     runs = list(analysis.runs)
     costs = {id(ra): cost_of(ra) for ra in runs}
     costed = [c for c in costs.values() if c is not None and c.get("step_time_s") is not None]

@@ -26,7 +26,7 @@ def test_corpus_sweeps_best_and_max_stable(corpus: Path) -> None:
         truth = json.loads(sweep_json.read_text())
         (sweep,) = find_sweeps(parsers.load(sweep_json.parent))
         assert Path(sweep.path) == sweep_json.parent
-        assert len(sweep.runs) == len(truth["lrs"])
+        assert len(sweep.run_keys) == len(sweep.names) == len(truth["lrs"])
         assert sorted(p["lr"] for p in sweep.points) == pytest.approx(sorted(truth["lrs"]))
         assert sweep.best_lr == pytest.approx(truth["best_lr"]), truth["sweep"]
         assert sweep.max_stable_lr == pytest.approx(truth["max_stable_lr"]), truth["sweep"]
@@ -51,7 +51,7 @@ def test_real_unet_sweep_lr_from_run_names(real_logs: Path) -> None:
     assert set(by_folder) == {"unet", "deeplabv3_resnet101"}
     unet = by_folder["unet"]
     # Only the runs that differ by LR alone (wd_* and dr*/bs* variants are other settings).
-    assert sorted(unet.runs) == ["UNet_lr1e_3", "UNet_lr2e_3", "UNet_lr5e_4", "UNet_lr7e_5"]
+    assert sorted(unet.names) == ["UNet_lr1e_3", "UNet_lr2e_3", "UNet_lr5e_4", "UNet_lr7e_5"]
     assert {p["lr_source"] for p in unet.points} == {"name"}
     # Mean of the last 3 test losses read from the files: lr1e_3 is lowest (~0.098), lr2e_3
     # oscillates high (~0.25) but never diverges, so it is the largest stable LR.

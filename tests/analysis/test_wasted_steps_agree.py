@@ -18,10 +18,10 @@ def test_finding_wasted_steps_match_cost_and_labels(corpus: Path) -> None:
         if labels.get("wasted_steps") is None or len(modes & {"diverged", "overfitting"}) != 1:
             continue
         analysis = analyze(parsers.load(labels_path.parent))
-        estimate_costs(analysis)
+        costs = estimate_costs(analysis)
         ra = analysis.runs[0]
         (finding,) = [f for f in ra.findings if f.mode in ("diverged", "overfitting")]
-        charged = {b["mode"]: b["wasted_steps"] for b in ra.cost.to_dict()["by_finding"]}
+        charged = {b["mode"]: b["wasted_steps"] for b in costs.of_run(ra).to_dict()["by_finding"]}
         assert finding.evidence["wasted_steps"] == charged[finding.mode] == labels["wasted_steps"], labels["run"]
         assert f"{labels['wasted_steps']:,} steps" in finding.evidence["summary"] + finding.recommendation
         checked += 1

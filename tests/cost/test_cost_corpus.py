@@ -29,8 +29,8 @@ def _estimate(labels_path: Path) -> tuple[dict, dict]:
     assert len(runs) == 1, f"{labels_path.parent}: expected one run, loaded {len(runs)}"
     analysis = analyze(runs)
     # The corpus CSV formats have no clock: the labelled step time is the user's assumption there.
-    estimate_costs(analysis, CostSettings(gpu="A100 80GB", gpu_count=1, step_time_s=labels["step_time_s"]))
-    return labels, analysis.runs[0].cost.to_dict()
+    costs = estimate_costs(analysis, CostSettings(gpu="A100 80GB", gpu_count=1, step_time_s=labels["step_time_s"]))
+    return labels, costs.of_run(analysis.runs[0]).to_dict()
 
 
 def test_corpus_has_labelled_waste(corpus: Path) -> None:

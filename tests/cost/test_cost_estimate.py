@@ -116,13 +116,13 @@ def test_sweep_totals_are_the_sum_of_its_runs(corpus: Path) -> None:
     analysis = Analysis(
         runs=[_ra(runs[0], [_finding(Mode.DIVERGED, waste_from_step=114)]),
               _ra(runs[1], [_finding(Mode.OVERFITTING, waste_from_step=240)])],
-        sweeps=[SweepAnalysis(str(corpus / "runs"), [r.name for r in runs], None, None, None)],
+        sweeps=[SweepAnalysis(str(corpus / "runs"), [r.key for r in runs], None, None, None)],
     )
-    estimate_costs(analysis, H100)
-    sweep = analysis.sweeps[0].cost
+    costs = estimate_costs(analysis, H100)
+    sweep = costs.of_sweep(analysis.sweeps[0])
     assert sweep.runs == sweep.runs_costed == 2
     assert sweep.wasted_steps == 686 + 1260
-    assert sweep.wasted.usd == pytest.approx(sum(ra.cost.wasted.usd for ra in analysis.runs))
+    assert sweep.wasted.usd == pytest.approx(sum(costs.of_run(ra).wasted.usd for ra in analysis.runs))
     assert sweep.to_dict()["wasted_gpu_hours"] > 0
 
 

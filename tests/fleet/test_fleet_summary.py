@@ -17,9 +17,9 @@ from .writers import write_fleet
 def test_summary_adds_up_the_runs_costs(tmp_path: Path) -> None:
     write_fleet(tmp_path, 6)
     analysis = analyze_paths([tmp_path], jobs=1, cache=False)
-    estimate_costs(analysis, CostSettings(gpu="A100 80GB", gpu_count=2))
-    s = fleet_summary(analysis)
-    costs = [ra.cost for ra in analysis.runs]
+    priced = estimate_costs(analysis, CostSettings(gpu="A100 80GB", gpu_count=2))
+    s = fleet_summary(analysis, priced)
+    costs = [priced.of_run(ra) for ra in analysis.runs]
     assert s.runs == s.costed_runs == 6
     assert math.isclose(s.total_usd, sum(c.total.usd for c in costs))
     assert math.isclose(s.wasted_usd, sum(c.wasted.usd for c in costs))
@@ -56,8 +56,7 @@ def test_cli_leads_with_the_fleet_and_json_has_it(tmp_path: Path, capsys) -> Non
 
 def test_unpriced_runs_are_counted_not_guessed(real_logs: Path) -> None:
     analysis = analyze_paths([real_logs / "generic_csv"], jobs=1, cache=False)
-    estimate_costs(analysis, CostSettings())
-    s = fleet_summary(analysis)
+    s = fleet_summary(analysis, estimate_costs(analysis, CostSettings()))
     unpriced = [r for r in s.ranked if r.wasted_usd is None]
     assert s.costed_runs == s.runs - len(unpriced)
     assert all(r.wasted_usd is None for r in s.ranked[len(s.ranked) - len(unpriced):])

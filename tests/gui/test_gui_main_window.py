@@ -142,15 +142,15 @@ def test_changing_the_gpu_price_updates_the_wasted_money(qtbot, window, corpus):
     panel.price.setValue(panel.price.value() * 2 + 1)
     after = panel.total_text()
     assert after != before
-    ra = window.ws.run_analysis(window.ws.keys()[0])
-    assert ra.cost.hardware.usd_per_gpu_hour == pytest.approx(panel.price.value())
+    cost = window.ws.run_cost(window.ws.keys()[0])  # held beside the analysis, not in it
+    assert cost.hardware.usd_per_gpu_hour == pytest.approx(panel.price.value())
     usd_cell = panel.table.topLevelItem(0).text(3)
     assert usd_cell.startswith("$") and usd_cell in after or usd_cell != "–"
     # The selected run's row opens onto what each finding wasted (RunCost.by_finding).
     row = panel.table.topLevelItem(0)
-    assert ra.cost.by_finding and row.isExpanded()
-    assert row.childCount() == len(ra.cost.by_finding)
-    first = ra.cost.by_finding[0]
+    assert cost.by_finding and row.isExpanded()
+    assert row.childCount() == len(cost.by_finding)
+    first = cost.by_finding[0]
     assert row.child(0).text(1) == f"{first.wasted_steps:,}"
     assert row.child(0).text(3).startswith("$")
     # Run rows carry the full name and path in their tooltip.

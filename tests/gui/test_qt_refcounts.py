@@ -6,7 +6,10 @@ from __future__ import annotations
 import sys
 
 import pytest
-from PySide6.QtWidgets import QWidget
+
+pytest.importorskip("pytestqt", reason="pytest-qt not installed (the test extra): no qtbot")
+QtWidgets = pytest.importorskip("PySide6.QtWidgets", reason="PySide6 not installed")
+QWidget = QtWidgets.QWidget
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None/True/False are immortal from Python 3.12")

@@ -80,8 +80,8 @@ def test_html_report_renders_offline_in_chromium(corpus: Path, tmp_path: Path) -
     for sub in RUNS:
         runs.extend(parsers.load(corpus / sub))
     analysis = analyze(runs)
-    estimate_costs(analysis, CostSettings(gpu="A100 80GB", gpu_count=8, usd_per_gpu_hour=2.5), CostSettings())
-    html = write_report(analysis, tmp_path / "report.html")
+    costs = estimate_costs(analysis, CostSettings(gpu="A100 80GB", gpu_count=8, usd_per_gpu_hour=2.5), CostSettings())
+    html = write_report(analysis, tmp_path / "report.html", costs=costs)
 
     shot = tmp_path / "report.png"
     result = _browser(f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={shot}", html.as_uri(),

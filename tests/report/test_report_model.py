@@ -21,21 +21,31 @@ RANGE_TEST = "range_tests/lr_find_synth_clf_adam"
 
 
 @pytest.fixture(scope="module")
-def analysis(corpus: Path):
+def analysed(corpus: Path):
     runs = parsers.RunList()
     for sub in (RUN, SWEEP, RANGE_TEST):
         runs.extend(parsers.load(corpus / sub))
     result = analyze(runs)
-    estimate_costs(result, CostSettings(gpu="H100 SXM", gpu_count=4, usd_per_gpu_hour=3.0), CostSettings())
-    return result
+    costs = estimate_costs(result, CostSettings(gpu="H100 SXM", gpu_count=4, usd_per_gpu_hour=3.0), CostSettings())
+    return result, costs
+
+
+@pytest.fixture(scope="module")
+def analysis(analysed):
+    return analysed[0]
+
+
+@pytest.fixture(scope="module")
+def costs(analysed):
+    return analysed[1]
 
 
 def _section(report, name: str):
     return next(r for r in report.runs if r.name == name)
 
 
-def test_manager_summary(analysis) -> None:
-    report = build_report(analysis, ["a", "b"])
+def test_manager_summary(analysis, costs) -> None:
+    report = build_report(analysis, ["a", "b"], costs=costs)
     assert report.inputs == ["a", "b"]
     assert sorted(v.run for v in report.verdicts) == sorted(ra.run.name for ra in analysis.runs)
     ranks = [("info", "warning", "critical").index(v.severity) + 1 if v.severity else 0 for v in report.verdicts]
@@ -44,7 +54,7 @@ def test_manager_summary(analysis) -> None:
     c152 = next(v for v in report.verdicts if v.run == "digits_mlp-c152")
     assert c152.severity == "critical" and c152.sentence.startswith("Diverged")
     assert report.totals is not None
-    dicts = [ra.cost.to_dict() for ra in analysis.runs]
+    dicts = [costs.of_run(ra).to_dict() for ra in analysis.runs]
     assert math.isclose(report.totals.wasted_usd, sum(d["wasted_usd"] or 0 for d in dicts))
     assert math.isclose(report.totals.wasted_gpu_hours, sum(d["wasted_gpu_hours"] or 0 for d in dicts))
     assert report.assumptions and "4 x H100 SXM at $3.00 per GPU-hour" in report.assumptions[0]
@@ -52,8 +62,8 @@ def test_manager_summary(analysis) -> None:
     assert len(report.recommendations) <= 5
 
 
-def test_run_chart_shades_findings(analysis) -> None:
-    report = build_report(analysis)
+def test_run_chart_shades_findings(analysis, costs) -> None:
+    report = build_report(analysis, costs=costs)
     ra = next(r for r in analysis.runs if r.run.name == "digits_mlp-c152")
     diverged = next(f for f in ra.findings if f.mode == "diverged")
     chart = _section(report, "digits_mlp-c152").chart
@@ -66,8 +76,8 @@ def test_run_chart_shades_findings(analysis) -> None:
     assert not any(math.isinf(v) for v in loss.series[0].y)
 
 
-def test_range_test_and_sweep_charts(analysis) -> None:
-    report = build_report(analysis)
+def test_range_test_and_sweep_charts(analysis, costs) -> None:
+    report = build_report(analysis, costs=costs)
     rt = next(ra for ra in analysis.runs if ra.kind == "range_test")
     chart = _section(report, rt.run.name).chart
     assert chart.log_x and chart.x_label == "learning rate"
@@ -87,11 +97,11 @@ def test_model_and_text_renderers_import_no_qt() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_chart_png_size(analysis) -> None:
+def test_chart_png_size(analysis, costs) -> None:
     from lrdoctor.report.charts import PANEL_HEIGHT_UNIT, TITLE_HEIGHT, render_chart
     from PySide6.QtGui import QImage
 
-    spec = _section(build_report(analysis), "digits_mlp-c152").chart
+    spec = _section(build_report(analysis, costs=costs), "digits_mlp-c152").chart
     png = render_chart(spec, width=640)
     img = QImage.fromData(png, "PNG")
     assert img.width() == 640

@@ -38,16 +38,17 @@ def _pages(pdf: Path) -> list[str]:
 def sample(tmp_path_factory: pytest.TempPathFactory):
     runs = parsers.load(SAMPLE_LOGS)
     analysis = analyze(runs, warnings=runs.all_warnings())
-    estimate_costs(analysis, CostSettings(), CostSettings())
-    pdf = write_report(analysis, tmp_path_factory.mktemp("pdf") / "sample.pdf", inputs=[str(SAMPLE_LOGS)])
-    return analysis, build_report(analysis, [str(SAMPLE_LOGS)]), pdf
+    costs = estimate_costs(analysis, CostSettings(), CostSettings())
+    pdf = write_report(analysis, tmp_path_factory.mktemp("pdf") / "sample.pdf", inputs=[str(SAMPLE_LOGS)],
+                       costs=costs)
+    return analysis, build_report(analysis, [str(SAMPLE_LOGS)], costs=costs), pdf, costs
 
 
 def test_manager_page_first_and_a_page_per_run_at_most(sample) -> None:
-    analysis, report, pdf = sample
+    analysis, report, pdf, costs = sample
     pages = _pages(pdf)
-    costliest = max(analysis.runs, key=lambda ra: (cost_dict(ra) or {}).get("wasted_usd") or 0.0)
-    usd = cost_dict(costliest)["wasted_usd"]
+    costliest = max(analysis.runs, key=lambda ra: (cost_dict(ra, costs) or {}).get("wasted_usd") or 0.0)
+    usd = cost_dict(costliest, costs)["wasted_usd"]
     first_section = next(i for i, p in enumerate(pages[1:], 2) if costliest.run.name in p)
     print(f"\nsample_logs PDF: {len(pages)} pages for {len(analysis.runs)} runs "
           f"({len(report.detailed)} with findings or range tests, {len(report.healthy)} without); "
@@ -64,7 +65,7 @@ def test_manager_page_first_and_a_page_per_run_at_most(sample) -> None:
 
 
 def test_no_internal_keys_and_money_whole(sample) -> None:
-    _, report, pdf = sample
+    _, report, pdf, _ = sample
     text = "\n".join(_pages(pdf))
     assert not INTERNAL_KEY.search(text), INTERNAL_KEY.search(text).group(0)
     flat = re.sub(r"\s+", " ", text)
@@ -75,7 +76,7 @@ def test_no_internal_keys_and_money_whole(sample) -> None:
 def test_bookmark_per_run(sample) -> None:
     from pypdf import PdfReader
 
-    _, report, pdf = sample
+    _, report, pdf, _ = sample
     reader = PdfReader(pdf)
     outline = {item.title: reader.get_destination_page_number(item) for item in reader.outline}
     pages = _pages(pdf)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def test_cli_exit_codes(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixt
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["r.json"]
 
 
+@pytest.mark.skipif(importlib.util.find_spec("pytestqt") is None, reason="pytest-qt not installed: no qapp fixture")
 def test_charts_refuse_a_worker_thread(hostile_analysis, tmp_path: Path, qapp) -> None:
     """Qt widgets only live on the GUI thread: a clear error instead of a crash, and no file."""
     import threading

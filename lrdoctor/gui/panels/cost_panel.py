@@ -209,8 +209,7 @@ class CostPanel(QWidget):
         rows = 0
         unpriced = 0  # runs with wasted steps but no step time (no clock in the log)
         for run in self.ws.checked_runs():
-            ra = self.ws.run_analysis(run_key(run))
-            cost = getattr(ra, "cost", None) if ra is not None else None
+            cost = self.ws.run_cost(run_key(run))
             if cost is None:
                 continue
             values = [cost_value(cost, name) for name, _, _ in SUMMARY_COLUMNS]

@@ -88,7 +88,7 @@ class FleetPanel(QWidget):
             return
         from lrdoctor.fleet.summary import fleet_summary
 
-        summary = fleet_summary(analysis)
+        summary = fleet_summary(analysis, self.ws.costs)
         for line in summary.ranked:
             ra = analysis.runs[line.index]
             row = self.table.rowCount()
