@@ -100,6 +100,53 @@ class StepOverlap:
     steps: int  # distinct steps repeated
 
 
+@dataclass(frozen=True, eq=False)
+class TagIndex:
+    """A run's points sorted by (tag, step), stable, with each tag's slice: every tag's series is a
+    view of three arrays, so asking for a series or the point counts never scans all points again."""
+
+    source: pd.DataFrame  # the scalars frame this index was built from
+    slices: dict[str, slice]
+    step: np.ndarray  # int64
+    wall_time: np.ndarray  # float64
+    value: np.ndarray  # float64
+
+    @classmethod
+    def build(cls, scalars: pd.DataFrame) -> "TagIndex":
+        """Sort once: by tag code, then step, keeping the logged order of equal steps."""
+        if scalars.empty:
+            empty = np.empty(0)
+            return cls(scalars, {}, empty.astype(np.int64), empty, empty)
+        tag = scalars["tag"]
+        if isinstance(tag.dtype, pd.CategoricalDtype):
+            codes, names = tag.cat.codes.to_numpy(), tag.cat.categories
+        else:
+            codes, names = pd.factorize(tag, sort=False)
+        steps = scalars["step"].to_numpy(np.int64)
+        wall = scalars["wall_time"].to_numpy(np.float64)
+        value = scalars["value"].to_numpy(np.float64)
+        grouped = bool(np.all(codes[1:] >= codes[:-1])) if len(codes) > 1 else True
+        same = codes[1:] == codes[:-1]
+        if not (grouped and not np.any(same & (steps[1:] < steps[:-1]))):  # already in order: no copy
+            order = np.lexsort((steps, codes))
+            codes, steps, wall, value = codes[order], steps[order], wall[order], value[order]
+        present = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        ends = np.r_[present[1:], len(codes)]
+        slices = {str(names[codes[a]]): slice(int(a), int(b)) for a, b in zip(present, ends) if codes[a] >= 0}
+        for arr in (steps, wall, value):
+            arr.flags.writeable = False  # series are views: writing through one must fail, not corrupt
+        return cls(scalars, slices, steps, wall, value)
+
+    def counts(self) -> dict[str, int]:
+        """Points per tag."""
+        return {tag: s.stop - s.start for tag, s in self.slices.items()}
+
+    def arrays(self, tag: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(step, wall_time, value) of one tag, sorted by step: views, empty for an unknown tag."""
+        s = self.slices.get(tag, slice(0, 0))
+        return self.step[s], self.wall_time[s], self.value[s]
+
+
 @dataclass
 class Run:
     """One training run, whatever format it came from."""
@@ -113,6 +160,13 @@ class Run:
     roles: dict[str, str] = field(default_factory=dict)
     overlaps: list[StepOverlap] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    # Every tag's points sorted by step once per scalars frame (see ``tag_index``).
+    _index: TagIndex | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_index"] = None  # rebuilt on demand: not shipped between processes
+        return state
 
     def __post_init__(self) -> None:
         self.path = str(self.path)
@@ -190,17 +244,21 @@ class Run:
 
     def point_counts(self) -> dict[str, int]:
         """Number of points per tag."""
-        if self.scalars.empty:
-            return {}
-        counts = self.scalars.groupby("tag", observed=True).size()
-        return {str(k): int(v) for k, v in counts.items()}
+        return self.tag_index().counts()
 
     # -- data access -------------------------------------------------------
+    def tag_index(self) -> TagIndex:
+        """The points grouped by tag and sorted by step, built once per scalars frame (a new
+        ``scalars`` frame builds it again)."""
+        index = self._index
+        if index is None or index.source is not self.scalars:
+            index = self._index = TagIndex.build(self.scalars)
+        return index
+
     def series(self, tag: str) -> pd.DataFrame:
-        """Points of one tag as ``step, wall_time, value``, sorted by step (stable)."""
-        df = self.scalars
-        sel = df.loc[df["tag"] == tag, ["step", "wall_time", "value"]]
-        return sel.sort_values("step", kind="stable").reset_index(drop=True)
+        """Points of one tag as ``step, wall_time, value``, sorted by step (stable; views of the index)."""
+        step, wall_time, value = self.tag_index().arrays(tag)
+        return pd.DataFrame({"step": step, "wall_time": wall_time, "value": value}, copy=False)
 
     def role_series(self, role: str) -> pd.DataFrame | None:
         """The primary series for ``role``, or None when the run has no such tag."""

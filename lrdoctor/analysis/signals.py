@@ -25,7 +25,6 @@ import pandas as pd
 from scipy import ndimage, signal, stats
 
 from parsers import Run
-from parsers.roles import rank_tags
 
 from .thresholds import MIN_CURVE_POINTS
 
@@ -335,10 +334,8 @@ def schedule_sample(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
     return curve.steps[keep], vals[keep]
 
 
-def _curve(run: Run, role: str, counts: dict[str, int]) -> Curve | None:
-    # Run.primary_tag recounts every tag's points per call; count once for all roles.
-    tags = rank_tags([t for t, r in run.roles.items() if r == role], role, counts)
-    tag = tags[0] if tags else None
+def _curve(run: Run, role: str) -> Curve | None:
+    tag = run.primary_tag(role)
     if tag is None:
         return None
     df = run.series(tag)
@@ -355,11 +352,10 @@ def _curve(run: Run, role: str, counts: dict[str, int]) -> Curve | None:
 def prepare(run: Run) -> Signals:
     """Pick the primary tag of each role and derive the loss levels."""
     sig = Signals(run=run)
-    counts = run.point_counts()
-    sig.loss = _curve(run, "train_loss", counts)
-    sig.val = _curve(run, "val_loss", counts)
-    sig.lr = _curve(run, "lr", counts)
-    sig.grad = _curve(run, "grad_norm", counts)
+    sig.loss = _curve(run, "train_loss")
+    sig.val = _curve(run, "val_loss")
+    sig.lr = _curve(run, "lr")
+    sig.grad = _curve(run, "grad_norm")
     if sig.loss is None or len(sig.loss) < MIN_CURVE_POINTS:
         if sig.val is not None:
             sig.loss, sig.loss_is_val = sig.val, True
