@@ -7,6 +7,7 @@ import json
 import sys
 
 from lrdoctor.analysis import Analysis
+from lrdoctor.cost import Costs
 from lrdoctor.fleet.summary import FLEET_MIN_RUNS, contract_dict, fleet_summary
 from lrdoctor.formatting import printable
 from lrdoctor.analysis.wording import lr as fmt_lr
@@ -25,10 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cost_arguments(parser)
 
 
-def render_text(analysis: Analysis) -> str:
+def render_text(analysis: Analysis, costs: Costs | None = None) -> str:
     """A readable summary: one block per run (the most severe first, then the most money wasted), then sweeps."""
     lines: list[str] = []
-    for ra in by_importance(analysis.runs):
+    for ra in by_importance(analysis.runs, costs):
         r = ra.run
         lines.append(f"{printable(r.name)}  [{r.format}]  {printable(r.path)}")
         lines.append(f"  {ra.kind}, {ra.steps:,} steps, schedule: {ra.schedule.kind}")
@@ -93,6 +94,6 @@ def run(args: argparse.Namespace) -> int:
         money = render_money(analysis, costs)
         if money:
             print(money + "\n")
-        print(render_text(analysis))
+        print(render_text(analysis, costs))
         print_warnings(analysis.warnings)
     return fail_on_exit(analysis, args.fail_on) if analysis.runs else 2

@@ -149,7 +149,7 @@ def render_money(analysis: Analysis, all_costs: Costs) -> str:
     ]
     if len(costed) < len(costs):
         lines.append(f"  ({len(costs) - len(costed)} run(s) without a clock not costed: give --step-time)")
-    lines += [_run_line(ra, c) for ra in by_importance(analysis.runs)
+    lines += [_run_line(ra, c) for ra in by_importance(analysis.runs, all_costs)
               if (c := of_run[ra.run.key]) is not None
               and (c.wasted_steps or c.by_finding or any(f.severity == "critical" for f in ra.findings))]
     for note in sorted({n for c in costs for n in c.hardware.notes}):

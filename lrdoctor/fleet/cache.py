@@ -24,7 +24,7 @@ from parsers.registry import readers
 from .tasks import Task, TaskResult
 
 # Bump when the pickled result's shape changes in a way the version number would not catch.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: findings typed (Mode, waste_from_step), cost held beside the analysis, sweeps hold run keys
 # First bytes of an entry: the format, then the SHA-256 of the payload that follows it.
 MAGIC = b"LRDOCTOR-RUN-CACHE\x00"
 DIGEST_BYTES = 32
