@@ -154,7 +154,6 @@ def test_critical_finding_without_waste_says_why(corpus: Path) -> None:
     run = parsers.load(corpus / "runs" / "breast_cancer_mlp-8093")[0]  # has a clock
     critical = Finding("spikes", "critical", 0.9, 10, 20, {"summary": "spikes"}, "clip gradients")
     analysis = Analysis(runs=[_ra(run, [critical])])
-    estimate_costs(analysis, H100)
-    text = render_money(analysis)
+    text = render_money(analysis, estimate_costs(analysis, H100))
     line = next(line for line in text.splitlines() if run.name in line)
     assert f"spikes: {NOT_COUNTED}" in line

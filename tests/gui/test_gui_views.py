@@ -230,7 +230,7 @@ def test_fleet_table_sorts_by_waste_and_opens_a_run(qtbot, app_window, corpus):
     from lrdoctor import formatting as fmt
     from lrdoctor.fleet.summary import fleet_summary
 
-    summary = fleet_summary(app_window.ws.analysis)  # the library owns the totals; the table shows them
+    summary = fleet_summary(app_window.ws.analysis, app_window.ws.costs)  # the library owns the totals
     assert sorted(r[0] for r in rows) == sorted(line.name for line in summary.ranked)
     assert f"wasted <b>{fmt.usd(summary.wasted_usd)}</b>" in fleet.summary.text()
     assert any(r[1] not in ("healthy", "not diagnosed") for r in rows)
