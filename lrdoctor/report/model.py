@@ -7,7 +7,6 @@ disagree. Charts are described as data (``chart_specs.py``); ``charts.py`` draws
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -409,22 +408,21 @@ def _schedule(ra: RunAnalysis) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _totals(analysis: Analysis, all_costs: Costs | None) -> CostTotals | None:
-    costs = [c for c in (cost_dict(ra, all_costs) for ra in analysis.runs) if c is not None]
-    if not costs:
+    """Waste over the runs with a cost, summed by the cost layer (``Costs.total``)."""
+    if all_costs is None:
         return None
-
-    def total(key: str) -> float:
-        vals = [c.get(key) for c in costs]
-        return float(sum(v for v in vals if v is not None and math.isfinite(float(v))))
-
+    keys = [ra.run.key for ra in analysis.runs if all_costs.of_run(ra) is not None]
+    if not keys:
+        return None
+    t = all_costs.total(keys)
     return CostTotals(
-        runs=len(costs),
-        wasted_steps=int(total("wasted_steps")),
-        wasted_gpu_hours=total("wasted_gpu_hours"),
-        wasted_usd=total("wasted_usd"),
-        wasted_kwh=total("wasted_kwh"),
-        wasted_kg_co2e=total("wasted_kg_co2e"),
-        total_gpu_hours=total("total_gpu_hours"),
+        runs=len(keys),
+        wasted_steps=int(t.wasted_steps),
+        wasted_gpu_hours=t.wasted.gpu_hours or 0.0,
+        wasted_usd=t.wasted.usd or 0.0,
+        wasted_kwh=t.wasted.kwh or 0.0,
+        wasted_kg_co2e=t.wasted.kg_co2e or 0.0,
+        total_gpu_hours=t.total.gpu_hours or 0.0,
     )
 
 

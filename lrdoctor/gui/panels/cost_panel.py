@@ -39,10 +39,6 @@ COST_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
     ("wasted.gpu_hours", "GPU-h", fmt_number),
     ("wasted.usd", "USD", fmt_usd),
 )
-SUMMARY_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = COST_COLUMNS + (
-    ("wasted.kwh", "kWh", fmt_number),
-    ("wasted.kg_co2e", "kg CO₂e", fmt_number),
-)
 
 
 def cost_value(cost: Any, path: str) -> float | None:
@@ -204,40 +200,36 @@ class CostPanel(QWidget):
         if self.ws.analysis is None:
             self.total.setText(f"<i>{self.ws.analysis_status}: no cost to estimate</i>")
             return
-        sums = {name: 0.0 for name, _, _ in SUMMARY_COLUMNS}
-        seen = {name: False for name, _, _ in SUMMARY_COLUMNS}
-        rows = 0
+        keys: list[str] = []
         unpriced = 0  # runs with wasted steps but no step time (no clock in the log)
         for run in self.ws.checked_runs():
             cost = self.ws.run_cost(run_key(run))
             if cost is None:
                 continue
-            values = [cost_value(cost, name) for name, _, _ in SUMMARY_COLUMNS]
-            if (values[0] or 0) > 0 and values[2] is None:
+            if (cost_value(cost, "wasted_steps") or 0) > 0 and cost_value(cost, "wasted.usd") is None:
                 unpriced += 1
             item = _cost_row(run.name, cost)
             self.table.addTopLevelItem(item)
             for waste in getattr(cost, "by_finding", None) or []:
                 item.addChild(_waste_row(waste))
             item.setExpanded(run_key(run) == self.ws.current)  # the selected run's breakdown
-            rows += 1
-            for (name, _, _), v in zip(SUMMARY_COLUMNS, values):
-                if v is not None:
-                    sums[name] += v
-                    seen[name] = True
-        if not rows:
+            keys.append(run_key(run))
+        totals = self.ws.cost_total(keys) if keys else None  # the one place costs are added up
+        if totals is None:
             self.total.setText(f"<i>{self.ws.cost_status}: no cost figures for the ticked runs</i>")
             return
-        steps = f"{sums['wasted_steps']:,.0f} steps"
-        if not seen["wasted.usd"]:
+        rows = len(keys)
+        steps = f"{totals.wasted_steps:,.0f} steps"
+        wasted = totals.wasted
+        if wasted.usd is None:
             self.total.setText(
                 f"Wasted in {rows} ticked runs: <b>{steps}</b>; no money or energy figure: these logs "
                 "carry no wall clock, so the time per step is unknown")
             return
-        usd = fmt_usd(sums["wasted.usd"])
-        gpu_h = f"{fmt_number(sums['wasted.gpu_hours'])} GPU-h"
-        kwh = f"{fmt_number(sums['wasted.kwh'])} kWh" if seen["wasted.kwh"] else "– kWh"
-        co2 = f"{fmt_number(sums['wasted.kg_co2e'])} kg CO₂e" if seen["wasted.kg_co2e"] else "– kg CO₂e"
+        usd = fmt_usd(wasted.usd)
+        gpu_h = f"{fmt_number(wasted.gpu_hours or 0.0)} GPU-h"
+        kwh = f"{fmt_number(wasted.kwh)} kWh" if wasted.kwh is not None else "– kWh"
+        co2 = f"{fmt_number(wasted.kg_co2e)} kg CO₂e" if wasted.kg_co2e is not None else "– kg CO₂e"
         note = (f"<br><i>{unpriced} run{'s' if unpriced != 1 else ''} with wasted steps "
                 f"{'have' if unpriced != 1 else 'has'} no clock in the log: not priced</i>") if unpriced else ""
         self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {steps} · {gpu_h} · {kwh} · {co2}{note}")
