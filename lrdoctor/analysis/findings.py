@@ -166,6 +166,11 @@ class RunAnalysis:
         """What the analysis read differently from the usual (a curve standing in for a missing one)."""
         return list(self.details.get("notes") or [])
 
+    def caveats(self) -> list[str]:
+        """What a reader must know to trust the verdict, one sentence each: the notes (a curve
+        standing in for a missing one) and the checks the logs did not allow."""
+        return list(self.notes) + [f"Not checked: {nc.sentence()}" for nc in self.not_checked]
+
     @property
     def not_diagnosed(self) -> str | None:
         """Why the run could not be judged (no loss curve, too few points), or None when it was."""

@@ -80,6 +80,8 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
             [f"{f.mode_label} ({f.severity}, {f.confidence}, steps {f.steps})",
              f.summary + (" " + f.waste if f.waste else ""), f.recommendation]
             for f in r.findings])
+    for caveat in r.caveats:
+        out += [f"_{md_escape(caveat)}_", ""]
     if r.cost_line:
         out += [f"_Cost: {md_escape(r.cost_line)}_", ""]
     out += ["<details><summary>Schedule, files and logged hyperparameters</summary>", ""]

@@ -132,6 +132,9 @@ class RunSection:
     next_run_rows: list[tuple[str, str]] = field(default_factory=list)
     cost_line: str = ""  # hardware, clock, run total and waste in one sentence
     wasted_usd: float | None = None  # for ordering the report by what matters
+    # What the reader must know to trust the verdict: a curve standing in for a missing one, and
+    # the checks the logs did not allow ("Not checked: plateau: needs the LR curve ...").
+    caveats: list[str] = field(default_factory=list)
 
 
 def _next_run(ra: RunAnalysis, c: dict[str, Any] | None = None) -> tuple[str | None, list[tuple[str, str]]]:
@@ -512,6 +515,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *, costs: 
             next_run_rows=plan[1],
             cost_line=_cost_line(cost_of(ra)),
             wasted_usd=run_waste_text(cost_of(ra))[2],
+            caveats=[sentence_case(c) for c in ra.caveats()],
         ))
     if inputs is None:
         inputs = list(dict.fromkeys([ra.run.path for ra in analysis.runs] + [s.path for s in analysis.sweeps]))
@@ -542,5 +546,7 @@ def build_report(analysis: Analysis, inputs: list[str] | None = None, *, costs: 
 def _healthy_row(r: RunSection, c: dict[str, Any] | None) -> HealthyRow:
     v = r.verdict
     note = v.sentence.split(": ", 1)[1] if v.sentence.startswith(("Healthy: ", "Not diagnosed: ")) else v.sentence
+    if r.caveats:
+        note = f"{note.rstrip('.')}. " + " ".join(c.rstrip(".") + "." for c in r.caveats)
     wasted = run_waste_text(c)[0] if c is not None and (c.get("wasted_steps") or 0) else ""
     return HealthyRow(r.name, r.anchor, v.status, v.color, fmt.count(r.steps), r.format, sentence_case(note), wasted)

@@ -365,3 +365,10 @@ def test_use_as_menu_overrides_a_role_and_analyses_the_run_again(qtbot, window, 
     assert val in [panel.tree.topLevelItem(0).child(j).toolTip(0) for j in range(panel.tree.topLevelItem(0).childCount())]
     new = window.ws.run_analysis(key)
     assert new is not old and new.run is run
+
+
+def test_checks_the_logs_did_not_allow_are_said_in_the_findings_pane(qtbot, window, real_logs):
+    """The loss-plateau W&B run logs no LR curve: the pane says plateau/decay were not checked,
+    instead of a silent 'healthy'."""
+    open_and_wait(qtbot, window, real_logs / "wandb_run_dirs" / "loss-plateau" / "run-20260123_005619-q4ebbqpc")
+    assert "Not checked: plateau" in window.findings.detail_text()

@@ -119,3 +119,11 @@ def test_run_without_loss_is_not_called_healthy(tmp_path: Path) -> None:
     assert runs and runs[0].primary_tag("train_loss") is None
     (verdict,) = build_report(analyze(runs)).verdicts
     assert verdict.status == "not diagnosed" and verdict.sentence.startswith("Not diagnosed")
+
+
+def test_run_caveats_reach_the_report(real_logs) -> None:
+    """Checks the logs did not allow are said in the report too (healthy-runs table and sections)."""
+    analysis = analyze(parsers.load(real_logs / "wandb_run_dirs" / "loss-plateau"))
+    report = build_report(analysis)
+    assert all(any(c.startswith("Not checked: plateau") for c in r.caveats) for r in report.runs)
+    assert all("Not checked: plateau" in h.note for h in report.healthy)

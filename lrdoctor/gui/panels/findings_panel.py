@@ -97,6 +97,7 @@ class FindingsPanel(QWidget):
             self.status.setText(
                 f"{_count(len(pairs), 'finding')} in {_count(len(keys), 'ticked run')}{extra}"
             )
+        self.detail.setHtml(self._caveats_html(keys))  # until a finding is selected
         for run, finding in pairs:
             summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
             item = QTreeWidgetItem([
@@ -135,7 +136,18 @@ class FindingsPanel(QWidget):
             f"<b>{run.name if run else key}</b> (steps {steps_text(finding)}, confidence "
             f"{finding.confidence:.0%})<br>{summary}<br><small>{numbers}</small><br>"
             f"<b>Recommendation:</b> {html.escape(finding.recommendation)}"
+            + self._caveats_html([key])
         )
+
+    def _caveats_html(self, keys: list[str]) -> str:
+        """The ticked runs' caveats (a stand-in curve, checks the logs did not allow), never silent."""
+        lines = []
+        for key in keys:
+            ra = self.ws.run_analysis(key)
+            for caveat in ra.caveats() if ra is not None else []:
+                name = ra.run.name if len(keys) > 1 else ""
+                lines.append(f"<small>{html.escape(name + ': ' if name else '')}{html.escape(caveat)}</small>")
+        return ("<p>" + "<br>".join(lines) + "</p>") if lines else ""
 
     def _activate(self, item: QTreeWidgetItem) -> None:
         key, finding = self.finding_of(item)
