@@ -11,7 +11,8 @@ from lrdoctor.analysis import analyze
 def test_detectron2_lr_stages_do_not_advise_the_nanogpt_runs_beside_them(real_logs: Path) -> None:
     analysis = analyze(parsers.load(real_logs / "text_logs"))
     by_name = {ra.run.name: ra for ra in analysis.runs}
-    sweep_members = {n for sw in analysis.sweeps for n in sw.runs}
+    members = {k for sw in analysis.sweeps for k in sw.run_keys}
+    sweep_members = {ra.run.name for ra in analysis.runs if ra.run.key in members}
     assert "log_supervised_lr_0.010" in sweep_members  # the detectron2 LR stages still form their group
     for name in ("nanogpt-train-1806877", "log_linear_lr", "log_no_warmup"):
         ra = by_name[name]
