@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gc
 import math
 from pathlib import Path
 
@@ -12,9 +11,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QThreadPool, QTimer  # noqa: E402
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
-from lrdoctor.gui.app import application  # noqa: E402
 from lrdoctor.gui.main_window import MainWindow  # noqa: E402
 from lrdoctor.workspace import run_key  # noqa: E402
 
@@ -22,21 +20,9 @@ LOAD_TIMEOUT_MS = 120_000  # generous: the machine is shared by several jobs
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    """A main window with throwaway settings (QSettings and the cost config in tmp_path)."""
-    monkeypatch.setenv("LRDOCTOR_CONFIG_DIR", str(tmp_path / "config"))
-    application()
-    settings = QSettings(str(tmp_path / "gui.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
-    QThreadPool.globalInstance().waitForDone()
-    # Delete the window's Qt objects now, while the app is alive, not in the GC at interpreter exit.
-    win.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
+def window(app_window):
+    """A main window with throwaway settings (``tests/gui/conftest.py``'s ``app_window``)."""
+    return app_window
 
 
 def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
