@@ -47,7 +47,7 @@ def test_cache_hit_change_and_corrupt_entry(tmp_path: Path) -> None:
     assert changed.runs[1].steps == 300 and fresh.runs[1].steps == 200
 
     # A damaged entry is ignored (the run is analysed again) and written over with a good one.
-    victim = _entries(cache)[0]
+    victim = max(_entries(cache), key=lambda p: p.stat().st_mtime_ns)  # in use, not the stale one
     victim.write_bytes(victim.read_bytes()[: len(victim.read_bytes()) // 2])
     repaired, hits = _run(logs, cache)
     assert hits == 3
