@@ -142,13 +142,19 @@ class Workspace:
         """Keys of the loaded runs, in load order."""
         return [run_key(r) for r in self.runs]
 
-    def add_runs(self, runs: list[Run], warnings: list[LoadWarning], sources: list[str] | None = None) -> None:
+    def add_runs(self, runs: list[Run], warnings: list[LoadWarning], sources: list[str] | None = None,
+                 reloaded: bool = False) -> None:
         """Add loaded runs and their warnings.
 
         A run loaded again replaces its older copy, unless none of its files changed (size and
         mtime): then the older copy, and so its analysis, is kept. The previous analysis stays
-        until the caller stores a new one.
+        until the caller stores a new one. ``reloaded``: ``runs`` is everything now found under
+        ``sources`` (a complete re-read), so a run held from there that is not among them (its
+        files were deleted) is dropped with its analysis and old warnings; the grouping of the
+        others is unchanged.
         """
+        if reloaded and sources:
+            self._forget_missing(runs, sources)
         old = {run_key(r): r for r in self.runs}
         kept = []
         for run in runs:
@@ -180,6 +186,23 @@ class Workspace:
         self._notify(RUNS)
         self._notify(WARNINGS)
         self._notify(ANALYSIS)
+
+    def _forget_missing(self, runs: list[Run], sources: list[str]) -> None:
+        """Drop the runs (and warnings) held from ``sources`` that a complete re-read no longer found."""
+        roots = [os.path.abspath(s) for s in sources]
+
+        def under(path: str) -> bool:
+            path = os.path.abspath(path)
+            return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+        found = {run_key(r) for r in runs}
+        gone = {run_key(r) for r in self.runs if run_key(r) not in found and under(str(r.path))}
+        self.runs = [r for r in self.runs if run_key(r) not in gone]
+        for key in gone:
+            self._file_states.pop(key, None)
+        if self.analysis is not None and gone:
+            self.analysis.runs = [ra for ra in self.analysis.runs if run_key(ra.run) not in gone]
+        self.load_warnings = [w for w in self.load_warnings if not under(str(w.path))]
 
     def update_runs(self, runs: list[Run], analyses: list[RunAnalysis], costs: Costs | None = None) -> None:
         """Put runs that were read again (a live run grew) and their fresh RunAnalysis in place.
@@ -300,13 +323,26 @@ class Workspace:
             self.tag_filter = pattern
             self._notify(METRICS)
 
+    def filter_pattern(self) -> re.Pattern[str] | None:
+        """The tag filter compiled (case-insensitive); None when empty or not a valid regex."""
+        try:
+            return re.compile(self.tag_filter, re.IGNORECASE) if self.tag_filter else None
+        except re.error:
+            return None
+
+    def tag_shown(self, tag: str) -> bool:
+        """Whether the tag filter lets ``tag`` be drawn (every tag when there is no filter).
+
+        The fixed loss / LR / grad-norm panels draw only matching tags, and a panel none of
+        whose tags match is hidden, as TensorBoard's tag filter hides its cards.
+        """
+        pattern = self.filter_pattern()
+        return pattern is None or pattern.search(tag) is not None
+
     def panel_tags(self) -> list[str]:
         """Tags that get a metrics panel: the ticked ones, then those matching the tag filter."""
         out = list(self.metric_tags)
-        try:
-            pattern = re.compile(self.tag_filter, re.IGNORECASE) if self.tag_filter else None
-        except re.error:
-            pattern = None
+        pattern = self.filter_pattern()
         if pattern is not None:
             extra = 0
             for run in self.checked_runs():

@@ -315,8 +315,9 @@ class MainWindow(QMainWindow):
             self.open_paths(paths)
             event.acceptProposedAction()
 
-    def open_paths(self, paths: list[str], replace: bool = False) -> None:
-        """Load ``paths`` in the background and add their runs (``replace``: forget the others first)."""
+    def open_paths(self, paths: list[str], replace: bool = False, reloaded: bool = False) -> None:
+        """Load ``paths`` in the background and add their runs (``replace``: forget the others first;
+        ``reloaded``: a re-read of opened locations, whose runs no longer found are dropped)."""
         paths = [str(p) for p in paths]
         if not paths:
             return
@@ -327,16 +328,17 @@ class MainWindow(QMainWindow):
         self._remember(paths)
         self.loader = LoadWorker(paths)
         self.loader.signals.progress.connect(self._on_progress)
-        self.loader.signals.finished.connect(lambda result, w=self.loader, p=paths: self._on_loaded(w, p, result))
+        self.loader.signals.finished.connect(lambda result, w=self.loader, p=paths: self._on_loaded(w, p, result, reloaded))
         self.status_label.setText(f"Loading {', '.join(Path(p).name for p in paths)}…")
         self._set_busy(True)
         self.pool.start(self.loader)
 
     def reload(self) -> None:
-        """Read every opened location again (F5); unchanged runs keep their analysis, nothing blanks."""
+        """Read every opened location again (F5); unchanged runs keep their analysis, nothing blanks,
+        runs whose files were deleted leave the runs tree."""
         sources = list(self.ws.sources)
         if sources:
-            self.open_paths(sources)
+            self.open_paths(sources, reloaded=True)
 
     def cancel_load(self) -> None:
         """Stop the running load after its current file, and the analysis before its next run."""
@@ -358,13 +360,14 @@ class MainWindow(QMainWindow):
         if file:
             self.status_label.setText(f"Loading {Path(file).name}…")
 
-    def _on_loaded(self, worker: LoadWorker, paths: list[str], result: RunList) -> None:
+    def _on_loaded(self, worker: LoadWorker, paths: list[str], result: RunList, reloaded: bool = False) -> None:
         if worker is not self.loader:
             return  # a superseded load
         self.loader = None
         self._set_busy(self.analyzer is not None)
         cancelled = worker.cancelled
-        self.ws.add_runs(list(result), list(result.warnings), sources=paths)
+        # A cancelled re-read found only some runs: nothing is dropped for not being among them.
+        self.ws.add_runs(list(result), list(result.warnings), sources=paths, reloaded=reloaded and not cancelled)
         n_warn = len(self.ws.all_warnings())
         msg = f"Loaded {_plural(len(result), 'run')} from {', '.join(Path(p).name for p in paths)}"
         if cancelled:
@@ -459,9 +462,11 @@ class MainWindow(QMainWindow):
 
             worst = max(update.new_findings, key=lambda n: SEVERITIES.index(n.finding.severity))
             more = len(update.new_findings) - 1
-            text = f"<b>New finding</b> — {html.escape(worst.describe())}"
-            if more:
-                text += f" (and {more} more, see Findings)"
+            tail = f" (and {more} more, see Findings)" if more else ""
+
+            def text() -> str:  # asked again while the banner is up: "3 min ago" ticks
+                return f"<b>New finding</b> — {html.escape(worst.describe())}{tail}"
+
             key = next((run_key(r) for r in self.ws.runs if str(r.path) == worst.run_path), None)
             self._banner_finding = (key, worst.finding.step_start, worst.finding.step_end) if key else None
             self.banner.show_message(text, worst.finding.severity)

@@ -301,6 +301,8 @@ class CurvesView(QWidget):
         if not has:
             if self.ws.runs and not self.ws.checked:
                 self.message.setText("Tick a run in the Runs panel to plot it.")
+            elif self.ws.runs and self.ws.filter_pattern() is not None:
+                self.message.setText(f"No tag of the ticked runs matches the tag filter “{self.ws.tag_filter}”.")
             elif self.ws.runs:
                 self.message.setText("The ticked runs have no loss, learning-rate or grad-norm tags to plot.")
             else:
@@ -339,7 +341,7 @@ class CurvesView(QWidget):
             for plot_name, roles in PLOT_ROLES.items():
                 for role in roles:
                     tag = self.ws.primary_tag(run, role)
-                    if tag is None:
+                    if tag is None or not self.ws.tag_shown(tag):
                         continue
                     curve = self.ws.curve(run, tag)
                     if curve is None:
@@ -363,9 +365,10 @@ class CurvesView(QWidget):
         self._show_legend(single)
         self.loss_plot.setLogMode(x=False, y=self.ws.log_y)
         self._lr_view()
-        for name, plot in self.plots.items():
-            if name != "loss":
-                self._show_panel(name, used[name])
+        for name in self.plots:
+            # The loss panel stays (empty) without a filter: it says the run logged no loss;
+            # with a filter every panel none of whose tags match is hidden.
+            self._show_panel(name, used[name] or (name == "loss" and not self.ws.filter_pattern()))
         self._label_x_axes(used)
         self.draw_findings()
         self.loss_plot.enableAutoRange()

@@ -27,6 +27,11 @@ def test_appended_divergence_shows_a_banner(qtbot, app_window, live_tb_run):
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LIVE_TIMEOUT_MS)
     latency = time.monotonic() - appended
     assert "diverged at step" in window.banner.text() and "ago" in window.banner.text()
+    # The relative time ticks while the banner is up ("1 s ago" becomes "2 s ago").
+    shown = window.banner.text()
+    assert window.banner.tick.isActive()
+    qtbot.waitUntil(lambda: window.banner.text() != shown, timeout=5_000)
+    assert "diverged at step" in window.banner.text() and "ago" in window.banner.text()
     # The run shown is the grown one, with its new finding listed and shaded.
     assert window.ws.runs[0].step_range[1] > steps_before
     assert any(f.mode == "diverged" for _, f in window.ws.findings_for(window.ws.keys()))
@@ -36,6 +41,8 @@ def test_appended_divergence_shows_a_banner(qtbot, app_window, live_tb_run):
     window.banner.show_button.click()
     lo, hi = window.curves.x_range()
     assert lo <= 2140 <= hi < window.ws.runs[0].step_range[1] * 2
+    window.banner.dismiss()  # the close button: hidden, and no longer refreshed
+    assert not window.banner.isVisible() and not window.banner.tick.isActive()
 
 
 def test_paused_following_waits_until_resumed(qtbot, app_window, live_tb_run):

@@ -250,6 +250,31 @@ def test_reload_readout_and_about(qtbot, window, corpus):
     assert __version__ in window._about.text()
 
 
+def test_reload_drops_runs_whose_files_were_deleted_and_keeps_the_grouping(qtbot, window, tmp_path):
+    import shutil
+
+    for group in ("sgd", "adam"):
+        _write_csv_runs(tmp_path / "runs" / group, 3)
+    open_and_wait(qtbot, window, tmp_path / "runs")
+
+    def tree() -> dict[str, list[str]]:
+        panel = window.runs_panel.tree
+        return {panel.topLevelItem(i).text(0): sorted(panel.topLevelItem(i).child(j).text(0)
+                                                      for j in range(panel.topLevelItem(i).childCount()))
+                for i in range(panel.topLevelItemCount())}
+
+    before = tree()
+    three = [f"run_00{i}/metrics" for i in range(3)]
+    assert before == {"sgd": three, "adam": three}
+    shutil.rmtree(tmp_path / "runs" / "adam" / "run_001")
+    with qtbot.waitSignal(window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        window.reload_action.trigger()
+    assert tree() == {"sgd": before["sgd"], "adam": ["run_000/metrics", "run_002/metrics"]}
+    assert len(window.ws.runs) == 5
+    assert {run_key(ra.run) for ra in window.ws.analysis.runs} == set(window.ws.keys())
+    assert not any("adam/run_001" in str(r.path) for r in window.ws.runs)
+
+
 def _write_csv_runs(root: Path, n: int) -> None:
     for i in range(n):
         run = root / f"run_{i:03d}"

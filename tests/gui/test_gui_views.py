@@ -112,8 +112,21 @@ def test_ticked_metric_gets_its_own_panel_sharing_x_and_shading(qtbot, app_windo
     assert not view.plots["m0"].isVisible()
     tags.filter.setText("accuracy")
     assert view.metric_tags_drawn == ["validation/accuracy"] and view.plots["m0"].isVisible()
+    # The filter filters the fixed panels too: none of their tags match, so they are hidden.
+    assert not any(view.plots[n].isVisible() for n in ("loss", "lr", "grad"))
+    assert {c.tag for _, _, c in view.items.values()} == {"validation/accuracy"}
+    assert view.plots["m0"].getAxis("bottom").labelText  # the lowest shown panel carries the x title
+    tags.filter.setText("^validation/")
+    assert view.plots["loss"].isVisible() and not view.plots["lr"].isVisible()
+    assert not view.plots["grad"].isVisible()
+    assert {c.tag for _, _, c in view.items.values()} == {"validation/loss", "validation/accuracy"}
+    tags.filter.setText("learning_rate|grad")
+    assert [n for n in ("loss", "lr", "grad", "m0") if view.plots[n].isVisible()] == ["lr", "grad"]
+    tags.filter.setText("nothing-is-called-this")
+    assert not view.glw.isVisible() and "matches the tag filter" in view.message.text()
     tags.filter.setText("")
     assert not view.plots["m0"].isVisible()
+    assert all(view.plots[n].isVisible() for n in ("loss", "lr", "grad"))
 
 
 def test_runs_compare_by_epoch_when_logged(qtbot, app_window, real_logs):
