@@ -1,6 +1,14 @@
-"""Event files with hostile tails (issue #15 item 8): time and peak memory of reading each.
+"""Event files with hostile tails (issue #15 item 8): time and peak memory of reading each; and a
+growing file read from where the last look stopped (issue #17 item 4).
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/event_tails.py [--zeros-mb 256] [--sparse-gb 2]``
+Run: ``nice -n 10 .venv/bin/python benchmarks/event_tails.py [--zeros-mb 256] [--sparse-gb 2]
+[--long-steps 100000 --append-steps 100] [--only-append]``
+
+Appended records: a long run (``--long-steps`` events of loss, LR and grad norm) written by
+tensorboard's EventFileWriter; each trial appends ``--append-steps`` more with the same writer,
+then times :class:`parsers.tail.TailReader` (reads only the bytes after the last record it read,
+merges them into the run it holds) against ``parsers.load`` of the same folder (the whole file
+again, what the app and ``lrdoctor watch`` did before). Both give the same scalars (checked).
 
 Each case is a 2,000-point file written by tensorboard's EventFileWriter in a temporary
 folder, then damaged: a zero-filled tail, a sparse tail (``truncate``: no disk space), and a
@@ -77,12 +85,75 @@ def make_cases(root: Path, zeros_mb: int, sparse_gb: int) -> dict[str, Path]:
     return cases
 
 
+APPEND_TRIALS = 5
+
+
+def measure_append(root: Path, long_steps: int, append_steps: int) -> None:
+    """Print the time of reading a long run after a small append: only the appended records vs all."""
+    import time
+
+    import pandas as pd
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    sys.path.insert(0, str(REPO))
+    import parsers
+    from parsers.tail import TailReader
+
+    folder = root / "long_run"
+    writer = EventFileWriter(str(folder), max_queue_size=1000)
+    step = 0
+
+    def append(n: int) -> None:
+        nonlocal step
+        for _ in range(n):
+            values = [Summary.Value(tag="train/loss", simple_value=2.0 / (1 + step * 1e-3)),
+                      Summary.Value(tag="lr", simple_value=1e-3), Summary.Value(tag="grad_norm", simple_value=1.0)]
+            writer.add_event(Event(wall_time=1.7e9 + step, step=step, summary=Summary(value=values)))
+            step += 1
+        writer.flush()
+
+    t = time.perf_counter()
+    append(long_steps)
+    written = time.perf_counter() - t
+    size = sum(f.stat().st_size for f in folder.iterdir())
+    reader = TailReader()
+    reader.load(folder)
+    tail_s, whole_s = [], []
+    for _ in range(APPEND_TRIALS):
+        append(append_steps)
+        t = time.perf_counter()
+        held = reader.load(folder)
+        tail_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        full = parsers.load(folder)
+        whole_s.append(time.perf_counter() - t)
+        pd.testing.assert_frame_equal(held[0].scalars, full[0].scalars)
+    writer.close()
+    tail, whole = sorted(tail_s)[len(tail_s) // 2], sorted(whole_s)[len(whole_s) // 2]
+    print(f"\nlong run: {long_steps:,} steps x 3 tags ({size / 1e6:.1f} MB, written in {written:.0f} s), "
+          f"+{append_steps} steps per look, median of {APPEND_TRIALS}")
+    print(f"{'read after the append':<44}{'seconds':>10}")
+    print(f"{'parsers.load (the whole file again)':<44}{whole:>10.4f}")
+    print(f"{'TailReader.load (appended records only)':<44}{tail:>10.4f}")
+    print(f"{'ratio whole / appended-only':<44}{whole / tail:>9.0f}x  (same scalars: checked)")
+    print(f"resumed {reader.resumed} times, read whole {reader.whole} time(s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--zeros-mb", type=int, default=256)
     ap.add_argument("--sparse-gb", type=int, default=2)
+    ap.add_argument("--long-steps", type=int, default=100_000)
+    ap.add_argument("--append-steps", type=int, default=100)
+    ap.add_argument("--only-append", action="store_true", help="measure only the appended-records case")
     ap.add_argument("--repo", type=Path, default=REPO, help="the checkout whose reader is measured")
     args = ap.parse_args(argv)
+    if args.only_append:
+        with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
+            measure_append(Path(tmp), args.long_steps, args.append_steps)
+        return 0
     with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
         cases = make_cases(Path(tmp), args.zeros_mb, args.sparse_gb)
         print(f"{'case':<34}{'seconds':>10}{'traced MB':>11}{'RSS MB':>8}{'points':>8}  warning")
@@ -97,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             warning = r["warnings"][0].split(": ", 1)[1] if r["warnings"] else "-"
             print(f"{name:<34}{r['s']:>10.2f}{r['traced'] / 1e6:>11.0f}{r['rss'] / 1e6:>8.0f}"
                   f"{r['points']:>5}/{POINTS}  {warning}")
+        measure_append(Path(tmp), args.long_steps, args.append_steps)
     return 0
 
 

@@ -2,10 +2,12 @@
 changed runs, and say which findings are new. No Qt: ``lrdoctor watch`` polls with it, the app
 drives the same :class:`RunWatcher` from a file-system watcher and a timer.
 
-What is re-read: a changed file's run is read again whole (its folder, or the file alone when it
-sits directly in an opened folder that holds other runs). The readers have no resumable offsets,
-so this is "re-read the changed run", not "read only the appended records"; the other runs are
-never touched.
+What is re-read: a changed file's run (its folder, or the file alone when it sits directly in an
+opened folder that holds other runs) goes through one :class:`parsers.tail.TailReader` that keeps
+a read position per file: an event file that grew is read only from the end of its last complete
+record and the new points are merged into the run already held; a file that shrank or was
+replaced is read again whole, as is every file of a format that cannot resume (CSV, JSON lines,
+text logs). The other runs are never touched.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from parsers import LoadWarning, Run, RunList, load
+from parsers import LoadWarning, Run, RunList
 from parsers.loader import iter_files
+from parsers.tail import TailReader
 
 if TYPE_CHECKING:  # the analysis package pulls in SciPy: imported when first needed
     from lrdoctor.analysis import Finding, RunAnalysis
@@ -150,19 +153,21 @@ class RunWatcher:
     later ``poll()`` calls re-read and re-analyse only the runs whose files changed.
     """
 
-    def __init__(self, paths: list[str], roles: dict[str, str] | None = None) -> None:
+    def __init__(self, paths: list[str], roles: dict[str, str] | None = None, reader: TailReader | None = None) -> None:
         self.paths = [os.path.abspath(p) for p in paths]
         self.roles = roles
         self.files: dict[str, FileState] = {}
         self.seen: set[tuple[str, str, str]] = set()  # (format, path, mode) already reported
         self.runs: dict[RunId, Run] = {}
+        # Read positions: a later look reads only what was appended (the app shares its loader's).
+        self.reader = reader if reader is not None else TailReader()
 
     def start(self) -> WatchUpdate:
         """Read and analyse every run once; every finding is new."""
         self.files = scan(self.paths)
         loaded = RunList()
         for path in self.paths:
-            part = load(path, roles=self.roles)
+            part = self.reader.load(path, roles=self.roles)
             loaded.extend(part)
             loaded.warnings.extend(part.warnings)
         return self._update(list(loaded), list(loaded.warnings))
@@ -182,7 +187,7 @@ class RunWatcher:
         runs: dict[RunId, Run] = {}
         warnings: list[LoadWarning] = []
         for target in self._targets(changed):
-            part = load(target, roles=self.roles)
+            part = self.reader.load(target, roles=self.roles)
             warnings.extend(part.warnings)
             for run in part:
                 known = self.runs.get(run_id(run))

@@ -24,6 +24,10 @@ SKIP_DIRS = {"__pycache__", "node_modules", ".git", ".hg", ".svn", ".venv", "ven
 LOG_LIKE_SUFFIXES = {".csv", ".tsv", ".jsonl", ".log", ".wandb"}
 
 ProgressFn = Callable[[int, int, str], bool]
+# How a file a reader took is read: ``reader.read`` by default (see parsers.tail.TailReader).
+ReadFn = Callable[[Reader, Path], "list[Run]"]
+# ``read_one(file, readers, given_directly, warnings) -> runs``: one file of a walk (see read_files).
+ReadOneFn = Callable[[Path, "list[Reader]", bool, "list[LoadWarning]"], "list[Run]"]
 
 # Folder names that say nothing about the run: a run named so gets its parent folder's name too.
 GENERIC_NAMES = re.compile(
@@ -141,13 +145,25 @@ def load(
     (the runs read so far are returned). Never raises because of a bad file: problems
     are in ``result.warnings`` and ``run.warnings``.
     """
+    return load_with(path, roles=roles, progress=progress)
+
+
+def load_with(
+    path: str | os.PathLike[str],
+    *,
+    roles: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    read_one: ReadOneFn | None = None,
+) -> RunList:
+    """:func:`load`, each file read by ``read_one`` in place of the default sniff-and-read
+    (:class:`parsers.tail.TailReader` resumes growing files)."""
     root = Path(path)
     if not root.exists():
         return RunList([], [LoadWarning(str(root), "no such file or folder")])
     walk_problems: list[LoadWarning] = []
     files = list(iter_files(root, walk_problems))
     runs, warnings = read_files(files, given_directly=root.is_file(), roles=roles, progress=progress,
-                                cancel_path=str(root))
+                                cancel_path=str(root), read_one=read_one)
     result = RunList([r for _, r in runs], walk_problems + [w for _, w in warnings])
     name_runs(result)
     if not result and not result.warnings:
@@ -168,6 +184,7 @@ def read_files(
     roles: dict[str, str] | None = None,
     progress: ProgressFn | None = None,
     cancel_path: str = "",
+    read_one: ReadOneFn | None = None,
 ) -> tuple[list[tuple[int, Run]], list[WarningAt]]:
     """Read ``files`` (in walk order) and join each run's parts; names are left as the readers gave them.
 
@@ -175,8 +192,10 @@ def read_files(
     of the run, and ``((phase, i), warning)`` saying where each warning sorts. Reading disjoint
     groups of a walk's files (each run's files in one group) and sorting the results by the files'
     places in the whole walk gives exactly what one call on all the files gives; :func:`name_runs`
-    then names the runs as :func:`load` does.
+    then names the runs as :func:`load` does. ``read_one`` reads one file in place of the
+    sniff-and-read of :func:`read_one_file` (a reader that resumes where it left off).
     """
+    read_one = read_one or read_one_file
     warnings: list[WarningAt] = []
     available = readers()
     consumed: set[str] = set()
@@ -190,7 +209,7 @@ def read_files(
             continue
         found: list[LoadWarning] = []
         try:
-            runs = _read_one(file, available, given_directly, found)
+            runs = read_one(file, available, given_directly, found)
         except Exception as exc:  # noqa: BLE001 - the per-file boundary: one file never stops the others
             found.append(LoadWarning(str(file), f"not read: {describe_exception(exc)}"))
             runs = []
@@ -217,9 +236,12 @@ def read_files(
     return out, warnings
 
 
-def _read_one(file: Path, available: list[Reader], given_directly: bool,
-              warnings: list[LoadWarning]) -> list[Run]:
-    """The runs in one file; its problems become warnings naming it (empty list when none)."""
+def read_one_file(file: Path, available: list[Reader], given_directly: bool,
+                  warnings: list[LoadWarning], read: ReadFn | None = None) -> list[Run]:
+    """The runs in one file; its problems become warnings naming it (empty list when none).
+
+    ``read(reader, file)`` reads it once a reader took it (default: ``reader.read(file)``).
+    """
     try:
         if file.stat().st_size == 0:
             if given_directly or _is_log_like(file):
@@ -244,8 +266,13 @@ def _read_one(file: Path, available: list[Reader], given_directly: bool,
             warnings.append(LoadWarning(
                 str(file), f"not a recognised training log{f' ({reason})' if reason else ''} (tried: {tried})"))
         return []
+    return read_guarded(reader, file, warnings, read)
+
+
+def read_guarded(reader: Reader, file: Path, warnings: list[LoadWarning], read: ReadFn | None = None) -> list[Run]:
+    """``read(reader, file)`` (default ``reader.read``) with its failure turned into a warning naming the file."""
     try:
-        return reader.read(file)
+        return read(reader, file) if read is not None else reader.read(file)
     except ParseError as exc:
         where = f" ({exc.location})" if exc.location else ""
         warnings.append(LoadWarning(exc.path, f"{exc.problem}{where}"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -21,6 +21,10 @@ from .model import Run, StepOverlap, concat_scalars
 SniffFn = Callable[[Path], bool]
 ReadFn = Callable[[Path], "list[Run]"]
 MergeFn = Callable[["list[Run]"], Run]
+# ``resume(path, state) -> (runs, state)``: read a file that grows, from where ``state`` (what the
+# previous call returned; None at first) left off. The state's ``end`` says how many bytes of the
+# file it holds (the end of the last complete record or line), see parsers.tail.TailReader.
+ResumeFn = Callable[[Path, Any], "tuple[list[Run], Any]"]
 
 # Modules that register the built-in readers when imported. Order does not matter;
 # ``priority`` decides who is asked first.
@@ -43,6 +47,7 @@ class Reader:
     sniff: SniffFn
     read: ReadFn
     merge: MergeFn | None = None
+    resume: ResumeFn | None = None  # reads only what was appended (formats a file grows by)
     priority: int = 100  # lower is asked first; specific formats before generic ones
     description: str = ""
 

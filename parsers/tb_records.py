@@ -345,14 +345,16 @@ def _resync(buf: bytes, views: dict[str, np.ndarray], start: int, next_data: Nex
     return None
 
 
-def frame_records(buf: bytes, next_data: NextData | None = None) -> Framing:
+def frame_records(buf: bytes, next_data: NextData | None = None, base: int = 0) -> Framing:
     """Find every intact record of an event file held in ``buf`` (bytes or a read-only map).
 
     A bad length CRC starts a resync. A record running past the end of the file is a
     truncated last record, unless an intact record follows its start: then its header
     lied about its length (a valid CRC over a damaged length) and reading resumes there.
     Every skip is reported in ``Framing.damage`` with its byte range. ``next_data`` lets
-    the resync jump the holes of a sparse file (see :func:`_next_nonzero`).
+    the resync jump the holes of a sparse file (see :func:`_next_nonzero`). ``base``: where
+    ``buf`` starts in the file (the bytes appended after a record already read), so the
+    damage names byte offsets of the file; offsets in the result stay relative to ``buf``.
     """
     views = byte_views(buf)
     n = len(buf)
@@ -372,7 +374,7 @@ def frame_records(buf: bytes, next_data: NextData | None = None) -> Framing:
             stop = n if nxt is None else nxt
             skipped += stop - bad_at
             damage.append(
-                f"corrupt record header (length CRC mismatch) at byte {bad_at}: "
+                f"corrupt record header (length CRC mismatch) at byte {base + bad_at}: "
                 f"skipped {stop - bad_at} bytes" + ("" if nxt is not None else " to the end of the file")
             )
             if nxt is None:
@@ -390,16 +392,16 @@ def frame_records(buf: bytes, next_data: NextData | None = None) -> Framing:
             if nxt is not None:
                 skipped += nxt - cut
                 damage.append(
-                    f"record header at byte {cut} claims {int(lengths[-1]):,} bytes, past the end of the file: "
-                    f"skipped {nxt - cut} bytes up to the next intact record at byte {nxt}"
+                    f"record header at byte {base + cut} claims {int(lengths[-1]):,} bytes, past the end of the "
+                    f"file: skipped {nxt - cut} bytes up to the next intact record at byte {base + nxt}"
                 )
                 pos = nxt
                 continue
             skipped += n - cut
-            damage.append(f"truncated last record at byte {cut}: skipped {n - cut} bytes (1 record)")
+            damage.append(f"truncated last record at byte {base + cut}: skipped {n - cut} bytes (1 record)")
         elif end < n:  # fewer than a header's worth of bytes left
             skipped += n - end
-            damage.append(f"truncated last record at byte {end}: skipped {n - end} bytes")
+            damage.append(f"truncated last record at byte {base + end}: skipped {n - end} bytes")
         break
     offsets = np.concatenate(all_starts) if all_starts else np.empty(0, np.int64)
     offsets += HEADER_BYTES  # a fresh array: record start -> payload start in place

@@ -17,6 +17,7 @@ from __future__ import annotations
 import mmap
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +27,9 @@ from pandas.api.types import union_categoricals
 from .errors import ParseError
 from .model import Run, StepOverlap, empty_scalars
 from .registry import Reader, merged_run, register
-from .tb_decode import Decoded, decode_protobuf
+from .tb_decode import SCALARS_PLUGIN, Decoded, decode_protobuf
 from .tb_fast import decode_fast
-from .tb_records import frame_records, looks_like_event_file
+from .tb_records import FOOTER_BYTES, frame_records, looks_like_event_file
 
 FORMAT = "tensorboard"
 # Subfolder names Keras (and similar callbacks) use for the splits of one run.
@@ -88,23 +89,76 @@ def _data_finder(fd: int, size: int):
     return next_data
 
 
-def _decode(path: Path, buf, next_data, fast: bool) -> tuple[Decoded, list[str]]:
-    """Frame and decode the records of ``buf``; the result holds no view of ``buf``."""
-    framing = frame_records(buf, next_data)
+@dataclass
+class EventFileState:
+    """One event file read up to ``end``, the end of its last complete record: all a later look
+    needs to read only the records appended since (:func:`read_on`).
+
+    The warnings are kept apart as the whole-file read orders them: framing damage before
+    ``end``, the ``trailing`` damage after it (a record still being written: said until it is
+    complete), then decoding damage.
+    """
+
+    path: Path
+    prefix: str  # tag prefix of a Keras split folder (``train/``)
+    scalars: pd.DataFrame
+    end: int
+    hparams: dict = field(default_factory=dict)
+    first_wall: float | None = None
+    plugins: dict[str, str] = field(default_factory=dict)  # tag -> first plugin declared
+    unplugged: frozenset[str] = frozenset()  # tensor tags left out for want of a plugin declaration
+    frame_damage: list[str] = field(default_factory=list)
+    trailing: list[str] = field(default_factory=list)
+    decode_damage: list[str] = field(default_factory=list)
+
+    def run(self) -> Run:
+        """The Run of this file as :func:`read_file` gives it."""
+        folder, _ = run_location(self.path)
+        meta: dict = {"tensorboard_files": 1}
+        if self.hparams:
+            meta["hparams"] = dict(self.hparams)
+        if self.first_wall is not None:
+            meta["_tb_first_event_wall"] = self.first_wall
+        warnings = [f"{self.path}: {d}" for d in self.frame_damage + self.trailing + self.decode_damage]
+        return Run(name=folder.name, path=str(folder), format=FORMAT, scalars=self.scalars, meta=meta,
+                   warnings=warnings, files=[str(self.path)])
+
+
+def _decode(path: Path, buf, next_data, fast: bool, base: int = 0, plugins: dict[str, str] | None = None,
+            ) -> tuple[Decoded, list[str], list[str], int]:
+    """Frame and decode the records of ``buf`` (the file from byte ``base``); the result holds no view of
+    ``buf``. Returns the decoded points, the framing damage before the end of the last complete
+    record, the damage after it, and that end (relative to ``buf``). ``plugins``: tag plugins
+    declared before ``base`` (first declaration wins)."""
+    framing = frame_records(buf, next_data, base)
     if not len(framing.offsets):
+        if base:
+            return None, [], framing.damage, 0  # type: ignore[return-value] - nothing complete yet
         raise ParseError(path, "not a TensorBoard event file: no valid record found")
     dec = decode_fast(buf, framing) if fast else decode_protobuf(buf, framing)
-    warnings = [f"{path}: {d}" for d in framing.damage + dec.damage]
+    if plugins:
+        for tag, plugin in dec.plugins.items():
+            plugins.setdefault(tag, plugin)
+        dec.plugins = plugins
+    end = int(framing.offsets[-1]) + int(framing.lengths[-1]) + FOOTER_BYTES
+    # The walk's last skip ran to the end of the buffer when bytes follow the last complete record.
+    split = len(framing.damage) - (1 if end < len(buf) and framing.damage else 0)
     dec.records = None
-    return dec, warnings
+    return dec, framing.damage[:split], framing.damage[split:], end
 
 
-def read_file(path: Path, *, fast: bool = True) -> Run:
-    """Read one event file into a Run (one per file; :func:`merge` joins a run's files).
+def _unplugged(dec: Decoded) -> frozenset[str]:
+    """Tags with tensor points that are not (yet) declared scalars."""
+    if not dec.is_tensor.any():
+        return frozenset()
+    mask = dec.scalar_mask()
+    if mask.all():
+        return frozenset()
+    return frozenset(dec.tag_names[c] for c in np.unique(dec.codes[~mask]))
 
-    ``fast=False`` decodes every record with tensorboard's protobuf classes (the
-    reference the tests compare the bulk decoder with).
-    """
+
+def read_state(path: Path, *, fast: bool = True) -> EventFileState:
+    """Read one whole event file into an :class:`EventFileState` (see :func:`read_file`)."""
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
@@ -114,7 +168,7 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
             # page cache, so a huge (or sparse, or zero-padded) file costs no heap copy.
             buf = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
             try:
-                dec, warnings = _decode(path, buf, _data_finder(fh.fileno(), size), fast)
+                dec, before, after, end = _decode(path, buf, _data_finder(fh.fileno(), size), fast)
             finally:
                 try:
                     buf.close()
@@ -122,22 +176,51 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
                     pass
     except OSError as exc:
         raise ParseError(path, f"cannot read: {exc.strerror or exc}") from exc
-    folder, prefix = run_location(path)
-    scalars = _scalars_frame(dec, prefix)
-    meta: dict = {"tensorboard_files": 1}
-    if dec.hparams:
-        meta["hparams"] = dict(dec.hparams)
-    if dec.first_wall is not None:
-        meta["_tb_first_event_wall"] = dec.first_wall
-    return Run(
-        name=folder.name,
-        path=str(folder),
-        format=FORMAT,
-        scalars=scalars,
-        meta=meta,
-        warnings=warnings,
-        files=[str(path)],
-    )
+    _, prefix = run_location(path)
+    unplugged = _unplugged(dec)
+    return EventFileState(path=path, prefix=prefix, scalars=_scalars_frame(dec, prefix), end=end,
+                          hparams=dict(dec.hparams), first_wall=dec.first_wall, plugins=dict(dec.plugins),
+                          unplugged=unplugged, frame_damage=before, trailing=after,
+                          decode_damage=list(dec.damage))
+
+
+def read_on(state: EventFileState, *, fast: bool = True) -> EventFileState:
+    """The file of ``state`` with the records appended since read and merged in: only the bytes
+    after ``state.end`` are read. Whatever a whole read would say differently (a record that
+    cannot be decoded, a plugin declared late for points already left out) makes it a whole read."""
+    path = state.path
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(state.end)
+            buf = fh.read()  # the appended bytes only: small while a run trains
+    except OSError as exc:
+        raise ParseError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if not buf:
+        return state
+    dec, before, after, end = _decode(path, buf, None, fast, base=state.end, plugins=dict(state.plugins))
+    if dec is None:  # only part of a record so far
+        return EventFileState(**{**state.__dict__, "trailing": after})
+    late = state.unplugged & {t for t, p in dec.plugins.items() if p == SCALARS_PLUGIN}
+    if dec.damage or late:
+        return read_state(path, fast=fast)
+    unplugged = state.unplugged | _unplugged(dec)
+    hparams = {**state.hparams, **dec.hparams}
+    plugins = dict(dec.plugins)
+    appended = _scalars_frame(dec, state.prefix)
+    scalars = _concat([state.scalars, appended]) if len(appended) else state.scalars
+    return EventFileState(path=path, prefix=state.prefix, scalars=scalars, end=state.end + end, hparams=hparams,
+                          first_wall=state.first_wall, plugins=plugins, unplugged=unplugged,
+                          frame_damage=state.frame_damage + before, trailing=after,
+                          decode_damage=list(state.decode_damage))
+
+
+def read_file(path: Path, *, fast: bool = True) -> Run:
+    """Read one event file into a Run (one per file; :func:`merge` joins a run's files).
+
+    ``fast=False`` decodes every record with tensorboard's protobuf classes (the
+    reference the tests compare the bulk decoder with).
+    """
+    return read_state(path, fast=fast).run()
 
 
 def _scalars_frame(dec: Decoded, prefix: str) -> pd.DataFrame:
@@ -166,6 +249,13 @@ def _scalars_frame(dec: Decoded, prefix: str) -> pd.DataFrame:
 def read(path: Path) -> list[Run]:
     """Reader entry point: one Run per event file."""
     return [read_file(Path(path))]
+
+
+def resume(path: Path, state: EventFileState | None) -> tuple[list[Run], EventFileState]:
+    """Reader entry point for a file read before: only the records appended since ``state`` are read
+    (``state`` None: the whole file)."""
+    state = read_state(Path(path)) if state is None else read_on(state)
+    return [state.run()], state
 
 
 def _file_order_key(run: Run) -> tuple[float, int, str]:
@@ -265,6 +355,7 @@ register(
         sniff=sniff,
         read=read,
         merge=merge,
+        resume=resume,
         priority=10,
         description="TensorBoard event files (tfevents): simple_value and tensor scalars",
     )

@@ -1,7 +1,8 @@
 """Live runs in the app: Qt's file-system watcher (and a polling timer for network drives, where
 it stays silent) drive the library's :class:`~lrdoctor.watch.RunWatcher` off the GUI thread.
 
-A change is noticed, the changed run is re-read and re-analysed in a worker, and the window gets
+A change is noticed, the records appended to the changed run are read (from the read positions
+the window's loads left, see :class:`parsers.tail.TailReader`) and the run re-analysed in a worker, and the window gets
 the fresh runs, their analysis and the findings that are new since the last look.
 """
 
@@ -13,6 +14,7 @@ import traceback
 from PySide6.QtCore import QFileSystemWatcher, QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from lrdoctor.watch import RunWatcher, WatchUpdate, scan
+from parsers.tail import TailReader
 
 from .workers import _emit
 
@@ -69,9 +71,14 @@ class LiveWatch(QObject):
         self.poll_timer = QTimer(self, interval=POLL_INTERVAL_MS)
         self.poll_timer.timeout.connect(self.check_now)
 
-    def watch(self, paths: list[str], analyses: list[object] | None = None) -> None:
-        """Follow ``paths`` from their current state; findings already in ``analyses`` are not new."""
-        self.watcher = RunWatcher(paths)
+    def watch(self, paths: list[str], analyses: list[object] | None = None, reader: TailReader | None = None,
+              ) -> None:
+        """Follow ``paths`` from their current state; findings already in ``analyses`` are not new.
+
+        ``reader``: the TailReader the runs were loaded with, so the first append is read from
+        where that load stopped.
+        """
+        self.watcher = RunWatcher(paths, reader=reader)
         self.watcher.files = scan(self.watcher.paths)
         for ra in analyses or []:
             self.mark_seen(ra)

@@ -30,6 +30,7 @@ from lrdoctor import __version__
 from lrdoctor.watch import WatchUpdate
 from lrdoctor.workspace import METRICS, RUNS, VIEW, WARNINGS, X_MODES, Workspace, run_key
 from parsers import RunList
+from parsers.tail import TailReader
 
 from . import costing, report_export
 from .live import LiveWatch
@@ -69,6 +70,8 @@ class MainWindow(QMainWindow):
         self.ws = Workspace()
         self.pool = QThreadPool.globalInstance()
         self.loader: LoadWorker | None = None
+        # One set of read positions for loads, F5 and live following: appended records are read alone.
+        self.tail = TailReader()
         self.live = LiveWatch(self)
         self.live.updated.connect(self._on_live_update)
         self.analyzer: AnalyzeWorker | None = None
@@ -326,7 +329,7 @@ class MainWindow(QMainWindow):
         if replace:
             self.ws.clear()
         self._remember(paths)
-        self.loader = LoadWorker(paths)
+        self.loader = LoadWorker(paths, reader=self.tail)
         self.loader.signals.progress.connect(self._on_progress)
         self.loader.signals.finished.connect(lambda result, w=self.loader, p=paths: self._on_loaded(w, p, result, reloaded))
         self.status_label.setText(f"Loading {', '.join(Path(p).name for p in paths)}…")
@@ -440,7 +443,7 @@ class MainWindow(QMainWindow):
         """Watch the opened locations from now on; the findings just shown are not news."""
         self.live.cost_settings = self.ws.cost_settings
         if self.live.watcher is None or set(self.live.watcher.paths) != {os.path.abspath(s) for s in self.ws.sources}:
-            self.live.watch(list(self.ws.sources), analyses)
+            self.live.watch(list(self.ws.sources), analyses, reader=self.tail)
         else:
             for ra in analyses:
                 self.live.mark_seen(ra)

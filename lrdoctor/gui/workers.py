@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 
 import parsers
 from parsers import LoadWarning, Run, RunList
+from parsers.tail import TailReader
 
 if TYPE_CHECKING:  # imported in the workers: the analysis package pulls in SciPy (slow first paint)
     from lrdoctor.analysis import Analysis, RunAnalysis
@@ -38,12 +39,15 @@ class WorkerSignals(QObject):
 
 
 class LoadWorker(QRunnable):
-    """``parsers.load`` each path in turn; ``cancel()`` stops at the next file."""
+    """``parsers.load`` each path in turn (through ``reader``'s read positions when given);
+    ``cancel()`` stops at the next file."""
 
-    def __init__(self, paths: list[str], roles: dict[str, str] | None = None) -> None:
+    def __init__(self, paths: list[str], roles: dict[str, str] | None = None, reader: TailReader | None = None,
+                 ) -> None:
         super().__init__()
         self.paths = list(paths)
         self.roles = roles
+        self.reader = reader  # keeps read positions: a reload reads only what was appended
         self.signals = WorkerSignals()
         self._cancel = threading.Event()
         self.setAutoDelete(False)  # the window keeps a reference until `finished`
@@ -67,7 +71,10 @@ class LoadWorker(QRunnable):
             for path in self.paths:
                 if self._cancel.is_set():
                     break
-                loaded = parsers.load(path, roles=self.roles, progress=self._progress)
+                if self.reader is not None:
+                    loaded = self.reader.load(path, roles=self.roles, progress=self._progress)
+                else:
+                    loaded = parsers.load(path, roles=self.roles, progress=self._progress)
                 out.extend(loaded)
                 out.warnings.extend(loaded.warnings)
         except Exception as exc:  # a loader bug must not take the app down

@@ -62,3 +62,20 @@ def test_watch_prints_text_lines_and_stops_at_max_time(live_tb_run, capsys) -> N
 def test_watch_missing_path_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["watch", str(tmp_path / "nope")]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_watcher_reads_only_the_appended_records(live_tb_run) -> None:
+    from lrdoctor.watch import RunWatcher
+
+    watcher = RunWatcher([str(live_tb_run.logdir.parent)])
+    start = watcher.start()
+    assert [r.step_range for r in start.runs] == [(0, 1990)]
+    assert not any(n.finding.mode == "diverged" for n in start.new_findings)
+    live_tb_run.diverge(25)
+    update = watcher.poll()
+    assert [r.step_range for r in update.runs] == [(0, 2240)]
+    assert [n.finding.mode for n in update.new_findings if n.finding.mode == "diverged"] == ["diverged"]
+    # the event file was read once whole (start), then only from the end of its last record
+    assert (watcher.reader.whole, watcher.reader.resumed) == (1, 1)
+    assert not watcher.poll().changed  # nothing appended: nothing read
+

@@ -22,6 +22,7 @@ def test_appended_divergence_shows_a_banner(qtbot, app_window, live_tb_run):
     assert not window.banner.isVisible()
     steps_before = window.ws.runs[0].step_range[1]
     window.curves.loss_plot.setXRange(500, 1500, padding=0)  # the user zoomed in while it trains
+    whole_reads = window.tail.whole
     appended = time.monotonic()
     live_tb_run.diverge(25)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LIVE_TIMEOUT_MS)
@@ -36,6 +37,8 @@ def test_appended_divergence_shows_a_banner(qtbot, app_window, live_tb_run):
     assert window.ws.runs[0].step_range[1] > steps_before
     assert any(f.mode == "diverged" for _, f in window.ws.findings_for(window.ws.keys()))
     assert latency * 1000 < LIVE_TIMEOUT_MS
+    # Only the appended records were read: the event file was resumed from where the load stopped.
+    assert window.tail.whole == whole_reads and window.tail.resumed >= 1
     assert window.curves.x_range() == pytest.approx((500, 1500))  # the redraw kept the user's zoom
     # "Show" zooms the plots to the new finding.
     window.banner.show_button.click()
