@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
             self._analysis_pending = True
             return
         previous = list(self.ws.analysis.runs) if self.ws.analysis is not None else []
-        self.analyzer = AnalyzeWorker(list(self.ws.runs), self.ws.cost_settings, previous)
+        self.analyzer = AnalyzeWorker(list(self.ws.runs), self.ws.cost_settings, previous, list(self.ws.sources))
         self.analyzer.signals.progress.connect(self._on_analysis_progress)
         self.analyzer.signals.finished.connect(lambda out, w=self.analyzer: self._on_analysed(w, out))
         self._set_busy(True)

@@ -115,43 +115,90 @@ def _outcome(analysis: Analysis, message: str, settings: CostSettings | None, re
     return AnalysisOutcome(analysis, message, status, reused, costs=costs)
 
 
+class _Cancelled(Exception):
+    """Raised from the fleet's progress callback to stop it (the pool drops its queued tasks)."""
+
+
+def _same_run(fleet_run: Run, run: Run) -> bool:
+    """Whether a run the fleet read is the run the window holds: same files read to the same
+    points, no role chosen by hand since (else the window's own copy is analysed)."""
+    return (len(fleet_run.scalars) == len(run.scalars) and fleet_run.roles == run.roles
+            and sorted(fleet_run.files) == sorted(run.files))
+
+
 class AnalyzeWorker(QRunnable):
     """Analyse the loaded runs (and estimate their cost) off the GUI thread.
 
-    Runs found in ``previous`` (the same Run object, so not re-read since) keep their analysis;
-    only the others are analysed, then sweeps are found again over all of them. ``progress``
-    reports runs done / to do; ``cancel()`` stops before the next run.
+    Runs found in ``previous`` (the same Run object, so not re-read since) keep their analysis.
+    The others go through the CLI's fleet path (:mod:`lrdoctor.fleet`: every core in a process
+    pool when the work pays for it, and the per-run result cache) for the run units of
+    ``sources`` that hold them; a run the fleet did not give back as the window holds it (a role
+    chosen by hand, a file that grew meanwhile, a run from elsewhere) is analysed here. Then
+    sweeps are found again over all of them, as the CLI's ``analyze`` does. ``progress`` reports
+    runs done / to do; ``cancel()`` stops (the pool drops its queued tasks).
     """
 
     def __init__(self, runs: list[Run], cost_settings: CostSettings | None = None,
-                 previous: list[RunAnalysis] | None = None) -> None:
+                 previous: list[RunAnalysis] | None = None, sources: list[str] | None = None) -> None:
         super().__init__()
         self.runs = list(runs)
         self.cost_settings = cost_settings
         self.previous = {id(ra.run): ra for ra in (previous or [])}
+        self.sources = list(sources or [])
         self.signals = WorkerSignals()
         self._cancel = threading.Event()
+        self.from_fleet = 0  # runs whose analysis came from the fleet path (pool or cache)
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
         """Stop before the next run (the window keeps showing the previous results)."""
         self._cancel.set()
 
+    def _fleet(self, todo: list[Run]) -> dict[tuple[str, str], RunAnalysis]:
+        """Analyses of ``todo`` by the fleet path, by (format, path): only the run units holding them."""
+        import os
+
+        from lrdoctor.fleet.cache import ResultCache
+        from lrdoctor.fleet.execute import run_tasks
+        from lrdoctor.fleet.tasks import plan
+
+        if self._cancel.is_set():
+            raise _Cancelled
+        wanted = {os.path.abspath(f) for r in todo for f in r.files}
+        tasks, _ = plan(self.sources, analyze=True)
+        tasks = [t for t in tasks if wanted.intersection(os.path.abspath(f) for f in t.unit.files)]
+        if not tasks:
+            return {}
+
+        def progress(done: int, total: int, unit: str) -> None:
+            if self._cancel.is_set():
+                raise _Cancelled
+            _emit(self.signals.progress, done, total, os.path.basename(unit.rstrip(os.sep)) if unit else "")
+
+        _emit(self.signals.progress, 0, len(tasks), "")
+        results = run_tasks(tasks, cache=ResultCache(), progress=progress)
+        return {(ra.run.format, str(ra.run.path)): ra for r in results for ra in r.analyses if ra is not None}
+
     def run(self) -> None:  # noqa: D102 - QRunnable override
         from lrdoctor.analysis import analyze_run, compare_runs
 
         try:
             todo = [r for r in self.runs if id(r) not in self.previous]
+            fleet = self._fleet(todo) if todo and self.sources else {}
             analyses: list[RunAnalysis] = []
             done = 0
             for run in self.runs:
                 ra = self.previous.get(id(run))
                 if ra is None:
                     if self._cancel.is_set():
-                        _emit(self.signals.finished, AnalysisOutcome(None, "analysis cancelled", cancelled=True))
-                        return
-                    _emit(self.signals.progress, done, len(todo), run.name)
-                    ra = analyze_run(run)
+                        raise _Cancelled
+                    ra = fleet.get((run.format, str(run.path)))
+                    if ra is not None and _same_run(ra.run, run):
+                        ra.run = run  # the window's Run (named as loaded, drawn): the same data
+                        self.from_fleet += 1
+                    else:
+                        _emit(self.signals.progress, done, len(todo), run.name)
+                        ra = analyze_run(run)
                     done += 1
                 analyses.append(ra)
             _emit(self.signals.progress, done, len(todo), "")
@@ -162,6 +209,8 @@ class AnalyzeWorker(QRunnable):
             if reused:
                 message += f" ({reused} unchanged kept)"
             _emit(self.signals.finished, _outcome(analysis, message, self.cost_settings, reused))
+        except _Cancelled:
+            _emit(self.signals.finished, AnalysisOutcome(None, "analysis cancelled", cancelled=True))
         except Exception as exc:
             traceback.print_exc()
             _emit(self.signals.finished, AnalysisOutcome(None, f"analysis failed: {type(exc).__name__}: {exc}"))

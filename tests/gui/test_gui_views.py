@@ -316,3 +316,51 @@ def test_cancelling_an_analysis_keeps_the_previous_results(qtbot, app_window, co
     assert app_window.ws.analysis is before  # still on screen, not blanked
     assert app_window.ws.worst_severity(app_window.ws.keys()[0])  # the first run's marker is still there
     assert not app_window.cancel_button.isVisible()
+
+
+def test_analysis_goes_through_the_fleet_path_with_the_same_result(qtbot, app_window, corpus):
+    """The app analyses through lrdoctor.fleet (process pool when it pays, per-run cache), off the
+    GUI thread, with runs-done progress; the result is the one the in-process analysis gives."""
+    import parsers
+    from lrdoctor.analysis import analyze
+    from lrdoctor.analysis.contract import analysis_to_dict
+
+    sweep = corpus / "sweeps" / "sweep_synth_clf_adam"
+    workers, progress = [], []
+    app_window.analysisStarted.connect(lambda: workers.append(app_window.analyzer))
+    app_window.analysisStarted.connect(
+        lambda: app_window.analyzer.signals.progress.connect(lambda d, t, _n: progress.append((d, t))))
+    open_and_wait(qtbot, app_window, sweep)
+    runs = app_window.ws.runs
+    assert len(runs) == 8 and workers[-1].from_fleet == 8
+    assert (8, 8) in progress  # runs done / total, as the status bar shows them
+    assert all(ra.run is run for ra, run in zip(app_window.ws.analysis.runs, runs))
+    mine = analysis_to_dict(app_window.ws.analysis)
+    serial = analysis_to_dict(analyze(parsers.load(sweep)))
+    for result in (mine, serial):
+        result.pop("warnings", None)
+    assert mine == serial
+    assert app_window.ws.analysis.sweeps and app_window.sweep_view is not None
+
+
+def test_cancel_stops_an_analysis_running_in_the_process_pool(qtbot, app_window, tmp_path):
+    """Enough runs for the fleet to start worker processes: progress counts runs, Cancel stops them."""
+    for i in range(20):  # 20 runs x ~0.1 s estimated: enough for the fleet to start its pool
+        run = tmp_path / "many" / f"run_{i:03d}"
+        run.mkdir(parents=True)
+        rows = "".join(f"{step},{1.0 / (step + 1) + i * 1e-3},0.01\n" for step in range(50))
+        (run / "metrics.csv").write_text("step,train_loss,lr\n" + rows)
+    progress: list[tuple[int, int]] = []
+
+    def on_progress(done: int, total: int, _name: str) -> None:
+        progress.append((done, total))
+        if done >= 1:
+            app_window.cancel_load()
+
+    app_window.analysisStarted.connect(lambda: app_window.analyzer.signals.progress.connect(on_progress))
+    with qtbot.waitSignal(app_window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
+        app_window.open_paths([str(tmp_path / "many")])
+    assert "cancelled" in app_window.status_label.text()
+    assert progress and all(total == 20 for _, total in progress)
+    assert max(done for done, _ in progress) < 20  # stopped before the pool finished every run
+    assert len(app_window.ws.runs) == 20 and not app_window.cancel_button.isVisible()
