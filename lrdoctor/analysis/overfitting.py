@@ -32,6 +32,19 @@ TRAIN_STILL_FALLING = 0.95
 TRAIN_WINDOW = 0.05
 TRAIN_FALL_P = 0.05
 MIN_TEST_POINTS = 8
+# The rise must exceed the spread of one logged training loss (its minibatch noise, per
+# step). A validation loss over n examples is itself uncertain by about the per-example
+# spread / sqrt(n), and a minibatch of B examples spreads by the per-example spread /
+# sqrt(B): for a validation set of at least a batch (the usual case) a rise smaller than
+# the minibatch spread is within what the choice of validation examples decides, not
+# evidence that the model generalises worse (a regression task's noisy floor creeping up
+# 3% while its minibatch losses bounce by 8%).
+MIN_RISE_TRAIN_NOISE = 1.0
+# Evaluations that make the evidence complete: fewer still show a rise (down to
+# MIN_VAL_POINTS), but one noisy evaluation weighs more, so the confidence is scaled by
+# sqrt(evaluations / FULL_EVIDENCE_EVALS) (the standard error of a level shrinks as
+# 1/sqrt(n)) and the evidence says how many there were.
+FULL_EVIDENCE_EVALS = 10
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -54,6 +67,8 @@ def detect(sig: Signals) -> Finding | None:
     z = sig.view.zero if sig.view is not None and sig.view.zero < best else 0.0
     if final - z < FINAL_RISE * (best - z):
         return None
+    if sig.view is not None and final - best < MIN_RISE_TRAIN_NOISE * sig.view.noise * sig.view.noise_scale:
+        return None
     late = vals[steps >= sig.step_at_frac(0.75)]
     if len(late) == 0 or np.mean(late - z >= LATE_RISE * (best - z)) < LATE_SHARE:
         return None
@@ -72,6 +87,8 @@ def detect(sig: Signals) -> Finding | None:
         "final_val_loss": final,
         "val_rise": (final - z) / (best - z),
         "val_trend_tau": float(tau),
+        "evaluations": int(len(vals)),
+        "evaluations_after_best": int(len(vals) - 1 - ib),
         "wasted_steps": int(max(sig.run_last_step, sig.last_step) - best_step),
     }
     view = sig.view
@@ -98,6 +115,9 @@ def detect(sig: Signals) -> Finding | None:
     )
     if "train_loss_final" in ev:
         summary += f" while train loss kept falling to {w.num(ev['train_loss_final'])}"
+    few = len(vals) < FULL_EVIDENCE_EVALS
+    if few:
+        summary += f" (only {len(vals)} evaluations, {len(vals) - 1 - ib} after the best: a tentative call)"
     ev["summary"] = summary
     rec = (
         f"stop at step {w.step(best_step)}: best validation loss "
@@ -106,6 +126,7 @@ def detect(sig: Signals) -> Finding | None:
     )
     rise = (final - z) / (best - z)
     conf = float(np.clip(0.6 + 0.4 * min((rise - 1.0) / 0.3, 1.0) * max(tau, 0.0) ** 0.5, 0.0, 0.99))
+    conf *= min(1.0, len(vals) / FULL_EVIDENCE_EVALS) ** 0.5
     sev = "warning" if rise < 1.5 else "critical"
     return Finding(Mode.OVERFITTING, sev, conf, best_step, sig.last_step, w.clean(ev), rec, val.tag,
                    waste_from_step=best_step + 1)
