@@ -52,6 +52,8 @@ class LRBasis(str, enum.Enum):
     SAME_LR_DECAYED = "same_lr_decayed"  # keep the peak, change the schedule
     SWEEP = "sweep"  # a sweep of the same setup
     RANGE_TEST = "range_test"  # an LR range test of the same setup
+    CONFIGURED_LR = "configured_lr"  # no LR curve: the LR its name/hparams give, times the finding's factor
+    LR_UNKNOWN = "lr_unknown"  # no LR curve and none in its name/hparams: a factor only, no number
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Finding:
         }
         if self.suggested_lr is not None:  # compatible additions to contract v1
             out["suggested_lr"] = float(self.suggested_lr)
+        if self.suggested_lr_basis is not None:  # with LR_UNKNOWN, the basis says why no number
             out["suggested_lr_basis"] = LRBasis(self.suggested_lr_basis).value
         return out
 

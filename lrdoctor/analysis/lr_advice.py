@@ -12,17 +12,32 @@ initial loss need a decade (progressive sharpening brings the late-training edge
 the LR at which the first instability showed); a run that recurs into spikes again and again,
 or blew up within its first steps, sits further above its edge still.
 
-LR too low (``lr_too_low``): the fitted loss curve (``forecast``) is the run's pace. In the
-slow, stable regime a k-times larger LR travels the same curve k times faster (time rescaling
-of gradient flow, L_k(t) ~ L(k t)): the factor is the one that would reach the fitted floor
-(within a margin) in the share of the budget a healthy run needs for it, bounded to the range
-a single run can vouch for and capped below any instability the run already showed.
+LR too low (``lr_too_low``): in the slow, stable regime the loss is a function of the LR
+travelled, ``sum(lr * step)``: a k-times larger LR travels the same curve k times faster
+(time rescaling of gradient flow, L_k(t) ~ L(k t)). A healthy run passes the knee of that
+curve (the end of its fast fall) early, in about a tenth of its budget; the factor is the one
+that puts this run's knee there. Where the knee lies depends on what the run shows:
+
+- a curve whose late pace is still *faster* than its early pace (accelerating: it is only
+  leaving its initial plateau) has its knee ahead, at least where its current pace would
+  reach the floor; a saturating power law (convex by construction) cannot describe it, so
+  the knee is that linear extrapolation;
+- a decelerating curve is described by the fitted saturating power law: the knee is where
+  it gets within a margin of its fitted floor. That floor is the floor of the phase the run
+  saw (often an intermediate plateau), so this factor is a lower estimate.
+
+The factor is bounded to what a single run can vouch for (at least the detector's finding,
+at most two decades), to what is plausible for the optimizer when the log names it (Adam-
+family LRs rarely work beyond ~1e-2, SGD beyond ~1), and capped when the slow run already
+showed instability (repeated spikes).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +45,7 @@ import pandas as pd
 from . import wording as w
 from .findings import LRBasis
 from .forecast import Forecast
-from .signals import Signals
+from .signals import Signals, theil_sen
 
 
 # One notch on a 1-3-10 grid: the smallest change worth a rerun, and the margin below the
@@ -55,24 +70,41 @@ FAST_BLOWUP_SHARE = 0.1
 # Spikes that keep coming back: the margin grows by a factor (1 + log10(count / MIN_SPIKES)):
 # each spike resets the sharpness, and a run thrown back often sits far above its late edge.
 MIN_SPIKES = 2
-# LR too low: a well-tuned run gets within FLOOR_MARGIN of its achievable progress in about
-# HEALTHY_REACH_SHARE of its budget (it makes most of its progress early and polishes for the
-# rest; the detectors call a run healthy when the first fifth holds >= 80% of the progress).
+# LR too low: a well-tuned run passes the knee of its loss curve (gets within FLOOR_MARGIN
+# of its achievable progress) in about HEALTHY_REACH_SHARE of its budget (it makes most of
+# its progress early and polishes for the rest; the detectors call a run healthy when the
+# first fifth holds >= 80% of the progress).
 HEALTHY_REACH_SHARE = 0.1
 FLOOR_MARGIN = 0.05
+# The stretches whose paces say whether the curve still accelerates: its last 40% falls
+# faster than its early stretch after the initial transient (10-30%), and its last quarter
+# at least as fast as the quarter before (the inflection of its fall is still ahead; a
+# sigmoid past its inflection passes the first test but not the second). Pairs of
+# (earlier, later) stretches as shares of the run.
+ACCELERATION_TESTS = (((0.1, 0.3), (0.6, 1.0)), ((0.5, 0.75), (0.75, 1.0)))
 # A single run vouches for raising the LR by at least the detector's finding (the curve is
 # far from saturating: over an order of magnitude) and at most two decades (beyond that the
 # edge of stability, which a slow run never approached, is a guess: run a range test).
 MIN_RAISE, MAX_RAISE = 10.0, 100.0
-# With an instability seen in a slow run (spikes), raise by at most one notch.
+# With an instability seen in a slow run (repeated spikes), raise by at most one notch.
 UNSTABLE_RAISE = BASE_MARGIN
+# The largest LR each optimizer family plausibly trains at (the cap when the log names the
+# optimizer): Adam-family updates are ~LR per weight, and beyond ~1e-2 they outgrow the
+# weights of a usual network; SGD's LR multiplies the gradient, and beyond ~1 (with momentum
+# 0.9, an effective step of 10x the gradient) usual networks blow up.
+PLAUSIBLE_MAX_LR = {"adam": 1e-2, "sgd": 1.0}
+# Names of the families as they appear in hparams and in Lightning's LR monitor tags
+# (``lr-AdamW``, ``lr-SGD``): the first match wins.
+_FAMILY_PATTERNS = (("adam", re.compile(r"adam|lamb|lion", re.IGNORECASE)),
+                    ("sgd", re.compile(r"sgd|nesterov|momentum", re.IGNORECASE)))
+_OPTIMIZER_KEYS = ("optimizer", "optim", "optimizer_name", "opt")
 
 
 @dataclass
 class LRAdvice:
     """A suggested LR with where it came from and the one-line reason."""
 
-    lr: float
+    lr: float | None  # None when the run's LR is unknown (the factor alone)
     basis: LRBasis
     factor: float  # suggested / the run's peak LR
     reason: str
@@ -162,26 +194,100 @@ def lower_lr(sig: Signals, undone_share: float, end_step: float | None = None, r
     return LRAdvice(lr, LRBasis.EDGE_OF_STABILITY, lr / sig.lr_peak, reason, edge, margin)
 
 
-def raise_lr(sig: Signals, fc: Forecast, lr_now: float, unstable: bool = False) -> LRAdvice:
-    """The LR that reaches the fitted floor in a healthy share of the budget (lr_too_low)."""
+def optimizer_family(sig: Signals) -> str | None:
+    """The optimizer family ("adam" or "sgd") when the log names it: an ``optimizer`` hparam,
+    or the LR tag of Lightning's LR monitor (``lr-AdamW``); None when nothing says."""
+    texts: list[str] = []
+    hp = (sig.run.meta or {}).get("hparams") if isinstance(sig.run.meta, dict) else None
+    if isinstance(hp, dict):
+        texts += [str(v) for k, v in _flat_items(hp) if k.split(".")[-1].lower() in _OPTIMIZER_KEYS]
+    if sig.lr is not None and sig.lr.tag.lower().startswith("lr-"):
+        texts.append(sig.lr.tag[3:])
+    for text in texts:
+        for family, pattern in _FAMILY_PATTERNS:
+            if pattern.search(text):
+                return family
+    return None
+
+
+def _flat_items(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(obj, dict):
+        out: list[tuple[str, Any]] = []
+        for k, v in obj.items():
+            out += _flat_items(v, f"{prefix}{k}.")
+        return out
+    return [(prefix[:-1], obj)] if prefix else []
+
+
+def _pace(sig: Signals, a: float, b: float) -> float | None:
+    """Loss fall per step over a share of the run, from a robust trend (positive = falling)."""
+    view = sig.view
+    sel = (view.steps >= sig.step_at_frac(a)) & (view.steps <= sig.step_at_frac(b))
+    if sel.sum() < 5:
+        return None
+    return -theil_sen(view.steps[sel], view.values[sel])[0]
+
+
+def _accelerating(sig: Signals) -> tuple[bool, float | None]:
+    """(the fall still accelerates at the end, the pace of the last stretch)."""
+    if sig.view is None:
+        return False, None
+    faster = True
+    late = None
+    for (a0, b0), (a1, b1) in ACCELERATION_TESTS:
+        before, after = _pace(sig, a0, b0), _pace(sig, a1, b1)
+        if before is None or after is None:
+            return False, None
+        faster &= after > max(before, 0.0)
+        late = after
+    return faster, late
+
+
+def raise_lr(sig: Signals, fc: Forecast, lr_now: float | None, unstable: bool = False,
+             family: str | None = None) -> LRAdvice:
+    """The LR that puts this run's knee at a healthy share of the budget (lr_too_low).
+
+    ``lr_now``: the run's constant LR (None when unknown: the factor alone);
+    ``unstable``: the slow run already showed repeated spikes; ``family``: the optimizer
+    family when the log names it (caps the LR at what it plausibly trains at)."""
     k = MIN_RAISE
     why = "the fitted curve shows no floor within reach"
+    accelerating, late = _accelerating(sig)
+    budget = HEALTHY_REACH_SHARE * sig.span
     if fc.ok and fc.amplitude and fc.l_inf is not None:
-        first = float(fc.predict(max(float(sig.first_step), 1.0)))
-        target = fc.l_inf + FLOOR_MARGIN * max(first - fc.l_inf, 0.0)
-        t = _steps_to(fc, target)
-        if t is not None and math.isfinite(t):
-            k_fit = t / (HEALTHY_REACH_SHARE * sig.span)
+        k_fit = None
+        if accelerating and late:
+            # Accelerating: still leaving its initial plateau; the knee is at least where the
+            # current pace reaches the floor.
+            end = float(fc.predict(float(sig.last_step)))
+            ahead = max(end - fc.l_inf, 0.0) / late
+            k_fit = (sig.span + ahead) / budget
+            why = (f"the loss still falls faster and faster ({w.num(late * 1000)} per 1k steps at the end): "
+                   f"it is only leaving its initial plateau; at its current pace it "
+                   f"reaches its floor ~{w.num(fc.l_inf)} after ~{w.steps_short(sig.span + ahead)} steps, "
+                   f"{w.factor(k_fit)} faster puts that knee at {w.pct(HEALTHY_REACH_SHARE)} of this run's budget")
+        else:
+            first = float(fc.predict(max(float(sig.first_step), 1.0)))
+            target = fc.l_inf + FLOOR_MARGIN * max(first - fc.l_inf, 0.0)
+            t = _steps_to(fc, target)
+            if t is not None and math.isfinite(t):
+                k_fit = t / budget
+                why = (f"at this pace the fitted curve gets within {w.pct(FLOOR_MARGIN)} of its floor "
+                       f"~{w.num(fc.l_inf)} after ~{w.steps_short(t)} steps; {w.factor(k_fit)} faster does it in "
+                       f"{w.pct(HEALTHY_REACH_SHARE)} of this run's budget (a lower estimate when that floor is "
+                       f"an intermediate plateau)")
+        if k_fit is not None:
             k = float(np.clip(k_fit, MIN_RAISE, MAX_RAISE))
-            why = (f"at this pace the fitted curve gets within {w.pct(FLOOR_MARGIN)} of its floor "
-                   f"~{w.num(fc.l_inf)} after ~{w.steps_short(t)} steps; {w.factor(k_fit)} faster does it in "
-                   f"{w.pct(HEALTHY_REACH_SHARE)} of this run's budget")
             if k != k_fit:
                 why += f" (bounded to {w.factor(MIN_RAISE)}-{w.factor(MAX_RAISE)})"
+    cap = PLAUSIBLE_MAX_LR.get(family or "")
+    if cap is not None and lr_now and lr_now * k > cap:
+        k = max(cap / lr_now, 1.0)
+        why += f"; capped at ~{w.lr(cap)}, about the largest LR {family.upper()}-family optimizers train at"
     if unstable and k > UNSTABLE_RAISE:
         k = UNSTABLE_RAISE
         why += f"; capped at {w.factor(UNSTABLE_RAISE)}: the run already showed instability"
-    return LRAdvice(lr_now * k, LRBasis.LOSS_FORECAST, k, why)
+    return LRAdvice(None if lr_now is None else lr_now * k, LRBasis.LOSS_FORECAST, k, why)
 
 
 def _steps_to(fc: Forecast, level: float) -> float | None:

@@ -7,9 +7,9 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .forecast import Forecast, forecast_loss
-from .lr_advice import raise_lr
+from .lr_advice import optimizer_family, raise_lr
 from .signals import Signals, theil_sen
-from .spikes import spike_events
+from .spikes import MIN_SPIKES, spike_events
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Still falling at the end: the last quarter gains at least this share of the run's
@@ -128,9 +128,11 @@ def detect(sig: Signals) -> Finding | None:
     if not hi < 0:  # the late fall must be statistically clear
         return None
     fc = forecast_loss(view.steps, view.values)
-    # Any spike the slow run already showed caps how far the LR may rise.
-    unstable = bool(spike_events(view.steps, view.values, view.zero, view.scale, view.noise))
-    advice = raise_lr(sig, fc, lr_end if lr_end is not None else 1.0, unstable)
+    # Repeated spikes in the slow run cap how far the LR may rise; a lone excursion is
+    # minibatch luck (the spikes detector's own count for an instability).
+    events = spike_events(view.steps, view.values, view.zero, view.scale, view.noise)
+    unstable = len(events) >= MIN_SPIKES
+    advice = raise_lr(sig, fc, lr_end, unstable, optimizer_family(sig))
     factor = advice.factor
     saved = steps_saved(fc, lend, sig.first_step, sig.last_step, factor)
     near_floor = fc.ok and fc.progress_fraction is not None and fc.progress_fraction >= NEAR_FLOOR_PROGRESS

@@ -36,6 +36,8 @@ BASIS_TRUST = {
     LRBasis.EDGE_OF_STABILITY.value: 0.75,
     LRBasis.SAME_LR_DECAYED.value: 0.8,
     LRBasis.LOSS_FORECAST.value: 0.6,
+    # the configured LR is known, the change is the finding's rule of thumb (no curve measured it)
+    LRBasis.CONFIGURED_LR.value: 0.5,
     "unchanged": 0.9,
 }
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from parsers import Run
 
-from . import coverage, decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
+from . import configured_lr, coverage, decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
 from .findings import Finding, Mode, RunAnalysis, Schedule
 from .schedule import infer_schedule
 from .signals import Signals, prepare, schedule_sample
@@ -115,6 +115,7 @@ def _diagnose(run: Run) -> RunAnalysis:
             if f is not None:
                 findings.append(f)
     findings = _resolve(findings)
+    configured_lr.advise_from_configured_lr(run, findings, logs_lr=bool(sig.lr_peak))
     out.findings = findings
     if div is None:
         out.not_checked = coverage.not_checked(sig)
