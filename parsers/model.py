@@ -110,6 +110,10 @@ class TagIndex:
     step: np.ndarray  # int64
     wall_time: np.ndarray  # float64
     value: np.ndarray  # float64
+    # Each tag's ``step, wall_time, value`` frame, built on first request: building a DataFrame
+    # and its column lookup costs about a millisecond, and the analysis asks for the same few
+    # tags many times per run.
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, scalars: pd.DataFrame) -> "TagIndex":
@@ -130,9 +134,11 @@ class TagIndex:
         if not (grouped and not np.any(same & (steps[1:] < steps[:-1]))):  # already in order: no copy
             order = np.lexsort((steps, codes))
             codes, steps, wall, value = codes[order], steps[order], wall[order], value[order]
-        present = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-        ends = np.r_[present[1:], len(codes)]
-        slices = {str(names[codes[a]]): slice(int(a), int(b)) for a, b in zip(present, ends) if codes[a] >= 0}
+        present = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+        ends = np.append(present[1:], len(codes))
+        names = list(names)  # plain values: one lookup per tag without pandas' indexing
+        starts = codes[present].tolist()
+        slices = {str(names[c]): slice(a, b) for c, a, b in zip(starts, present.tolist(), ends.tolist()) if c >= 0}
         for arr in (steps, wall, value):
             arr.flags.writeable = False  # series are views: writing through one must fail, not corrupt
         return cls(scalars, slices, steps, wall, value)
@@ -145,6 +151,17 @@ class TagIndex:
         """(step, wall_time, value) of one tag, sorted by step: views, empty for an unknown tag."""
         s = self.slices.get(tag, slice(0, 0))
         return self.step[s], self.wall_time[s], self.value[s]
+
+    def frame(self, tag: str) -> pd.DataFrame:
+        """One tag's points as a ``step, wall_time, value`` frame (a shallow copy of the one built
+        once: a caller adding or replacing columns never changes what the next caller gets, and the
+        shared arrays are read-only)."""
+        frame = self._frames.get(tag)
+        if frame is None:
+            step, wall_time, value = self.arrays(tag)
+            frame = self._frames[tag] = pd.DataFrame(
+                {"step": step, "wall_time": wall_time, "value": value}, copy=False)
+        return frame.copy(deep=False)
 
 
 @dataclass
@@ -257,13 +274,18 @@ class Run:
 
     def series(self, tag: str) -> pd.DataFrame:
         """Points of one tag as ``step, wall_time, value``, sorted by step (stable; views of the index)."""
-        step, wall_time, value = self.tag_index().arrays(tag)
-        return pd.DataFrame({"step": step, "wall_time": wall_time, "value": value}, copy=False)
+        return self.tag_index().frame(tag)
 
     def role_series(self, role: str) -> pd.DataFrame | None:
         """The primary series for ``role``, or None when the run has no such tag."""
         tag = self.primary_tag(role)
         return None if tag is None else self.series(tag)
+
+    def role_arrays(self, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(step, wall_time, value)`` of the primary series for ``role`` as read-only arrays (the
+        columns of :meth:`role_series` without building a frame), or None without such a tag."""
+        tag = self.primary_tag(role)
+        return None if tag is None else self.tag_index().arrays(tag)
 
     def wide(self, tags: Sequence[str] | None = None) -> pd.DataFrame:
         """A wide view: one row per step, one column per tag (last value per step wins)."""
@@ -277,7 +299,7 @@ class Run:
         """(first, last) step over all tags, or None when empty."""
         if self.scalars.empty:
             return None
-        steps = self.scalars["step"]
+        steps = self.tag_index().step  # every point, in another order: the same extremes
         return int(steps.min()), int(steps.max())
 
     @property

@@ -77,8 +77,11 @@ class Curve:
     @classmethod
     def from_frame(cls, tag: str, df: pd.DataFrame) -> "Curve":
         """Build from a ``step, value`` frame, deduplicating steps and reducing huge series."""
-        steps = df["step"].to_numpy(np.int64)
-        values = df["value"].to_numpy(np.float64)
+        return cls.from_arrays(tag, df["step"].to_numpy(np.int64), df["value"].to_numpy(np.float64))
+
+    @classmethod
+    def from_arrays(cls, tag: str, steps: np.ndarray, values: np.ndarray) -> "Curve":
+        """Build from parallel step (int64) and value (float64) arrays, as :meth:`from_frame`."""
         if len(steps) > 1 and (np.diff(steps) <= 0).any():
             order = np.argsort(steps, kind="stable")
             steps, values = steps[order], values[order]
@@ -338,10 +341,10 @@ def _curve(run: Run, role: str) -> Curve | None:
     tag = run.primary_tag(role)
     if tag is None:
         return None
-    df = run.series(tag)
-    if df.empty:
+    steps, _, values = run.tag_index().arrays(tag)  # no DataFrame: the arrays are all it needs
+    if len(steps) == 0:
         return None
-    curve = Curve.from_frame(tag, df)
+    curve = Curve.from_arrays(tag, steps, values)
     if (run.meta or {}).get("downsampled", {}).get(tag) and len(curve) > 1:
         # A bucketed export (W&B charts: the mean of each bucket of steps): each point
         # averages about one logged value per step of its bucket.
