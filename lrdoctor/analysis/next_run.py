@@ -88,10 +88,10 @@ class NextRun:
 
 
 def _peak_lr(ra: RunAnalysis) -> float | None:
-    df = ra.run.role_series("lr")
-    if df is None or df.empty:
+    arrays = ra.run.role_arrays("lr")
+    if arrays is None or len(arrays[2]) == 0:
         return None
-    vals = df["value"].to_numpy(np.float64)
+    vals = arrays[2]
     vals = vals[np.isfinite(vals) & (vals > 0)]
     return float(vals.max()) if len(vals) else None
 

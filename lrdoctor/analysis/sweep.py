@@ -30,6 +30,7 @@ from parsers import Run
 from .findings import Mode, RunAnalysis, SweepAnalysis
 from . import divergence
 from .schedule import infer_schedule
+from .signals import SCHEDULE_POINTS
 
 MIN_SWEEP_RUNS = 3
 # Divergence as in the corpus vocabulary: loss non-finite or >= 10x its first value,
@@ -131,9 +132,9 @@ def run_lr(run: Run, unit_name: str | None = None) -> tuple[float | None, str]:
     value = _search_meta(run.meta)
     if value is not None:
         return value, "hparams"
-    lr = run.role_series("lr")
+    lr = run.role_arrays("lr")
     if lr is not None:
-        vals = lr["value"].to_numpy(np.float64)
+        vals = lr[2]
         vals = vals[np.isfinite(vals)]
         if len(vals) and vals.max() > 0:
             return float(vals.max()), "logged_peak"
@@ -142,8 +143,8 @@ def run_lr(run: Run, unit_name: str | None = None) -> tuple[float | None, str]:
 
 # -- outcome of a run --------------------------------------------------------------
 def _finite_loss(run: Run, role: str) -> np.ndarray:
-    df = run.role_series(role)
-    return np.array([]) if df is None else df["value"].to_numpy(np.float64)
+    arrays = run.role_arrays(role)
+    return np.array([]) if arrays is None else arrays[2]
 
 
 def run_outcome(run: Run) -> dict[str, Any]:
@@ -194,13 +195,28 @@ def _length(run: Run) -> int:
     return 0 if rng is None else rng[1] - rng[0]
 
 
-def _same_setup(runs: list[Run]) -> list[Run]:
-    """The largest subset of unnamed runs that look like one setup."""
+def _schedule_kind(run: Run, analysis: RunAnalysis | None) -> str:
+    """The schedule kind of the run's whole logged LR series (``none`` without an LR tag).
+
+    The run's own analysis fitted its schedule on the same series when that series has one point
+    per step, in order, and no more than the analysis samples (:data:`SCHEDULE_POINTS`): its kind is
+    then this one, taken instead of fitted again (a fleet's folders hold hundreds of runs).
+    """
+    lr = run.role_arrays("lr")
+    if lr is None:
+        return "none"
+    steps, _, values = lr
+    if (analysis is not None and analysis.schedule.kind != "unknown" and len(steps) <= SCHEDULE_POINTS
+            and bool(np.all(np.diff(steps) > 0))):
+        return analysis.schedule.kind
+    return infer_schedule(steps, values).kind
+
+
+def _same_setup(runs: list[Run], analyses: dict[int, RunAnalysis]) -> list[Run]:
+    """The largest subset of unnamed runs that look like one setup (``analyses`` by run id)."""
     keys: dict[tuple, list[Run]] = defaultdict(list)
     for run in runs:
-        lr = run.role_series("lr")
-        kind = "none" if lr is None else infer_schedule(lr["step"].to_numpy(),
-                                                       lr["value"].to_numpy()).kind
+        kind = _schedule_kind(run, analyses.get(id(run)))
         tags = tuple(sorted(t for t, r in run.roles.items() if r in ("train_loss", "val_loss", "lr")))
         keys[(run.format, tags, kind)].append(run)
     best: list[Run] = []
@@ -230,7 +246,12 @@ def _distinct_lrs(lrs: Iterable[float]) -> int:
     return 0 if len(vals) == 0 else 1 + int(np.sum(np.diff(vals) > np.log1p(SAME_LR_RTOL)))
 
 
-def _groups(runs: list[Run]) -> list[tuple[Path, list[tuple[Run, float, str]]]]:
+def _is_sweep(rows: list[tuple[Run, float, str]]) -> bool:
+    return len(rows) >= MIN_SWEEP_RUNS and _distinct_lrs(r[1] for r in rows) >= MIN_SWEEP_RUNS
+
+
+def _groups(runs: list[Run], analyses: dict[int, RunAnalysis] | None = None
+            ) -> list[tuple[Path, list[tuple[Run, float, str]]]]:
     by_parent: dict[Path, list[tuple[Run, Path]]] = defaultdict(list)
     for run in runs:
         unit, parent = _unit_and_parent(run)
@@ -246,17 +267,23 @@ def _groups(runs: list[Run]) -> list[tuple[Path, list[tuple[Run, float, str]]]]:
                 templated[tpl if _name_template(run.name) else "folder:" + tpl].append(run)
             else:
                 unnamed.append(run)
-        candidates = list(templated.values())
-        if len(unnamed) >= MIN_SWEEP_RUNS:
-            candidates.append(_same_setup(unnamed))
         units = {id(run): unit for run, unit in members}
-        for group in candidates:
-            rows = []
+        lrs: dict[int, tuple[Run, float | None, str]] = {}
+
+        def rows_of(group: list[Run]) -> list[tuple[Run, float, str]]:
             for run in group:
-                lr, source = run_lr(run, units[id(run)].name)
-                if lr is not None:
-                    rows.append((run, lr, source))
-            if len(rows) >= MIN_SWEEP_RUNS and _distinct_lrs(r[1] for r in rows) >= MIN_SWEEP_RUNS:
+                if id(run) not in lrs:
+                    lrs[id(run)] = (run, *run_lr(run, units[id(run)].name))
+            return [row for row in (lrs[id(run)] for run in group) if row[1] is not None]  # type: ignore[misc]
+
+        candidates = list(templated.values())
+        # Only a subset of the unnamed runs can be a sweep: when all of them together do not hold
+        # enough distinct LRs, none of their subsets does (and their setups need not be compared).
+        if len(unnamed) >= MIN_SWEEP_RUNS and _is_sweep(rows_of(unnamed)):
+            candidates.append(_same_setup(unnamed, analyses or {}))
+        for group in candidates:
+            rows = rows_of(group)
+            if _is_sweep(rows):
                 out.append((parent, sorted(rows, key=lambda r: r[1])))
     return out
 
@@ -356,7 +383,8 @@ def find_sweeps(runs: list[Run], analyses: list[RunAnalysis] | None = None) -> l
     count as divergence too.
     """
     diverged_ids = _diverged_by_analysis(analyses)
-    return [analyze_sweep(folder_text(parent), rows, diverged_ids) for parent, rows in _groups(list(runs))]
+    by_run = {id(a.run): a for a in analyses or ()}
+    return [analyze_sweep(folder_text(parent), rows, diverged_ids) for parent, rows in _groups(list(runs), by_run)]
 
 
 # A URL scheme that Path folded (``s3://bucket/x`` -> ``s3:/bucket/x``); two letters at least, so a
