@@ -80,7 +80,16 @@ class TailReader:
         read whole twice."""
         from .loader import load_with
 
-        return load_with(path, roles=roles, progress=progress, read_one=self.read_one)
+        result = load_with(path, roles=roles, progress=progress, read_one=self.read_one)
+        self._forget_deleted(os.path.abspath(path))
+        return result
+
+    def _forget_deleted(self, root: str) -> None:
+        """Drop the positions of files under ``root`` that no longer exist (their runs are gone)."""
+        inside = root.rstrip(os.sep) + os.sep
+        for file in [f for f in self.cursors if f == root or os.path.abspath(f).startswith(inside)]:
+            if not os.path.exists(file):
+                self.cursors.pop(file, None)
 
     def read_one(self, file: Path, available: list[Reader], given_directly: bool,
                  warnings: list[LoadWarning]) -> list[Run]:

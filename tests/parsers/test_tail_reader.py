@@ -119,6 +119,8 @@ def test_a_file_that_shrank_or_was_replaced_is_read_whole(tmp_path: Path) -> Non
     _same_as_load(reader.load(root), root)
     assert reader.whole == 3 and reader.resumed == 0
     assert reader.load(root)[0].step_range == (0, 399)
+    event_file.unlink()  # a deleted file's position is dropped with it
+    assert not reader.load(root) and not reader.cursors
 
 
 def test_split_folders_and_several_event_files_stay_one_run(tmp_path: Path) -> None:
