@@ -1,6 +1,7 @@
 """Detection quality of the analyzer on a labeled corpus laid out like ``../shared/corpus``.
 
-Usage: ``python benchmarks/detection.py CORPUS_DIR [-v]``
+Usage: ``python benchmarks/detection.py CORPUS_DIR [CORPUS_DIR ...] [-v]`` (several sets: each
+reported apart, then the LR-advice table pooled over all of them)
 
 Prints per-mode precision / recall / F1 over the single runs, the false-alarm rate on
 healthy runs, how far the key event steps are from the labels, the LR-suggestion error
@@ -279,13 +280,23 @@ def _print_waste(rows: list[dict], verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("corpus", type=Path)
+    ap.add_argument("corpus", type=Path, nargs="+")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the runs the analyzer got wrong")
     args = ap.parse_args(argv)
-    if not (args.corpus / "runs").is_dir():
-        print(f"{args.corpus}: no runs/ folder", file=sys.stderr)
+    missing = [c for c in args.corpus if not (c / "runs").is_dir()]
+    if missing:
+        print(f"{missing[0]}: no runs/ folder", file=sys.stderr)
         return 2
-    print_report(evaluate(args.corpus, args.verbose), args.verbose)
+    pooled: list[dict] = []
+    for corpus in args.corpus:
+        if len(args.corpus) > 1:
+            print(f"\n===== {corpus}")
+        res = evaluate(corpus, args.verbose)
+        print_report(res, args.verbose)
+        pooled += res["advice"]
+    if len(args.corpus) > 1:
+        print(f"\n===== pooled over {len(args.corpus)} sets")
+        _print_advice(pooled, False)
     return 0
 
 
