@@ -62,7 +62,7 @@ def not_checked(sig: Signals) -> list[NotChecked]:
         out.append(NotChecked(("spikes",), f"the loss is logged every {interval:,.0f} steps; spikes that "
                                            f"recover within {spikes.RECOVERY_STEPS} steps cannot be seen"))
     # No warmup: enough points in the early window to see the loss climb.
-    end = sig.first_step + max(warmup.EARLY_MIN_STEPS, warmup.EARLY_FRACTION * sig.span)
+    end = warmup.early_window_end(sig)
     n_early = int(np.count_nonzero(sig.view.steps <= end))
     if n_early < warmup.MIN_EARLY_POINTS:
         out.append(NotChecked(("no_warmup",), f"only {n_early} loss points in the first "

@@ -14,6 +14,10 @@ from .thresholds import NO_LR_CONFIDENCE
 # 1-10% of training, instability from a cold start at the peak LR shows within that.
 EARLY_FRACTION = 0.12
 EARLY_MIN_STEPS = 40
+# ...but never more than this share of the run: on a run logged per epoch (25 "steps") 40
+# steps would be the whole run, and a loss jump late in training (an augmentation switched
+# off for the last epochs, a resumed stage) is not a cold start at the peak LR.
+EARLY_MAX_FRACTION = 0.25
 MIN_EARLY_POINTS = 6
 # A warmup exists when the first logged LR is at most this share of the peak.
 WARMUP_START_MAX = 0.5
@@ -29,6 +33,11 @@ RISE_NOISE = 4.0
 WARMUP_SUGGESTED = 0.05
 
 
+def early_window_end(sig: Signals) -> float:
+    """The last step of the early window where a cold start at the peak LR shows."""
+    return sig.first_step + max(EARLY_FRACTION * sig.span, min(EARLY_MIN_STEPS, EARLY_MAX_FRACTION * sig.span))
+
+
 def detect(sig: Signals) -> Finding | None:
     """The no-warmup finding of a run, or None."""
     view = sig.view
@@ -39,7 +48,7 @@ def detect(sig: Signals) -> Finding | None:
         lr0 = float(sig.lr.values[sig.lr.finite][0])
         if lr0 <= WARMUP_START_MAX * sig.lr_peak:
             return None
-    end = sig.first_step + max(EARLY_MIN_STEPS, EARLY_FRACTION * sig.span)
+    end = early_window_end(sig)
     sel = view.steps <= end
     if sel.sum() < MIN_EARLY_POINTS:
         return None
