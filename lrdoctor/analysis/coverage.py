@@ -75,3 +75,14 @@ def not_checked(sig: Signals) -> list[NotChecked]:
         if n_val < overfitting.MIN_VAL_POINTS:
             out.append(NotChecked(("overfitting",), f"only {n_val} evaluations of the validation loss"))
     return out
+
+
+def without_modes(entries: list[NotChecked], modes: tuple[str, ...]) -> list[NotChecked]:
+    """``entries`` with ``modes`` taken out (an entry left with no mode is dropped): for modes a
+    finding already settled (a run that never learned has no plateau where decaying pays)."""
+    out = []
+    for nc in entries:
+        kept = tuple(m for m in nc.modes if m not in modes)
+        if kept:
+            out.append(NotChecked(kept, nc.reason))
+    return out

@@ -119,6 +119,9 @@ def _diagnose(run: Run) -> RunAnalysis:
     out.findings = findings
     if div is None:
         out.not_checked = coverage.not_checked(sig)
+        if any(f.evidence.get("stuck") for f in findings):
+            # Never learned: where a decay would pay is moot, so its missing LR curve is not a gap.
+            out.not_checked = coverage.without_modes(out.not_checked, (Mode.PLATEAU,))
     out.suggested_lr = _suggested_lr(findings)
     return out
 

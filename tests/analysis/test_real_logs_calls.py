@@ -27,6 +27,9 @@ def test_loss_plateau_without_lr_curve_is_a_run_that_never_learned(real_logs: Pa
     assert f.evidence["metric_never_moved"]["tag"] == "Test Acc"
     assert abs(f.evidence["plateau_level"] - 2.60) < 0.02
     assert "range test" in f.recommendation and "data" in f.recommendation
+    # Where a decay would pay is moot for a run that never learned; the early decay still needs the LR.
+    unchecked = {m for nc in ra.not_checked for m in nc.modes}
+    assert "plateau" not in unchecked and "decayed_too_early" in unchecked
 
 
 def test_the_companion_run_whose_accuracy_climbs_is_not_stuck(real_logs: Path) -> None:
