@@ -274,16 +274,17 @@ def _varying_crc(
 
 def _match_layout(
     views: dict[str, np.ndarray], offs: np.ndarray, stored: np.ndarray, length: int, lay: Layout,
-    const: int,
+    const: int | np.ndarray,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Which records at ``offs`` have the representative's layout, and their varying fields.
+    """Which records at ``offs`` have the representative's layout, and their varying fields
+    (``const``: the CRC's constant part, or one per record).
 
     CRC is affine: ``crc(x) = C ^ XOR_c T_c[x_c]`` over the bytes that may differ from
     the representative, ``C`` taken from the representative. A record matches when that
     CRC equals its stored one and its step bytes form one varint of the same size.
     """
     crc, words = _varying_crc(views, offs, length, lay)
-    ok = mask_crc(crc ^ np.uint32(const)) == stored
+    ok = mask_crc(crc ^ (const.astype(np.uint32) if isinstance(const, np.ndarray) else np.uint32(const))) == stored
     if lay.step_len:
         k = lay.step_len
         step_word = words[1]
@@ -359,8 +360,19 @@ class _Matcher:
                 if not split and crowded and len(rem) > SPLIT_MIN:
                     # many layouts share this length (e.g. hundreds of same-length tags):
                     # split by the bytes where the representative's tag ends, then go on
-                    stack.extend((sub, True) for sub in self._split(rem, lay))
+                    subs = self._split(rem, lay)
+                    if not self._apply_all(subs[::-1], length):  # in the order the stack takes them
+                        stack.extend((sub, True) for sub in subs)
                     rem = rem[:0]
+                elif not split and crowded and len(rem) > 1:
+                    # too few records to split, but still one pass per tag: all at once when every
+                    # record fits its tag's layout, taking the tags in the order these passes
+                    # would (their first records' order: ``rem`` is in file order)
+                    subs = sorted(self._split(rem, lay), key=lambda sub: int(sub[0]))
+                    if self._apply_all(subs, length):
+                        rem = rem[:0]
+                    else:
+                        split = True  # go on one pass per tag, without trying again
 
     def _split(self, rem: np.ndarray, lay: Layout) -> list[np.ndarray]:
         """Sub-groups of ``rem`` by (up to 16 of) the bytes where ``lay``'s tag sits."""
@@ -379,6 +391,62 @@ class _Matcher:
         order = np.argsort(inverse, kind="stable")
         bounds = np.flatnonzero(np.diff(inverse[order])) + 1
         return [rem[g] for g in np.split(order, bounds)]
+
+    def _apply_all(self, subs: list[np.ndarray], length: int) -> bool:
+        """Match every sub-group against its own first record's layout in one pass: the same as
+        :meth:`_apply` on each in turn when each record matches its sub-group's layout, which
+        is then written; False (nothing written) when any record or layout is unusual, for the
+        sub-groups to go one by one.
+
+        Same-length records of different tags (a thousand per-layer norms) share where their step
+        and value sit; only their constant bytes (the tag) differ, and those only change the
+        constant part of the CRC. So one pass with one constant per sub-group checks them all,
+        instead of one pass per tag.
+        """
+        if length > SHORT_PAYLOAD or len(subs) < 2:
+            return False
+        reps = np.array([int(sub[0]) for sub in subs], dtype=np.int64)
+        layouts = []
+        for r in reps.tolist():
+            off = int(self.offsets[r])
+            lay = parse_layout(self.buf[off : off + length])
+            if not isinstance(lay, Layout):
+                return False
+            layouts.append(lay)
+        first = layouts[0]
+        shape = (first.step_pos, first.step_len, first.value_pos, first.value_width, first.is_tensor)
+        if any((lay.step_pos, lay.step_len, lay.value_pos, lay.value_width, lay.is_tensor) != shape
+               for lay in layouts):
+            return False
+        rep_offs = self.offsets[reps]
+        rep_crc = bulk_crc(self.arr, rep_offs, length)
+        if not np.array_equal(mask_crc(rep_crc), self.stored[reps]):
+            return False
+        consts = rep_crc ^ _varying_crc(self.views, rep_offs, length, first)[0]
+        records = np.concatenate(subs)
+        which = np.repeat(np.arange(len(subs), dtype=np.int32), [len(sub) for sub in subs])
+        found = []
+        for lo in range(0, len(records), PASS_CHUNK):  # chunks bound the temporaries
+            part = records[lo : lo + PASS_CHUNK]
+            ok, words = _match_layout(self.views, self.offsets[part], self.stored[part], length, first,
+                                      consts[which[lo : lo + PASS_CHUNK]])
+            if not ok.all():
+                return False
+            found.append((part, words))
+        codes = np.array([self.tag_index.setdefault(lay.tag, len(self.tag_index)) for lay in layouts],
+                         dtype=np.int32)
+        for lay in layouts:
+            if lay.plugin:
+                self.dec.plugins.setdefault(lay.tag, lay.plugin)
+        slots = self.slots
+        for lo, (part, words) in zip(range(0, len(records), PASS_CHUNK), found):
+            slots.has[part] = True
+            slots.codes[part] = codes[which[lo : lo + PASS_CHUNK]]
+            slots.tensor[part] = first.is_tensor
+            slots.walls[part] = words[0].view(np.float64)
+            slots.steps[part] = _steps(words[1], first.step_len) if first.step_len else 0
+            slots.values[part] = words[-1].view(np.float32 if first.value_width == 4 else np.float64)
+        return True
 
     def _apply(self, rem: np.ndarray, length: int, lay: Layout, rep_crc: int) -> np.ndarray:
         """Write the points of the records of ``rem`` matching ``lay``; return the others."""
