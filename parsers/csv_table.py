@@ -159,7 +159,10 @@ def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
     numbers has no ``nan`` text (``keep_default_na`` is off), so its NaNs are empty cells.
     """
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+        if col.dtype == np.float64:
+            values = col.to_numpy()  # the column itself, not a copy: its NaNs already are the empty cells
+        else:
+            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
         return values, ~np.isnan(values), 0
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     filled = col.notna().to_numpy()
@@ -181,9 +184,12 @@ def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
 
 def integer_steps(values: np.ndarray, present: np.ndarray) -> np.ndarray | None:
     """The step column as int64 when every present cell is a whole finite number, else None."""
-    vals = values[present]
+    every = bool(present.all())
+    vals = values if every else values[present]
     if len(vals) == 0 or not np.all(np.isfinite(vals)) or not np.all(vals == np.round(vals)):
         return None
+    if every:  # a step on every row (the usual table): no gather and scatter
+        return vals.astype(np.int64)
     out = np.zeros(len(values), dtype=np.int64)
     out[present] = vals.astype(np.int64)
     return out
@@ -199,28 +205,33 @@ def wide_to_scalars(
     Only cells marked present become points (a sparse row logs only some tags).
     """
     names = list(columns)
-    picks = [np.flatnonzero(columns[name][1]) for name in names]
+    # Row numbers fit 32 bits below 2^31 rows: half the memory of the temporaries below.
+    row_type = np.int32 if len(steps) < (1 << 31) else np.int64
+    picks = [np.flatnonzero(columns[name][1]).astype(row_type, copy=False) for name in names]
     counts = np.array([len(p) for p in picks], dtype=np.int64)
     if counts.sum() == 0:
         return empty_scalars()
+    values = np.concatenate([columns[name][0][p] for name, p in zip(names, picks)]).astype(np.float64, copy=False)
     index = np.concatenate(picks)
-    codes = np.repeat(np.arange(len(names), dtype=np.int32), counts)
+    del picks
     keep = [i for i, n in enumerate(counts) if n]
-    if len(keep) < len(names):  # categories are only the tags that have points
-        remap = np.full(len(names), -1, dtype=np.int32)
-        remap[keep] = np.arange(len(keep), dtype=np.int32)
-        codes, names = remap[codes], [names[i] for i in keep]
-    values = np.concatenate([columns[name][0][p] for name, p in zip(list(columns), picks)])
+    code_type = np.int8 if len(keep) < 128 else np.int16 if len(keep) < 32768 else np.int32
+    # categories are only the tags that have points
+    codes = np.repeat(np.arange(len(keep), dtype=code_type), counts[keep])
+    names = [names[i] for i in keep]
     n = len(index)
+    step_col = steps[index].astype(np.int64, copy=False)
+    wall_col = np.full(n, np.nan) if wall_times is None else wall_times[index].astype(np.float64, copy=False)
+    del index
     # Every column is a fresh array of the schema's dtype: the frame takes them as they are
     # (make_scalars would copy each once more; a million-row table spends a fifth of its
     # conversion time there).
     return pd.DataFrame(
         {
-            "tag": pd.Categorical.from_codes(codes, categories=names),
-            "step": steps[index].astype(np.int64, copy=False),
-            "wall_time": np.full(n, np.nan) if wall_times is None else wall_times[index].astype(np.float64, copy=False),
-            "value": values.astype(np.float64, copy=False),
+            "tag": pd.Categorical.from_codes(codes, categories=names, validate=False),
+            "step": step_col,
+            "wall_time": wall_col,
+            "value": values,
         },
         copy=False,
     )

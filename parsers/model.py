@@ -244,8 +244,15 @@ class Run:
             return []
         tag = self.scalars["tag"]
         if isinstance(tag.dtype, pd.CategoricalDtype):  # unique codes: no per-point strings
-            cats = tag.cat.categories
-            return [str(cats[c]) for c in pd.unique(tag.cat.codes.to_numpy()) if c >= 0]
+            cats = list(tag.cat.categories)
+            codes = tag.cat.codes.to_numpy()
+            if len(codes) > 1 and bool(np.all(codes[1:] >= codes[:-1])):
+                # grouped by tag (wide tables write each column's points together): the tags are
+                # where the code changes, found in one pass instead of hashing every point
+                firsts = codes[np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))]
+            else:
+                firsts = pd.unique(codes)
+            return [str(cats[c]) for c in firsts.tolist() if c >= 0]
         return list(pd.unique(tag.astype(object)))
 
     def tags_for(self, role: str) -> list[str]:
