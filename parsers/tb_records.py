@@ -185,16 +185,32 @@ def _period(hist: np.ndarray) -> int | None:
     windows = np.lib.stride_tricks.sliding_window_view(hist[:-1], PERIOD_CONTEXT)
     ends = np.flatnonzero((windows == ctx).all(axis=1)) + PERIOD_CONTEXT - 1
     periods = (h - 1 - ends)[::-1][:PERIOD_CANDIDATES]
+    if len(periods) and np.all(ctx == ctx[0]):
+        # A run of equal lengths (hundreds of same-length tags) matches itself at every shift,
+        # so the recent matches say nothing: anchor the context on the run's first record
+        # instead, whose earlier copies are whole periods (steps) back.
+        changes = np.flatnonzero(hist[1:] != hist[:-1]) + 1
+        anchor = int(changes[-1]) if len(changes) else -1
+        if anchor >= PERIOD_CONTEXT:
+            ctx = hist[anchor - PERIOD_CONTEXT + 1 : anchor + 1]
+            before = np.flatnonzero((windows[: anchor - PERIOD_CONTEXT + 1] == ctx).all(axis=1)) + PERIOD_CONTEXT - 1
+            back = (anchor - before)[::-1]
+            # a period verifies only on a span of at least two of it: longer ones never do
+            periods = np.union1d(periods, back[back <= PERIOD_VERIFY // 2][:PERIOD_CANDIDATES])
+    # each candidate is verified on its last two periods (so it needs three in the history)
+    periods = periods[(3 * periods <= h) & (2 * periods <= PERIOD_VERIFY)]
     if not len(periods):
         return None
-    span = min(PERIOD_VERIFY, h - int(periods.max()))
-    if span <= 0:
-        return None
-    # all candidates verified at once: do the last `span` lengths repeat `period` earlier?
-    idx = (h - span + np.arange(span))[None, :] - periods[:, None]
-    ok = (hist[idx] == hist[-span:]).all(axis=1) & (span >= 2 * periods)
+    span = int(2 * periods.max())
+    cols = h - span + np.arange(span)
+    idx = cols[None, :] - periods[:, None]
+    inside = cols[None, :] >= (h - 2 * periods)[:, None]
+    # all candidates verified at once: do their last two periods repeat one period earlier?
+    ok = ((hist[np.maximum(idx, 0)] == hist[cols][None, :]) | ~inside).all(axis=1)
     hits = np.flatnonzero(ok)
-    return int(periods[hits[0]]) if len(hits) else None
+    # the longest verified period: it also predicts the shorter ones' repeats, and a run of
+    # equal lengths inside a longer cycle (per-layer tags of one step) verifies at period 1
+    return int(periods[hits[-1]]) if len(hits) else None
 
 
 def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -221,8 +237,6 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
         if period is None:  # kept while its predictions hold entirely: the history just repeated it
             period = None if misses >= PREDICT_MISSES else _period(hist)
         if period is None:
-            if walk == FIRST_WALK:
-                hist = hist[:0]  # the lengths changed (or first walk): guess from the new ones only
             starts, lengths, pos = _walk_python(buf, pos, walk if misses < PREDICT_MISSES else PYTHON_WALK)
             walk = min(PYTHON_WALK, 2 * walk)
             out.append(np.asarray(starts, dtype=np.int64))
