@@ -14,7 +14,7 @@ import numpy as np
 
 from . import overfitting, spikes, warmup
 from .signals import Signals
-from .sweep import run_lr
+from .configured_lr import configured_lr
 from .wording import lr as fmt_lr
 
 # Modes that read the LR curve itself: a constant-LR plateau (where decaying pays) and an
@@ -52,9 +52,9 @@ def not_checked(sig: Signals) -> list[NotChecked]:
     if sig.view is None:
         return out
     if sig.lr is None or not sig.lr_peak:
-        value, source = run_lr(sig.run)
+        value, source = configured_lr(sig.run)
         known = (f"; its value {fmt_lr(value)} is known from the run's {source} but not its schedule"
-                 if value is not None and source in ("name", "folder", "hparams") else "")
+                 if value is not None else "")
         out.append(NotChecked(NEEDS_LR_CURVE, "need the LR curve, which was not logged" + known))
     # Spikes: enough points inside a recovery window to see a jump and its return.
     interval = _median_interval(sig.view.steps)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import wording as w
+from .configured_lr import configured_lr
 from .findings import Finding, LRBasis, RunAnalysis
 from .run_analysis import LR_PRIORITY
 
@@ -88,12 +89,11 @@ class NextRun:
 
 
 def _peak_lr(ra: RunAnalysis) -> float | None:
+    """The run's peak LR: the logged curve's, else the LR its name, folder or hparams give."""
     arrays = ra.run.role_arrays("lr")
-    if arrays is None or len(arrays[2]) == 0:
-        return None
-    vals = arrays[2]
+    vals = np.array([]) if arrays is None else arrays[2]
     vals = vals[np.isfinite(vals) & (vals > 0)]
-    return float(vals.max()) if len(vals) else None
+    return float(vals.max()) if len(vals) else configured_lr(ra.run)[0]
 
 
 def _driver(findings: list[Finding]) -> Finding | None:

@@ -55,3 +55,14 @@ def test_unknown_lr_is_said_not_invented(corpus: Path, tmp_path: Path) -> None:
     for f in changing:
         assert "suggested_lr" not in f and f["suggested_lr_basis"] == "lr_unknown"
         assert "no LR value is suggested" in f["evidence"]["suggested_lr_reason"]
+
+
+def test_plan_keeps_the_configured_peak_when_no_finding_changes_it(real_logs: Path) -> None:
+    # pets-seg UNet_lr2e_3 logs no LR; its name says 2e-3. Alone (no sweep around it) it overfits:
+    # the plan stops early and keeps that peak instead of printing "peak LR ?".
+    folder = real_logs / "tensorboard" / "pets-seg-unipr" / "unet" / "runs" / "UNet_lr2e_3"
+    out = analysis_to_dict(analyze(parsers.load(folder)))["runs"][0]
+    plan = out["next_run"]
+    assert plan["peak_lr"] == 2e-3 and plan["peak_lr_basis"] == "unchanged"
+    (needs_lr,) = [n for n in out["not_checked"] if "plateau" in n["modes"]]
+    assert "2.0e-03" in needs_lr["reason"] and "name" in needs_lr["reason"]
