@@ -8,7 +8,8 @@ Appended records: a long run (``--long-steps`` events of loss, LR and grad norm)
 tensorboard's EventFileWriter; each trial appends ``--append-steps`` more with the same writer,
 then times :class:`parsers.tail.TailReader` (reads only the bytes after the last record it read,
 merges them into the run it holds) against ``parsers.load`` of the same folder (the whole file
-again, what the app and ``lrdoctor watch`` did before). Both give the same scalars (checked).
+again, what the app and ``lrdoctor watch`` did before). Both give the same scalars (checked). The
+same for a Lightning-style ``metrics.csv`` grown by Python's csv writer.
 
 Each case is a 2,000-point file written by tensorboard's EventFileWriter in a temporary
 folder, then damaged: a zero-filled tail, a sparse tail (``truncate``: no disk space), and a
@@ -141,6 +142,55 @@ def measure_append(root: Path, long_steps: int, append_steps: int) -> None:
     print(f"resumed {reader.resumed} times, read whole {reader.whole} time(s)")
 
 
+def measure_csv_append(root: Path, long_steps: int, append_steps: int) -> None:
+    """The same for a Lightning-style ``metrics.csv`` written with Python's csv writer (CSVLogger's)."""
+    import csv
+    import time
+
+    import pandas as pd
+
+    sys.path.insert(0, str(REPO))
+    import parsers
+    from parsers.tail import TailReader
+
+    folder = root / "long_csv" / "version_0"
+    folder.mkdir(parents=True)
+    path = folder / "metrics.csv"
+    step = 0
+
+    def append(n: int) -> None:
+        nonlocal step
+        with open(path, "a", newline="") as fh:
+            writer = csv.writer(fh)
+            if step == 0:
+                writer.writerow(["epoch", "step", "train_loss", "lr", "grad_norm"])
+            for _ in range(n):
+                writer.writerow([step // 1000, step, f"{2.0 / (1 + step * 1e-3):.6f}", 1e-3, 1.0])
+                step += 1
+
+    append(long_steps)
+    reader = TailReader()
+    reader.load(folder)
+    tail_s, whole_s = [], []
+    for _ in range(APPEND_TRIALS):
+        append(append_steps)
+        t = time.perf_counter()
+        held = reader.load(folder)
+        tail_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        full = parsers.load(folder)
+        whole_s.append(time.perf_counter() - t)
+        pd.testing.assert_frame_equal(held[0].scalars, full[0].scalars)
+    tail, whole = sorted(tail_s)[len(tail_s) // 2], sorted(whole_s)[len(whole_s) // 2]
+    print(f"\nmetrics.csv: {long_steps:,} rows x 3 metrics ({path.stat().st_size / 1e6:.1f} MB), "
+          f"+{append_steps} rows per look, median of {APPEND_TRIALS}")
+    print(f"{'parsers.load (the whole file again)':<44}{whole:>10.4f}")
+    print(f"{'TailReader.load (appended lines parsed only)':<44}{tail:>10.4f}")
+    print(f"{'ratio whole / appended-only':<44}{whole / tail:>9.0f}x  (same scalars: checked; the held table")
+    print(f"{'':<44}{'':>10}   is turned into scalars again on each look)")
+    print(f"resumed {reader.resumed} times, read whole {reader.whole} time(s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--zeros-mb", type=int, default=256)
@@ -153,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_append:
         with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
             measure_append(Path(tmp), args.long_steps, args.append_steps)
+            measure_csv_append(Path(tmp), args.long_steps, args.append_steps)
         return 0
     with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
         cases = make_cases(Path(tmp), args.zeros_mb, args.sparse_gb)
@@ -169,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<34}{r['s']:>10.2f}{r['traced'] / 1e6:>11.0f}{r['rss'] / 1e6:>8.0f}"
                   f"{r['points']:>5}/{POINTS}  {warning}")
         measure_append(Path(tmp), args.long_steps, args.append_steps)
+        measure_csv_append(Path(tmp), args.long_steps, args.append_steps)
     return 0
 
 

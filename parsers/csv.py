@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,8 @@ from .csv_table import (
 )
 from .errors import ParseError
 from .model import Run, make_scalars
-from .registry import Reader, register
+from .registry import Reader, ResumeFn, register
+from .tail import resume_table
 
 FORMAT_LIGHTNING = "lightning_csv"
 FORMAT_KERAS = "keras_csv"
@@ -382,11 +383,15 @@ def _split_columns_into_runs(path: Path, scalars: pd.DataFrame, tags: list[str],
             for i, (tag, part) in enumerate(parts.items())]
 
 
-def read_generic(path: Path) -> list[Run]:
+Loaded = tuple[Head, Table]  # a file's sniffed head and its table, as _load_table reads them
+
+
+def read_generic(path: Path, loaded: Loaded | None = None) -> list[Run]:
     """Read a long- or wide-form metric CSV into one :class:`Run` (one per column when every
-    column is a run of a hyperparameter sweep, see :func:`swept_parameter`)."""
+    column is a run of a hyperparameter sweep, see :func:`swept_parameter`). ``loaded``: the
+    table already read (``parsers.tail.resume_table`` holds it and adds appended lines)."""
     path = Path(path)
-    head, table = _load_table(path)
+    head, table = loaded or _load_table(path)
     long = _long_form(table.frame)
     if long is not None:
         scalars, meta, warnings = _read_long(table, *long)
@@ -407,10 +412,10 @@ def read_generic(path: Path) -> list[Run]:
                 meta=meta, warnings=warnings, files=[str(path)])]
 
 
-def read_keras(path: Path) -> list[Run]:
+def read_keras(path: Path, loaded: Loaded | None = None) -> list[Run]:
     """Read a Keras ``CSVLogger`` file: one point per epoch and column, epoch as step."""
     path = Path(path)
-    _head, table = _load_table(path)
+    _head, table = loaded or _load_table(path)
     epoch_col = table.frame.columns[0]
     scalars, meta, warnings = wide_table_to_scalars(table, epoch_col)
     meta.update(step_unit="epoch", source_file=str(path))
@@ -418,10 +423,10 @@ def read_keras(path: Path) -> list[Run]:
                 meta=meta, warnings=warnings, files=[str(path)])]
 
 
-def read_lightning(path: Path) -> list[Run]:
+def read_lightning(path: Path, loaded: Loaded | None = None) -> list[Run]:
     """Read a Lightning ``metrics.csv`` (plus its sibling ``hparams.yaml``) into one :class:`Run`."""
     path = Path(path)
-    _head, table = _load_table(path)
+    _head, table = loaded or _load_table(path)
     step_col = _pick(list(table.frame.columns), ("step",))
     scalars, meta, warnings = wide_table_to_scalars(table, step_col, require_numeric_table=False)
     meta["source_file"] = str(path)
@@ -438,15 +443,20 @@ def read_lightning(path: Path) -> list[Run]:
                 meta=meta, warnings=warnings, files=files)]
 
 
+def _resumer(read: Callable[[Path, Loaded | None], list[Run]]) -> ResumeFn:
+    """``Reader.resume`` for a table reader: a growing file's appended lines parsed alone."""
+    return lambda path, state: resume_table(path, state, _load_table, lambda p, h, t: read(p, (h, t)))
+
+
 LIGHTNING_READER = register(Reader(
-    format=FORMAT_LIGHTNING, sniff=sniff_lightning, read=read_lightning, priority=40,
+    format=FORMAT_LIGHTNING, sniff=sniff_lightning, read=read_lightning, resume=_resumer(read_lightning), priority=40,
     description="PyTorch Lightning CSVLogger metrics.csv (+ hparams.yaml)",
 ))
 KERAS_READER = register(Reader(
-    format=FORMAT_KERAS, sniff=sniff_keras, read=read_keras, priority=45,
+    format=FORMAT_KERAS, sniff=sniff_keras, read=read_keras, resume=_resumer(read_keras), priority=45,
     description="Keras CSVLogger (epoch,<metrics>...)",
 ))
 CSV_READER = register(Reader(
-    format=FORMAT_CSV, sniff=sniff_generic, read=read_generic, priority=150,
+    format=FORMAT_CSV, sniff=sniff_generic, read=read_generic, resume=_resumer(read_generic), priority=150,
     description="generic metric CSV: long (tag,step,value) or wide (step + one column per metric)",
 ))

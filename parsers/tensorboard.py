@@ -110,6 +110,7 @@ class EventFileState:
     frame_damage: list[str] = field(default_factory=list)
     trailing: list[str] = field(default_factory=list)
     decode_damage: list[str] = field(default_factory=list)
+    start: int = 0  # where the read that made this state began (0: the whole file)
 
     def run(self) -> Run:
         """The Run of this file as :func:`read_file` gives it."""
@@ -196,10 +197,10 @@ def read_on(state: EventFileState, *, fast: bool = True) -> EventFileState:
     except OSError as exc:
         raise ParseError(path, f"cannot read: {exc.strerror or exc}") from exc
     if not buf:
-        return state
+        return EventFileState(**{**state.__dict__, "start": state.end})
     dec, before, after, end = _decode(path, buf, None, fast, base=state.end, plugins=dict(state.plugins))
     if dec is None:  # only part of a record so far
-        return EventFileState(**{**state.__dict__, "trailing": after})
+        return EventFileState(**{**state.__dict__, "trailing": after, "start": state.end})
     late = state.unplugged & {t for t, p in dec.plugins.items() if p == SCALARS_PLUGIN}
     if dec.damage or late:
         return read_state(path, fast=fast)
@@ -211,7 +212,7 @@ def read_on(state: EventFileState, *, fast: bool = True) -> EventFileState:
     return EventFileState(path=path, prefix=state.prefix, scalars=scalars, end=state.end + end, hparams=hparams,
                           first_wall=state.first_wall, plugins=plugins, unplugged=unplugged,
                           frame_damage=state.frame_damage + before, trailing=after,
-                          decode_damage=list(state.decode_damage))
+                          decode_damage=list(state.decode_damage), start=state.end)
 
 
 def read_file(path: Path, *, fast: bool = True) -> Run:

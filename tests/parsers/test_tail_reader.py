@@ -144,3 +144,60 @@ def test_split_folders_and_several_event_files_stay_one_run(tmp_path: Path) -> N
     again = reader.load(root)
     _same_as_load(again, root)
     assert again[0].overlaps
+
+
+def _csv_rows(path: Path, rows: list[list[object]], mode: str = "a") -> None:
+    import csv
+
+    with open(path, mode, newline="") as fh:
+        csv.writer(fh).writerows(rows)
+
+
+def _metrics(steps: range) -> list[list[object]]:
+    """Rows as Lightning's CSVLogger writes them: epoch, step, loss, LR, and a validation loss now and then."""
+    return [[s // 100, s, round(2.0 * 0.99 ** s + 0.5, 6), 0.003, 1.1 if s % 50 == 0 else ""] for s in steps]
+
+
+def test_appended_csv_lines_are_parsed_alone(tmp_path: Path) -> None:
+    root = tmp_path / "version_0"
+    root.mkdir()
+    path = root / "metrics.csv"
+    _csv_rows(path, [["epoch", "step", "train_loss", "lr", "val_loss"], *_metrics(range(300))], "w")
+    reader = TailReader()
+    _same_as_load(reader.load(root), root)
+    assert reader.load(root)[0].format == "lightning_csv" and reader.whole == 1
+    _csv_rows(path, _metrics(range(300, 400)))
+    with open(path, "a") as fh:
+        fh.write("4,400,0.7")  # the logger is mid-line
+    cut = reader.load(root)
+    _same_as_load(cut, root)
+    assert any("no line end" in w for w in cut[0].warnings) and cut[0].step_range == (0, 399)
+    with open(path, "a") as fh:
+        fh.write("1,0.003,\n")
+    done = reader.load(root)
+    _same_as_load(done, root)
+    assert done[0].step_range == (0, 400) and not done[0].warnings
+    assert reader.whole == 1 and reader.resumed == 3  # every later look parsed only the new lines
+    assert _state(reader, root).end == path.stat().st_size
+
+
+def test_csv_rewritten_or_typed_differently_is_read_whole(tmp_path: Path) -> None:
+    root = tmp_path / "run"
+    root.mkdir()
+    path = root / "metrics.csv"
+    _csv_rows(path, [["epoch", "step", "train_loss", "lr", "val_loss"], *_metrics(range(200))], "w")
+    reader = TailReader()
+    reader.load(root)
+    # Lightning's CSVLogger rewrites the file when a new metric appears: a new header, a longer file
+    rows = [r + [""] for r in _metrics(range(250))]
+    _csv_rows(path, [["epoch", "step", "train_loss", "lr", "val_loss", "val_acc"], *rows], "w")
+    _same_as_load(reader.load(root), root)
+    assert (reader.whole, reader.resumed) == (2, 0)
+    # text in a numeric column, then a line with too many fields: each read whole, as load says it
+    _csv_rows(path, [[2, 250, "nan?", 0.003, "", ""]])
+    _same_as_load(reader.load(root), root)
+    _csv_rows(path, [[2, 251, 0.5, 0.003, "", "", "extra"]])
+    grown = reader.load(root)
+    _same_as_load(grown, root)
+    assert any("line" in w and "skipped" in w for w in grown[0].warnings)
+    assert (reader.resumed, reader.whole) == (0, 4)  # each look found it could not continue: read whole
