@@ -55,6 +55,10 @@ def ends_cut(tail: bytes) -> bool:
 # in place (Lightning's CSVLogger rewrites metrics.csv when a new column appears) no longer holds
 # them there, and is read whole.
 SEAL_BYTES = 256
+# A parsed table held for resuming lives beside its run's scalars (the app keeps one per opened
+# CSV): above this size (a 10M-row export, not a log still being written) the file is read whole
+# on each look instead, so holding it never doubles the memory a huge run takes.
+MAX_HELD_TABLE_BYTES = 64 << 20
 
 
 @dataclass
@@ -95,21 +99,32 @@ def _cut_note(path: Path) -> str:
 
 def _table_state(path: Path, head: Any, table: Any, before: os.stat_result) -> TableState | None:
     """The read position after a whole read of ``path`` (None when it cannot resume: no header
-    row, no line end at all, or the file changed while it was read)."""
+    row, no line end at all, a table too large to hold, or the file changed while it was read).
+    Only the header line and the bytes back to the last line end are read again."""
+    if not head.has_header or int(table.frame.memory_usage(index=False, deep=False).sum()) > MAX_HELD_TABLE_BYTES:
+        return None
     try:
         after = os.stat(path)
+        if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns):
+            return None
         with open(path, "rb") as fh:
-            data = fh.read(after.st_size)
+            header = fh.readline()
+            if not header.endswith(b"\n"):
+                return None
+            pos, tail = after.st_size, b""
+            while pos > len(header) and not (b"\n" in tail or tail.endswith(b"\r")):
+                step = min(TAIL_BYTES, pos - len(header))
+                pos -= step
+                fh.seek(pos)
+                tail = fh.read(step) + tail
+            end = pos + _complete(tail)
+            fh.seek(max(end - SEAL_BYTES, 0))
+            seal = fh.read(end - max(end - SEAL_BYTES, 0))
     except OSError:
-        return None
-    if (before.st_size, before.st_mtime_ns) != (after.st_size, after.st_mtime_ns) or not head.has_header:
-        return None
-    first, end = data.find(b"\n") + 1, _complete(data)
-    if first <= 0:
         return None
     notes = list(table.warnings)
     trailing = [notes.pop()] if notes and notes[-1] == _cut_note(path) else []
-    return TableState(path, head, data[:first], table.frame, notes, trailing, end, data[max(end - SEAL_BYTES, 0):end])
+    return TableState(path, head, header, table.frame, notes, trailing, end, seal)
 
 
 def _table_on(state: TableState) -> TableState | None:

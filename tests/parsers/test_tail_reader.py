@@ -201,3 +201,19 @@ def test_csv_rewritten_or_typed_differently_is_read_whole(tmp_path: Path) -> Non
     _same_as_load(grown, root)
     assert any("line" in w and "skipped" in w for w in grown[0].warnings)
     assert (reader.resumed, reader.whole) == (0, 4)  # each look found it could not continue: read whole
+
+
+def test_a_table_too_large_to_hold_is_read_whole_each_time(tmp_path: Path, monkeypatch) -> None:
+    import parsers.tail
+
+    root = tmp_path / "run"
+    root.mkdir()
+    path = root / "metrics.csv"
+    _csv_rows(path, [["epoch", "step", "train_loss", "lr", "val_loss"], *_metrics(range(300))], "w")
+    monkeypatch.setattr(parsers.tail, "MAX_HELD_TABLE_BYTES", 1024)  # 300 rows x 5 columns are more
+    reader = TailReader()
+    reader.load(root)
+    assert not reader.cursors  # nothing held beside the run
+    _csv_rows(path, _metrics(range(300, 320)))
+    _same_as_load(reader.load(root), root)
+    assert (reader.resumed, reader.whole) == (0, 2)
