@@ -278,6 +278,7 @@ def wide_table_to_scalars(
             warnings.append(f"{path}: column {step_col!r} has non-integer values; row order used as step")
             columns[step_col] = (s_values, s_present)
         else:
+            del s_values  # the float copy of the step column: not needed next to ``steps``
             meta["step_column"] = step_col
             missing = ~s_present
             if missing.any():
