@@ -8,10 +8,13 @@ from scipy import stats
 
 from . import wording as w
 from .findings import Finding, Mode
-from .signals import Signals
+from .signals import Signals, rolling_median
 
 # Validation points needed to see a minimum and a rise after it.
 MIN_VAL_POINTS = 4
+# From this many evaluations on, the best level is the lowest 3-evaluation rolling median
+# (with fewer, each evaluation is too much of the evidence to set one aside).
+MIN_LEVEL_EVALS = 8
 # The best evaluation must leave a long stretch behind it: at least this share of the
 # run follows the best (a minimum in the last quarter is just the end of training).
 MIN_AFTER_FRACTION = 0.3
@@ -61,23 +64,26 @@ def detect(sig: Signals) -> Finding | None:
     if best <= 0 or sig.frac_of(best_step) > 1.0 - MIN_AFTER_FRACTION or ib >= len(vals) - 2:
         return None
     final = float(np.median(vals[-3:]))
+    # Rises are measured from the best level the validation loss held, not from one evaluation
+    # that dipped below both its neighbours (a noisy validation set's luckiest draw).
+    lvl = float(rolling_median(vals, 3).min()) if len(vals) >= MIN_LEVEL_EVALS else best
     # Rises are heights over the train loss's floor (the loss a perfect fit of the training
     # data reaches), so that a constant added to both losses changes nothing; for the usual
     # loss with a floor near zero this is the plain ratio to the best validation loss.
     z = sig.view.zero if sig.view is not None and sig.view.zero < best else 0.0
-    if final - z < FINAL_RISE * (best - z):
+    if final - z < FINAL_RISE * (lvl - z):
         return None
-    if sig.view is not None and final - best < MIN_RISE_TRAIN_NOISE * sig.view.noise * sig.view.noise_scale:
+    if sig.view is not None and final - lvl < MIN_RISE_TRAIN_NOISE * sig.view.noise * sig.view.noise_scale:
         return None
     late = vals[steps >= sig.step_at_frac(0.75)]
-    if len(late) == 0 or np.mean(late - z >= LATE_RISE * (best - z)) < LATE_SHARE:
+    if len(late) == 0 or np.mean(late - z >= LATE_RISE * (lvl - z)) < LATE_SHARE:
         return None
     after_steps, after_vals = steps[ib:], vals[ib:]
     # "Rises for a long stretch": the typical evaluation after the best is clearly worse than it.
     # Not a rank trend over the whole stretch: a val loss that jumps up, then eases back a
     # little as the LR cools while staying far above its best has a negative trend but is
     # overfit all the same (its generalisation gap has grown while train kept falling).
-    if np.median(after_vals[1:]) - z < LATE_RISE * (best - z):
+    if np.median(after_vals[1:]) - z < LATE_RISE * (lvl - z):
         return None
     tau = stats.kendalltau(after_steps, after_vals).statistic if len(after_vals) >= 3 else 1.0
     tau = float(tau) if np.isfinite(tau) else 0.0
@@ -85,7 +91,7 @@ def detect(sig: Signals) -> Finding | None:
         "best_val_step": best_step,
         "best_val_loss": best,
         "final_val_loss": final,
-        "val_rise": (final - z) / (best - z),
+        "val_rise": (final - z) / (lvl - z),
         "val_trend_tau": float(tau),
         "evaluations": int(len(vals)),
         "evaluations_after_best": int(len(vals) - 1 - ib),
@@ -124,7 +130,7 @@ def detect(sig: Signals) -> Finding | None:
         f"({w.step(max(sig.run_last_step, sig.last_step) - best_step)} steps after it were wasted); "
         "or add regularisation (weight decay, dropout, more data)"
     )
-    rise = (final - z) / (best - z)
+    rise = (final - z) / (lvl - z)
     conf = float(np.clip(0.6 + 0.4 * min((rise - 1.0) / 0.3, 1.0) * max(tau, 0.0) ** 0.5, 0.0, 0.99))
     conf *= min(1.0, len(vals) / FULL_EVIDENCE_EVALS) ** 0.5
     sev = "warning" if rise < 1.5 else "critical"
