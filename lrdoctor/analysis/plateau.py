@@ -56,6 +56,15 @@ METRIC_UNTRAINED = 0.5
 # "Flat after": from there on the loss never gets lower than its settled level by more than a
 # tenth of its whole fall (or its noise): the fall belongs to the first steps.
 PRIOR_LATE_SHARE = 0.1
+# A network that died: its gradient norm fell to at most DEAD_GRAD_RATIO of its early level
+# (median of its first 5% against its second half) while the loss, from DEAD_SETTLE of the
+# run on, made no progress. Outputs that no longer depend on the input (dead or saturated
+# units after a violent start) give nearly the same loss on every batch and almost no
+# gradient. A model that converged also ends with a small gradient, but only after learning
+# far more than its noise: the whole run may have learned at most DEAD_MAX_LEARNED noise units.
+DEAD_GRAD_RATIO = 0.1
+DEAD_SETTLE = 0.2
+DEAD_MAX_LEARNED = 20.0
 # A flat loss whose run logs a metric too rarely to confirm it never learned: a tentative call
 # (a run resumed near its floor looks the same), the base confidence of a bare threshold.
 UNCONFIRMED_CONFIDENCE = 0.5
@@ -134,23 +143,46 @@ def _too_few_evaluations(sig: Signals) -> tuple[str, int] | None:
     return max(counts, key=lambda c: c[1])
 
 
+def _gradient_died(sig: Signals, start: float) -> tuple[float, float] | None:
+    """``(early, late)`` gradient norms of a network that died (see DEAD_GRAD_RATIO), or None."""
+    view, grad = sig.view, sig.grad
+    if grad is None or view.noise <= 0:
+        return None
+    g = grad.values[grad.finite]
+    if len(g) < MIN_STUCK_POINTS:
+        return None
+    early = float(np.median(g[: max(L0_POINTS, int(METRIC_FIRST_FRAC * len(g)))]))
+    late = float(np.median(g[len(g) // 2:]))
+    if not (early > 0 and late <= DEAD_GRAD_RATIO * early):
+        return None
+    if start - view.best > DEAD_MAX_LEARNED * view.noise:
+        return None
+    settled = view.level_frac(DEAD_SETTLE, DEAD_SETTLE + LEVEL_WINDOW)
+    if not (settled - view.final <= STUCK_NOISE * view.noise and settled - view.best <= STUCK_BEST_NOISE * view.noise):
+        return None
+    return early, late
+
+
 def _stuck(sig: Signals) -> Finding | None:
     view = sig.view
     if len(view.values) < MIN_STUCK_POINTS:
         return None
     start = _loss_start(view)
-    metric = thin = None
+    metric = thin = dead = None
     if _loss_never_moved(view):
         thin = _too_few_evaluations(sig)
     else:
         # The loss fell at first. If only in its first steps, and a metric evaluated from the start
         # never moved, the fall was the label prior (the class frequencies), not the task.
         metric = _metric_never_moved(sig, start)
-        if metric is None:
-            return None
         settled = view.level_frac(PRIOR_SHARE, PRIOR_SHARE + LEVEL_WINDOW)
-        if not settled - view.best <= max(STUCK_BEST_NOISE * view.noise, PRIOR_LATE_SHARE * (start - view.best)):
-            return None
+        if metric is not None and not settled - view.best <= max(
+                STUCK_BEST_NOISE * view.noise, PRIOR_LATE_SHARE * (start - view.best)):
+            metric = None
+        if metric is None:
+            dead = _gradient_died(sig, start)
+            if dead is None:
+                return None
     if _metric_improves(sig):
         return None  # a flat loss while the evaluation metric climbs: resumed near its floor, learning
     summary = f"loss never left its initial level: {w.num(view.l0)} -> {w.num(view.final)} over {w.step(sig.span)} steps"
@@ -162,6 +194,13 @@ def _stuck(sig: Signals) -> Finding | None:
             f"({w.num(first)} -> {w.num(last)}): the model never learned the task (a first fall is the label "
             "frequencies or the first batches' noise)"
         )
+    if dead is not None:
+        summary = (
+            f"the gradient norm fell to {w.pct(dead[1] / dead[0])} of its early level ({w.num(dead[0])} -> "
+            f"{w.num(dead[1])}) while the loss, after its first {w.pct(DEAD_SETTLE)} of steps, stayed at "
+            f"~{w.num(view.final)} (from {w.num(view.l0)}) for {w.step(sig.span)} steps: the network stopped "
+            "responding to its inputs (dead or saturated units) and never learned"
+        )
     ev = {
         "plateau_start_step": sig.first_step,
         "decay_would_pay_step": None,
@@ -169,6 +208,7 @@ def _stuck(sig: Signals) -> Finding | None:
         "initial_loss": view.l0,
         "stuck": True,
         "metric_never_moved": None if metric is None else {"tag": metric[0], "first": metric[1], "last": metric[2]},
+        "gradient_died": None if dead is None else {"early": dead[0], "late": dead[1]},
         "summary": summary,
     }
     rec = (
@@ -176,6 +216,12 @@ def _stuck(sig: Signals) -> Finding | None:
         "the data, labels, loss and initialisation, then bracket the LR with an LR range test "
         "(it may be far too low or too high); decaying it will not help"
     )
+    if dead is not None:
+        rec = (
+            f"the network died (its gradient norm fell to {w.pct(dead[1] / dead[0])} of its early level while the "
+            f"loss stayed at ~{w.num(view.final)}): lower the LR and warm up to it, check the initialisation, "
+            "then bracket the LR with an LR range test; decaying it will not help"
+        )
     if thin is not None:
         tag, n = thin
         ev["confirmed"] = False

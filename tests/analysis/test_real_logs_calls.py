@@ -67,3 +67,41 @@ def test_yolov8_mosaic_switch_late_in_training_is_not_a_missing_warmup(real_logs
         ra = _analysis(path)
         assert "no_warmup" not in {f.mode for f in ra.findings}, path
         assert "no_warmup" not in {m for nc in ra.not_checked for m in nc.modes}, path  # the window was seen
+
+
+def test_one_lucky_evaluation_is_not_the_best_level_overfitting_rises_from(real_logs: Path) -> None:
+    # DeepLabV3 wd1e-4: Test loss 0.076 -> 0.062 by epoch 8, then 0.061 0.063 0.063 0.062 0.065 0.061 0.064
+    # while the training loss creeps 0.056 -> 0.053: the validation loss has flattened, with one dip
+    # to 0.061 that it returns to later. Not a rise after a best.
+    run = "DeepLabV3ResNet_wd1e_4"
+    ra = _analysis(real_logs / "tensorboard" / "pets-seg-unipr" / "deeplabv3_resnet101" / "runs" / run)
+    assert "overfitting" not in {f.mode for f in ra.findings}
+
+
+def test_whisper_overfit_still_rises_from_its_best_level(real_logs: Path) -> None:
+    # The counterpart: eval_loss 0.321 -> 0.358 -> 0.394 -> 0.412 -> 0.420, every evaluation above the last.
+    ra = _analysis(real_logs / "hf_trainer_state" / "whisper-large-v2-ja")
+    (f,) = [f for f in ra.findings if f.mode == "overfitting"]
+    assert f.evidence["best_val_step"] == 1000
+
+
+def test_a_network_that_died_after_a_violent_start_never_learned(real_logs: Path) -> None:
+    # VerySimpleTransformer mpfhuxis (SGD 3e-3): wild first batches (0.02 .. 6.99), then
+    # train_loss_local pinned at 0.693 = ln 2 with the calmest noise of its three sibling runs while
+    # grad_norm_square falls from ~15 to ~0.14. Its bounce is not an LR-driven oscillation: the
+    # network stopped responding to its inputs.
+    runs = [r for r in parsers.load(real_logs / "wandb_run_dirs" / "verysimpletransformer") if r.name == "mpfhuxis"]
+    ra = analyze(runs).runs[0]
+    assert [f.mode for f in ra.findings] == ["plateau"]
+    f = ra.findings[0]
+    assert f.evidence["stuck"] is True and f.evidence["gradient_died"]["late"] < 0.1 * f.evidence["gradient_died"]["early"]
+    assert abs(f.evidence["plateau_level"] - 0.693) < 0.01
+    assert "lower the LR" in f.recommendation
+
+
+def test_models_whose_gradient_shrank_because_they_learned_are_not_dead(corpus: Path) -> None:
+    # Memorising runs: the gradient norm falls to <6% of its early level too, but after the loss fell
+    # from ~0.7 or ~2.3 to ~0.001 (hundreds of noise units).
+    for name in ("breast_cancer_mlp-c017", "digits_mlp-d67f", "digits_mlp-15f3"):
+        ra = _analysis(corpus / "runs" / name)
+        assert not any(f.evidence.get("stuck") for f in ra.findings), name
