@@ -1,13 +1,16 @@
-"""``plateau``: loss flat for a long stretch under a constant LR, where decaying would help."""
+"""``plateau``: loss flat for a long stretch under a constant LR, where decaying would help.
+
+A run that never learned is a plateau at its initial level too (:mod:`.never_learned`), found first."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import never_learned
 from . import wording as w
 from .findings import Finding, LRBasis, Mode
-from .signals import L0_POINTS, NORMAL_MAD, Signals, mad_noise, rolling_median
-from .thresholds import LEVEL_WINDOW, MIN_STUCK_POINTS
+from .signals import Signals, mad_noise, rolling_median
+from .thresholds import LEVEL_WINDOW
 
 # Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
 CONSTANT_LR = 0.9
@@ -24,222 +27,10 @@ MAX_ROUGHNESS = 0.12
 # on its exact floor, where it has no spread); decaying cannot gain anything there. A
 # spread, not a level, so it holds for loss + c too.
 MIN_END_NOISE = 0.005
-# Stuck: a run whose whole progress is within a few noise units never learned; whatever
-# the schedule, it sits on a plateau at its initial loss. Progress is counted from the
-# median of the first STUCK_START of the run's points (at least L0's few points), so a
-# few wild first batches (above the chance level the model then sits at) are outvoted.
-STUCK_NOISE = 3.0
-STUCK_START = 0.01
-# ...and it never got far below that start even at its best (the lowest rolling median):
-# a run that fell well below its start and bounced back up learned and lost it again (an
-# LR too high: `oscillating`), it did not sit at its initial level.
-STUCK_BEST_NOISE = 2.5
 # When a decay started at the plateau would have paid off: after the LR starts to fall the
 # loss relaxes to its new, lower noise floor on the time scale the run took to reach the
 # plateau in the first place (this many times that time). Steps before are not waste.
 RELAX_TIMES = 1.0
-
-
-# Never learned, seen through a metric: a loss can fall a little in the first steps while the
-# model only learns the label frequencies (its accuracy stays at chance). A metric logged from
-# the run's first METRIC_FIRST_FRAC (so it saw the untrained model) at MIN_STUCK_POINTS or more
-# evaluations whose last METRIC_END_SHARE sits within METRIC_STUCK_NOISE noise units (its
-# eval-to-eval spread) of its first, with a loss that is flat after its first PRIOR_SHARE
-# (see PRIOR_LATE_SHARE), never learned the task.
-METRIC_FIRST_FRAC = 0.05
-METRIC_END_SHARE = 0.1
-METRIC_STUCK_NOISE = 2.0
-PRIOR_SHARE = 0.05
-# ...and at its first evaluation the loss had made at most this share of its fall (the metric
-# then measured the untrained model, not one that learned the task in its first steps).
-METRIC_UNTRAINED = 0.5
-# "Flat after": from there on the loss never gets lower than its settled level by more than a
-# tenth of its whole fall (or its noise): the fall belongs to the first steps.
-PRIOR_LATE_SHARE = 0.1
-# A network that died: its gradient norm fell to at most DEAD_GRAD_RATIO of its early level
-# (median of its first 5% against its second half) while the loss, from DEAD_SETTLE of the
-# run on, made no progress. Outputs that no longer depend on the input (dead or saturated
-# units after a violent start) give nearly the same loss on every batch and almost no
-# gradient. A model that converged also ends with a small gradient, but only after learning
-# far more than its noise: the whole run may have learned at most DEAD_MAX_LEARNED noise units.
-DEAD_GRAD_RATIO = 0.1
-DEAD_SETTLE = 0.2
-DEAD_MAX_LEARNED = 20.0
-# A flat loss whose run logs a metric too rarely to confirm it never learned: a tentative call
-# (a run resumed near its floor looks the same), the base confidence of a bare threshold.
-UNCONFIRMED_CONFIDENCE = 0.5
-# Evaluations a metric needs before its trend says anything.
-METRIC_MIN_EVALS = 5
-# A metric that moves with the step this consistently (|Spearman rank correlation|) is changing
-# for real: a model at chance keeps its accuracy/AP bouncing around one level.
-METRIC_TREND_CORR = 0.7
-
-
-def _metric_improves(sig: Signals) -> bool:
-    """An evaluation or training metric (accuracy, AP, WER, ...) of the run trends consistently:
-    the model is learning even if its loss sits at the level it started from (a run resumed
-    from a checkpoint near its floor, a fine-tune)."""
-    run = sig.run
-    for role in ("val_metric", "train_metric"):
-        for tag in run.tags_for(role)[:3]:
-            v = run.series(tag)["value"].to_numpy(np.float64)
-            v = v[np.isfinite(v)]
-            if len(v) < METRIC_MIN_EVALS or np.ptp(v) == 0:
-                continue
-            ranks = np.argsort(np.argsort(v))
-            if abs(float(np.corrcoef(np.arange(len(v)), ranks)[0, 1])) >= METRIC_TREND_CORR:
-                return True
-    return False
-
-
-def _metric_never_moved(sig: Signals, start: float) -> tuple[str, float, float] | None:
-    """A metric (accuracy, ...) evaluated from the run's first steps that ends where it began:
-    ``(tag, first level, last level)``, or None. Its first evaluations saw the untrained model
-    (the loss, from ``start``, had not yet made half of its fall), so a metric still at that level
-    at the end shows a model that never learned the task."""
-    run, view = sig.run, sig.view
-    for role in ("val_metric", "train_metric"):
-        for tag in run.tags_for(role)[:3]:
-            df = run.series(tag)
-            steps, v = df["step"].to_numpy(np.float64), df["value"].to_numpy(np.float64)
-            ok = np.isfinite(v)
-            steps, v = steps[ok], v[ok]
-            if len(v) < MIN_STUCK_POINTS or sig.frac_of(steps[0]) > METRIC_FIRST_FRAC:
-                continue
-            if start - float(np.interp(steps[0], view.steps, view.median)) > METRIC_UNTRAINED * (start - view.best):
-                continue  # the model had already learned by its first evaluation
-            k = max(L0_POINTS, int(METRIC_END_SHARE * len(v)))
-            first, last = float(np.median(v[:k])), float(np.median(v[-k:]))
-            d = np.diff(v)
-            noise = float(np.median(np.abs(d - np.median(d)))) / NORMAL_MAD / np.sqrt(2.0)
-            if noise > 0 and abs(last - first) <= METRIC_STUCK_NOISE * noise:
-                return tag, first, last
-    return None
-
-
-def _loss_start(view) -> float:
-    """The level the loss started from: the first points' median, robust to a few wild batches."""
-    n0 = max(L0_POINTS, int(STUCK_START * len(view.values)))
-    return min(view.l0, float(np.median(view.values[:n0])))
-
-
-def _loss_never_moved(view) -> bool:
-    """The loss's whole progress is within a few noise units of where it started."""
-    start = _loss_start(view)
-    return bool(start - view.final <= STUCK_NOISE * view.noise and start - view.best <= STUCK_BEST_NOISE * view.noise)
-
-
-def _too_few_evaluations(sig: Signals) -> tuple[str, int] | None:
-    """``(tag, evaluations)`` when the run logs an evaluation metric, but every one at fewer than
-    METRIC_MIN_EVALS evaluations; else None. Such a metric can neither show a model at chance nor
-    one resumed near its floor (both have a flat loss), so a flat loss alone is not called
-    "never learned" there: the finding says the loss did not move and that it is unconfirmed."""
-    run = sig.run
-    counts = [(tag, int(np.isfinite(run.series(tag)["value"].to_numpy(np.float64)).sum()))
-              for role in ("val_metric", "train_metric") for tag in run.tags_for(role)[:3]]
-    counts = [(t, n) for t, n in counts if n > 0]
-    if not counts or max(n for _, n in counts) >= METRIC_MIN_EVALS:
-        return None
-    return max(counts, key=lambda c: c[1])
-
-
-def _gradient_died(sig: Signals, start: float) -> tuple[float, float] | None:
-    """``(early, late)`` gradient norms of a network that died (see DEAD_GRAD_RATIO), or None."""
-    view, grad = sig.view, sig.grad
-    if grad is None or view.noise <= 0:
-        return None
-    g = grad.values[grad.finite]
-    if len(g) < MIN_STUCK_POINTS:
-        return None
-    early = float(np.median(g[: max(L0_POINTS, int(METRIC_FIRST_FRAC * len(g)))]))
-    late = float(np.median(g[len(g) // 2:]))
-    if not (early > 0 and late <= DEAD_GRAD_RATIO * early):
-        return None
-    if start - view.best > DEAD_MAX_LEARNED * view.noise:
-        return None
-    settled = view.level_frac(DEAD_SETTLE, DEAD_SETTLE + LEVEL_WINDOW)
-    if not (settled - view.final <= STUCK_NOISE * view.noise and settled - view.best <= STUCK_BEST_NOISE * view.noise):
-        return None
-    return early, late
-
-
-def _stuck(sig: Signals) -> Finding | None:
-    view = sig.view
-    if len(view.values) < MIN_STUCK_POINTS:
-        return None
-    start = _loss_start(view)
-    metric = thin = dead = None
-    if _loss_never_moved(view):
-        thin = _too_few_evaluations(sig)
-    else:
-        # The loss fell at first. If only in its first steps, and a metric evaluated from the start
-        # never moved, the fall was the label prior (the class frequencies), not the task.
-        metric = _metric_never_moved(sig, start)
-        settled = view.level_frac(PRIOR_SHARE, PRIOR_SHARE + LEVEL_WINDOW)
-        if metric is not None and not settled - view.best <= max(
-                STUCK_BEST_NOISE * view.noise, PRIOR_LATE_SHARE * (start - view.best)):
-            metric = None
-        if metric is None:
-            dead = _gradient_died(sig, start)
-            if dead is None:
-                return None
-    if _metric_improves(sig):
-        return None  # a flat loss while the evaluation metric climbs: resumed near its floor, learning
-    summary = f"loss never left its initial level: {w.num(view.l0)} -> {w.num(view.final)} over {w.step(sig.span)} steps"
-    if metric is not None:
-        tag, first, last = metric
-        summary = (
-            f"after its first {w.pct(PRIOR_SHARE)} of steps the loss stayed at ~{w.num(view.final)} (from "
-            f"{w.num(view.l0)} at the start) for {w.step(sig.span)} steps while {tag} stayed at its first level "
-            f"({w.num(first)} -> {w.num(last)}): the model never learned the task (a first fall is the label "
-            "frequencies or the first batches' noise)"
-        )
-    if dead is not None:
-        summary = (
-            f"the gradient norm fell to {w.pct(dead[1] / dead[0])} of its early level ({w.num(dead[0])} -> "
-            f"{w.num(dead[1])}) while the loss, after its first {w.pct(DEAD_SETTLE)} of steps, stayed at "
-            f"~{w.num(view.final)} (from {w.num(view.l0)}) for {w.step(sig.span)} steps: the network stopped "
-            "responding to its inputs (dead or saturated units) and never learned"
-        )
-    ev = {
-        "plateau_start_step": sig.first_step,
-        "decay_would_pay_step": None,
-        "plateau_level": view.final,
-        "initial_loss": view.l0,
-        "stuck": True,
-        "metric_never_moved": None if metric is None else {"tag": metric[0], "first": metric[1], "last": metric[2]},
-        "gradient_died": None if dead is None else {"early": dead[0], "late": dead[1]},
-        "summary": summary,
-    }
-    rec = (
-        f"the model is not learning (the loss stayed at ~{w.num(view.final)} for {w.step(sig.span)} steps): check "
-        "the data, labels, loss and initialisation, then bracket the LR with an LR range test "
-        "(it may be far too low or too high); decaying it will not help"
-    )
-    if dead is not None:
-        rec = (
-            f"the network died (its gradient norm fell to {w.pct(dead[1] / dead[0])} of its early level while the "
-            f"loss stayed at ~{w.num(view.final)}): lower the LR and warm up to it, check the initialisation, "
-            "then bracket the LR with an LR range test; decaying it will not help"
-        )
-    if thin is not None:
-        tag, n = thin
-        ev["confirmed"] = False
-        ev["summary"] = (
-            f"loss did not move from its first level ({w.num(view.l0)} -> {w.num(view.final)}) over "
-            f"{w.step(sig.span)} steps; {tag} has only {n} evaluation{'s' if n != 1 else ''}, too few to tell a "
-            "model that never learned from one resumed near its floor"
-        )
-        rec = (
-            f"if this run started from a trained checkpoint, these {w.step(sig.span)} steps bought nothing at this "
-            "LR: stop or change it; if it started from scratch, the model is not learning: check the data, "
-            "labels, loss and initialisation, then bracket the LR with an LR range test"
-        )
-        return Finding(Mode.PLATEAU, "warning", UNCONFIRMED_CONFIDENCE, sig.first_step, sig.last_step,
-                       w.clean(ev), rec, sig.loss.tag,
-                       waste_unknown="the analyzer gives no step where decay would have paid")
-    return Finding(Mode.PLATEAU, "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag,
-                   waste_unknown="the analyzer gives no step where decay would have paid")
 
 
 def _end_noise(view) -> float:
@@ -254,7 +45,7 @@ def detect(sig: Signals) -> Finding | None:
     view = sig.view
     if view is None:
         return None
-    stuck = _stuck(sig)
+    stuck = never_learned.detect(sig)
     if stuck is not None:
         return stuck
     if sig.lr is None or not sig.lr_peak:
