@@ -12,6 +12,7 @@ import numpy as np
 
 from . import wording as w
 from .findings import Finding, Mode
+from .lr_advice import lower_lr
 from .signals import L0_POINTS, NORMAL_MAD, Signals
 from .thresholds import LEVEL_WINDOW, MIN_STUCK_POINTS
 
@@ -203,10 +204,16 @@ def detect(sig: Signals) -> Finding | None:
         "the data, labels, loss and initialisation, then bracket the LR with an LR range test "
         "(it may be far too low or too high); decaying it will not help"
     )
+    advice = None
     if dead is not None:
+        # It died in its violent start: the edge of stability is at or below the LR it started at,
+        # and the base margin below that edge is the LR to try (nothing was learned to undo).
+        advice = lower_lr(sig, 0.0)
+        lower = (f"lower the LR to ~{w.lr(advice.lr)} ({advice.reason}) and warm up to it" if advice is not None
+                 else "lower the LR and warm up to it")
         rec = (
             f"the network died (its gradient norm fell to {w.pct(dead[1] / dead[0])} of its early level while the "
-            f"loss stayed at ~{w.num(view.final)}): lower the LR and warm up to it, check the initialisation, "
+            f"loss stayed at ~{w.num(view.final)}): {lower}, check the initialisation, "
             "then bracket the LR with an LR range test; decaying it will not help"
         )
     if thin is not None:
@@ -225,5 +232,8 @@ def detect(sig: Signals) -> Finding | None:
         return Finding(Mode.PLATEAU, "warning", UNCONFIRMED_CONFIDENCE, sig.first_step, sig.last_step,
                        w.clean(ev), rec, sig.loss.tag,
                        waste_unknown="the analyzer gives no step where decay would have paid")
-    return Finding(Mode.PLATEAU, "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag,
-                   waste_unknown="the analyzer gives no step where decay would have paid")
+    out = Finding(Mode.PLATEAU, "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag,
+                  waste_unknown="the analyzer gives no step where decay would have paid")
+    if advice is not None:
+        out.advise(advice.lr, advice.basis)
+    return out

@@ -97,6 +97,8 @@ def test_a_network_that_died_after_a_violent_start_never_learned(real_logs: Path
     assert f.evidence["stuck"] is True and f.evidence["gradient_died"]["late"] < 0.1 * f.evidence["gradient_died"]["early"]
     assert abs(f.evidence["plateau_level"] - 0.693) < 0.01
     assert "lower the LR" in f.recommendation
+    # Its sibling 8fofwqlf at SGD 1e-3 learns (PROVENANCE): the LR to try is below the 3e-3 it died at.
+    assert f.suggested_lr is not None and 3e-4 <= f.suggested_lr < 3e-3
 
 
 def test_models_whose_gradient_shrank_because_they_learned_are_not_dead(corpus: Path) -> None:
