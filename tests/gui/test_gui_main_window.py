@@ -379,7 +379,7 @@ def test_use_as_menu_overrides_a_role_and_analyses_the_run_again(qtbot, window, 
 
 
 def test_checks_the_logs_did_not_allow_are_said_in_the_findings_pane(qtbot, window, real_logs):
-    """The loss-plateau W&B run logs no LR curve: the pane says plateau/decay were not checked,
-    instead of a silent 'healthy'."""
-    open_and_wait(qtbot, window, real_logs / "wandb_run_dirs" / "loss-plateau" / "run-20260123_005619-q4ebbqpc")
+    """The loss-plateau W&B run 79u2qtit logs no LR curve: the pane says plateau/decay were not checked,
+    instead of a silent 'healthy' (its sibling q4ebbqpc never learned, where a plateau is moot)."""
+    open_and_wait(qtbot, window, real_logs / "wandb_run_dirs" / "loss-plateau" / "run-20260123_005458-79u2qtit")
     assert "Not checked: plateau" in window.findings.detail_text()
