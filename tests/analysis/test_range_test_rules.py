@@ -93,3 +93,22 @@ def test_geometric_ramp_run_is_a_range_test_and_warmup_is_not() -> None:
     run2 = Run(name="warm", path="warm", format="test",
                scalars=make_scalars(tags, np.r_[steps, steps], None, np.r_[warm, loss]))
     assert not is_range_test(run2)
+
+
+@pytest.mark.parametrize(("name", "rule"), [
+    # the steepest descent just above min/10: the descent ran into the edge, the best LR sits near it
+    ("lr_find_synth_clf_sgd", "steepest_x_min_div_10"),
+    # the steepest descent well below min/10: the fast descent was over early, the anchor stands
+    ("lr_find_digits_cnn_adam", "min_div_10"),
+    ("lr_find_char_transformer_adamw", "min_div_10"),
+])
+def test_procedure_moves_the_anchor_toward_the_edge_only(corpus: Path, name: str, rule: str) -> None:
+    (run,) = parsers.load(corpus / "range_tests" / name)
+    result = analyze_range_test(run)
+    assert result.suggested_rule == rule
+    anchor, steep = result.rules["min_div_10"], result.rules["steepest"]
+    if rule == "min_div_10":
+        assert result.suggested_lr == anchor and steep < anchor
+    else:
+        assert anchor < result.suggested_lr < steep
+    assert result.reason
