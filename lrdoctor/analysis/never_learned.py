@@ -142,7 +142,9 @@ def _gradient_died(sig: Signals, start: float) -> tuple[float, float] | None:
     late = float(np.median(g[len(g) // 2:]))
     if not (early > 0 and late <= DEAD_GRAD_RATIO * early):
         return None
-    if start - view.best > DEAD_MAX_LEARNED * view.noise:
+    # What it learned counts from its first logged loss too (the untrained model): a log too sparse
+    # to show the first fall (every 50th step) must not hide a model that learned and converged.
+    if max(start, float(view.values[0])) - view.best > DEAD_MAX_LEARNED * view.noise:
         return None
     settled = view.level_frac(DEAD_SETTLE, DEAD_SETTLE + LEVEL_WINDOW)
     if not (settled - view.final <= STUCK_NOISE * view.noise and settled - view.best <= STUCK_BEST_NOISE * view.noise):

@@ -107,3 +107,22 @@ def test_models_whose_gradient_shrank_because_they_learned_are_not_dead(corpus: 
     for name in ("breast_cancer_mlp-c017", "digits_mlp-d67f", "digits_mlp-15f3"):
         ra = _analysis(corpus / "runs" / name)
         assert not any(f.evidence.get("stuck") for f in ra.findings), name
+
+
+def test_a_log_too_sparse_to_show_the_first_fall_is_not_a_dead_network(corpus: Path) -> None:
+    # digits_mlp-d67f kept at every 50th step: its loss reads 2.3 at its first step, then ~0.04 and ~0 (the
+    # fall happened between the first two points) while its gradient norm shrinks 700x as it
+    # memorises. It learned; the first logged loss counts.
+    import dataclasses
+
+    (run,) = parsers.load(corpus / "runs" / "digits_mlp-d67f")
+    train_side = [run.primary_tag(role) for role in ("train_loss", "grad_norm", "lr")]
+    df = run.scalars
+    first = df.loc[df["tag"].isin(train_side), "step"].min()  # kept from the first step, as a logger would
+    drop = df["tag"].isin(train_side) & ((df["step"] - first) % 50 != 0)
+    # Only the curves (no accuracy whose climb would vouch for it): what the loss and gradient say.
+    keep = df["tag"].isin(train_side + [run.primary_tag("val_loss")])
+    sparse = dataclasses.replace(run, scalars=df[keep & ~drop].reset_index(drop=True), roles={})
+    ra = analyze([sparse]).runs[0]
+    assert not any(f.evidence.get("stuck") for f in ra.findings)
+    assert "overfitting" in {f.mode for f in ra.findings}
