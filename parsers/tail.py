@@ -55,8 +55,8 @@ def ends_cut(tail: bytes) -> bool:
 # in place (Lightning's CSVLogger rewrites metrics.csv when a new column appears) no longer holds
 # them there, and is read whole.
 SEAL_BYTES = 256
-# A parsed table held for resuming lives beside its run's scalars (the app keeps one per opened
-# CSV): above this size (a 10M-row export, not a log still being written) the file is read whole
+# A parsed table (or a text log's points) held for resuming lives beside its run's scalars (the app
+# keeps one per opened file): above this size (a 10M-row export, not a log still being written) the file is read whole
 # on each look instead, so holding it never doubles the memory a huge run takes.
 MAX_HELD_TABLE_BYTES = 64 << 20
 
@@ -200,7 +200,7 @@ class FileCursor:
 class TailReader:
     """:func:`parsers.load` that remembers a read position per file: a later :meth:`load` of the
     same paths reads only what was appended to each file whose reader can resume
-    (``Reader.resume``: TensorBoard event files), merged into what it already held; every
+    (``Reader.resume``: TensorBoard event files, delimited tables, text and JSON-lines logs), merged into what it already held; every
     other file is read whole, as ``load`` reads it. The result is what ``load`` gives.
 
     ``resumed`` / ``whole`` count the files read each way (for tests and benchmarks): a look that

@@ -14,18 +14,20 @@ files are not claimed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .bounded import TooComplex
 from .errors import ParseError
-from .tail import CUT_LINE_MESSAGE
-from .model import Run, StepOverlap, make_scalars
+from .model import Run, StepOverlap
 from .registry import Reader, register
-from .text_patterns import Record, TableRows, parse_line
+from .tail import CUT_LINE_MESSAGE, MAX_HELD_TABLE_BYTES, SEAL_BYTES
+from .text_lines import LineParse
+from .text_patterns import parse_line
 
 FORMAT = "text_log"
 SNIFF_BYTES = 64 * 1024
@@ -48,14 +50,6 @@ GENERIC_NAMES = {"log", "logs", "output", "outputs", "out", "stdout", "train", "
                  "files", "console", "run", "results"}
 _LINE_SPLIT = re.compile(r"\r\n|\r|\n")
 _COUNTS_AS_RECORD = {"own", "count"}
-# A log with at least this many step lines is a metric log: a key that a line without a step
-# mentions only once in it is an aside (config dump, environment table, prose), not a metric.
-MIN_STEP_LINES_FOR_ASIDES = 10
-# ... "once" allowing for a config printed twice (at start-up and again when saved or resumed).
-MAX_ASIDE_MENTIONS = 2
-# A config-looking key (``BASE_LR``) is printed with every config dump (start, each resume):
-# a handful of times. An evaluation metric in capitals (``AP50``) is printed at every evaluation.
-MAX_CONFIG_MENTIONS = 8
 
 
 def _head_text(path: Path) -> str | None:
@@ -103,129 +97,6 @@ def run_name(path: Path) -> str:
     return path.stem
 
 
-class _EpochAxis:
-    """Turns (epoch, counter within the epoch) into one global step axis.
-
-    The counter restarts every epoch ("Epoch [2/5], Step [100/600]"); each new epoch starts
-    where the last one ended: after the written epoch length when the line gives it, else
-    one typical counter increment after the last counter seen.
-    """
-
-    def __init__(self) -> None:
-        self.offset = 0
-        self.epoch: int | None = None
-        self.last_raw: int | None = None
-        self.increment: int | None = None
-
-    def global_step(self, rec: Record) -> int:
-        raw = int(rec.step or 0)
-        epoch = int(rec.epoch or 0)
-        if self.epoch is not None and epoch > self.epoch and self.last_raw is not None and raw <= self.last_raw:
-            if rec.epoch_len:
-                self.offset += rec.epoch_len * (epoch - self.epoch)
-            else:
-                self.offset += self.last_raw + (self.increment or 1) - raw
-        elif self.last_raw is not None and raw > self.last_raw and epoch == self.epoch:
-            gap = raw - self.last_raw
-            self.increment = gap if self.increment is None else min(self.increment, gap)
-        self.epoch, self.last_raw = epoch, raw
-        return self.offset + raw
-
-
-def _resolve_steps(records: Iterable[Record]) -> tuple[list[tuple[int, dict[str, float], str]], dict[str, Any]]:
-    """Give every record a step; returns ``(step, values, attach)`` rows and bookkeeping."""
-    rows: list[tuple[int, dict[str, float], str]] = []
-    pending: list[Record] = []
-    last_step: int | None = None
-    count = 0
-    info: dict[str, Any] = {"summary": {}, "units": {}, "counted": 0, "dropped": 0, "kinds": set()}
-    epochs = _EpochAxis()
-    for rec in records:
-        info["kinds"].add(rec.kind)
-        info["units"].update(rec.units)
-        if rec.attach == "summary":
-            info["summary"].update(rec.meta)
-            continue
-        if rec.attach == "next" or (rec.attach == "last" and last_step is None):
-            pending.append(rec)
-            continue
-        if rec.attach == "last":
-            rows.append((last_step, rec.values, "last"))
-            continue
-        if rec.attach == "count":
-            count += 1
-            info["counted"] += 1
-            step = count
-        elif rec.epoch is not None:  # a counter that restarts every epoch
-            step = epochs.global_step(rec)
-            info["epoch_relative"] = True
-        else:  # own / step_only
-            step = rec.step
-        for p in pending:
-            rows.append((step, p.values, "next"))
-        pending.clear()
-        last_step = step
-        if rec.values:
-            rows.append((step, rec.values, "own"))
-    if pending:
-        if last_step is None:
-            info["dropped"] += len(pending)
-        else:
-            rows.extend((last_step, p.values, "next") for p in pending)
-    return rows, info
-
-
-# A config key as yacs/detectron2 and friends print them (``BASE_LR``, ``MAX_SIZE_TEST``).
-_CONFIG_KEY = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$|^[A-Z][A-Z0-9]{3,}$")
-# Words of prose: a "key" holding one is a sentence around a number ("LR reduced at the 28 epoch").
-_PROSE_WORDS = {"the", "a", "an", "at", "and", "of", "to", "in", "is", "for", "with", "from", "by", "on", "we"}
-
-
-def _config_or_prose(key: str) -> bool:
-    """A key that is a config entry or a piece of a sentence, never a logged metric."""
-    return bool(_CONFIG_KEY.match(key)) or bool(set(key.lower().split()) & _PROSE_WORDS)
-
-
-def _drop_asides(rows: list[tuple[int, dict[str, float], str]]) -> tuple[list[tuple[int, dict[str, float], str]], int]:
-    """Drop values that lines without a step mention once or twice in a log full of step lines.
-
-    Config dumps (``BASE_LR: 0.02``), environment tables (``CUDA Runtime 11.3``) and prose
-    (``LR reduced at the 3000th iteration``) carry a number under a metric-like word once;
-    a metric is logged again and again. Returns the rows kept and how many keys were dropped.
-    """
-    step_lines = sum(1 for _step, values, attach in rows if attach == "own" and values)
-    if step_lines < MIN_STEP_LINES_FOR_ASIDES:
-        return rows, 0
-    mentions: dict[str, int] = {}
-    for _step, values, _attach in rows:
-        for key in values:
-            mentions[key] = mentions.get(key, 0) + 1
-    in_step_lines = {k for _step, values, attach in rows if attach == "own" for k in values}
-    asides = {k for _step, values, attach in rows if attach != "own" for k in values
-              if k not in in_step_lines and (mentions[k] <= MAX_ASIDE_MENTIONS
-                                             or (mentions[k] <= MAX_CONFIG_MENTIONS and _config_or_prose(k)))}
-    if not asides:
-        return rows, 0
-    kept = [(step, {k: v for k, v in values.items() if k not in asides}, attach) for step, values, attach in rows]
-    return [r for r in kept if r[1] or r[2] == "own"], len(asides)
-
-
-def _segments(rows: list[tuple[int, dict[str, float], str]]) -> list[int]:
-    """Segment id per row: a new segment starts where the step counter goes back."""
-    seg, ids = 0, []
-    prev_step: int | None = None
-    prev_keys: set[str] = set()
-    for step, values, attach in rows:
-        if attach == "own" and prev_step is not None:
-            keys = set(values)
-            if step < prev_step or (step == prev_step and keys & prev_keys):
-                seg += 1
-        if attach == "own":
-            prev_step, prev_keys = step, set(values)
-        ids.append(seg)
-    return ids
-
-
 def _supersede(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[StepOverlap]]:
     """Drop points of earlier segments that a later segment logged again; report them."""
     if df.empty or df["segment"].max() == 0:
@@ -249,62 +120,70 @@ def _supersede(df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[StepOve
     return df[~superseded], overlaps
 
 
-def read(path: Path) -> list[Run]:
-    """Read one text or JSON-lines log into one :class:`Run`."""
-    path = Path(path)
+@dataclass
+class TextLogState:
+    """A text log read up to ``end`` (just past its last complete line): the parse of its lines so
+    far, so a later look reads only the lines appended since (``Reader.resume``)."""
+
+    path: Path
+    parse: LineParse
+    end: int
+    head: bytes  # the file's first bytes and the bytes just before ``end``: a file rewritten in
+    seal: bytes  # place no longer holds them there
+    after_cr: bool  # the last line ended in "\r": a "\n" right after it belongs to the same line end
+    cut: bool  # text after ``end`` without a line end (a line being written): said until complete
+    start: int = 0  # where the read that made this state began (0: the whole file)
+
+
+def _advance(path: Path, parse: LineParse, data: bytes, base: int, after_cr: bool, head: bytes,
+             seal: bytes) -> TextLogState:
+    """The state after reading ``data`` (the file's bytes from ``base`` on): its complete lines are
+    parsed; the text after the last line end waits for its line end."""
+    skip = 1 if after_cr and data.startswith(b"\n") else 0  # the "\n" of a "\r\n" cut between two reads
+    done = max(data.rfind(b"\n"), data.rfind(b"\r"), skip - 1) + 1
+    text = data[skip:done].decode("utf-8", errors="replace")
+    lines = _LINE_SPLIT.split(text)[:-1] if text else []  # the piece after the last line end is empty
+    consumed = data[:done]
+    return TextLogState(path=path, parse=parse.fed(lines), end=base + done, head=(head + consumed)[:SEAL_BYTES],
+                        seal=(seal + consumed)[-SEAL_BYTES:],
+                        after_cr=consumed.endswith(b"\r") if consumed else after_cr,
+                        cut=bool(data[done:].decode("utf-8", errors="replace").strip()), start=base)
+
+
+def _read_state(path: Path) -> TextLogState:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ParseError(path, f"cannot read: {exc.strerror or exc}") from None
     if b"\x00" in raw[:SNIFF_BYTES]:
         raise ParseError(path, "binary file, not a text log")
-    lines = _LINE_SPLIT.split(raw.decode("utf-8", errors="replace"))
-    cut = not raw.endswith((b"\n", b"\r")) and bool(lines[-1].strip())
-    if cut:
-        lines = lines[:-1]
-    records: list[Record] = []
-    unparsed = 0
-    first_unparsed: int | None = None
-    too_deep: list[int] = []
-    tables = TableRows()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        table = tables.feed(line)
-        if isinstance(table, Record):
-            records.append(table)
-            continue
-        if table:
-            continue
-        try:
-            record = parse_line(line)
-        except TooComplex:
-            too_deep.append(number)
-            continue
-        if record is None:
-            unparsed += 1
-            first_unparsed = first_unparsed or number
-            continue
-        records.append(record)
+    return _advance(path, LineParse(), raw, 0, False, b"", b"")
 
-    rows, info = _resolve_steps(records)
-    if not rows:
+
+def _read_on(state: TextLogState) -> TextLogState | None:
+    """``state`` with the lines appended since read; None when only a whole read is exact (the
+    bytes before the read position changed: rewritten in place)."""
+    path = state.path
+    with open(path, "rb") as fh:
+        if fh.read(len(state.head)) != state.head:
+            return None
+        fh.seek(state.end - len(state.seal))
+        if fh.read(len(state.seal)) != state.seal:
+            return None
+        data = fh.read()
+    if state.end < SNIFF_BYTES and b"\x00" in data[: SNIFF_BYTES - state.end]:
+        return None  # a whole read refuses the file: let it say so
+    return _advance(path, state.parse, data, state.end, state.after_cr, state.head, state.seal)
+
+
+def _run(state: TextLogState) -> Run:
+    """The run a whole read of the file (up to the end of its last complete line) gives."""
+    path = state.path
+    parse = state.parse.closed()
+    if not parse.rows:
         raise ParseError(path, "no metric lines recognised")
-    rows, asides = _drop_asides(rows)
-    seg_ids = _segments(rows)
-    tags: list[str] = []
-    steps: list[int] = []
-    segs: list[int] = []
-    values: list[float] = []
-    for (step, vals, _attach), seg in zip(rows, seg_ids):
-        for tag, value in vals.items():
-            tags.append(tag)
-            steps.append(step)
-            segs.append(seg)
-            values.append(value)
-    df = make_scalars(tags, steps, None, values)
-    df["segment"] = np.asarray(segs, dtype=np.int64)
-    df, overlaps = _supersede(df, path)
+    asides = parse.asides()
+    df, overlaps = _supersede(parse.points.frame(asides), path)
     scalars = (
         df.drop(columns="segment")
         .drop_duplicates(["tag", "step"], keep="last")
@@ -312,9 +191,11 @@ def read(path: Path) -> list[Run]:
     )
     scalars["tag"] = scalars["tag"].cat.remove_unused_categories()
 
+    info = parse.info
     warnings: list[str] = []
-    if cut:
+    if state.cut:
         warnings.append(f"{path}: {CUT_LINE_MESSAGE}")
+    too_deep = parse.too_deep
     if too_deep:
         more = f" and {len(too_deep) - 1} more" if len(too_deep) > 1 else ""
         warnings.append(f"{path}: line {too_deep[0]}{more} nested too deeply to read, skipped")
@@ -325,12 +206,12 @@ def read(path: Path) -> list[Run]:
             f"same log); {points} earlier points were logged again and the later ones are kept"
         )
     meta: dict[str, Any] = {
-        "unparsed_lines": unparsed,
-        "asides_dropped": asides,  # keys mentioned once by lines without a step (config, prose)
+        "unparsed_lines": parse.unparsed,
+        "asides_dropped": len(asides),  # keys mentioned once by lines without a step (config, prose)
         "patterns": sorted(info["kinds"]),
     }
-    if first_unparsed is not None:
-        meta["first_unparsed_line"] = first_unparsed
+    if parse.first_unparsed is not None:
+        meta["first_unparsed_line"] = parse.first_unparsed
     if info["units"]:
         meta["units"] = info["units"]
     if info["summary"]:
@@ -338,31 +219,47 @@ def read(path: Path) -> list[Run]:
         runtime = info["summary"].get("train_runtime")
         if runtime is not None:
             meta["train_runtime"] = runtime
-    if info.get("epoch_relative"):
+    if info["epoch_relative"]:
         meta["step_source"] = "epoch and a counter that restarts every epoch, joined into one axis"
     if info["counted"]:
         meta["step_source"] = "running count of logged dicts (the lines carry no step)"
     if info["dropped"]:
         warnings.append(f"{path}: {info['dropped']} metric line(s) before any step were skipped")
-    return [
-        Run(
-            name=run_name(path),
-            path=str(path),
-            format=FORMAT,
-            scalars=scalars,
-            meta=meta,
-            warnings=warnings,
-            overlaps=overlaps,
-            files=[str(path)],
-        )
-    ]
+    return Run(
+        name=run_name(path),
+        path=str(path),
+        format=FORMAT,
+        scalars=scalars,
+        meta=meta,
+        warnings=warnings,
+        overlaps=overlaps,
+        files=[str(path)],
+    )
 
+
+def read(path: Path) -> list[Run]:
+    """Read one text or JSON-lines log into one :class:`Run`."""
+    return [_run(_read_state(Path(path)))]
+
+
+def resume(path: Path, state: TextLogState | None) -> tuple[list[Run], TextLogState | None]:
+    """Reader entry point for a log read before: only the lines appended since ``state`` are parsed,
+    with the parse state (the step of the last line, the epoch/batch axis, pending lines) carried
+    over, so the run is what a whole read gives (``state`` None: the whole file). The state is not
+    kept (None) for a log whose points would take more than ``MAX_HELD_TABLE_BYTES`` to hold."""
+    path = Path(path)
+    held = _read_on(state) if state is not None else None
+    if held is None:
+        held = _read_state(path)
+    run = _run(held)
+    return [run], held if held.parse.points.nbytes() <= MAX_HELD_TABLE_BYTES else None
 
 READER = register(
     Reader(
         format=FORMAT,
         sniff=sniff,
         read=read,
+        resume=resume,
         priority=900,  # the most generic reader: asked last
         description="plain-text console logs and JSON-lines metric logs (see parsers.text_patterns)",
     )

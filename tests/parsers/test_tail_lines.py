@@ -1,0 +1,141 @@
+"""Line-based logs that grow (issue #17 item 4): text console logs, JSON-lines metric logs
+(detectron2's ``metrics.json``) and W&B history JSONL, followed with :class:`parsers.tail.TailReader`
+while the real files of ../shared/real_logs are appended chunk by chunk (cut mid-line, and between
+the two bytes of a CRLF line end): each look parses only the appended complete lines, and every look
+gives exactly what ``parsers.load`` gives on the file as it is then."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import parsers
+from parsers.tail import TailReader
+
+REAL = Path(__file__).resolve().parents[3] / "shared" / "real_logs"
+if not REAL.is_dir():
+    REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real_logs"
+# Looks per grown file: each compares with a whole parsers.load, so a handful keeps the test fast.
+LOOKS = 6
+
+
+def _same_as_load(held: parsers.RunList, root: Path) -> None:
+    full = parsers.load(root)
+    assert [r.key for r in held] == [r.key for r in full]
+    for mine, theirs in zip(held, full):
+        pd.testing.assert_frame_equal(mine.scalars, theirs.scalars)
+        assert (mine.meta, mine.warnings, mine.roles, mine.files, mine.overlaps) == (
+            theirs.meta, theirs.warnings, theirs.roles, theirs.files, theirs.overlaps)
+    assert [str(w) for w in held.all_warnings()] == [str(w) for w in full.all_warnings()]
+
+
+def _cuts(data: bytes, looks: int, seed: int) -> list[int]:
+    """Where the writer stops between looks: random bytes (mid-line, mid-number), one just after a
+    line end, and the end of the file."""
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, len(data)), looks - 2))
+    line_end = data.find(b"\n", len(data) // 2) + 1
+    return sorted({*cuts, line_end, len(data)})
+
+
+def _grow(source: bytes, target: Path, seed: int, looks: int = LOOKS) -> tuple[TailReader, parsers.RunList]:
+    """Append ``source`` to ``target`` chunk by chunk, looking with one TailReader after each chunk;
+    returns the reader and its last look."""
+    reader, held, at = TailReader(), None, 0
+    root = target.parent
+    for cut in _cuts(source, looks, seed):
+        with open(target, "ab") as fh:
+            fh.write(source[at:cut])
+        at = cut
+        held = reader.load(root)
+        _same_as_load(held, root)
+    return reader, held
+
+
+def _real(*parts: str) -> bytes:
+    path = REAL.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} not present")
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("parts, limit", [
+    (("text_logs", "nyu-ssod-detectron2", "output", "log_supervised_lr_0.040_balance.txt"), None),
+    (("text_logs", "build-nanogpt-agndm", "log_linear_lr", "log.txt"), 120_000),  # the first 6,000 steps
+])
+def test_real_text_logs_grown_chunk_by_chunk_read_as_a_whole_read(tmp_path: Path, parts: tuple[str, ...],
+                                                                  limit: int | None) -> None:
+    source = _real(*parts)[:limit]
+    target = tmp_path / parts[-3] / parts[-1]
+    target.parent.mkdir(parents=True)
+    reader, held = _grow(source, target, seed=len(source))
+    assert held[0].format == "text_log"
+    assert reader.whole == 1 and reader.resumed >= 2  # the first look whole (once recognised), then appended only
+
+
+def test_a_restart_appended_to_metrics_json_is_superseded_as_a_whole_read_does(tmp_path: Path) -> None:
+    """detectron2's metrics.json after a resume from a checkpoint: the iteration goes back."""
+    source = _real("detectron2_metrics_json", "detectron-mine-gralach", "output", "metrics.json")
+    target = tmp_path / "run" / "metrics.json"
+    target.parent.mkdir()
+    _reader, held = _grow(source, target, seed=3)
+    assert held[0].overlaps  # the restarts are there, and found incrementally
+
+
+def test_crlf_line_ends_cut_between_cr_and_lf(tmp_path: Path) -> None:
+    source = _real("text_logs", "build-nanogpt-agndm", "log_no_warmup", "log.txt")[:60_000].replace(b"\n", b"\r\n")
+    target = tmp_path / "nanogpt" / "log.txt"
+    target.parent.mkdir()
+    reader = TailReader()
+    at = 0
+    for cut in (source.find(b"\r\n", 20_000) + 1, source.find(b"\r\n", 40_000) + 1, len(source)):
+        with open(target, "ab") as fh:  # the writer stopped between "\r" and "\n"
+            fh.write(source[at:cut])
+        at = cut
+        _same_as_load(reader.load(target.parent), target.parent)
+    assert reader.resumed == 2
+
+
+def _mnist_lines(epochs: int, batches: int) -> bytes:
+    """The console of PyTorch's MNIST example (its own format string): the batch counter restarts
+    every epoch, and each epoch ends with a test line."""
+    out = []
+    n = batches * 64
+    for epoch in range(1, epochs + 1):
+        for batch_idx in range(batches):
+            loss = 2.3 / (1 + 0.01 * (epoch * batches + batch_idx))
+            out.append("Train Epoch: {} [{}/{} ({:.0f}%)]\tLoss: {:.6f}".format(
+                epoch, batch_idx * 64, n, 100.0 * batch_idx / batches, loss))
+        out.append("\nTest set: Average loss: {:.4f}, Accuracy: {}/{} ({:.0f}%)\n".format(
+            0.1 / epoch, 9800 + epoch, 10000, 98.0 + epoch / 10))
+    return ("\n".join(out) + "\n").encode()
+
+
+def test_epoch_batch_counter_keeps_its_axis_across_looks(tmp_path: Path) -> None:
+    source = _mnist_lines(epochs=6, batches=40)
+    target = tmp_path / "mnist" / "train.out"
+    target.parent.mkdir()
+    reader, held = _grow(source, target, seed=11, looks=8)
+    steps = held[0].series("Loss")["step"].to_numpy()
+    assert len(steps) == 240 and (steps[1:] > steps[:-1]).all()  # one axis, never restarted
+    assert reader.whole == 1
+
+
+def test_a_log_rewritten_in_place_is_read_whole(tmp_path: Path) -> None:
+    source = _real("text_logs", "build-nanogpt-agndm", "log_linear_lr", "log.txt")[:50_000]
+    root = tmp_path / "run"
+    root.mkdir()
+    target = root / "log.txt"
+    target.write_bytes(source[:30_000])
+    reader = TailReader()
+    reader.load(root)
+    with open(target, "r+b") as fh:  # same file, same inode, earlier lines changed and more appended
+        fh.write(source[30_000:40_000].replace(b"train", b"valid"))
+        fh.seek(0, os.SEEK_END)
+        fh.write(source[30_000:50_000])
+    _same_as_load(reader.load(root), root)
+    assert (reader.whole, reader.resumed) == (2, 0)
