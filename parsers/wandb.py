@@ -25,8 +25,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ from .bounded import TooComplex, json_loads, literal_eval
 from .errors import ParseError
 from .model import Run, concat_scalars, empty_scalars
 from .registry import Reader, merged_run, register
+from .tail import CUT_LINE_MESSAGE, MAX_HELD_TABLE_BYTES, SEAL_BYTES
 from .roles import role_of
 
 FORMAT_PANEL = "wandb_csv"
@@ -302,30 +304,101 @@ def _jsonl_chunk(lines: list[str], first_line: int, bad: list[int], deep: list[i
     return pd.DataFrame.from_records(records) if records else None
 
 
-def _jsonl_frame(path: Path, fh, warnings: list[str]) -> pd.DataFrame:
-    """History records of a JSON-lines file, parsed in chunks of lines (bounded memory:
-    a chunk's dicts live only until its frame is built)."""
-    frames: list[pd.DataFrame] = []
-    bad: list[int] = []
-    deep: list[int] = []
-    line_no = 1
-    while True:
-        lines = list(itertools.islice(fh, JSONL_CHUNK_LINES))
-        if not lines:
-            break
-        frame = _jsonl_chunk(lines, line_no, bad, deep)
-        if frame is not None:
-            frames.append(frame)
-        line_no += len(lines)
+def _line_notes(path: Path, bad: list[int], deep: list[int]) -> list[str]:
+    """What a JSON-lines history says about the lines it skipped."""
+    notes = []
     if bad:
         more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
-        warnings.append(f"{path}: line {bad[0]} is not a JSON object, skipped{more}")
+        notes.append(f"{path}: line {bad[0]} is not a JSON object, skipped{more}")
     if deep:
         more = f" and {len(deep) - 1} more" if len(deep) > 1 else ""
-        warnings.append(f"{path}: line {deep[0]} is nested too deeply to read, skipped{more}")
+        notes.append(f"{path}: line {deep[0]} is nested too deeply to read, skipped{more}")
+    return notes
+
+
+def _concat_records(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    frames = [f for f in frames if f is not None]
     if not frames:
-        raise ParseError(path, "no history records")
+        return None
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True, sort=False)
+
+
+def _last_record(line: str) -> pd.DataFrame | None:
+    """A last line without its line end: one record when it is a whole JSON object (an export
+    that ends without a newline), None while it is still being written."""
+    try:
+        record = json_loads(line, parse_constant=str)
+    except (ValueError, TooComplex):
+        return None
+    return pd.DataFrame.from_records([record]) if isinstance(record, dict) else None
+
+
+@dataclass
+class HistoryLines:
+    """A JSON-lines history read up to ``end`` (just past its last ``\n``): the records parsed so
+    far, so a later look parses only the lines appended since (``Reader.resume``)."""
+
+    path: Path
+    frame: pd.DataFrame | None  # every record of the complete lines so far
+    lines: int  # complete lines read (the next line's number is lines + 1)
+    bad: list[int]
+    deep: list[int]
+    end: int
+    head: bytes  # the file's first bytes and the bytes just before ``end``: a file rewritten in
+    seal: bytes  # place no longer holds them there
+    trailing: str  # the text after ``end`` (a line being written, or an export's last line)
+    start: int = 0  # where the read that made this state began (0: the whole file)
+
+    def records(self) -> tuple[pd.DataFrame, list[str]]:
+        """The records a whole read of the file as it is gives, and its notes about skipped lines."""
+        last = None
+        notes = _line_notes(self.path, self.bad, self.deep)
+        if self.trailing.strip():
+            last = _last_record(self.trailing)
+            if last is None:
+                notes.append(f"{self.path}: {CUT_LINE_MESSAGE}")
+        frame = _concat_records([self.frame, last])
+        if frame is None:
+            raise ParseError(self.path, "no history records")
+        return frame, notes
+
+
+def _history_lines(path: Path, held: HistoryLines | None, fh: BinaryIO, base: int) -> HistoryLines:
+    """``held`` (None: nothing read yet) with the complete lines that ``fh`` (the file, at byte
+    ``base``) holds parsed, in chunks of :data:`JSONL_CHUNK_LINES` (bounded memory: a chunk's dicts
+    live only until its frame is built); the text after the last line end waits for it."""
+    frames = [held.frame] if held is not None else []
+    bad = list(held.bad) if held is not None else []
+    deep = list(held.deep) if held is not None else []
+    lines = held.lines if held is not None else 0
+    head, seal = (held.head, held.seal) if held is not None else (b"", b"")
+    end, trailing = base, b""
+    while True:
+        chunk = list(itertools.islice(fh, JSONL_CHUNK_LINES))
+        if not chunk:
+            break
+        if not chunk[-1].endswith(b"\n"):
+            trailing = chunk.pop()
+        if chunk:
+            frames.append(_jsonl_chunk([ln.decode("utf-8") for ln in chunk], lines + 1, bad, deep))
+            data = b"".join(chunk)
+            head, seal = (head + data[:SEAL_BYTES])[:SEAL_BYTES], (seal + data[-SEAL_BYTES:])[-SEAL_BYTES:]
+            lines += len(chunk)
+            end += len(data)
+    return HistoryLines(path=path, frame=_concat_records(frames), lines=lines, bad=bad, deep=deep, end=end,
+                        head=head, seal=seal, trailing=trailing.decode("utf-8", errors="replace"), start=base)
+
+
+def _history_lines_on(state: HistoryLines) -> HistoryLines | None:
+    """``state`` with the lines appended since parsed; None when only a whole read is exact (the
+    bytes at the start or before the read position changed: rewritten in place)."""
+    with open(state.path, "rb") as fh:
+        if fh.read(len(state.head)) != state.head:
+            return None
+        fh.seek(state.end - len(state.seal))
+        if fh.read(len(state.seal)) != state.seal:
+            return None
+        return _history_lines(state.path, state, fh, state.end)
 
 
 def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
@@ -345,7 +418,7 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
                 warnings.append(f"{path}: record {bad[0]} is not an object; {len(bad)} such records skipped")
                 records = [r for r in records if isinstance(r, dict)]
         else:
-            return _jsonl_frame(path, fh, warnings)
+            raise ValueError(kind)
     if not records:
         raise ParseError(path, "no history records")
     return pd.DataFrame.from_records(records)
@@ -353,13 +426,33 @@ def _json_frame(path: Path, kind: str, warnings: list[str]) -> pd.DataFrame:
 
 def read_history(path: Path) -> list[Run]:
     """One history export (CSV, JSON records or JSON lines) -> one Run."""
+    return resume_history(path, None)[0]
+
+
+def resume_history(path: Path, state: HistoryLines | None) -> tuple[list[Run], HistoryLines | None]:
+    """Reader entry point for a history read before: a JSON-lines history parses only the lines
+    appended since ``state`` and adds their records to the ones it holds; the run is then made
+    from all of them exactly as a whole read makes it (``state`` None: the whole file). CSV and
+    JSON-records exports are read whole (state None: nothing to resume)."""
     path = Path(path)
-    text = read_head(path)
-    if text is None:
-        raise ParseError(path, "not a UTF-8 text file")
+    if state is not None:
+        state = _history_lines_on(state)
+    if state is None:
+        text = read_head(path)
+        if text is None:
+            raise ParseError(path, "not a UTF-8 text file")
+        kind = _history_json_kind(path, text)
+        if kind == "lines":
+            with open(path, "rb") as fh:
+                state = _history_lines(path, None, fh, 0)
     warnings: list[str] = []
-    kind = _history_json_kind(path, text)
-    if kind:
+    if state is not None:
+        frame, warnings = state.records()
+        table = Table(path=path, frame=frame)
+        kind = "lines"
+        if state.frame is not None and int(state.frame.memory_usage(index=False).sum()) > MAX_HELD_TABLE_BYTES:
+            state = None  # not held beside the run: read whole on each look
+    elif kind:
         table = Table(path=path, frame=_json_frame(path, kind, warnings))
     else:
         head = sniff_head(path)
@@ -370,6 +463,11 @@ def read_history(path: Path) -> list[Run]:
         if table.frame.empty:
             raise ParseError(path, "no data rows (header only)")
     table.warnings = warnings + table.warnings
+    return [_history_run(path, table, kind)], state
+
+
+def _history_run(path: Path, table: Table, kind: str | None) -> Run:
+    """The run of a history table (its ``_runtime``/``_timestamp`` columns made the clock)."""
     frame = table.frame
     meta: dict[str, Any] = {"source_file": str(path), "layout": "json" if kind else "csv"}
     wall = None
@@ -391,8 +489,8 @@ def read_history(path: Path) -> list[Run]:
         table, step_col, wall_times=wall, require_numeric_table=False)
     meta.update(table_meta)
     name = path.stem if path.stem.lower() not in ("history", "run_history") else f"{path.parent.name}/{path.stem}"
-    return [Run(name=name, path=str(path), format=FORMAT_HISTORY, scalars=scalars, meta=meta,
-                warnings=warnings, files=[str(path)])]
+    return Run(name=name, path=str(path), format=FORMAT_HISTORY, scalars=scalars, meta=meta,
+               warnings=warnings, files=[str(path)])
 
 
 PANEL_READER = register(Reader(
@@ -404,6 +502,6 @@ RUNS_TABLE_READER = register(Reader(
     description="W&B runs table CSV export: config and summary per run, no curves",
 ))
 HISTORY_READER = register(Reader(
-    format=FORMAT_HISTORY, sniff=sniff_history, read=read_history, priority=25,
+    format=FORMAT_HISTORY, sniff=sniff_history, read=read_history, resume=resume_history, priority=25,
     description="W&B run.history()/scan_history() saved as CSV, JSON records or JSON lines",
 ))

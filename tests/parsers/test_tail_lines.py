@@ -6,6 +6,7 @@ gives exactly what ``parsers.load`` gives on the file as it is then."""
 
 from __future__ import annotations
 
+import io
 import os
 import random
 from pathlib import Path
@@ -139,3 +140,37 @@ def test_a_log_rewritten_in_place_is_read_whole(tmp_path: Path) -> None:
         fh.write(source[30_000:50_000])
     _same_as_load(reader.load(root), root)
     assert (reader.whole, reader.resumed) == (2, 0)
+
+
+def test_wandb_history_jsonl_grown_chunk_by_chunk_read_as_a_whole_read(tmp_path: Path) -> None:
+    """The W&B history of a real run (media records, runtime and timestamp keys), cut mid-record."""
+    source = _real("wandb_run_dirs", "spaceinvaders-mfts", "wandb", "wandb-history.jsonl")
+    target = tmp_path / "spaceinvaders" / "wandb-history.jsonl"
+    target.parent.mkdir()
+    reader, held = _grow(source, target, seed=5, looks=8)
+    assert held[0].format == "wandb_history" and reader.whole == 1 and reader.resumed >= 5
+    assert any("gameplays" in w for w in held[0].warnings)  # the media column, as a whole read says
+
+
+def test_history_exported_without_a_final_newline_keeps_its_last_record(tmp_path: Path) -> None:
+    """pandas' ``to_json(lines=True)`` export: a last record without a line end is whole, not cut."""
+    source = _real("wandb_run_dirs", "spaceinvaders-mfts", "wandb", "wandb-history.jsonl")
+    frame = pd.read_json(io.StringIO(source.decode()), lines=True).drop(columns=["gameplays"])
+    text = frame.to_json(orient="records", lines=True).rstrip("\n")
+    root = tmp_path / "export"
+    root.mkdir()
+    target = root / "run_history.jsonl"
+    lines = text.split("\n")
+    target.write_text("\n".join(lines[:100]) + "\n")
+    reader = TailReader()
+    reader.load(root)
+    with open(target, "a") as fh:
+        fh.write("\n".join(lines[100:]))
+    held = reader.load(root)
+    _same_as_load(held, root)
+    assert held[0].step_range == (0, int(frame["_step"].max())) and not held[0].warnings
+    with open(target, "a") as fh:  # the next record is being written
+        fh.write('\n{"episodic_reward": 12')
+    held = reader.load(root)
+    _same_as_load(held, root)
+    assert any("no line end" in w for w in held[0].warnings) and reader.resumed == 2
