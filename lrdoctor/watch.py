@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # the analysis package pulls in SciPy: imported when first ne
 
 # Time units for "3 min ago" (largest first): a finding minutes old reads in minutes, not seconds.
 AGO_UNITS: tuple[tuple[float, str], ...] = ((86400.0, "d"), (3600.0, "h"), (60.0, "min"), (1.0, "s"))
+# Younger than this, a finding was logged "just now": "0 s ago" reads as a glitch.
+JUST_NOW_S = 1.0
 # Verb phrases for a banner line ("diverged at step 41,200"); unknown modes use their name.
 MODE_PHRASES: dict[str, str] = {
     "diverged": "diverged",
@@ -98,12 +100,13 @@ class WatchUpdate:
 
 
 def ago(when: float, now: float | None = None) -> str:
-    """``'3 min ago'`` / ``'12 s ago'`` / ``'2 h ago'``."""
+    """``'just now'`` (under a second) / ``'12 s ago'`` / ``'3 min ago'`` / ``'2 h ago'``: whole
+    units elapsed, as clocks count (59 s is not yet "1 min")."""
     delta = max(0.0, (time.time() if now is None else now) - when)
     for size, unit in AGO_UNITS:
-        if delta >= size or unit == "s":
-            return f"{delta / size:.0f} {unit} ago"
-    return "just now"  # pragma: no cover - the loop always returns
+        if delta >= size:
+            return f"{int(delta // size)} {unit} ago"
+    return "just now"
 
 
 def run_id(run: Run) -> RunId:

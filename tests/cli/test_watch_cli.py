@@ -79,3 +79,13 @@ def test_watcher_reads_only_the_appended_records(live_tb_run) -> None:
     assert (watcher.reader.whole, watcher.reader.resumed) == (1, 1)
     assert not watcher.poll().changed  # nothing appended: nothing read
 
+
+
+def test_relative_times_read_as_a_person_says_them() -> None:
+    """The banner and ``lrdoctor watch`` lines: never "0 s ago", and whole units elapsed."""
+    from lrdoctor.watch import ago
+
+    assert ago(100.0, now=100.0) == ago(100.0, now=100.9) == "just now"
+    assert ago(100.0, now=99.0) == "just now"  # a clock a little ahead of ours
+    assert ago(100.0, now=101.2) == "1 s ago" and ago(100.0, now=159.9) == "59 s ago"
+    assert ago(0.0, now=119.0) == "1 min ago" and ago(0.0, now=3 * 3600 + 5) == "3 h ago"
