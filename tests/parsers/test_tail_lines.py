@@ -174,3 +174,51 @@ def test_history_exported_without_a_final_newline_keeps_its_last_record(tmp_path
     held = reader.load(root)
     _same_as_load(held, root)
     assert any("no line end" in w for w in held[0].warnings) and reader.resumed == 2
+
+
+def _copy_run_folder(source: Path, target: Path, growing: str) -> bytes:
+    """The run folder's small files copied as they are; the ``growing`` file left empty, its bytes returned."""
+    if not source.is_dir():
+        pytest.skip(f"{source} not present")
+    data = b""
+    for f in sorted(source.rglob("*")):
+        if f.is_file():
+            out = target / f.relative_to(source)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if f.name == growing:
+                data = f.read_bytes()
+                out.touch()
+            else:
+                out.write_bytes(f.read_bytes())
+    return data
+
+
+def test_wandb_run_folder_binary_log_grown_record_by_record(tmp_path: Path) -> None:
+    """A W&B run folder as the client writes it: the binary run-<id>.wandb log grows (cut inside
+    records and across its 32 KiB blocks); each look decodes only the records after the last one."""
+    pytest.importorskip("wandb")
+    name = "run-20230329_015729-t2wihhdg"
+    target = tmp_path / "wandb" / name
+    data = _copy_run_folder(REAL / "wandb_run_dirs" / "verysimpletransformer" / name, target, "run-t2wihhdg.wandb")
+    (target / "run-t2wihhdg.wandb").unlink()
+    reader, held = _grow(data, target / "run-t2wihhdg.wandb", seed=17, looks=5)
+    assert held[0].format == "wandb_run_dir" and held[0].meta["records"] > 4000  # the whole log, decoded in pieces
+    assert reader.whole == 1 and reader.resumed == 4
+
+
+def test_wandb_run_folder_console_and_history_jsonl_grown(tmp_path: Path) -> None:
+    """Run folders whose history is the console (output.log) or the old clients' wandb-history.jsonl."""
+    name = "run-20260123_005619-q4ebbqpc"
+    target = tmp_path / "wandb" / name
+    data = _copy_run_folder(REAL / "wandb_run_dirs" / "loss-plateau" / name, target, "output.log")
+    (target / "files" / "output.log").unlink()
+    reader, held = _grow(data, target / "files" / "output.log", seed=23)
+    assert held[0].meta["history_sources"] == [str(target / "files" / "output.log")]
+    assert reader.resumed >= 3
+    sample = Path(__file__).resolve().parents[2] / "sample_logs" / "transcribed" / "wandb_offline" / "wandb"
+    name = "offline-run-20261126_095553-66f5ae86"
+    target = tmp_path / "old" / "wandb" / name
+    data = _copy_run_folder(sample / name, target, "wandb-history.jsonl")
+    (target / "files" / "wandb-history.jsonl").unlink()
+    reader, held = _grow(data, target / "files" / "wandb-history.jsonl", seed=29)
+    assert held[0].meta["history_sources"][0].endswith("wandb-history.jsonl") and reader.resumed >= 3
