@@ -408,124 +408,138 @@ def bench_analysis(ctx: Context) -> list[Row]:
 
 
 # =========================================================================== execution (helper "fleet")
-class CpuMeter:
-    """CPU seconds used by this process and every process below it (pool workers under the fork
-    server, Dask nannies and workers), sampled from /proc while the work runs (Linux only).
+_CPU_SAMPLER = r"""
+import json, os, sys, select
+root, tick, period = int(sys.argv[1]), os.sysconf("SC_CLK_TCK"), float(sys.argv[2])
+def tree():
+    parents, cpu = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    mine = {}
+    for pid in cpu:
+        p, hops = pid, 0
+        while p not in (0, 1, root) and hops < 64:
+            p, hops = parents.get(p, 0), hops + 1
+        if p == root and pid != os.getpid():
+            mine[pid] = cpu[pid]
+    return mine
+seen = tree()
+start = dict(seen)
+print("ready", flush=True)
+while not select.select([sys.stdin], [], [], period)[0]:
+    for pid, t in tree().items():
+        seen[pid] = max(seen.get(pid, 0.0), t)
+for pid, t in tree().items():
+    seen[pid] = max(seen.get(pid, 0.0), t)
+print(json.dumps(sum(t - start.get(pid, 0.0) for pid, t in seen.items())))
+"""
 
-    A process's last sample is at most SAMPLE_S old when it exits, so a short-lived worker's final
-    moments can be missed: cores busy is a slight underestimate, never an overestimate.
+
+class CpuMeter:
+    """CPU seconds used by this process and every process below it (pool workers, the fork server,
+    Dask nannies and workers), sampled from /proc while the work runs (Linux only).
+
+    The sampler is a separate process, not a thread: a thread here would change how the fleet
+    starts its workers (it forks only a single-threaded process). A process's last sample is at
+    most SAMPLE_S old when it exits, so a short-lived worker's final moments can be missed: cores
+    busy is a slight underestimate, never an overestimate.
     """
 
     SAMPLE_S = 0.1
 
-    def __init__(self) -> None:
-        import threading
-
-        self._seen: dict[int, float] = {}
-        self._start: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._tick = os.sysconf("SC_CLK_TCK")
-
-    def _tree(self) -> dict[int, float]:
-        parents: dict[int, int] = {}
-        cpu: dict[int, float] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as fh:
-                    fields = fh.read().rsplit(b")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry)] = int(fields[1])
-            cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / self._tick
-        mine, me = {}, os.getpid()
-        for pid in cpu:
-            p, hops = pid, 0
-            while p not in (0, 1, me) and hops < 64:
-                p, hops = parents.get(p, 0), hops + 1
-            if p == me:
-                mine[pid] = cpu[pid]
-        return mine
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.SAMPLE_S):
-            for pid, t in self._tree().items():
-                self._seen[pid] = max(self._seen.get(pid, 0.0), t)
-
     def __enter__(self) -> "CpuMeter":
-        self._start = self._tree()
-        self._seen = dict(self._start)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _CPU_SAMPLER, str(os.getpid()), str(self.SAMPLE_S)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        assert self._proc.stdout.readline().strip() == "ready"
         self._wall = time.perf_counter()
-        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        for pid, t in self._tree().items():
-            self._seen[pid] = max(self._seen.get(pid, 0.0), t)
         self.wall = time.perf_counter() - self._wall
-        self.cpu = sum(t - self._start.get(pid, 0.0) for pid, t in self._seen.items())
+        out, _ = self._proc.communicate("")
+        self.cpu = float(out.strip().splitlines()[-1])
 
     @property
     def cores(self) -> float:
         return self.cpu / self.wall if self.wall else 0.0
 
 
+def _measure(root: Path, n: int, **kw: object) -> CpuMeter:
+    """``analyze_paths([root], **kw)`` under a CpuMeter, with the load average just before."""
+    from lrdoctor.fleet import analyze_paths
+
+    load = os.getloadavg()[0]
+    with CpuMeter() as meter:
+        analysis = analyze_paths([root], **kw)
+    assert len(analysis.runs) == n, (len(analysis.runs), n)
+    meter.load = load
+    return meter
+
+
+def _busy(m: CpuMeter) -> str:
+    return f"{m.cores:.2f} cores busy, load {m.load:.1f}"
+
+
 def bench_execution(ctx: Context) -> list[Row]:
-    """``analyze_paths`` on N-run fleets: serial, the local pool, a 2-worker LocalCluster, the cache."""
+    """``analyze_paths`` on N-run fleets: serial, the default (this process + workers), a 2-worker
+    LocalCluster, the cache. The LocalCluster rows come last: the cluster leaves threads in this
+    process, and the default path forks its workers only from a single-threaded process."""
     import shutil
 
-    from lrdoctor.fleet import analyze_paths, default_jobs
+    from lrdoctor.fleet import default_jobs
     from lrdoctor.fleet.cache import ResultCache
 
     rows: list[Row] = []
-    for n in sorted({max(2, int(x * ctx.args.scale)) for x in EXECUTION_RUNS}):
-        root = ensure(ctx.cache / f"tb_fleet_{n}x{FLEET_TAGS}x{FLEET_STEPS}", lambda p, n=n: make_fleet(p, n))
+    sizes = sorted({max(2, int(x * ctx.args.scale)) for x in EXECUTION_RUNS})
+    roots = {n: ensure(ctx.cache / f"tb_fleet_{n}x{FLEET_TAGS}x{FLEET_STEPS}", lambda p, n=n: make_fleet(p, n))
+             for n in sizes}
+    serial_s: dict[int, float] = {}
+    for n, root in roots.items():
         label = f"analyze {n} TB runs"
-
-        def measure(**kw: object) -> CpuMeter:
-            with CpuMeter() as meter:
-                analysis = analyze_paths([root], **kw)
-            assert len(analysis.runs) == n, (len(analysis.runs), n)
-            return meter
-
-        serial = measure(jobs=1, cache=False)
-        rows.append(Row(f"{label}, serial ({serial.cores:.2f} cores busy)", serial.wall,
-                        "serial", serial.wall, "reference"))
+        serial = _measure(root, n, jobs=1, cache=False)
+        serial_s[n] = serial.wall
+        rows.append(Row(f"{label}, serial ({_busy(serial)})", serial.wall, "serial", serial.wall, "reference"))
         jobs = default_jobs()
-        pool = measure(jobs=jobs, cache=False)
-        rows.append(Row(f"{label}, pool of {jobs} ({pool.cores:.2f} cores busy)", pool.wall,
+        pool = _measure(root, n, cache=False)  # the CLI's default: this process and jobs - 1 workers
+        rows.append(Row(f"{label}, default: {jobs} processes ({_busy(pool)})", pool.wall,
                         "serial", serial.wall, f"~1/{jobs}"))
-        try:
-            import distributed
-        except ImportError:
-            distributed = None
-        if distributed is not None:
-            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                          dashboard_address=None) as cluster:
-                dask = measure(scheduler=cluster.scheduler_address, cache=False)
-            rows.append(Row(f"{label}, LocalCluster 2 workers ({dask.cores:.2f} cores busy)", dask.wall,
-                            "serial", serial.wall, "~1/2"))
         store = Path(tempfile.mkdtemp(prefix="lrdoctor-bench-cache-"))
         try:
             cache = ResultCache(store)
-            measure(jobs=jobs, cache=cache)  # fill
-            warm = measure(cache=cache)  # the CLI's default: a pool only when the work pays for one
-            rows.append(Row(f"{label}, cached re-run, nothing changed ({warm.cores:.2f} cores)", warm.wall,
+            _measure(root, n, cache=cache)  # fill
+            warm = _measure(root, n, cache=cache)  # the CLI's default: a pool only when the work pays for one
+            rows.append(Row(f"{label}, cached re-run, nothing changed ({_busy(warm)})", warm.wall,
                             "serial", serial.wall, "seconds"))
             for r in range(3):  # three runs rewritten (same shape, new files)
                 run = root / f"run_{r:04d}"
                 for f in run.glob("*tfevents*"):
                     f.unlink()
                 write_tb_run(run, ["train/loss", "train/lr", "train/grad_norm", "val/loss"], FLEET_STEPS, seed=r)
-            three = measure(cache=cache)
-            rows.append(Row(f"{label}, cached re-run, 3 changed ({three.cores:.2f} cores)", three.wall,
+            three = _measure(root, n, cache=cache)
+            rows.append(Row(f"{label}, cached re-run, 3 changed ({_busy(three)})", three.wall,
                             "serial", serial.wall, "seconds"))
         finally:
             shutil.rmtree(store, ignore_errors=True)
+    try:
+        import distributed
+    except ImportError:
+        return rows
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        for n, root in roots.items():
+            dask = _measure(root, n, scheduler=cluster.scheduler_address, cache=False)
+            rows.append(Row(f"analyze {n} TB runs, LocalCluster 2 workers ({_busy(dask)})", dask.wall,
+                            "serial", serial_s[n], "~1/2"))
     return rows
 
 

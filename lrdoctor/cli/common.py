@@ -26,9 +26,10 @@ def add_load_arguments(parser: argparse.ArgumentParser) -> None:
                         help="no progress bar on stderr (it is drawn only when stderr is a terminal)")
     g = parser.add_argument_group("execution", "where the runs are read and analysed")
     g.add_argument("--jobs", "-j", type=_positive, metavar="N",
-                   help=f"worker processes (default: all {default_jobs()} cores when the work is worth it)")
+                   help=f"processes: this one and N-1 workers (default: all {default_jobs()} cores, the workers "
+                   "started once the first runs' measured cost says the rest pays for them)")
     g.add_argument("--scheduler", metavar="tcp://HOST:8786",
-                   help='a Dask scheduler: one task per run folder on its cluster (pip install "lrdoctor[cluster]")')
+                   help='a Dask scheduler: the run folders sent to its cluster, a few per task (pip install "lrdoctor[cluster]")')
     g.add_argument("--no-cache", action="store_true",
                    help="read and analyse everything again instead of reusing cached results of unchanged runs")
 

@@ -1,9 +1,9 @@
 """Read and analyse many runs on every core, on a Dask cluster, or from the cache: one path for the CLI and the app.
 
 :func:`analyze_paths` and :func:`load_paths` walk the PATHs (local folders or fsspec URLs), make one
-task per run unit (:mod:`.tasks`), take what the cache already holds, run the rest in a local
-process pool (``jobs``, default all cores) or on a Dask cluster (``scheduler``), and put the
-results back in walk order. What needs several runs at once (names told apart, sweeps) is done
+task per run unit (:mod:`.tasks`), take what the cache already holds, run the rest here and in a
+local process pool (``jobs``, default all cores) or on a Dask cluster (``scheduler``), several
+units per message, and put the results back in walk order. What needs several runs at once (names told apart, sweeps) is done
 afterwards on the whole set, so the result is exactly what a serial run gives, in the same order.
 """
 
@@ -12,8 +12,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable, Iterator, Sequence
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from lrdoctor.analysis import Analysis, RunAnalysis, compare_runs
 from parsers import RunList
@@ -24,18 +26,26 @@ from .tasks import Source, Task, TaskResult, plan, run_task
 
 # progress(done, total, what): tasks finished out of all tasks, and the run unit just finished.
 Progress = Callable[[int, int, str], None]
-# Tasks per pool chunk: each worker takes about this many chunks over the run, which keeps all
-# cores busy to the end while sending one message per several small runs instead of one per run.
+# Work sent to a pool worker per message: about this many seconds of tasks (by their measured cost), so
+# the per-message cost (pickling, a pipe round trip) is amortised over several small runs while the last
+# chunks still end close together.
+CHUNK_WORK_S = 0.25
+# Chunks queued per worker beyond the one it runs: it never waits for the next, and little sits queued
+# at the end while this process could have taken it.
+QUEUED_PER_WORKER = 1
+# A pool is started (by default) once the work left, at the cost measured on the tasks done so far in
+# this process, is at least this long: below it, the other cores would not be ready in time to help
+# (a worker starts in ~1 s: a fresh interpreter importing pandas, SciPy and the analysis).
+POOL_MIN_WORK_S = 1.0
+# Tasks done in this process before their measured cost decides about a pool (cost varies per run).
+PROBE_TASKS = 3
+# Chunk size before any task was measured (an explicit --jobs starts the pool at once): a 2k-point
+# run is read and analysed in ~25 ms of CPU (benchmarks/fleet.py).
+EST_TASK_S = 0.025
+# Dask: chunks per worker thread over the run (the cluster balances them; no process of ours helps there).
 CHUNKS_PER_WORKER = 8
-# Below this much estimated work, starting worker processes (about a second: a fresh interpreter
-# importing pandas and SciPy) costs more than the other cores save, so the default runs in-process.
-POOL_MIN_WORK_S = 1.5
-# The estimate: analysing one run takes ~0.1 s (a 2k-point run; issue #14 measured 0.15 s) ...
-EST_TASK_S = 0.1
-# ... and the readers go through ~50 MB of logs a second.
-EST_BYTES_PER_S = 50e6
 # Modules a pool worker needs, imported once by the fork server instead of once per worker.
-WORKER_PRELOAD = ("lrdoctor.fleet.tasks", "lrdoctor.analysis.run_analysis", "scipy.signal", "parsers.tensorboard")
+WORKER_PRELOAD = ("lrdoctor.fleet.execute", "lrdoctor.fleet.tasks", "lrdoctor.analysis.run_analysis", "scipy.signal", "parsers.tensorboard")
 
 
 def default_jobs() -> int:
@@ -47,9 +57,16 @@ def default_jobs() -> int:
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
-    # A forked child inherits the parent's threads' locks (the app's Qt and worker threads):
-    # start workers from a clean interpreter instead.
+    """How pool workers start: forked from this process when that is safe, else a clean interpreter.
+
+    A forked child inherits the locks other threads hold at that moment (the app's Qt and worker
+    threads), so ``fork`` is used only while this process runs a single thread (the CLI, a script):
+    a worker then starts at once with everything imported. Otherwise (and off Linux) workers start
+    from a clean interpreter, which takes a while (see :func:`_start_pool`).
+    """
     if sys.platform.startswith("linux"):
+        if threading.active_count() == 1:
+            return multiprocessing.get_context("fork")
         context = multiprocessing.get_context("forkserver")
         # The server imports the readers and the analysis once; each worker forks from it warm.
         context.set_forkserver_preload(list(WORKER_PRELOAD))
@@ -62,10 +79,105 @@ def _serial(tasks: Sequence[Task]) -> Iterator[TaskResult]:
         yield run_task(task)
 
 
-def _pool(tasks: Sequence[Task], jobs: int) -> Iterator[TaskResult]:
-    chunk = max(1, len(tasks) // (jobs * CHUNKS_PER_WORKER))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
-        yield from pool.map(run_task, tasks, chunksize=chunk)
+def run_chunk(tasks: Sequence[Task]) -> list[TaskResult]:
+    """Several tasks in one message to a worker (a pool worker or a Dask worker)."""
+    return [run_task(task) for task in tasks]
+
+
+def _ready() -> bool:
+    """A worker's answer once it has started (its imports done)."""
+    return True
+
+
+def _start_pool(workers: int, context: multiprocessing.context.BaseContext) -> ProcessPoolExecutor:
+    """A pool whose workers have started: returns once one of them answered.
+
+    Forked workers start at once. From a clean interpreter it takes a while (the fork server imports
+    pandas, SciPy and the analysis before it forks the first worker, and ``submit`` waits for that
+    fork), so the default path then calls this in a thread and goes on working meanwhile.
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        pool.submit(_ready).result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return pool
+
+
+class _Shared:
+    """This process works through the tasks from the front while pool workers take chunks ahead of it.
+
+    With ``auto``, a pool is started (in a thread) only once the work left, at the cost measured
+    here so far, pays for one, and chunks are sent only once a worker answered: a pool that is slow
+    to start (a loaded machine, slow imports) or cannot start costs this process nothing. Without
+    ``auto`` (``jobs`` given) the pool is started at once and waited for: the caller asked for those
+    processes. Results come out in task order.
+    """
+
+    def __init__(self, tasks: Sequence[Task], jobs: int, auto: bool) -> None:
+        self.tasks = tasks
+        self.workers = jobs - 1  # this process is one of the jobs
+        self.auto = auto
+        self.spent = 0.0  # CPU seconds of the tasks run here
+        self.measured = 0
+
+    def _per_task(self) -> float:
+        return self.spent / self.measured if self.measured else EST_TASK_S
+
+    def _pays(self, left: int) -> bool:
+        return self.measured >= PROBE_TASKS and self._per_task() * left >= POOL_MIN_WORK_S
+
+    def __iter__(self) -> Iterator[TaskResult]:
+        tasks, n = self.tasks, len(self.tasks)
+        results: dict[int, TaskResult] = {}
+        inflight: dict[Future, tuple[int, int]] = {}
+        taken = emitted = 0  # tasks handed out (here or to the pool); results given back, in order
+        pool: ProcessPoolExecutor | None = None
+        starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lrdoctor-pool-start")
+        booting: Future | None = None
+        try:
+            while emitted < n:
+                if pool is None and booting is None and self.workers > 0 and taken < n and (
+                        not self.auto or self._pays(n - taken)):
+                    context = _pool_context()
+                    if context.get_start_method() == "fork" or not self.auto:
+                        pool = _start_pool(self.workers, context)  # at once, or asked for: waited for
+                    else:
+                        booting = starter.submit(_start_pool, self.workers, context)
+                if booting is not None and booting.done():
+                    # a pool that could not start (no fork server, a broken install): the rest here
+                    pool = booting.result() if booting.exception() is None else None
+                    booting, self.workers = None, self.workers if pool is not None else 0
+                if pool is not None:
+                    chunk = max(1, round(CHUNK_WORK_S / max(self._per_task(), 1e-3)))
+                    while taken < n and len(inflight) < self.workers * (1 + QUEUED_PER_WORKER):
+                        lo, hi = taken, min(n, taken + chunk)
+                        inflight[pool.submit(run_chunk, tasks[lo:hi])] = (lo, hi)
+                        taken = hi
+                for future in [f for f in inflight if f.done()]:
+                    lo, hi = inflight.pop(future)
+                    results.update(zip(range(lo, hi), future.result()))
+                while emitted in results:
+                    yield results.pop(emitted)
+                    emitted += 1
+                if emitted >= n:
+                    break
+                if taken < n:  # this process takes the next task itself
+                    i, taken = taken, taken + 1
+                    start = time.process_time()
+                    results[i] = run_task(tasks[i])
+                    self.spent += time.process_time() - start
+                    self.measured += 1
+                else:  # everything handed out: wait for the pool's part
+                    wait(list(inflight), return_when=FIRST_COMPLETED)
+        finally:
+            if booting is not None:  # still starting: shut it down once started, without waiting here
+                booting.add_done_callback(
+                    lambda f: f.exception() is None and f.result().shutdown(wait=False, cancel_futures=True))
+            starter.shutdown(wait=False)
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[TaskResult]:
@@ -78,18 +190,16 @@ def _dask(tasks: Sequence[Task], scheduler: Any) -> Iterator[TaskResult]:
     own = not isinstance(scheduler, Client)
     client = Client(scheduler) if own else scheduler
     try:
-        futures = client.map(run_task, list(tasks), pure=False)
+        threads = max(1, sum(client.nthreads().values()))
+        size = max(1, -(-len(tasks) // (threads * CHUNKS_PER_WORKER)))
+        chunks = [list(tasks[lo : lo + size]) for lo in range(0, len(tasks), size)]
+        futures = client.map(run_chunk, chunks, pure=False)
         for future in futures:  # in task order; the cluster runs them all meanwhile
-            yield future.result()
+            yield from future.result()
             future.release()
     finally:
         if own:
             client.close()
-
-
-def _worth_a_pool(tasks: Sequence[Task]) -> bool:
-    size = sum(max(0, stamp[1]) for t in tasks for stamp in t.stamps)
-    return len(tasks) * EST_TASK_S + size / EST_BYTES_PER_S >= POOL_MIN_WORK_S
 
 
 def run_tasks(
@@ -102,9 +212,10 @@ def run_tasks(
 ) -> list[TaskResult]:
     """Every task's result, in task order: cached ones taken, the rest computed and cached.
 
-    ``scheduler`` (a ``tcp://host:8786`` address or a ``distributed.Client``) sends one task per
-    run unit to a Dask cluster; otherwise ``jobs`` processes (1 = in this process; default: all
-    cores, or in this process when the work is too small to pay for starting workers). Cache hits
+    ``scheduler`` (a ``tcp://host:8786`` address or a ``distributed.Client``) sends the tasks to a
+    Dask cluster, several run units per message; otherwise ``jobs`` processes: this one and
+    ``jobs - 1`` pool workers (1 = in this process only; default: all cores, the workers started
+    only once the cost measured on the first tasks says the work left pays for them). Cache hits
     are never sent anywhere.
     """
     results: list[TaskResult | None] = [None] * len(tasks)
@@ -119,15 +230,14 @@ def run_tasks(
     if progress is not None and done:
         progress(done, len(tasks), "cached")
     pending = [tasks[i] for i in todo]
-    if jobs is None:
-        jobs = default_jobs() if _worth_a_pool(pending) else 1
-    jobs = max(1, int(jobs))
+    auto = jobs is None
+    jobs = default_jobs() if auto else max(1, int(jobs))
     if scheduler is not None:
-        stream = _dask(pending, scheduler)
+        stream: Iterable[TaskResult] = _dask(pending, scheduler)
     elif jobs == 1 or len(pending) <= 1:
         stream = _serial(pending)
     else:
-        stream = _pool(pending, min(jobs, len(pending)))
+        stream = _Shared(pending, min(jobs, len(pending)), auto)
     for i, result in zip(todo, stream):
         results[i] = result
         if cache is not None:

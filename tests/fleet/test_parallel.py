@@ -49,3 +49,29 @@ def test_units_partition_the_walk(real_logs: Path) -> None:
     # Tool-made folders inside a run stay with it: a W&B run's files/ and a Keras run's train/.
     folders = {Path(u.folder).name for u in units}
     assert not folders & {"files", "train", "validation", "lightning_logs"}
+
+
+def test_default_path_with_workers_identical_to_serial(real_logs: Path, monkeypatch) -> None:
+    """The default (jobs=None): this process starts on the runs and workers join once the measured
+    cost says so (here at once: the threshold is lowered so these few runs are worth a pool)."""
+    import threading
+
+    from lrdoctor.fleet import execute
+
+    paths = [real_logs / "tensorboard", real_logs / "keras_csv"]
+    runs, serial = _serial(paths)
+    monkeypatch.setattr(execute, "POOL_MIN_WORK_S", 0.0)
+    forked = analyze_paths(paths, cache=False)  # single-threaded here: workers forked
+    assert json.dumps(contract_dict(forked)) == json.dumps(serial_dict := contract_dict(serial))
+    # with another thread alive (as in the app) workers start from a fork server, in a thread,
+    # possibly after this process has done everything: that pool is shut down without waiting
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        served = analyze_paths(paths, cache=False)
+    finally:
+        stop.set()
+        other.join()
+    assert json.dumps(contract_dict(served)) == json.dumps(serial_dict)
+    assert [str(w) for w in served.warnings] == [str(w) for w in runs.all_warnings()]
