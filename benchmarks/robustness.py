@@ -21,8 +21,10 @@ not change, only how it was logged):
 
 Re-logged runs are written as W&B panel CSVs (``"Step","<run> - <key>","<run> - <key>__MIN",
 "<run> - <key>__MAX"``, one file per chart) and read back with ``parsers.load``, so the readers
-are exercised too. Prints, per variant, the macro-F1 over the modes present and the false-alarm
-rate on healthy runs.
+are exercised too. Prints, per variant, the macro-F1 over the modes present, the false-alarm
+rate on healthy runs, and how many labelled modes the analysis said it could not see at that
+density (its ``not_checked``, e.g. a 3-step spike on a log kept every 10th step): those are
+left out of that run's score rather than counted as misses, and the count keeps that visible.
 """
 
 from __future__ import annotations
@@ -197,11 +199,19 @@ class Score:
     healthy: int = 0
     alarms: int = 0
     runs: int = 0
+    unseen: int = 0  # labelled modes the analysis said it could not check at this density
     mistakes: list[str] = field(default_factory=list)
 
-    def add(self, name: str, truth: set[str], found: set[str], excluded: frozenset[str]) -> None:
+    def add(self, name: str, truth: set[str], found: set[str], excluded: frozenset[str],
+            unchecked: frozenset[str] = frozenset()) -> None:
+        """Score one run. ``excluded``: modes the variant leaves out of every run's score;
+        ``unchecked``: modes the analysis said it could not check on this run (``not_checked``) and
+        did not claim: a labelled one of them is counted in ``unseen``, not as a miss."""
         labelled = bool(truth)  # a run labelled only with excluded modes is not a healthy run
         truth, found = truth - excluded, found - excluded
+        said = (unchecked - found) & truth
+        self.unseen += len(said)
+        truth = truth - said
         self.runs += 1
         for m in MODES:
             if m in excluded:
@@ -255,8 +265,13 @@ def evaluate(corpus: Path, variants: list[Variant], scratch: Path) -> dict[str, 
                 out = scratch / v.name / folder.name
                 write_wandb(out, v.transform(base), v.keys)
                 target = parsers.load(out)[:1]
-            found = {f.mode for f in analyze(target).runs[0].findings} if target else {"<nothing loaded>"}
-            scores[v.name].add(folder.name, truth, found, v.excluded)
+            if target:
+                ra = analyze(target).runs[0]
+                found = {str(f.mode.value) for f in ra.findings}
+                unchecked = frozenset(m for nc in ra.not_checked for m in nc.modes)
+            else:
+                found, unchecked = {"<nothing loaded>"}, frozenset()
+            scores[v.name].add(folder.name, truth, found, v.excluded, unchecked)
     return scores
 
 
@@ -269,11 +284,13 @@ def print_table(title: str, scores: dict[str, Score], verbose: bool) -> None:
     short = {"diverged": "div", "oscillating": "osc", "spikes": "spk", "lr_too_low": "low", "plateau": "plat",
              "no_warmup": "warm", "decayed_too_early": "decay", "overfitting": "ovf"}
     print(f"\n{title}")
-    head = f"{'variant':<19}{'macroF1':>8}{'false alarms':>15}" + "".join(f"{short[m]:>6}" for m in MODES)
+    head = (f"{'variant':<19}{'macroF1':>8}{'false alarms':>15}{'said unseen':>12}"
+            + "".join(f"{short[m]:>6}" for m in MODES))
     print(head)
     for name, sc in scores.items():
         fa = f"{sc.alarms}/{sc.healthy} {sc.alarms / sc.healthy:.0%}" if sc.healthy else "-"
-        print(f"{name:<19}{_fmt(sc.macro_f1()):>8}{fa:>15}" + "".join(f"{_fmt(sc.f1(m)):>6}" for m in MODES))
+        print(f"{name:<19}{_fmt(sc.macro_f1()):>8}{fa:>15}{sc.unseen:>12}"
+              + "".join(f"{_fmt(sc.f1(m)):>6}" for m in MODES))
     if verbose:
         for name, sc in scores.items():
             if sc.mistakes:

@@ -20,9 +20,6 @@ from .wording import lr as fmt_lr
 # Modes that read the LR curve itself: a constant-LR plateau (where decaying pays) and an
 # LR that reached ~0 too early. The "never learned" plateau needs no LR and still runs.
 NEEDS_LR_CURVE: tuple[str, ...] = ("plateau", "decayed_too_early")
-# Spikes recover within spikes.RECOVERY_STEPS; a 3-point median needs this many logged
-# points inside that window to tell a spike from one bad point.
-POINTS_PER_SPIKE = 3
 
 
 @dataclass(frozen=True)
@@ -46,8 +43,13 @@ def _median_interval(steps: np.ndarray) -> float:
     return float(np.median(np.diff(steps))) if len(steps) > 1 else float("inf")
 
 
-def not_checked(sig: Signals) -> list[NotChecked]:
-    """Every check the run's logs do not allow, with why."""
+def not_checked(sig: Signals, found: set[str] | frozenset[str] = frozenset()) -> list[NotChecked]:
+    """Every check the run's logs do not allow, with why; modes in ``found`` were seen anyway
+    (a symptom larger than the gap the logs leave) and are not listed."""
+    return without_modes(_gaps(sig), tuple(found))
+
+
+def _gaps(sig: Signals) -> list[NotChecked]:
     out: list[NotChecked] = []
     if sig.view is None:
         return out
@@ -56,15 +58,20 @@ def not_checked(sig: Signals) -> list[NotChecked]:
         known = (f"; its value {fmt_lr(value)} is known from the run's {source} but not its schedule"
                  if value is not None else "")
         out.append(NotChecked(NEEDS_LR_CURVE, "need the LR curve, which was not logged" + known))
-    # Spikes: enough points inside a recovery window to see a jump and its return.
+    # Spikes: enough points inside the shortest spike to tell it from one bad batch.
     interval = _median_interval(sig.view.steps)
-    if interval * POINTS_PER_SPIKE > spikes.RECOVERY_STEPS:
-        out.append(NotChecked(("spikes",), f"the loss is logged every {interval:,.0f} steps; spikes that "
-                                           f"recover within {spikes.RECOVERY_STEPS} steps cannot be seen"))
-    # No warmup: enough points in the early window to see the loss climb.
+    if not sig.loss.has_band and not spikes.resolved(interval):
+        out.append(NotChecked(("spikes",), f"the loss is logged every {interval:,.0f} steps; a spike "
+                                           f"over within {spikes.SHORT_SPIKE_STEPS} steps cannot be told "
+                                           "from one bad batch"))
+    # No warmup: points dense enough to see a short climb, and enough of them in the early window.
     end = warmup.early_window_end(sig)
     n_early = int(np.count_nonzero(sig.view.steps <= end))
-    if n_early < warmup.MIN_EARLY_POINTS:
+    if not warmup.resolved(interval):
+        out.append(NotChecked(("no_warmup",), f"the loss is logged every {interval:,.0f} steps; an early climb "
+                                              f"over within {warmup.SHORT_CLIMB_STEPS} steps falls between "
+                                              "two points"))
+    elif n_early < warmup.MIN_EARLY_POINTS:
         out.append(NotChecked(("no_warmup",), f"only {n_early} loss points in the first "
                                               f"{end - sig.first_step:,.0f} steps, too few to see an early climb"))
     # Overfitting: enough evaluations to see a minimum and a rise after it.

@@ -8,7 +8,7 @@ import pandas as pd
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import Signals
+from .signals import Signals, initial_level
 
 # "Explodes": 10x the initial loss is far beyond any minibatch noise or early bump, the
 # level at which practitioners call a run blown up (and the corpus' definition).
@@ -18,6 +18,12 @@ EXPLOSION_FACTOR = 10.0
 RECOVERY_WINDOW = 21
 # Back below 90% of the initial loss means the network learned again after the bump.
 RECOVERY_FRACTION = 0.9
+# A run that had learned and then shot above its initial loss by twice what it had learned
+# (3x the start, for a loss that had fallen near zero: no minibatch reaches that) lost it all
+# in a blow-up, whatever the log's sampling caught of the peak (a log kept every 10th step
+# may see 6x of a 20x blow-up): with no recovery after, that is divergence too. Measured in
+# the run's own progress, so it reads loss + c as loss.
+COLLAPSE_OVER_PROGRESS = 2.0
 # A blow-up that never recovered undid all the progress: the widest margin below the edge
 # (see lr_advice).
 UNDONE_BY_DIVERGENCE = 1.0
@@ -27,8 +33,12 @@ NONFINITE_CONFIDENCE = 0.95
 EXPLOSION_CONFIDENCE = 0.85
 
 
-def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float) -> tuple[int | None, int | None]:
-    """(diverged_at_step, first_nonfinite_step) of a loss curve, by the rule above."""
+def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
+                    highs: np.ndarray | None = None) -> tuple[int | None, int | None]:
+    """(diverged_at_step, first_nonfinite_step) of a loss curve, by the rule above.
+
+    ``highs``: each point's highest raw value (a bucketed export's max band): a blow-up the
+    bucket's mean dilutes below 10x still shows there."""
     if len(values) == 0:
         return None, None
     nonfinite = ~np.isfinite(values)
@@ -38,18 +48,26 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float) -> tuple[i
     recover_at = l0 - (1.0 - RECOVERY_FRACTION) * scale
     as_inf = np.where(nonfinite, np.inf, values)
     bad = nonfinite | (as_inf >= blown_at)
-    if not bad.any():
-        return None, first_nonfinite
+    with np.errstate(invalid="ignore"):
+        if highs is not None:
+            bad |= highs >= blown_at
+        # Collapse: above the start by twice what was learned before (the 3-point running
+        # best, so one lucky batch is no progress).
+        m3 = pd.Series(np.where(nonfinite, np.nan, values)).rolling(3, min_periods=1).median().to_numpy()
+        best_before = np.fmin.accumulate(np.where(np.isfinite(m3), m3, np.inf))
+        learned = np.maximum(l0 - best_before, 0.0)
+        collapsed = (learned > 0) & (as_inf >= l0 + COLLAPSE_OVER_PROGRESS * learned) & (best_before < recover_at)
     # Forward windows (the point and the ones after it), so the good points before a
     # blow-up never count as a recovery after it.
     roll = pd.Series(as_inf[::-1]).rolling(RECOVERY_WINDOW, min_periods=1).median().to_numpy()[::-1]
     recovered = roll < recover_at
     # recovered_after[i]: some point strictly after i is back below the recovery level.
     recovered_after = np.r_[np.maximum.accumulate(recovered[::-1])[::-1][1:], False]
-    cand = bad & ~recovered_after
-    if not cand.any():
-        return None, first_nonfinite
-    return int(steps[np.argmax(cand)]), first_nonfinite
+    # The 10x explosion dates the divergence where the log caught one; a collapse only where it did not.
+    for cand in (bad & ~recovered_after, collapsed & ~recovered_after):
+        if cand.any():
+            return int(steps[np.argmax(cand)]), first_nonfinite
+    return None, first_nonfinite
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -60,8 +78,13 @@ def detect(sig: Signals) -> Finding | None:
     fin = curve.finite
     if not fin.any():
         return _never_finite(sig)
-    l0 = sig.view.l0 if sig.view is not None else float(np.median(curve.values[fin][:3]))
-    at, first_nf = divergence_step(curve.steps, curve.values, l0)
+    l0 = sig.view.l0 if sig.view is not None else initial_level(curve.steps[fin], curve.values[fin])
+    if curve.has_band and np.isfinite(curve.lo[0]):
+        # A bucketed export's first point is the mean of its first bucket, which may already
+        # hold the blow-up (a digits MLP at LR 1.5 is at 140x within 8 steps): its lowest raw
+        # value is the level the run had reached before it.
+        l0 = min(l0, float(curve.lo[0]))
+    at, first_nf = divergence_step(curve.steps, curve.values, l0, curve.hi if curve.has_band else None)
     if at is None:
         return None
     i = int(np.searchsorted(curve.steps, at))
@@ -97,7 +120,11 @@ def detect(sig: Signals) -> Finding | None:
             ev["grad_norm_before"] = float(np.median(g.values[pre][-RECOVERY_WINDOW:]))
         post = g.steps >= at
         ev["grad_norm_nonfinite_after"] = bool((~g.finite[post]).any()) if post.any() else False
-    what = "became non-finite" if first_nf is not None and first_nf <= at else f"rose {w.factor(abs(at_value(curve, at) / low_val) if low_val else float('inf'))}"
+    top = at_value(curve, at)
+    if curve.has_band and np.isfinite(curve.hi[i]):
+        top = max(top, float(curve.hi[i]))  # the bucket's highest raw loss, not its diluted mean
+    what = ("became non-finite" if first_nf is not None and first_nf <= at
+            else f"rose {w.factor(abs(top / low_val) if low_val else float('inf'))}")
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
     if lr_at is not None:
         summary += f" with LR {w.lr(lr_at)}"

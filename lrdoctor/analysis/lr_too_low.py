@@ -35,6 +35,13 @@ LR_END_MIN = 0.5
 # gain at least this share of its own progress (first evaluation -> best).
 VAL_LATE_MIN_SHARE = 0.05
 VAL_LATE_MIN_POINTS = 5
+# The late fall is statistically clear when the 95% interval of the training loss's late
+# slope stays below zero; a sparse log (20 points in the last 40%) may leave that interval
+# straddling zero while the run is plainly still learning. The evaluations, logged on their
+# own schedule and far less noisy than minibatches, then settle it: a falling training
+# slope with the validation loss still gaining at least this share of its progress over
+# the last 40% is a run still falling too.
+VAL_STILL_FALLING = 0.1
 
 # Steps saved by a higher LR are only claimed while the fitted curve is far from its floor:
 # doubling the run must still buy this share of the achievable progress (else a higher LR
@@ -125,7 +132,8 @@ def detect(sig: Signals) -> Finding | None:
     if sel.sum() < 5:
         return None
     slope, _, lo, hi = theil_sen(view.steps[sel], view.values[sel])
-    if not hi < 0:  # the late fall must be statistically clear
+    # the late fall must be statistically clear, from the training loss or the evaluations
+    if not (hi < 0 or slope < 0 and val_share is not None and val_share >= VAL_STILL_FALLING):
         return None
     fc = forecast_loss(view.steps, view.values)
     # Repeated spikes in the slow run cap how far the LR may rise; a lone excursion is

@@ -7,7 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import TINY, LossView, Signals, mad_noise, rolling_median
+from .signals import MIN_LEVEL_POINTS, TINY, LossView, Signals, point_noise
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -39,6 +39,12 @@ MAX_REL_DROP = 0.15
 # land on a high and a low swing is not a trend).
 DROP_SE = 1.0
 MEDIAN_SE = float(np.sqrt(np.pi / 2))
+# The bounce is an estimate from the 2nd half's points: the MAD of n normal draws is
+# uncertain by ~1.17/sqrt(n) of itself (its 37% efficiency). The bounce counts as large only
+# when it clears MIN_NOISE after this many such errors are taken off, so a log with 25
+# points in its 2nd half (every 10th step) does not read its own sampling luck as a bounce.
+NOISE_SE = 1.0
+MAD_RELATIVE_SE = 1.166
 # Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
 
@@ -53,7 +59,8 @@ def _bounce_unit(view: LossView) -> float:
 def _points(view: LossView, a: float, b: float) -> int:
     """How many points ``view.level_frac(a, b)`` takes its median over."""
     s0, s1 = float(view.curve.steps[0]), float(view.curve.steps[-1])
-    return int(np.count_nonzero((view.steps >= s0 + a * (s1 - s0)) & (view.steps <= s0 + b * (s1 - s0))))
+    inside = int(np.count_nonzero((view.steps >= s0 + a * (s1 - s0)) & (view.steps <= s0 + b * (s1 - s0))))
+    return min(max(inside, MIN_LEVEL_POINTS), len(view.values))
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -75,14 +82,15 @@ def detect(sig: Signals) -> Finding | None:
     vals = view.values[sel]
     if len(vals) < 10:
         return None
-    noise2 = mad_noise(vals, rolling_median(vals, view.window)) * view.noise_scale
+    noise2 = point_noise(vals, view.window) * view.noise_scale
     q05, q50, q95 = np.quantile(vals, [0.05, 0.5, 0.95])
     skew = (q95 - q50) / max(q50 - q05, TINY)
     n_mid, n_end = _points(view, 0.5 - h, 0.5 + h), _points(view, 1 - 2 * h, 1.0)
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
-    if noise2 < MIN_NOISE * _bounce_unit(view) or skew > MAX_SKEW or real_drop:
+    surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(len(vals)))
+    if surely < MIN_NOISE * _bounce_unit(view) or skew > MAX_SKEW or real_drop:
         return None
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:

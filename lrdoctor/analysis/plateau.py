@@ -9,7 +9,7 @@ import numpy as np
 from . import never_learned
 from . import wording as w
 from .findings import Finding, LRBasis, Mode
-from .signals import Signals, mad_noise, rolling_median
+from .signals import Signals, point_noise
 from .thresholds import LEVEL_WINDOW
 
 # Constant LR over the tail: the LR in the last 40% stays above this share of the peak.
@@ -37,7 +37,7 @@ def _end_noise(view) -> float:
     """Per-step noise over the last 10% of the run (MAD around its rolling median)."""
     s0, s1 = float(view.steps[0]), float(view.steps[-1])
     vals = view.values[view.steps >= s1 - 0.1 * (s1 - s0)]
-    return mad_noise(vals, rolling_median(vals, view.window)) * view.noise_scale
+    return point_noise(vals, view.window) * view.noise_scale
 
 
 def detect(sig: Signals) -> Finding | None:

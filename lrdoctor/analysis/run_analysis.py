@@ -118,7 +118,7 @@ def _diagnose(run: Run) -> RunAnalysis:
     configured_lr.advise_from_configured_lr(run, findings, logs_lr=bool(sig.lr_peak))
     out.findings = findings
     if div is None:
-        out.not_checked = coverage.not_checked(sig)
+        out.not_checked = coverage.not_checked(sig, {f.mode for f in findings})
         if any(f.evidence.get("stuck") for f in findings):
             # Never learned: where a decay would pay is moot, so its missing LR curve is not a gap.
             out.not_checked = coverage.without_modes(out.not_checked, (Mode.PLATEAU,))

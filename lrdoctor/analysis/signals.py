@@ -34,8 +34,14 @@ from .thresholds import MIN_CURVE_POINTS
 MAX_POINTS = 20_000
 # Points that form the initial level L0: the first logged loss is a single minibatch, a
 # median over a few points is robust to one unlucky batch while still being "before
-# learning" for any run long enough to analyse.
+# learning" for any run long enough to analyse...
 L0_POINTS = 3
+# ...but only points logged within this many steps of the first: on a log kept every 10th
+# step the 2nd and 3rd points are 10 and 20 updates in, where a fast run has already
+# learned (or blown up: digits at LR 1.5 is at 320x its start by step 10), so they are no
+# longer its initial level. In steps, so the same run logged densely or sparsely starts
+# from the same L0.
+L0_STEPS = 3
 # Trend drops are fitted on at most this many bin medians (robust to minibatch noise and
 # cheap on long runs: Theil-Sen is quadratic in its points).
 TREND_BINS = 40
@@ -56,6 +62,12 @@ NORMAL_MAD = 0.6744897501960817
 # 125k slopes (milliseconds), still far more than a slope and its confidence interval need,
 # and each median already averages away its bin's minibatch noise.
 THEIL_SEN_POINTS = 500
+# A level (the median loss of a window) is taken over at least this many points: the
+# median of 8 noisy points is within ~0.45 noise units of the true level, of 2 points
+# (a 4% window of a log kept every 10th step) within ~0.9.
+MIN_LEVEL_POINTS = 8
+# Noise is measured around a rolling median of at least this many points (see point_noise).
+NOISE_WINDOW_POINTS = 15
 # The dynamic range is at least this many noise units: a run that never left its initial
 # level has no range, and its amounts are then measured against its own noise.
 SCALE_MIN_NOISE = 4.0
@@ -73,6 +85,11 @@ class Curve:
     # Raw values averaged into each point (bucketed exports, our own reduction of huge
     # series): an average of k minibatch losses has 1/sqrt(k) of their spread.
     averaged: float = 1.0
+    # A bucketed export's band: the lowest and highest raw value of each point's bucket
+    # (W&B ``__MIN``/``__MAX``; NaN where the export has none). Spikes and early blow-ups
+    # that the bucket's mean dilutes live in ``hi``.
+    lo: np.ndarray | None = None
+    hi: np.ndarray | None = None
 
     @classmethod
     def from_frame(cls, tag: str, df: pd.DataFrame) -> "Curve":
@@ -100,6 +117,22 @@ class Curve:
     def finite(self) -> np.ndarray:
         """Mask of finite values."""
         return np.isfinite(self.values)
+
+    @cached_property
+    def interval(self) -> float:
+        """The median number of steps between two logged points (inf for a single point)."""
+        return float(np.median(np.diff(self.steps))) if len(self.steps) > 1 else float("inf")
+
+    @property
+    def has_band(self) -> bool:
+        """Whether each point carries its bucket's extremes (a bucketed export's min/max band)."""
+        return self.hi is not None and bool(np.isfinite(self.hi).any())
+
+    @property
+    def resolution(self) -> float:
+        """The shortest event, in steps, whose height the log records: every step's extremes
+        for a bucketed export with a band, else the logging interval."""
+        return 1.0 if self.has_band else self.interval
 
     def at(self, step: float) -> float:
         """The value at the last logged step <= ``step`` (first value before the start)."""
@@ -174,6 +207,24 @@ def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]
     return float(slope), float(intercept), float(low), float(high)
 
 
+def initial_level(steps: np.ndarray, values: np.ndarray) -> float:
+    """The loss before learning, L0: the median of the first :data:`L0_POINTS` finite points
+    logged within :data:`L0_STEPS` steps of the first one (the first point alone on a sparse log)."""
+    steps, values = steps[:L0_POINTS], values[:L0_POINTS]
+    return float(np.median(values[steps < steps[0] + L0_STEPS]))
+
+
+def point_noise(values: np.ndarray, window: int) -> float:
+    """The spread of a curve's points around its local level: the normal-consistent MAD of
+    the residuals around a rolling median of at least :data:`NOISE_WINDOW_POINTS` points.
+
+    A narrow median follows the noise it should measure (each point is a fifth of a 5-point
+    median): the residuals of white noise around a 5-point median spread 0.73x as much as
+    the noise, around a 15-point one 0.93x. A run logged every 10th step has fewer points,
+    hence narrower windows, and would look calmer than the same run logged every step."""
+    return mad_noise(values, rolling_median(values, max(int(window), NOISE_WINDOW_POINTS)))
+
+
 def mad_noise(values: np.ndarray, reference: np.ndarray) -> float:
     """Robust noise scale: normal-consistent MAD of the residuals around ``reference``."""
     resid = values - reference
@@ -223,9 +274,20 @@ class LossView:
         return max(self.l0 - self.best, 0.0)
 
     def level(self, start_step: float, end_step: float) -> float:
-        """Median loss between two steps (NaN when no point falls inside)."""
-        sel = (self.steps >= start_step) & (self.steps <= end_step)
-        return float(np.median(self.values[sel])) if sel.any() else float("nan")
+        """Median loss between two steps, over at least :data:`MIN_LEVEL_POINTS` points: a
+        window that holds fewer (a sparse log) takes the points nearest its middle instead, so
+        a level is never one minibatch's luck (NaN for an empty curve)."""
+        lo = int(np.searchsorted(self.steps, start_step, side="left"))
+        hi = int(np.searchsorted(self.steps, end_step, side="right"))
+        n = len(self.values)
+        if n == 0:
+            return float("nan")
+        if hi - lo < MIN_LEVEL_POINTS:
+            k = min(MIN_LEVEL_POINTS, n)
+            mid = int(np.searchsorted(self.steps, (start_step + end_step) / 2))
+            lo = min(max(mid - k // 2, 0), n - k)
+            hi = lo + k
+        return float(np.median(self.values[lo:hi]))
 
     def level_frac(self, a: float, b: float) -> float:
         """Median loss between fractions ``a`` and ``b`` of the run's step span."""
@@ -276,8 +338,8 @@ def loss_view(curve: Curve) -> LossView | None:
     window = max(MIN_SMOOTH_POINTS, int(len(values) * SMOOTH_FRACTION)) | 1
     med = rolling_median(values, window)
     sm = smooth(values, window)
-    noise = mad_noise(values, med)
-    l0 = float(np.median(values[:L0_POINTS]))
+    noise = point_noise(values, window)
+    l0 = initial_level(steps, values)
     ib = int(np.argmin(med))
     final = float(np.median(values[-window:]))
     return LossView(curve, steps, values, window, sm, med, l0, noise, float(med[ib]), int(steps[ib]), final)
@@ -345,10 +407,16 @@ def _curve(run: Run, role: str) -> Curve | None:
     if len(steps) == 0:
         return None
     curve = Curve.from_arrays(tag, steps, values)
-    if (run.meta or {}).get("downsampled", {}).get(tag) and len(curve) > 1:
+    meta = run.meta or {}
+    if meta.get("downsampled", {}).get(tag) and len(curve) > 1:
         # A bucketed export (W&B charts: the mean of each bucket of steps): each point
         # averages about one logged value per step of its bucket.
-        curve.averaged *= max(float(np.median(np.diff(curve.steps))), 1.0)
+        reduced_by_us = curve.averaged > 1.0  # its points are no longer the export's buckets
+        curve.averaged *= max(curve.interval, 1.0)
+        band = meta.get("bands", {}).get(tag)
+        if band is not None and len(band) and not reduced_by_us:
+            b = band.drop_duplicates("step", keep="last").set_index("step").reindex(curve.steps)
+            curve.lo, curve.hi = b["min"].to_numpy(np.float64), b["max"].to_numpy(np.float64)
     return curve
 
 

@@ -10,8 +10,16 @@ from .findings import Finding, Mode
 from .lr_advice import lower_lr, undone_by_spikes
 from .signals import Signals, trailing_median
 
-# A 3-point rolling median removes single-batch outliers: a spike is a jump that lasts.
-SPIKE_MEDIAN = 3
+# A rolling median over 3 steps removes single-batch outliers: a spike is a jump that lasts.
+# In steps, not points: on a log kept every few steps one point already stands for several
+# updates, and a 3-point median would need a spike three logging intervals long.
+SPIKE_MEDIAN_STEPS = 3
+# The shortest spike there is: an LR at the edge of stability kicks the loss up and the
+# optimizer pulls it back within a few updates (2-5 steps is common). Telling such a spike
+# from one bad batch needs POINTS_PER_SPIKE logged points inside it, or a bucketed export's
+# max band, which keeps every step's height.
+SHORT_SPIKE_STEPS = 5
+POINTS_PER_SPIKE = 2
 # The reference level: median of the 25 points before (a local floor that one spike
 # cannot move).
 TRAILING = 25
@@ -31,10 +39,21 @@ MIN_SPIKES = 2
 LR_FACTOR = 3.0
 
 
+def resolved(interval: float) -> bool:
+    """Whether a log with points every ``interval`` steps can tell the shortest spike from one bad batch."""
+    return interval * POINTS_PER_SPIKE <= SHORT_SPIKE_STEPS
+
+
+def median_points(interval: float) -> int:
+    """The rolling-median window, in points, spanning SPIKE_MEDIAN_STEPS steps (odd, at least 1)."""
+    return max(1, int(round(SPIKE_MEDIAN_STEPS / max(interval, 1.0)))) | 1
+
+
 def spike_events(steps: np.ndarray, values: np.ndarray, zero: float, scale: float, noise: float) -> list[dict]:
     """Spike events (start step, peak, floor) of a finite loss series whose floor is ``zero``
     and dynamic range ``scale``."""
-    m3 = pd.Series(values).rolling(SPIKE_MEDIAN, min_periods=1).median().to_numpy()
+    window = median_points(float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0)
+    m3 = pd.Series(values).rolling(window, min_periods=1).median().to_numpy()
     floor = trailing_median(m3, TRAILING)
     excess = m3 - floor
     with np.errstate(invalid="ignore"):

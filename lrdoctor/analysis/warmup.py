@@ -19,6 +19,11 @@ EARLY_MIN_STEPS = 40
 # off for the last epochs, a resumed stage) is not a cold start at the peak LR.
 EARLY_MAX_FRACTION = 0.25
 MIN_EARLY_POINTS = 6
+# A cold start at the peak LR can climb and fall back within a few updates (Adam's first
+# steps move every weight by about the LR, whatever its gradient): seeing the shortest such
+# climb needs a point on its way up, one at its top and one on its way down inside it.
+SHORT_CLIMB_STEPS = 6
+POINTS_PER_CLIMB = 3
 # A warmup exists when the first logged LR is at most this share of the peak.
 WARMUP_START_MAX = 0.5
 # "Instability": the 3-point rolling-median loss climbs this share of the run's dynamic
@@ -31,6 +36,11 @@ RISE_FRACTION = 0.3
 RISE_NOISE = 4.0
 # Suggested warmup: 5% of training is a common default for transformer-style training.
 WARMUP_SUGGESTED = 0.05
+
+
+def resolved(interval: float) -> bool:
+    """Whether a loss logged every ``interval`` steps can show the shortest early climb."""
+    return interval * POINTS_PER_CLIMB <= SHORT_CLIMB_STEPS
 
 
 def early_window_end(sig: Signals) -> float:
