@@ -13,7 +13,8 @@ from typing import Iterable
 from parsers import LoadWarning, Run
 
 from .context import apply_context
-from .findings import MODES, SEVERITIES, Analysis, Finding, LRBasis, Mode, RunAnalysis, Schedule, SweepAnalysis
+from .findings import (MODES, SEVERITIES, Analysis, Finding, LRBasis, Mode, Remedy, RunAnalysis, Schedule,
+                       SweepAnalysis)
 from .next_run import NextRun, plan_next_run
 from .run_analysis import analyze_run
 from .sweep import find_sweeps, mark_unstable
@@ -75,6 +76,7 @@ __all__ = [
     "LRBasis",
     "Mode",
     "NextRun",
+    "Remedy",
     "RunAnalysis",
     "Schedule",
     "SweepAnalysis",

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from . import wording as w
-from .findings import Finding, Mode
+from .findings import Finding, Mode, Remedy
 from .lr_advice import lower_lr
 from .signals import Signals, initial_level
 
@@ -168,9 +168,10 @@ def _never_finite(sig: Signals) -> Finding:
         ev["peak_lr"] = sig.lr_peak
     rec = ("check the data and the loss for NaN/inf inputs (e.g. log(0) or a division by zero), then lower "
            "the LR (bracket it with an LR range test: no finite loss tells by how much), clip gradients, and restart")
-    # Certain: not one finite value was logged.
+    # Certain: not one finite value was logged. No stable stretch shows an edge of stability, and a
+    # loss NaN from its first step is as often the data or the loss as the LR: the setup first.
     return Finding(Mode.DIVERGED, "critical", NONFINITE_CONFIDENCE, at, sig.last_step, w.clean(ev), rec, curve.tag,
-                   waste_from_step=at)
+                   waste_from_step=at, remedy=Remedy.SETUP)
 
 
 def at_value(curve, step: int) -> float:

@@ -56,6 +56,31 @@ class LRBasis(str, enum.Enum):
     LR_UNKNOWN = "lr_unknown"  # no LR curve and none in its name/hparams: a factor only, no number
 
 
+class Remedy(str, enum.Enum):
+    """What a finding asks the next run to change; the next-run plan follows it (JSON ``remedy``)."""
+
+    LR = "lr"  # the peak LR: too high (diverged, oscillating, spikes) or too low (lr_too_low)
+    SCHEDULE = "schedule"  # the schedule's shape or length: a decay, a warmup, where to stop
+    # The model never trained (its loss never moved, its network died, its loss was never finite):
+    # the data, labels, loss and initialisation first, then an LR range test brackets the LR. No
+    # schedule fixes it, and the run's curve cannot say how far off its LR is.
+    SETUP = "setup"
+
+
+# The remedy a mode calls for unless its detector says otherwise (a run that never learned is a
+# ``plateau`` whose remedy is the setup, not a decay).
+MODE_REMEDY: dict[Mode, Remedy] = {
+    Mode.DIVERGED: Remedy.LR,
+    Mode.OSCILLATING: Remedy.LR,
+    Mode.SPIKES: Remedy.LR,
+    Mode.LR_TOO_LOW: Remedy.LR,
+    Mode.PLATEAU: Remedy.SCHEDULE,
+    Mode.NO_WARMUP: Remedy.SCHEDULE,
+    Mode.DECAYED_TOO_EARLY: Remedy.SCHEDULE,
+    Mode.OVERFITTING: Remedy.SCHEDULE,
+}
+
+
 @dataclass
 class Finding:
     """One detected failure mode with its evidence and a concrete recommendation."""
@@ -76,9 +101,12 @@ class Finding:
     waste_from_step: int | None = None
     # Why a mode that wastes compute cannot say from where (shown instead of a cost), else None.
     waste_unknown: str | None = None
+    # What the next run must change (None: the mode's usual remedy, MODE_REMEDY).
+    remedy: Remedy | None = None
 
     def __post_init__(self) -> None:
         self.mode = Mode(self.mode)  # a plain name from older callers becomes the enum (unknown: ValueError)
+        self.remedy = MODE_REMEDY[self.mode] if self.remedy is None else Remedy(self.remedy)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the contract."""
@@ -90,6 +118,7 @@ class Finding:
             "step_end": None if self.step_end is None else int(self.step_end),
             "evidence": self.evidence,
             "recommendation": self.recommendation,
+            "remedy": Remedy(self.remedy).value,  # compatible addition to contract v1
         }
         if self.suggested_lr is not None:  # compatible additions to contract v1
             out["suggested_lr"] = float(self.suggested_lr)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import wording as w
-from .findings import Finding, Mode
+from .findings import Finding, Mode, Remedy
 from .lr_advice import lower_lr
 from .signals import L0_POINTS, NORMAL_MAD, Signals
 from .thresholds import LEVEL_WINDOW, MIN_STUCK_POINTS
@@ -232,10 +232,10 @@ def detect(sig: Signals) -> Finding | None:
             "labels, loss and initialisation, then bracket the LR with an LR range test"
         )
         return Finding(Mode.PLATEAU, "warning", UNCONFIRMED_CONFIDENCE, sig.first_step, sig.last_step,
-                       w.clean(ev), rec, sig.loss.tag,
+                       w.clean(ev), rec, sig.loss.tag, remedy=Remedy.SETUP,
                        waste_unknown="the analyzer gives no step where decay would have paid")
     out = Finding(Mode.PLATEAU, "critical", 0.8, sig.first_step, sig.last_step, w.clean(ev), rec, sig.loss.tag,
-                  waste_unknown="the analyzer gives no step where decay would have paid")
+                  remedy=Remedy.SETUP, waste_unknown="the analyzer gives no step where decay would have paid")
     if advice is not None:
         out.advise(advice.lr, advice.basis)
     return out

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import wording as w
 from .configured_lr import configured_lr
-from .findings import Finding, LRBasis, RunAnalysis
+from .findings import Finding, LRBasis, Remedy, RunAnalysis
 from .run_analysis import LR_PRIORITY
 
 # A warmup over the first 5% of the steps: long enough to let the early sharpness settle
@@ -28,6 +28,11 @@ FINAL_LR_SHARE = 0.01
 NEEDS_WARMUP = ("diverged", "spikes", "no_warmup", "oscillating")
 # Modes whose fix is a decaying schedule over the whole length.
 NEEDS_DECAY = ("plateau", "decayed_too_early", "oscillating", "spikes")
+# What a run that never trained must check before its LR means anything (Remedy.SETUP).
+SETUP_CHECKS = ("the loss did not move: check the data, labels, loss and initialisation first (no schedule or "
+                "length fixes a model that does not learn)")
+NO_LR_FROM_A_RUN_THAT_DID_NOT_TRAIN = ("a run that never trained cannot say how far off its LR is: the range test "
+                                       "brackets it")
 # How far each basis of the peak LR is trusted (the plan's confidence is the driving
 # finding's confidence times this): a sweep measured the answer, a range test nearly so,
 # the edge of stability seen in one run brackets it, a forecast extrapolates.
@@ -51,17 +56,23 @@ class NextRun:
     peak_lr_basis: str  # an LRBasis value, or "unchanged"
     peak_lr_reason: str
     warmup_steps: int
-    schedule: str  # the shape: "cosine" (to FINAL_LR_SHARE of the peak), or the run's own kind
+    schedule: str  # the shape: "cosine" (to FINAL_LR_SHARE of the peak), or the run's own kind (kept)
     schedule_steps: int  # the length the schedule spans
     stop_step: int  # where to stop
     saving_steps: int | None  # steps the plan saves against this run
     confidence: float
     changes: list[str] = field(default_factory=list)  # what differs from this run, one line each
+    remedy: str = Remedy.SCHEDULE.value  # a Remedy value: what the plan changes first
 
     def summary(self) -> str:
         """One line: the plan as a sentence."""
         lr = "?" if self.peak_lr is None else w.lr(self.peak_lr)
         warm = f"{self.warmup_steps:,} warmup steps, " if self.warmup_steps else "no warmup, "
+        if self.remedy == Remedy.SETUP.value:
+            around = "" if self.peak_lr is None else f" around {lr}"
+            warm = f" with {self.warmup_steps:,} warmup steps" if self.warmup_steps else ""
+            return (f"check the data, labels, loss and initialisation, then an LR range test{around}, before "
+                    f"another {self.schedule_steps:,}-step run{warm}")
         out = f"peak LR {lr}, {warm}{self.schedule} over {self.schedule_steps:,} steps, stop at step {self.stop_step:,}"
         if self.saving_steps:
             out += f"; saves ~{self.saving_steps:,} steps"
@@ -84,6 +95,7 @@ class NextRun:
             "saving_gpu_hours": None if saving is None or gpu_hours_per_step is None else saving * gpu_hours_per_step,
             "confidence": round(float(self.confidence), 3),
             "changes": list(self.changes),
+            "remedy": self.remedy,
             "summary": self.summary(),
         }
 
@@ -116,12 +128,19 @@ def _int(value: Any) -> int | None:
 
 
 def plan_next_run(ra: RunAnalysis) -> NextRun | None:
-    """The plan for a diagnosed training run (None for range tests and undiagnosed runs)."""
+    """The plan for a diagnosed training run (None for range tests and undiagnosed runs).
+
+    A run that never trained (a finding whose remedy is the setup: its loss never moved, its
+    network died, its loss was never finite) gets the plan its finding gives: check the data,
+    labels, loss and initialisation, then bracket the LR with a range test; no schedule change,
+    since no schedule fixes a model that does not learn."""
     if ra.kind != "training" or ra.not_diagnosed or ra.steps <= 0:
         return None
-    findings = ra.findings
+    setup = [f for f in ra.findings if f.remedy is Remedy.SETUP]
+    # The other findings of a run that never trained describe a model that did not learn.
+    findings = setup or ra.findings
     modes = {f.mode for f in findings}
-    first = int(ra.run.step_range[0]) if ra.run.step_range else 0
+    first, last = ra.run.step_range or (0, 0)
     length = int(ra.steps)
     own = _peak_lr(ra)
     driver = _driver(findings)
@@ -132,25 +151,44 @@ def plan_next_run(ra: RunAnalysis) -> NextRun | None:
         conf = BASIS_TRUST.get(basis, 0.6)
         if own and abs(np.log(peak / own)) > np.log(1.05):
             changes.append(f"peak LR {w.lr(own)} -> {w.lr(peak)} (from the {basis.replace('_', ' ')})")
-    elif driver is not None and ra.suggested_lr:
-        peak, basis = float(ra.suggested_lr), LRBasis(driver.suggested_lr_basis).value
+    elif driver is not None and (setup or ra.suggested_lr):
+        # the run's suggestion leads; a run that never trained takes its setup finding's
+        peak = float(driver.suggested_lr if setup else ra.suggested_lr)
+        basis = LRBasis(driver.suggested_lr_basis).value
         reason = str(driver.evidence.get("suggested_lr_reason") or driver.evidence.get("lr_factor_reason") or "")
         if own and abs(np.log(peak / own)) > np.log(1.05):
             changes.append(f"peak LR {w.lr(own)} -> {w.lr(peak)} ({w.factor(max(peak / own, own / peak))} "
                            f"{'lower' if peak < own else 'higher'})")
         conf = driver.confidence * BASIS_TRUST.get(basis, 0.6)
     else:
-        peak, basis, reason = own, "unchanged", "no finding calls for a different peak LR"
+        peak, basis = own, "unchanged"
+        reason = (NO_LR_FROM_A_RUN_THAT_DID_NOT_TRAIN if setup
+                  else "no finding calls for a different peak LR")
         conf = BASIS_TRUST["unchanged"] * (max((f.confidence for f in findings), default=1.0))
     params = ra.schedule.params or {}
     warmup = _int(params.get("warmup_steps")) or 0
-    if modes & set(NEEDS_WARMUP) and warmup == 0:
+    # A warmup answers an early or LR-driven instability: a mode that shows one, or an LR set below
+    # the edge of stability the run met (a network that died in its violent start).
+    unstable = (not setup and modes & set(NEEDS_WARMUP)) or any(
+        f.suggested_lr_basis is LRBasis.EDGE_OF_STABILITY for f in findings)
+    if unstable and warmup == 0:
         warmup = max(int(round(WARMUP_SHARE * length)), 1)
         changes.append(f"add a linear warmup over the first {warmup:,} steps")
+    if setup:
+        changes[:0] = [SETUP_CHECKS]
+        changes.append(
+            f"bracket the LR with a short LR range test over several decades around {w.lr(peak)} before "
+            "another full run, and take its suggestion as the peak" if peak else
+            "bracket the LR with a short LR range test over several decades before another full run, and take "
+            "its suggestion as the peak")
+        return NextRun(peak, basis, reason, warmup, ra.schedule.kind, length, length, _saving(findings, last, length),
+                       float(np.clip(conf, 0, 1)), changes, Remedy.SETUP.value)
     stop = length
-    best_val = next((_int(f.evidence.get("best_val_step")) for f in findings if f.mode == "overfitting"), None)
-    if best_val is not None and best_val - first + 1 < length:
-        stop = max(best_val - first + 1, warmup + 1)
+    # An overfitting run's waste starts right after its best validation point: stop there.
+    best = min((f.waste_from_step for f in findings if f.mode == "overfitting" and f.waste_from_step is not None),
+               default=None)
+    if best is not None and best - first < length:
+        stop = max(int(best - first), warmup + 1)
         changes.append(f"stop at step {stop:,}, where the validation loss was best (or keep the length and add "
                        "regularisation)")
     kind = ra.schedule.kind
@@ -161,25 +199,17 @@ def plan_next_run(ra: RunAnalysis) -> NextRun | None:
             changes.append(f"cosine decay to {w.pct(FINAL_LR_SHARE)} of the peak over {stop:,} steps")
     else:
         schedule = kind
-    saving = _saving(findings, length)
+    saving = _saving(findings, last, length)
     if not changes:
         changes.append("keep this run's settings: nothing to change")
-    return NextRun(peak, basis, reason, warmup, schedule, stop, stop, saving, float(np.clip(conf, 0, 1)), changes)
+    return NextRun(peak, basis, reason, warmup, schedule, stop, stop, saving, float(np.clip(conf, 0, 1)), changes,
+                   (driver.remedy if driver is not None else Remedy.SCHEDULE).value)
 
 
-def _saving(findings: list[Finding], length: int) -> int | None:
-    """Steps the plan saves: the largest wasted tail the findings measured (they overlap at
-    the end of the run, so the largest, not the sum)."""
-    tails = []
-    for f in findings:
-        ev = f.evidence
-        if f.mode == "diverged":
-            tails.append(_int(ev.get("wasted_steps")))
-        elif f.mode == "overfitting":
-            tails.append(_int(ev.get("wasted_steps")))
-        elif f.mode == "plateau" and ev.get("decay_would_pay_step") is not None and f.step_end is not None:
-            tails.append(int(f.step_end) - int(ev["decay_would_pay_step"]))
-        elif f.mode == "lr_too_low":
-            tails.append(_int(ev.get("steps_saved_estimate")))
-    tails = [t for t in tails if t is not None and t > 0]
+def _saving(findings: list[Finding], last: int, length: int) -> int | None:
+    """Steps the plan saves: the findings' wasted tails (each from its ``waste_from_step`` to the
+    run's last step, as the cost layer charges them) overlap at the end of the run, so the
+    longest, not the sum."""
+    tails = [int(last) - int(f.waste_from_step) + 1 for f in findings if f.waste_from_step is not None]
+    tails = [t for t in tails if t > 0]
     return min(max(tails), length) if tails else None

@@ -144,7 +144,8 @@ def _next_run(ra: RunAnalysis, c: dict[str, Any] | None = None) -> tuple[str | N
     d = plan.to_dict()
     rows = [("Peak LR", f"{fmt_lr(plan.peak_lr)} ({plan.peak_lr_basis.replace('_', ' ')})"),
             ("Warmup", f"{plan.warmup_steps:,} steps" if plan.warmup_steps else "none"),
-            ("Schedule", f"{plan.schedule} over {plan.schedule_steps:,} steps"
+            ("Schedule", f"this run's ({plan.schedule}): no schedule fixes a model that does not learn"
+             if plan.remedy == "setup" else f"{plan.schedule} over {plan.schedule_steps:,} steps"
              + (f", down to {fmt_lr(d['final_lr'])}" if d.get("final_lr") else "")),
             ("Stop at", f"step {plan.stop_step:,}"),
             ("Saves", _plan_saving(plan.saving_steps, c)),
