@@ -81,9 +81,11 @@ def _metric_improves(sig: Signals) -> bool:
 
 def _metric_never_moved(sig: Signals, start: float) -> tuple[str, float, float] | None:
     """A metric (accuracy, ...) evaluated from the run's first steps that ends where it began:
-    ``(tag, first level, last level)``, or None. Its first evaluations saw the untrained model
-    (the loss, from ``start``, had not yet made half of its fall), so a metric still at that level
-    at the end shows a model that never learned the task."""
+    ``(tag, first level, last level)``, or None. Its first level is read from the evaluations that
+    saw the untrained model (the loss, from ``start``, had not yet made half of its fall), so a
+    metric still at that level at the end shows a model that never learned the task; one that rose
+    while the loss made its fall (a model that learned in its first steps, then bounced around
+    under too high an LR) learned."""
     run, view = sig.run, sig.view
     for role in ("val_metric", "train_metric"):
         for tag in run.tags_for(role)[:3]:
@@ -93,10 +95,14 @@ def _metric_never_moved(sig: Signals, start: float) -> tuple[str, float, float] 
             steps, v = steps[ok], v[ok]
             if len(v) < MIN_STUCK_POINTS or sig.frac_of(steps[0]) > METRIC_FIRST_FRAC:
                 continue
-            if start - float(np.interp(steps[0], view.steps, view.median)) > METRIC_UNTRAINED * (start - view.best):
+            # The loss's share of its fall made by each evaluation: the first level is the metric of the
+            # untrained model, so only evaluations made before the loss made half its fall count there.
+            made = (start - np.interp(steps, view.steps, view.median)) / max(start - view.best, 1e-12)
+            if made[0] > METRIC_UNTRAINED:
                 continue  # the model had already learned by its first evaluation
             k = max(L0_POINTS, int(METRIC_END_SHARE * len(v)))
-            first, last = float(np.median(v[:k])), float(np.median(v[-k:]))
+            untrained = min(k, int(np.argmax(made > METRIC_UNTRAINED)) if (made > METRIC_UNTRAINED).any() else k)
+            first, last = float(np.median(v[:untrained])), float(np.median(v[-k:]))
             d = np.diff(v)
             noise = float(np.median(np.abs(d - np.median(d)))) / NORMAL_MAD / np.sqrt(2.0)
             if noise > 0 and abs(last - first) <= METRIC_STUCK_NOISE * noise:
