@@ -164,7 +164,7 @@ def evaluate(corpus: Path, verbose: bool = False) -> dict:
                               "truth": max(last - base - reach, 0), "ours": w.wasted_steps if w else None})
         if set(found) != truth:
             mistakes.append(
-                f"{folder.name} [{lab['format']}]: labels {sorted(truth) or ['healthy']}, found {sorted(found) or ['healthy']}"
+                f"{folder.name} [{lab['format']}]: labels {sorted(truth) or ['healthy']}, found {sorted(map(str, found)) or ['healthy']}"
             )
     t_runs = time.perf_counter() - t0
 
