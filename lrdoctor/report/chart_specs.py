@@ -192,9 +192,11 @@ def _suggestions(details: dict[str, Any]) -> list[tuple[str, float]]:
     return out
 
 def sweep_chart(sw: SweepAnalysis, key: str, name: str) -> ChartSpec | None:
-    """The ranking metric vs LR (log x): finished runs as dots, diverged ones as red crosses, best/max-stable
-    marked. The y values are exactly what ranks the runs (``ranking_value``), and the axis says which metric."""
-    ok_x, ok_y, bad_x, bad_y = [], [], [], []
+    """The ranking metric vs LR (log x): finished runs as dots, oscillating ones as amber dots (stable
+    enough to rank, too unstable to count as stable), diverged ones as red crosses; best, max-stable and
+    suggested LR marked. The y values are exactly what ranks the runs (``ranking_value``), and the axis
+    says which metric."""
+    ok_x, ok_y, bad_x, bad_y, osc_x, osc_y = [], [], [], [], [], []
     label = str((sw.details or {}).get("metric_label") or "final loss").split(" (")[0]
 
     def value(p):
@@ -210,12 +212,17 @@ def sweep_chart(sw: SweepAnalysis, key: str, name: str) -> ChartSpec | None:
         if p.get("diverged") or not loss_ok:
             bad_x.append(float(lr))
             bad_y.append(float(loss) if loss_ok else ceiling)  # a NaN loss is drawn at the top
+        elif p.get("oscillating"):
+            osc_x.append(float(lr))
+            osc_y.append(float(loss))
         else:
             ok_x.append(float(lr))
             ok_y.append(float(loss))
-    if not ok_x and not bad_x:
+    if not ok_x and not bad_x and not osc_x:
         return None
     series = [Series(label, np.array(ok_x), np.array(ok_y), ROLE_COLORS["train_loss"], "points")]
+    if osc_x:
+        series.append(Series("oscillating", np.array(osc_x), np.array(osc_y), MAX_STABLE_COLOR, "points"))
     if bad_x:
         series.append(Series("diverged", np.array(bad_x), np.array(bad_y), SEVERITY_COLORS["critical"], "cross"))
     markers = []

@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lrdoctor import style
+from lrdoctor.report.chart_specs import SUGGESTED_COLOR
 from parsers import Run
 from lrdoctor.workspace import ANALYSIS, CURRENT, RUNS, Workspace, run_key
 
@@ -178,6 +179,8 @@ class SweepView(_LogLrView):
         ok = [p for p in pts if not p.get("diverged") and p.get("final_loss") is not None
               and np.isfinite(p["final_loss"])]
         bad = [p for p in pts if p not in ok]
+        # oscillating runs rank (their loss is finite) but are not stable: amber, as the max-stable line
+        osc = [p for p in ok if p.get("oscillating")]
         set_log_ticks(self.plot, np.array([p["lr"] for p in pts]))
         if ok:
             ok.sort(key=lambda p: p["lr"])
@@ -185,19 +188,25 @@ class SweepView(_LogLrView):
                 [p["lr"] for p in ok], [p["final_loss"] for p in ok], pen=pg.mkPen(style.ROLE_COLORS["train_loss"],
                                                                                    width=2),
                 symbol="o", symbolBrush=style.ROLE_COLORS["train_loss"], symbolSize=9))
+        if osc:
+            warn = style.SEVERITY_COLORS["warning"]
+            self.plot.addItem(pg.ScatterPlotItem(
+                [np.log10(p["lr"]) for p in osc], [p["final_loss"] for p in osc], symbol="o", size=11,
+                brush=warn, pen=pg.mkPen(warn)))
         if bad:
             top = max((p["final_loss"] for p in ok), default=1.0)
             self.plot.addItem(pg.ScatterPlotItem(
                 [np.log10(p["lr"]) for p in bad], [top] * len(bad), symbol="x", size=14,
                 brush=style.SEVERITY_COLORS["critical"], pen=pg.mkPen(style.SEVERITY_COLORS["critical"], width=2)))
-        for value, label, color in ((sweep.best_lr, "best", style.HEALTHY_COLOR),
-                                    (sweep.max_stable_lr, "max stable", style.SEVERITY_COLORS["warning"])):
+        suggested = sweep.suggested_lr if sweep.suggested_lr != sweep.best_lr else None
+        for value, label, color, at in ((sweep.best_lr, "best", style.HEALTHY_COLOR, 0.92),
+                                        (sweep.max_stable_lr, "max stable", style.SEVERITY_COLORS["warning"], 0.8),
+                                        (suggested, "suggested", SUGGESTED_COLOR, 0.68)):
             if value:
                 self.plot.addItem(pg.InfiniteLine(
                     pos=np.log10(value), angle=90, movable=False, pen=pg.mkPen(color, width=2,
                                                                                 style=Qt.PenStyle.DashLine),
-                    label=f"{label} {value:.2g}", labelOpts={"position": 0.92 if label == "best" else 0.8,
-                                                            "color": color}))
+                    label=f"{label} {value:.2g}", labelOpts={"position": at, "color": color}))
         metric = (sweep.details or {}).get("metric_label") or "final loss"
         self.plot.setLabel("left", metric.split(" (")[0])
         parts = [f"Sweep <b>{sweep.path}</b>: {len(pts)} runs, y = {metric}"]
@@ -208,6 +217,8 @@ class SweepView(_LogLrView):
         if sweep.suggested_lr:
             why = (sweep.details or {}).get("suggested_reason")
             parts.append(f"suggested <b>{sweep.suggested_lr:.3g}</b>" + (f" ({why})" if why else ""))
+        if osc:
+            parts.append(f"<span style='color:{style.SEVERITY_COLORS['warning']}'>● oscillating ({len(osc)})</span>")
         if bad:
             parts.append(f"<span style='color:{style.SEVERITY_COLORS['critical']}'>✕ diverged ({len(bad)})</span>")
         self.title.setText(" · ".join(parts))
