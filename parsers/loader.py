@@ -195,7 +195,11 @@ def read_files(
     then names the runs as :func:`load` does. ``read_one`` reads one file in place of the
     sniff-and-read of :func:`read_one_file` (a reader that resumes where it left off).
     """
-    read_one = read_one or read_one_file
+    if read_one is None:
+        ahead = _ReadAhead(files)
+
+        def read_one(file: Path, available: list[Reader], given: bool, found: list[LoadWarning]) -> list[Run]:
+            return read_one_file(file, available, given, found, read=ahead.read)
     warnings: list[WarningAt] = []
     available = readers()
     consumed: set[str] = set()
@@ -234,6 +238,38 @@ def read_files(
             continue
         out.append((first, run))
     return out, warnings
+
+
+class _ReadAhead:
+    """Runs of the walk's files read in one go by readers that read many small files at once
+    (``Reader.read_batch``), each handed out when the walk reaches its file and the same reader
+    takes it (so exactly where, and by whom, a file read alone would have been read)."""
+
+    # Files offered to one batch: the walk's next ones from the file being read.
+    WINDOW = 1024
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.files = files
+        self.position = {str(f): i for i, f in enumerate(files)}
+        self.ready: dict[tuple[str, str], list[Run]] = {}
+        self.offered: set[tuple[str, str]] = set()
+
+    def read(self, reader: Reader, file: Path) -> list[Run]:
+        key = (reader.format, str(file))
+        runs = self.ready.pop(key, None)
+        if runs is None and reader.read_batch is not None and key not in self.offered:
+            at = self.position.get(str(file))
+            window = [file] if at is None else self.files[at : at + self.WINDOW]
+            try:
+                looked = reader.read_batch(window)
+            except Exception:  # noqa: BLE001 - the files are read one by one instead, which says what is wrong
+                looked = {str(file): None}
+            for path, got in looked.items():
+                self.offered.add((reader.format, path))
+                if got is not None:
+                    self.ready[(reader.format, path)] = got
+            runs = self.ready.pop(key, None)
+        return runs if runs is not None else reader.read(file)
 
 
 def read_one_file(file: Path, available: list[Reader], given_directly: bool,

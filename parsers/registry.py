@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
@@ -25,6 +25,10 @@ MergeFn = Callable[["list[Run]"], Run]
 # previous call returned; None at first) left off. The state's ``end`` says how many bytes of the
 # file it holds (the end of the last complete record or line), see parsers.tail.TailReader.
 ResumeFn = Callable[[Path, Any], "tuple[list[Run], Any]"]
+# ``read_batch(paths) -> {path: runs or None}``: many files read at once: the runs of the files among
+# ``paths`` that it reads exactly as ``read`` would, None for those it looked at and leaves to ``read``
+# (paths it did not get to are left out); see parsers.loader.read_files.
+BatchFn = Callable[["Sequence[Path]"], "dict[str, list[Run] | None]"]
 
 # Modules that register the built-in readers when imported. Order does not matter;
 # ``priority`` decides who is asked first.
@@ -48,6 +52,7 @@ class Reader:
     read: ReadFn
     merge: MergeFn | None = None
     resume: ResumeFn | None = None  # reads only what was appended (formats a file grows by)
+    read_batch: BatchFn | None = None  # reads many small files in one go (same runs as ``read``)
     priority: int = 100  # lower is asked first; specific formats before generic ones
     description: str = ""
 

@@ -171,13 +171,21 @@ def _pair_table(k: int) -> np.ndarray:
 class _Slots:
     """One output slot per record: the fast path yields at most one point per record."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, plugins: bool = False) -> None:
         self.has = np.zeros(n, dtype=bool)
         self.codes = np.empty(n, dtype=np.int32)
         self.steps = np.empty(n, dtype=np.int64)
         self.walls = np.empty(n, dtype=np.float64)
         self.values = np.empty(n, dtype=np.float64)
         self.tensor = np.empty(n, dtype=bool)
+        # with ``plugins``: the plugin each matched record declares (0: none, else 1 + its place in
+        # ``plugin_names``), for files that share one pass but keep their own declarations (tb_batch)
+        self.plugin = np.zeros(n, dtype=np.int16) if plugins else None
+        self.plugin_names: dict[str, int] = {}
+
+    def plugin_code(self, plugin: str | None) -> int:
+        """The code ``plugin`` is recorded under in :attr:`plugin`."""
+        return self.plugin_names.setdefault(plugin, len(self.plugin_names)) + 1 if plugin else 0
 
 
 _WORD_VIEW = {1: "u8", 2: "u16", 3: "u32", 4: "u32", 5: "u64", 6: "u64", 7: "u64", 8: "u64"}
@@ -439,9 +447,13 @@ class _Matcher:
             if lay.plugin:
                 self.dec.plugins.setdefault(lay.tag, lay.plugin)
         slots = self.slots
+        plugin_codes = (np.array([slots.plugin_code(lay.plugin) for lay in layouts], dtype=np.int16)
+                        if slots.plugin is not None else None)
         for lo, (part, words) in zip(range(0, len(records), PASS_CHUNK), found):
             slots.has[part] = True
             slots.codes[part] = codes[which[lo : lo + PASS_CHUNK]]
+            if plugin_codes is not None:
+                slots.plugin[part] = plugin_codes[which[lo : lo + PASS_CHUNK]]
             slots.tensor[part] = first.is_tensor
             slots.walls[part] = words[0].view(np.float64)
             slots.steps[part] = _steps(words[1], first.step_len) if first.step_len else 0
@@ -466,6 +478,8 @@ class _Matcher:
             hit = part if every else part[ok]
             slots.has[hit] = True
             slots.codes[hit] = code
+            if slots.plugin is not None:
+                slots.plugin[hit] = slots.plugin_code(lay.plugin)
             slots.tensor[hit] = lay.is_tensor
             slots.walls[hit] = words[0].view(np.float64)
             slots.steps[hit] = _steps(words[1], lay.step_len) if lay.step_len else 0
@@ -475,23 +489,27 @@ class _Matcher:
         return np.concatenate(leftovers) if leftovers else rem[:0]
 
 
-def decode_fast(buf: bytes, framing: Framing) -> Decoded:
-    """Decode every scalar point of one file; same result as :func:`decode_protobuf`."""
+def tail_start(buf: bytes, offsets: np.ndarray) -> int:
+    """The first record the bulk matcher leaves to the protobuf path: its prefix block gather may
+    read past a short record's end, so the last records of the buffer (at most a block away from
+    its end) are decoded one by one instead."""
+    return int(np.searchsorted(offsets, len(buf) - 2 * PREFIX_BLOCK, side="right"))
+
+
+def match_records(buf: bytes, framing: Framing, slots: _Slots, dec: Decoded) -> tuple[dict[str, int], list[int]]:
+    """Match every record of ``buf`` (but the tail, see :func:`tail_start`) against the layouts of
+    single-scalar events, writing the points into ``slots``: the tag codes (tag -> code, in the
+    order the tags were first matched) and the records left to the protobuf path (unordered).
+    Length groups are taken shortest first; within one, layouts in the order of their first record."""
     offsets, lengths = framing.offsets, framing.lengths
     n = len(offsets)
-    dec = empty_decoded()
-    slots = _Slots(n)
     matcher = _Matcher(buf, framing, slots, dec)
-    if n and lengths[0] >= 9 and buf[offsets[0]] == 0x09:
-        dec.first_wall = struct.unpack_from("<d", buf, int(offsets[0]) + 1)[0]
     # stable sort of small integers is a radix sort: cast the lengths down when they fit
     small = lengths.astype(np.uint16) if n and int(lengths.max()) < (1 << 16) else lengths
     order = np.argsort(small, kind="stable")
     if n < (1 << 31):
         order = order.astype(np.int32)
-    # the prefix block gather may read past a short record's end: the last records of the
-    # file (at most a block away from its end) go through the protobuf path instead
-    tail = int(np.searchsorted(offsets, len(buf) - 2 * PREFIX_BLOCK, side="right"))
+    tail = tail_start(buf, offsets)
     matcher.fallback.extend(range(tail, n))
     if tail < n:
         order = order[order < tail]
@@ -500,9 +518,18 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     for group in np.split(order, bounds):
         if len(group):
             matcher.group(group, int(lengths[group[0]]))
-    del order
-    tag_index, fallback = matcher.tag_index, matcher.fallback
-    del matcher
+    return matcher.tag_index, matcher.fallback
+
+
+def decode_fast(buf: bytes, framing: Framing) -> Decoded:
+    """Decode every scalar point of one file; same result as :func:`decode_protobuf`."""
+    offsets, lengths = framing.offsets, framing.lengths
+    n = len(offsets)
+    dec = empty_decoded()
+    slots = _Slots(n)
+    if n and lengths[0] >= 9 and buf[offsets[0]] == 0x09:
+        dec.first_wall = struct.unpack_from("<d", buf, int(offsets[0]) + 1)[0]
+    tag_index, fallback = match_records(buf, framing, slots, dec)
     builder = _Builder()
     builder.index = tag_index
     undecodable = decode_records(buf, framing, np.asarray(sorted(fallback), dtype=np.int64), builder, dec)

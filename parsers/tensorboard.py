@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from pandas.api.types import union_categoricals
 from .errors import ParseError
 from .model import Run, StepOverlap, empty_scalars
 from .registry import Reader, merged_run, register
+from .tb_batch import decode_files
 from .tb_decode import SCALARS_PLUGIN, Decoded, decode_protobuf
 from .tb_fast import decode_fast
 from .tb_records import FOOTER_BYTES, frame_records, looks_like_event_file
@@ -36,6 +38,11 @@ FORMAT = "tensorboard"
 SPLIT_FOLDERS = frozenset({"train", "training", "validation", "val", "valid", "eval", "test"})
 _NAME_TIME = re.compile(r"tfevents\.(\d+)")
 SNIFF_BYTES = 64  # a record header is 12 bytes; a little more costs nothing
+# Event files up to this size are decoded together with others (parsers.tb_batch): a larger one
+# already amortises the bulk decoder's passes over its own records.
+BATCH_FILE_MAX = 1 << 20
+# Bytes of small event files held for one shared pass.
+BATCH_BYTES = 32 << 20
 
 
 def sniff(path: Path) -> bool:
@@ -252,6 +259,48 @@ def read(path: Path) -> list[Run]:
     return [read_file(Path(path))]
 
 
+def read_batch(paths: Sequence[Path]) -> dict[str, list[Run] | None]:
+    """Reader entry point for many files at once: the runs of the small event files among ``paths``
+    that one shared pass decodes exactly as :func:`read` would (``parsers.tb_batch``), by path; None
+    for a path looked at and left to :func:`read` (not an event file by name, large, damaged,
+    unusual). Paths after the byte budget ran out are left out of the answer."""
+    looked: dict[str, list[Run] | None] = {}
+    picked: list[Path] = []
+    data: list[bytes] = []
+    total = 0
+    for path in map(Path, paths):
+        if "tfevents" not in path.name:
+            looked[str(path)] = None
+            continue
+        try:
+            size = os.stat(path).st_size
+            if total + min(size, BATCH_FILE_MAX) > BATCH_BYTES:
+                break
+            looked[str(path)] = None
+            if not 0 < size <= BATCH_FILE_MAX:
+                continue
+            with open(path, "rb") as fh:
+                content = fh.read()
+        except OSError:
+            looked[str(path)] = None
+            continue  # read alone, which says why
+        picked.append(path)
+        data.append(content)
+        total += len(content)
+    if len(picked) < 2:
+        return looked
+    for path, content, dec in zip(picked, data, decode_files(data)):
+        if dec is None:
+            continue
+        _, prefix = run_location(path)
+        unplugged = _unplugged(dec)
+        state = EventFileState(path=path, prefix=prefix, scalars=_scalars_frame(dec, prefix), end=len(content),
+                               hparams={}, first_wall=dec.first_wall, plugins=dict(dec.plugins),
+                               unplugged=unplugged)
+        looked[str(path)] = [state.run()]
+    return looked
+
+
 def resume(path: Path, state: EventFileState | None) -> tuple[list[Run], EventFileState]:
     """Reader entry point for a file read before: only the records appended since ``state`` are read
     (``state`` None: the whole file)."""
@@ -355,6 +404,7 @@ register(
         format=FORMAT,
         sniff=sniff,
         read=read,
+        read_batch=read_batch,
         merge=merge,
         resume=resume,
         priority=10,
