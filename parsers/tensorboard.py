@@ -265,8 +265,7 @@ def read_batch(paths: Sequence[Path]) -> dict[str, list[Run] | None]:
     for a path looked at and left to :func:`read` (not an event file by name, large, damaged,
     unusual). Paths after the byte budget ran out are left out of the answer."""
     looked: dict[str, list[Run] | None] = {}
-    picked: list[Path] = []
-    data: list[bytes] = []
+    candidates: list[Path] = []
     total = 0
     for path in map(Path, paths):
         if "tfevents" not in path.name:
@@ -274,21 +273,26 @@ def read_batch(paths: Sequence[Path]) -> dict[str, list[Run] | None]:
             continue
         try:
             size = os.stat(path).st_size
-            if total + min(size, BATCH_FILE_MAX) > BATCH_BYTES:
-                break
-            looked[str(path)] = None
-            if not 0 < size <= BATCH_FILE_MAX:
-                continue
-            with open(path, "rb") as fh:
-                content = fh.read()
         except OSError:
-            looked[str(path)] = None
+            looked[str(path)] = None  # read alone, which says why
+            continue
+        if total + min(size, BATCH_FILE_MAX) > BATCH_BYTES:
+            break
+        looked[str(path)] = None
+        if 0 < size <= BATCH_FILE_MAX:
+            candidates.append(path)
+            total += size
+    if len(candidates) < 2:
+        return looked  # nothing to share a pass with: read alone, once
+    picked: list[Path] = []
+    data: list[bytes] = []
+    for path in candidates:
+        try:
+            with open(path, "rb") as fh:
+                data.append(fh.read())
+        except OSError:
             continue  # read alone, which says why
         picked.append(path)
-        data.append(content)
-        total += len(content)
-    if len(picked) < 2:
-        return looked
     for path, content, dec in zip(picked, data, decode_files(data)):
         if dec is None:
             continue
