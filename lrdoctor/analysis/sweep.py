@@ -284,7 +284,11 @@ def _groups(runs: list[Run], analyses: dict[int, RunAnalysis] | None = None
         for group in candidates:
             rows = rows_of(group)
             if _is_sweep(rows):
-                out.append((parent, sorted(rows, key=lambda r: r[1])))
+                # The sweep's folder: the one folder holding every member (log files side by side in
+                # one run folder, as detectron2's output/ holds a log per LR), else the parent.
+                held = {units[id(run)] for run, _, _ in rows}
+                folder = held.pop() if len(held) == 1 else parent
+                out.append((folder, sorted(rows, key=lambda r: r[1])))
     return out
 
 
