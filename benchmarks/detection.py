@@ -226,10 +226,14 @@ def print_report(res: dict, verbose: bool) -> None:
         print(f"\n{'range test':<36}{'kind':<12}{'suggested':>10}{'best_lr':>10}{'factor':>8}")
         for name, kind, sug, best, fac in res["range"]:
             print(f"{name:<36}{kind:<12}{_fmt(sug):>10}{_fmt(best):>10}{_fmt(fac, '.2f'):>8}")
+        print(f"range tests within {WITHIN:g}x of the sweep's best: "
+              f"{sum(r[4] is not None and r[4] <= WITHIN for r in res['range'])}/{len(res['range'])}")
     if res["sweeps"]:
         print(f"\n{'sweep':<36}{'best':>10}{'suggested':>10}{'truth':>10}{'factor':>8}")
         for name, best, sug, truth, fac in res["sweeps"]:
             print(f"{name:<36}{_fmt(best):>10}{_fmt(sug):>10}{_fmt(truth):>10}{_fmt(fac, '.2f'):>8}")
+        print(f"sweeps suggesting within {WITHIN:g}x of the labelled best: "
+              f"{sum(r[4] is not None and r[4] <= WITHIN for r in res['sweeps'])}/{len(res['sweeps'])}")
     print(f"\n{res['runs']} single runs in {res['time_runs']:.1f} s; everything in {res['time']:.1f} s")
     if verbose:
         print("\nmismatches:")

@@ -72,3 +72,25 @@ def test_an_overfitting_run_stops_where_its_waste_starts(real_logs: Path) -> Non
     (f,) = [f for f in ra.findings if f.mode == "overfitting"]
     first = ra.run.step_range[0]
     assert ra.next_run.stop_step == f.waste_from_step - first
+
+
+def test_a_loss_never_finite_is_planned_as_a_setup_check(tmp_path: Path) -> None:
+    # TensorBoard's own writer logs a loss that is NaN from its first step (a log(0) in the loss,
+    # say) at a constant LR: no stable stretch shows an edge of stability, so no LR is measured.
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(tmp_path / "run"))
+    for step in range(0, 500, 5):
+        values = [summary_pb2.Summary.Value(tag="train/loss", simple_value=float("nan")),
+                  summary_pb2.Summary.Value(tag="lr", simple_value=1e-3)]
+        writer.add_event(event_pb2.Event(wall_time=1.7e9 + step, step=step, summary=summary_pb2.Summary(value=values)))
+    writer.close()
+    an = analyze(parsers.load(tmp_path / "run"))
+    (ra,) = an.runs
+    (f,) = ra.findings
+    assert f.mode == "diverged" and f.remedy is Remedy.SETUP and f.suggested_lr is None
+    plan = ra.next_run
+    assert plan.remedy == "setup" and plan.peak_lr == pytest.approx(1e-3) and plan.peak_lr_basis == "unchanged"
+    assert "cosine" not in " ".join([plan.summary(), *plan.changes]) and plan.warmup_steps == 0
+    assert plan.saving_steps == ra.steps  # every step was wasted, as the cost layer charges it
