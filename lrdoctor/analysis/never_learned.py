@@ -52,6 +52,12 @@ DEAD_GRAD_RATIO = 0.1
 DEAD_EARLY_SHARE = 0.05
 DEAD_SETTLE = 0.2
 DEAD_MAX_LEARNED = 20.0
+# ...and at most this share of its starting loss: outputs that no longer depend on the input
+# can at best predict the label frequencies, whose loss is most of a chance-level start (a
+# character model's unigram entropy is ~70% of its ln(vocabulary) start). A noisy task's
+# 20 noise units can be 40% of its loss: a char model that fell 4.75 -> 2.9 nats learned,
+# whatever its gradient norm did under a decaying LR.
+DEAD_MAX_LEARNED_SHARE = 0.25
 # A flat loss whose run logs a metric too rarely to confirm it never learned: a tentative call
 # (a run resumed near its floor looks the same), the base confidence of a bare threshold.
 UNCONFIRMED_CONFIDENCE = 0.5
@@ -150,7 +156,8 @@ def _gradient_died(sig: Signals, start: float) -> tuple[float, float] | None:
         return None
     # What it learned counts from its first logged loss too (the untrained model): a log too sparse
     # to show the first fall (every 50th step) must not hide a model that learned and converged.
-    if max(start, float(view.values[0])) - view.best > DEAD_MAX_LEARNED * view.noise:
+    learned = max(start, float(view.values[0])) - view.best
+    if learned > DEAD_MAX_LEARNED * view.noise or learned > DEAD_MAX_LEARNED_SHARE * abs(max(start, float(view.values[0]))):
         return None
     settled = view.level_frac(DEAD_SETTLE, DEAD_SETTLE + LEVEL_WINDOW)
     if not (settled - view.final <= STUCK_NOISE * view.noise and settled - view.best <= STUCK_BEST_NOISE * view.noise):

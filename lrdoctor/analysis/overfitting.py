@@ -8,7 +8,7 @@ from scipy import stats
 
 from . import wording as w
 from .findings import Finding, Mode
-from .signals import Signals, rolling_median
+from .signals import Signals, rolling_median, theil_sen
 
 # Validation points needed to see a minimum and a rise after it.
 MIN_VAL_POINTS = 4
@@ -48,6 +48,15 @@ MIN_RISE_TRAIN_NOISE = 1.0
 # sqrt(evaluations / FULL_EVIDENCE_EVALS) (the standard error of a level shrinks as
 # 1/sqrt(n)) and the evidence says how many there were.
 FULL_EVIDENCE_EVALS = 10
+
+
+def _train_falls_after(view, best_step: int) -> bool:
+    """The training loss trends down from the best evaluation to the end: the upper end of the
+    95% interval of its Theil-Sen slope is below zero."""
+    sel = view.steps >= best_step
+    if np.count_nonzero(sel) < 2 * MIN_TEST_POINTS:
+        return False
+    return theil_sen(view.steps[sel], view.values[sel])[3] < 0
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -101,17 +110,21 @@ def detect(sig: Signals) -> Finding | None:
     if view is not None:
         i = int(np.searchsorted(view.steps, best_step))
         half = max(view.window, int(TRAIN_WINDOW * len(view.values))) // 2
-        lo, hi = max(0, i - half), min(len(view.values), i + half + 1)
-        at_best, at_end = view.values[lo:hi], view.values[-2 * half - 1:]
-        train_best = float(np.median(at_best)) if hi > lo else float("nan")
+        at_best = view.values[max(0, i - half):min(len(view.values), i + half + 1)]
+        at_end = view.values[-2 * half - 1:]
+        train_best = float(np.median(at_best)) if len(at_best) else float("nan")
         train_end = float(np.median(at_end))
         if np.isfinite(train_best):
             if train_end - view.zero > TRAIN_STILL_FALLING * (train_best - view.zero):
                 return None
             # "Still falling" must stand out of the minibatch noise: a train loss bouncing on
-            # its floor (a high constant LR) can have a lower end median by chance.
+            # its floor (a high constant LR) can have a lower end median by chance. Two windows
+            # of a sparse log hold ~10 points each; the robust trend through every training
+            # point from the best evaluation on uses them all, and settles it when it is
+            # clearly negative.
             if len(at_best) >= MIN_TEST_POINTS and stats.mannwhitneyu(
-                    at_end, at_best, alternative="less").pvalue > TRAIN_FALL_P:
+                    at_end, at_best, alternative="less").pvalue > TRAIN_FALL_P \
+                    and not _train_falls_after(view, best_step):
                 return None
         ev["train_loss_at_best"] = train_best
         ev["train_loss_final"] = train_end

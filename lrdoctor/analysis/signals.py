@@ -319,14 +319,20 @@ class LossView:
         return float(-slope * (hi - lo))
 
     def roughness(self, a: float, b: float, windows: int = 10) -> float:
-        """Median over ``windows`` sub-windows of std(loss) / scale between fractions a and b."""
+        """The loss's spread around its local level between fractions a and b, over the
+        dynamic range: the root mean of the variances in ``windows`` sub-windows (each
+        window's own mean removes the trend).
+
+        The mean of the variances, not their median: spikes a dense log catches in every
+        window, a sparse one samples in a few; a median would keep only the calm windows of
+        the sparse log, while the mean variance estimates the same spread at any density."""
         s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
         sel = (self.steps >= s0 + a * (s1 - s0)) & (self.steps <= s0 + b * (s1 - s0))
         vals = self.values[sel]
         if len(vals) < 2 * windows:
             return float("nan")
         parts = np.array_split(vals, windows)
-        return float(np.median([np.std(p) for p in parts]) / self.scale) * self.noise_scale
+        return float(np.sqrt(np.mean([np.var(p) for p in parts])) / self.scale) * self.noise_scale
 
 
 def loss_view(curve: Curve) -> LossView | None:

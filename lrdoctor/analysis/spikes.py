@@ -8,7 +8,7 @@ import pandas as pd
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr, undone_by_spikes
-from .signals import Signals, trailing_median
+from .signals import Signals, point_noise, trailing_median
 
 # A rolling median over 3 steps removes single-batch outliers: a spike is a jump that lasts.
 # In steps, not points: on a log kept every few steps one point already stands for several
@@ -85,6 +85,14 @@ def detect(sig: Signals) -> Finding | None:
     if view is None:
         return None
     events = spike_events(view.steps, view.values, view.zero, view.scale, view.noise)
+    curve = sig.loss
+    in_band = curve.has_band
+    if in_band:
+        # A bucketed export: a spike of a few steps is diluted in its bucket's mean but kept
+        # whole in the bucket's max, the band's own floor and noise are the reference.
+        ok = curve.finite & np.isfinite(curve.hi)
+        hi_steps, hi = curve.steps[ok], curve.hi[ok]
+        events = spike_events(hi_steps, hi, view.zero, view.scale, point_noise(hi, view.window))
     if len(events) < MIN_SPIKES:
         return None
     # heights over the run's floor (the ratio of the raw values would change with loss + c)
@@ -101,6 +109,7 @@ def detect(sig: Signals) -> Finding | None:
         "summary": (
             f"{len(events)} loss spikes that recovered; the largest at step {w.step(big['step'])} "
             f"jumped from {w.num(big['floor'])} to {w.num(big['peak'])} ({w.factor(ratios[biggest])})"
+            + (" in the export's per-bucket maxima" if in_band else "")
         ),
     }
     advice = None
