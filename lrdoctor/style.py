@@ -31,6 +31,19 @@ MODE_LABELS: dict[str, str] = {
     "decayed_too_early": "LR decayed too early",
     "overfitting": "Overfitting (wasted steps after best val)",
 }
+# A finding whose remedy is the setup (Finding.remedy "setup": the model never trained) is named for
+# that where its mode's name would promise the wrong fix (a plateau that no decay helps).
+SETUP_LABELS: dict[str, str] = {
+    "plateau": "Never learned (check the setup)",
+}
+
+
+def finding_label(finding) -> str:
+    """The people's name of a finding: its mode's, or the setup one when its remedy is the setup."""
+    mode = str(finding.mode)
+    if getattr(finding, "remedy", None) == "setup" and mode in SETUP_LABELS:
+        return SETUP_LABELS[mode]
+    return MODE_LABELS.get(mode, mode.replace("_", " "))
 
 
 def severity_color(severity: str | None) -> str:

@@ -66,6 +66,12 @@ class Remedy(str, enum.Enum):
     # schedule fixes it, and the run's curve cannot say how far off its LR is.
     SETUP = "setup"
 
+    __hash__ = str.__hash__
+    __format__ = str.__format__
+
+    def __str__(self) -> str:
+        return self.value
+
 
 # The remedy a mode calls for unless its detector says otherwise (a run that never learned is a
 # ``plateau`` whose remedy is the setup, not a decay).

@@ -729,7 +729,7 @@ class CurvesView(QWidget):
 
 def finding_tooltip(run_name: str, finding: Finding) -> str:
     """A finding's one-line evidence and recommendation, for tooltips."""
-    label = style.MODE_LABELS.get(finding.mode, finding.mode)
+    label = style.finding_label(finding)
     summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
     steps = f"steps {finding.step_start:,}–{finding.step_end:,}" if finding.step_end is not None else (
         f"step {finding.step_start:,}"

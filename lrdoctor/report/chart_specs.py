@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.analysis.findings import RunAnalysis, SweepAnalysis
-from lrdoctor.report.formatting import fmt_lr, mode_label, sorted_findings
-from lrdoctor.style import ROLE_COLORS, RUN_PALETTE, SEVERITY_COLORS
+from lrdoctor.report.formatting import fmt_lr, sorted_findings
+from lrdoctor.style import ROLE_COLORS, RUN_PALETTE, SEVERITY_COLORS, finding_label
 
 # Sweep-chart marker colours: best LR in the healthy green, the stability edge in amber.
 BEST_LR_COLOR = "#16a34a"
@@ -100,7 +100,7 @@ def _shades(ra: RunAnalysis, last_step: float) -> list[Shade]:
             continue
         start = float(f.step_start if f.step_start is not None else 0)
         end = float(f.step_end if f.step_end is not None else last_step)
-        out.append(Shade(start, max(end, start), SEVERITY_COLORS.get(f.severity, "#6b7280"), mode_label(f.mode)))
+        out.append(Shade(start, max(end, start), SEVERITY_COLORS.get(f.severity, "#6b7280"), finding_label(f)))
     return _in_lanes(out)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from lrdoctor import formatting
 from lrdoctor.analysis.findings import SEVERITIES, Finding
-from lrdoctor.style import MODE_LABELS
+from lrdoctor.style import MODE_LABELS, finding_label
 
 # The report's names for the shared formatters (lrdoctor/formatting.py owns the formats).
 fmt_number = formatting.number
@@ -81,7 +81,7 @@ def sorted_findings(findings: list[Finding]) -> list[Finding]:
 
 
 def finding_summary(f: Finding) -> str:
-    return str(f.evidence.get("summary") or MODE_LABELS.get(f.mode, f.mode))
+    return str(f.evidence.get("summary") or finding_label(f))
 
 
 def sentence_case(text: str) -> str:

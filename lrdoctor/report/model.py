@@ -34,7 +34,7 @@ from lrdoctor.report.formatting import (  # noqa: F401 - fmt_* re-exported for t
     steps_text,
 )
 from lrdoctor.report.summary import ManagerPage, build_manager_page, finding_waste, run_waste_text
-from lrdoctor.style import SEVERITY_COLORS, severity_color
+from lrdoctor.style import SEVERITY_COLORS, finding_label, severity_color
 
 if TYPE_CHECKING:
     from lrdoctor.cost import Costs
@@ -241,10 +241,10 @@ def _verdict(ra: RunAnalysis, anchor: str, costs: Costs | None) -> Verdict:
     else:
         ordered = sorted_findings(ra.findings)
         top = ordered[0]
-        sentence = f"{mode_label(top.mode)}: {finding_summary(top)}"
+        sentence = f"{finding_label(top)}: {finding_summary(top)}"
         if not sentence.endswith("."):
             sentence += "."
-        others = list(dict.fromkeys(mode_label(f.mode) for f in ordered[1:] if f.mode != top.mode))
+        others = list(dict.fromkeys(finding_label(f) for f in ordered[1:] if f.mode != top.mode))
         if others:
             sentence += " Also: " + ", ".join(others) + "."
     undiagnosed = sentence.startswith("Not diagnosed")
@@ -270,7 +270,7 @@ def _finding_row(f: Finding, cost: dict[str, Any] | None = None) -> FindingRow:
     ]
     return FindingRow(
         mode=f.mode,
-        mode_label=mode_label(f.mode),
+        mode_label=finding_label(f),
         severity=f.severity,
         color=SEVERITY_COLORS.get(f.severity, "#6b7280"),
         confidence=f"{float(f.confidence):.0%}",
@@ -471,7 +471,7 @@ def _recommendations(analysis: Analysis, anchors: dict[int, str]) -> list[Recomm
         if f.recommendation in seen:
             continue
         seen.add(f.recommendation)
-        out.append(Recommendation(ra.run.name, anchors[id(ra)], mode_label(f.mode), f.severity,
+        out.append(Recommendation(ra.run.name, anchors[id(ra)], finding_label(f), f.severity,
                                   SEVERITY_COLORS.get(f.severity, "#6b7280"), sentence_case(f.recommendation)))
         if len(out) == TOP_RECOMMENDATIONS:
             break

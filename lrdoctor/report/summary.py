@@ -14,7 +14,7 @@ import numpy as np
 from lrdoctor import formatting as fmt
 from lrdoctor.report.chart_specs import ChartSpec, Panel, Series
 from lrdoctor.report.formatting import mode_label, sentence_case, severity_rank, sorted_findings
-from lrdoctor.style import SEVERITY_COLORS, severity_color
+from lrdoctor.style import SEVERITY_COLORS, finding_label, severity_color
 
 if TYPE_CHECKING:
     from lrdoctor.analysis.findings import Analysis, Finding, RunAnalysis
@@ -169,7 +169,7 @@ def build_manager_page(analysis: "Analysis", anchors: dict[int, str],
         text, run_share, usd = run_waste_text(costs[id(ra)])
         worst = sorted_findings(ra.findings)[0]
         top_runs.append(RunWaste(ra.run.name, anchors[id(ra)], worst.severity, severity_color(worst.severity),
-                                 mode_label(worst.mode), text, run_share, usd))
+                                 finding_label(worst), text, run_share, usd))
 
     page = ManagerPage(
         costed_any=any(c is not None for c in costs.values()),
@@ -224,7 +224,7 @@ def _actions(runs: list["RunAnalysis"], anchors: dict[int, str], costs: dict[int
                 continue
             text, usd = finding_waste(costs[id(ra)], f)
             saving = f"saves {fmt.usd(usd)}" if usd else _saving_without_money(text)
-            candidates.append(Action(ra.run.name, anchors[id(ra)], mode_label(f.mode), f.severity,
+            candidates.append(Action(ra.run.name, anchors[id(ra)], finding_label(f), f.severity,
                                      SEVERITY_COLORS.get(f.severity, "#6b7280"),
                                      sentence_case(f.recommendation), saving, usd))
     candidates.sort(key=lambda a: (-(a.saving_usd or 0.0), -severity_rank(a.severity)))

@@ -12,6 +12,7 @@ import parsers
 from lrdoctor.analysis import Remedy, analyze
 from lrdoctor.analysis.contract import analysis_to_dict
 from lrdoctor.cost import estimate_costs
+from lrdoctor.style import MODE_LABELS, finding_label
 
 NEVER_TRAINED = [
     # (folder under real_logs, run name): PROVENANCE.md and test_real_logs_calls say why each never learned
@@ -42,6 +43,8 @@ def test_a_run_that_never_trained_is_planned_as_its_finding_says(real_logs: Path
     assert plan.schedule == ra.schedule.kind  # the schedule is kept, not replaced
     js = analysis_to_dict(an)["runs"][0]
     assert js["findings"][0]["remedy"] == "setup" and js["next_run"]["remedy"] == "setup"
+    # the app and the reports name it for its remedy, not "Plateau (decay would help)"
+    assert "decay" not in finding_label(f) and finding_label(f) != MODE_LABELS["plateau"]
     assert js["next_run"]["final_lr"] is None
 
 

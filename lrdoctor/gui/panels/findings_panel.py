@@ -102,7 +102,7 @@ class FindingsPanel(QWidget):
             summary = finding.evidence.get("summary", "") if isinstance(finding.evidence, dict) else ""
             item = QTreeWidgetItem([
                 finding.severity,
-                style.MODE_LABELS.get(finding.mode, finding.mode),
+                style.finding_label(finding),
                 run.name,
                 steps_text(finding),
                 summary,
@@ -132,7 +132,7 @@ class FindingsPanel(QWidget):
         summary, numbers = html.escape(summary), html.escape(numbers)
         self.detail.setHtml(
             _plan_html(self.ws.run_analysis(key)) +
-            f"<b style='color:{color}'>{style.MODE_LABELS.get(finding.mode, finding.mode)}</b> in "
+            f"<b style='color:{color}'>{style.finding_label(finding)}</b> in "
             f"<b>{run.name if run else key}</b> (steps {steps_text(finding)}, confidence "
             f"{finding.confidence:.0%})<br>{summary}<br><small>{numbers}</small><br>"
             f"<b>Recommendation:</b> {html.escape(finding.recommendation)}"
