@@ -1,0 +1,172 @@
+"""The same training logged sparsely or bucketed gets the same diagnosis, or says what it cannot see (#12).
+
+Real corpus runs are re-logged the two ways real logs thin a curve out:
+
+- every 10th step only (a ``log_every_n_steps`` setting), written with TensorBoard's own event writer;
+- bucketed to ~100 points, each the bucket's mean with its ``__MIN``/``__MAX`` band, the way the W&B
+  chart export writes them.
+
+A symptom shorter than the logging interval cannot be seen; the run then says so in
+``not_checked`` (text and JSON) instead of passing as healthy.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import parsers
+from lrdoctor.analysis import analyze
+from lrdoctor.analysis.contract import analysis_to_dict
+
+ROLES = ("train_loss", "val_loss", "lr", "grad_norm")
+TRAIN_SIDE = ("train_loss", "lr", "grad_norm")
+
+
+def _curves(src: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The run's curves by role (tags from its labels), one value per step."""
+    labels = json.loads((src / "labels.json").read_text())
+    (run,) = parsers.load(src)
+    out = {}
+    for role in ROLES:
+        tag = labels["series"].get(role)
+        if tag is None:
+            continue
+        df = run.series(tag).drop_duplicates("step", keep="last").sort_values("step")
+        out[role] = (df["step"].to_numpy(np.int64), df["value"].to_numpy(np.float64))
+    return out
+
+
+def _write_sparse_tensorboard(src: Path, out: Path, every: int) -> Path:
+    """The train-side curves at every ``every``-th step (evaluations as they were), with
+    TensorBoard's own event writer."""
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    tags = {"train_loss": "train/loss", "val_loss": "val/loss", "lr": "lr", "grad_norm": "grad_norm"}
+    writer = EventFileWriter(str(out))
+    points: dict[int, list] = {}
+    for role, (steps, values) in _curves(src).items():
+        keep = (steps - steps[0]) % every == 0 if role in TRAIN_SIDE else np.ones(len(steps), bool)
+        for s, v in zip(steps[keep], values[keep]):
+            points.setdefault(int(s), []).append(summary_pb2.Summary.Value(tag=tags[role], simple_value=float(v)))
+    for step in sorted(points):
+        writer.add_event(event_pb2.Event(wall_time=1.7e9 + step, step=step, summary=summary_pb2.Summary(value=points[step])))
+    writer.close()
+    return out
+
+
+def _num(x: float) -> str:
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity") if math.isinf(x) else repr(float(x))
+
+
+def _write_bucketed_wandb(src: Path, out: Path, buckets: int = 100) -> Path:
+    """W&B chart exports of the train-side curves bucketed to ~``buckets`` points: the bucket's
+    mean with its ``__MIN``/``__MAX`` (evaluations as they were, one point each)."""
+    out.mkdir(parents=True, exist_ok=True)
+    curves = _curves(src)
+    span = int(curves["train_loss"][0][-1] - curves["train_loss"][0][0]) + 1
+    width = max(1, math.ceil(span / buckets))
+    keys = {"train_loss": "train/loss", "val_loss": "val/loss", "lr": "train/lr", "grad_norm": "train/grad_norm"}
+    for i, (role, (steps, values)) in enumerate(curves.items()):
+        col = f"quiet-sun-7 - {keys[role]}"
+        if role in TRAIN_SIDE:
+            b = (steps - steps[0]) // width
+            starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+            with np.errstate(invalid="ignore"):
+                mean = np.add.reduceat(values, starts) / np.diff(np.r_[starts, len(values)])
+            lo, hi = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
+            steps = steps[starts]
+        else:
+            mean, lo, hi = values, values, values
+        with open(out / f"wandb_export_2026-12-03T10_00_{i:02d}.000+01_00.csv", "w", newline="") as fh:
+            w = csv.writer(fh, quoting=csv.QUOTE_ALL)
+            w.writerow(["Step", col, col + "__MIN", col + "__MAX"])
+            for row in zip(steps, mean, lo, hi):
+                w.writerow([str(int(row[0]))] + [_num(x) for x in row[1:]])
+    return out
+
+
+def _analysis(path: Path):
+    runs = parsers.load(path)
+    assert len(runs) == 1
+    return analyze(runs).runs[0]
+
+
+def _labels(src: Path) -> set[str]:
+    return set(json.loads((src / "labels.json").read_text())["modes"])
+
+
+# Each run's labelled modes that a log kept every 10th step can still show: a blow-up that never
+# recovers (its 10x point sampled or not: digits_mlp-4fd4's log catches 6x of it), an overfit,
+# a run still falling at the end, an LR decayed too early, healthy runs.
+SEEN_EVERY_10TH = ["digits_mlp-3fcd", "digits_mlp-4fd4", "breast_cancer_mlp-8093", "digits_cnn-6220",
+                   "char_transformer-c26e", "char_transformer-ac76", "digits_mlp-d2ac", "synth_clf_mlp-8a8d"]
+
+
+@pytest.mark.parametrize("name", SEEN_EVERY_10TH)
+def test_a_log_kept_every_10th_step_gets_the_same_diagnosis(corpus: Path, tmp_path: Path, name: str) -> None:
+    src = corpus / "runs" / name
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / name, every=10))
+    assert {f.mode for f in ra.findings} == _labels(src)
+
+
+def test_a_blow_up_the_sparse_log_samples_is_divergence_not_a_missing_warmup(corpus: Path, tmp_path: Path) -> None:
+    # digits_mlp-3fcd at LR 1.5 is at 140x its start by step 10: logged every 10th step, its second
+    # point is the blow-up. The initial level is the first point's (within 3 steps of the start),
+    # not a median that takes in the blow-up and then reads the dead network at ln 10 as recovered.
+    ra = _analysis(_write_sparse_tensorboard(corpus / "runs" / "digits_mlp-3fcd", tmp_path / "r", every=10))
+    (f,) = ra.findings
+    assert f.mode == "diverged" and f.evidence["diverged_at_step"] == 10
+    assert f.evidence["initial_loss"] == pytest.approx(2.31, abs=0.01)
+
+
+def test_what_a_sparse_log_cannot_show_is_said(corpus: Path, tmp_path: Path) -> None:
+    # char_transformer-df41 climbs from 3.5 to 6.2 in steps 1-3 without a warmup: logged every 10th
+    # step, the climb falls between two points. The run must not pass as healthy in silence.
+    src = corpus / "runs" / "char_transformer-df41"
+    assert {f.mode for f in _analysis(src).findings} == {"no_warmup"}
+    out = _write_sparse_tensorboard(src, tmp_path / "df41", every=10)
+    ra = _analysis(out)
+    assert "no_warmup" not in {f.mode for f in ra.findings}
+    unchecked = {m: nc.reason for nc in ra.not_checked for m in nc.modes}
+    assert "logged every 10 steps" in unchecked["no_warmup"]
+    assert "logged every 10 steps" in unchecked["spikes"]
+    entry = analysis_to_dict(analyze(parsers.load(out)))["runs"][0]
+    assert {"no_warmup", "spikes"} <= {m for nc in entry["not_checked"] for m in nc["modes"]}
+    text = subprocess.run([sys.executable, "-m", "lrdoctor", "analyze", str(out)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "not checked: no warmup: the loss is logged every 10 steps" in text
+
+
+def test_the_dense_log_has_nothing_unchecked_for_its_density(corpus: Path) -> None:
+    ra = _analysis(corpus / "runs" / "char_transformer-df41")
+    assert not {"no_warmup", "spikes"} & {m for nc in ra.not_checked for m in nc.modes}
+
+
+@pytest.mark.parametrize("name", ["digits_mlp-3fcd", "digits_mlp-c152", "digits_cnn-6732", "digits_mlp-41ca"])
+def test_a_bucketed_export_shows_blow_ups_and_spikes_in_its_max_band(corpus: Path, tmp_path: Path, name: str) -> None:
+    # Bucketed to ~100 points, the 2-3 step spikes of digits_cnn-6732 are diluted to a fifth in their
+    # bucket's mean, and digits_mlp-3fcd's first bucket already averages its blow-up; the band's
+    # maxima keep both whole.
+    src = corpus / "runs" / name
+    ra = _analysis(_write_bucketed_wandb(src, tmp_path / name))
+    assert {f.mode for f in ra.findings} == _labels(src)
+    if "spikes" in _labels(src):
+        assert "per-bucket maxima" in ra.findings[0].evidence["summary"]
+        assert not any("spikes" in nc.modes for nc in ra.not_checked)  # the band keeps every step's height
+
+
+@pytest.mark.parametrize("name", ["digits_mlp-d2ac", "synth_clf_mlp-8a8d", "char_transformer-4295", "digits_cnn-73e2", "diabetes_mlp-0fe0"])
+def test_healthy_runs_stay_healthy_at_any_density(corpus: Path, tmp_path: Path, name: str) -> None:
+    src = corpus / "runs" / name
+    assert _labels(src) == set()
+    for out in (_write_sparse_tensorboard(src, tmp_path / "sparse", every=10), _write_bucketed_wandb(src, tmp_path / "b")):
+        assert _analysis(out).findings == []
