@@ -88,6 +88,7 @@ class Waste:
     step_end: int | None = None  # last wasted step (inclusive)
     money: Money = field(default_factory=Money)
     note: str | None = None
+    remedy: str | None = None  # the finding's Remedy (how the views name it), None for a restart
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (a ``by_finding`` entry)."""
@@ -313,11 +314,12 @@ def estimate_run_cost(
         start, end, why = _tail_range(finding, last)
         if start is None or end is None:
             if why:
-                wastes.append(Waste(finding.mode, None, note=why))
+                wastes.append(Waste(finding.mode, None, note=why, remedy=finding.remedy))
             continue
         start = max(start, first)
         n = max(end - start + 1, 0)
-        wastes.append(Waste(finding.mode, n, start, end, price(timeline.seconds(start, end), hw)))
+        wastes.append(Waste(finding.mode, n, start, end, price(timeline.seconds(start, end), hw),
+                            remedy=finding.remedy))
         if n:
             ranges.append((start, end))
 

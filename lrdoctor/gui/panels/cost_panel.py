@@ -267,7 +267,7 @@ def _cost_row(name: str, cost: Any) -> QTreeWidgetItem:
 
 def _waste_row(waste: Any) -> QTreeWidgetItem:
     """One entry of RunCost.by_finding: the finding's wasted steps and their price."""
-    label = style.MODE_LABELS.get(waste.mode, waste.mode)
+    label = style.finding_label(waste)
     if waste.step_start is not None:
         label += f" ({waste.step_start:,}–{waste.step_end:,})" if waste.step_end is not None else (
             f" ({waste.step_start:,})")
