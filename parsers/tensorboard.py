@@ -18,6 +18,7 @@ import mmap
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -43,6 +44,8 @@ SNIFF_BYTES = 64  # a record header is 12 bytes; a little more costs nothing
 BATCH_FILE_MAX = 1 << 20
 # Bytes of small event files held for one shared pass.
 BATCH_BYTES = 32 << 20
+# Tag lists whose column dtype is kept for the next file that logs the same tags (a few per tracker setup).
+TAG_DTYPES = 64
 
 
 def sniff(path: Path) -> bool:
@@ -246,12 +249,20 @@ def _scalars_frame(dec: Decoded, prefix: str) -> pd.DataFrame:
         dec.codes = remap[dec.codes]
     codes = dec.codes.astype(np.int8 if len(names) < 128 else np.int16 if len(names) < 32768 else np.int32)
     dec.codes = None
-    tags = pd.Categorical.from_codes(codes, categories=pd.Index(names), validate=False)
+    tags = pd.Categorical.from_codes(codes, dtype=_tag_dtype(tuple(names)), validate=False)
     frame = pd.DataFrame(
         {"tag": tags, "step": dec.steps, "wall_time": dec.walls, "value": dec.values}, copy=False
     )
     dec.steps = dec.walls = dec.values = None
     return frame
+
+
+@lru_cache(maxsize=TAG_DTYPES)
+def _tag_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The tag column's dtype for these tags, in this order: built once and shared by every file
+    that logs them (a fleet's runs), since building the categories costs more than the rest of a
+    small file's frame. Dtypes are immutable, so sharing one changes nothing."""
+    return pd.CategoricalDtype(pd.Index(names), ordered=False)
 
 
 def read(path: Path) -> list[Run]:
