@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import overfitting, spikes, warmup
+from . import lr_too_low, oscillation, overfitting, plateau, spikes, warmup
+from .findings import Mode
+from .thresholds import MIN_CURVE_POINTS
 from .signals import Signals
 from .configured_lr import configured_lr
 from .wording import lr as fmt_lr
@@ -60,20 +62,31 @@ def _gaps(sig: Signals) -> list[NotChecked]:
         out.append(NotChecked(NEEDS_LR_CURVE, "need the LR curve, which was not logged" + known))
     # Spikes: enough points inside the shortest spike to tell it from one bad batch.
     interval = _median_interval(sig.view.steps)
+    spacing = (f"the export averages the loss over buckets of {interval:,.0f} steps" if sig.loss.averaged > 1
+               else f"the loss is logged every {interval:,.0f} steps")
     if not sig.loss.has_band and not spikes.resolved(interval):
-        out.append(NotChecked(("spikes",), f"the loss is logged every {interval:,.0f} steps; a spike "
-                                           f"over within {spikes.SHORT_SPIKE_STEPS} steps cannot be told "
-                                           "from one bad batch"))
+        out.append(NotChecked(("spikes",), f"{spacing}; a spike over within {spikes.SHORT_SPIKE_STEPS} steps "
+                                           "cannot be told from one bad batch"))
     # No warmup: points dense enough to see a short climb, and enough of them in the early window.
     end = warmup.early_window_end(sig)
     n_early = int(np.count_nonzero(sig.view.steps <= end))
     if not warmup.resolved(interval):
-        out.append(NotChecked(("no_warmup",), f"the loss is logged every {interval:,.0f} steps; an early climb "
-                                              f"over within {warmup.SHORT_CLIMB_STEPS} steps falls between "
-                                              "two points"))
+        out.append(NotChecked(("no_warmup",), f"{spacing}; an early climb over within "
+                                              f"{warmup.SHORT_CLIMB_STEPS} steps falls between two points"))
     elif n_early < warmup.MIN_EARLY_POINTS:
         out.append(NotChecked(("no_warmup",), f"only {n_early} loss points in the first "
                                               f"{end - sig.first_step:,.0f} steps, too few to see an early climb"))
+    # Shapes late in the run: a bounce or a trend needs points where it is looked for.
+    n_half = int(np.count_nonzero(sig.view.steps >= sig.step_at_frac(0.5)))
+    if n_half < oscillation.MIN_HALF_POINTS:
+        out.append(NotChecked(("oscillating",), f"only {n_half} loss points in the 2nd half of the run, too few "
+                                                "to tell a bounce from noise"))
+    n_tail = int(np.count_nonzero(sig.view.steps >= sig.step_at_frac(1 - plateau.TAIL)))
+    late = [m for m, need in ((Mode.LR_TOO_LOW, lr_too_low.MIN_LATE_POINTS),
+                              (Mode.PLATEAU, MIN_CURVE_POINTS if sig.lr_peak else 0)) if n_tail < need]
+    if late:
+        out.append(NotChecked(tuple(late), f"only {n_tail} loss points in the last {plateau.TAIL:.0%} of the run, "
+                                           "too few to tell a loss still falling from a flat one"))
     # Overfitting: enough evaluations to see a minimum and a rise after it.
     if sig.loss_is_val:
         out.append(NotChecked(("overfitting",), "no training loss to compare the validation loss with"))

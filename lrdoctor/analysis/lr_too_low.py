@@ -43,6 +43,9 @@ VAL_LATE_MIN_POINTS = 5
 # the last 40% is a run still falling too.
 VAL_STILL_FALLING = 0.1
 
+# The late slope's 95% interval needs this many points in the last 40%.
+MIN_LATE_POINTS = 5
+
 # Steps saved by a higher LR are only claimed while the fitted curve is far from its floor:
 # doubling the run must still buy this share of the achievable progress (else a higher LR
 # buys little and nothing is claimed).
@@ -129,7 +132,7 @@ def detect(sig: Signals) -> Finding | None:
     if val_share is not None and val_share < VAL_LATE_MIN_SHARE:
         return None
     sel = view.steps >= sig.step_at_frac(0.6)
-    if sel.sum() < 5:
+    if sel.sum() < MIN_LATE_POINTS:
         return None
     slope, _, lo, hi = theil_sen(view.steps[sel], view.values[sel])
     # the late fall must be statistically clear, from the training loss or the evaluations

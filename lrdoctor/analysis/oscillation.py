@@ -7,7 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import MIN_LEVEL_POINTS, TINY, LossView, Signals, point_noise
+from .signals import L0_POINTS, MAX_LEVEL_SHARE, MIN_LEVEL_POINTS, TINY, LossView, Signals, point_noise
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -45,6 +45,8 @@ MEDIAN_SE = float(np.sqrt(np.pi / 2))
 # points in its 2nd half (every 10th step) does not read its own sampling luck as a bounce.
 NOISE_SE = 1.0
 MAD_RELATIVE_SE = 1.166
+# A bounce and a trend need this many points in the 2nd half to be told apart from noise.
+MIN_HALF_POINTS = 10
 # Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
 
@@ -60,7 +62,8 @@ def _points(view: LossView, a: float, b: float) -> int:
     """How many points ``view.level_frac(a, b)`` takes its median over."""
     s0, s1 = float(view.curve.steps[0]), float(view.curve.steps[-1])
     inside = int(np.count_nonzero((view.steps >= s0 + a * (s1 - s0)) & (view.steps <= s0 + b * (s1 - s0))))
-    return min(max(inside, MIN_LEVEL_POINTS), len(view.values))
+    return min(max(inside, MIN_LEVEL_POINTS), max(L0_POINTS, int(MAX_LEVEL_SHARE * len(view.values))),
+               len(view.values)) if inside < MIN_LEVEL_POINTS else inside
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -80,7 +83,7 @@ def detect(sig: Signals) -> Finding | None:
     rough = view.roughness(0.5, 1.0)
     sel = view.steps >= sig.step_at_frac(0.5)
     vals = view.values[sel]
-    if len(vals) < 10:
+    if len(vals) < MIN_HALF_POINTS:
         return None
     noise2 = point_noise(vals, view.window) * view.noise_scale
     q05, q50, q95 = np.quantile(vals, [0.05, 0.5, 0.95])

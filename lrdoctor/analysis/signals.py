@@ -66,6 +66,9 @@ THEIL_SEN_POINTS = 500
 # median of 8 noisy points is within ~0.45 noise units of the true level, of 2 points
 # (a 4% window of a log kept every 10th step) within ~0.9.
 MIN_LEVEL_POINTS = 8
+# ...but a level stays local: never over more than this share of the curve's points (8 of a
+# 12-point log would be two thirds of the run, the median of a falling curve, not its end).
+MAX_LEVEL_SHARE = 0.15
 # Noise is measured around a rolling median of at least this many points (see point_noise).
 NOISE_WINDOW_POINTS = 15
 # The dynamic range is at least this many noise units: a run that never left its initial
@@ -282,8 +285,8 @@ class LossView:
         n = len(self.values)
         if n == 0:
             return float("nan")
-        if hi - lo < MIN_LEVEL_POINTS:
-            k = min(MIN_LEVEL_POINTS, n)
+        k = min(MIN_LEVEL_POINTS, max(L0_POINTS, int(MAX_LEVEL_SHARE * n)), n)
+        if hi - lo < k:
             mid = int(np.searchsorted(self.steps, (start_step + end_step) / 2))
             lo = min(max(mid - k // 2, 0), n - k)
             hi = lo + k
