@@ -140,6 +140,11 @@ def _resolve(findings: list[Finding]) -> list[Finding]:
         findings = [f for f in findings if f.mode != Mode.OSCILLATING]
         modes.discard(Mode.OSCILLATING)
     drop: set[Mode] = set()
+    warm = next((f for f in findings if f.mode == Mode.NO_WARMUP), None)
+    if Mode.SPIKES in modes and warm is not None and warm.evidence.get("first_lr") is None:
+        # Without the LR curve nothing says the run started at its peak: an early climb in a run
+        # that spikes throughout is one of its spikes, not a cold start.
+        drop.add(Mode.NO_WARMUP)
     if Mode.OSCILLATING in modes:
         drop |= {Mode.SPIKES, Mode.PLATEAU}  # bouncing at a high level: not spikes on a low floor, not flat
     if Mode.DECAYED_TOO_EARLY in modes:
