@@ -16,6 +16,7 @@ import numpy as np
 from parsers import Run
 
 from . import wording as w
+from .coverage import without_modes
 from .findings import Finding, LRBasis, Mode, RunAnalysis, SweepAnalysis
 
 # Evaluations a member needs for its mean step-to-step change to mean anything.
@@ -93,3 +94,5 @@ def annotate(runs: Sequence[Run], analyses: Sequence[RunAnalysis], sweeps: Seque
                             tag)
             found.advise(target, LRBasis.SWEEP)  # the sweep measured it
             ra.findings.append(found)
+            # Seen across the sweep, what the run's own points were too few to check.
+            ra.not_checked = without_modes(ra.not_checked, (Mode.OSCILLATING,))
