@@ -195,11 +195,7 @@ def read_files(
     then names the runs as :func:`load` does. ``read_one`` reads one file in place of the
     sniff-and-read of :func:`read_one_file` (a reader that resumes where it left off).
     """
-    if read_one is None:
-        ahead = _ReadAhead(files)
-
-        def read_one(file: Path, available: list[Reader], given: bool, found: list[LoadWarning]) -> list[Run]:
-            return read_one_file(file, available, given, found, read=ahead.read)
+    read_one = read_one or ReadAhead(files).read_one
     warnings: list[WarningAt] = []
     available = readers()
     consumed: set[str] = set()
@@ -240,10 +236,14 @@ def read_files(
     return out, warnings
 
 
-class _ReadAhead:
+class ReadAhead:
     """Runs of the walk's files read in one go by readers that read many small files at once
     (``Reader.read_batch``), each handed out when the walk reaches its file and the same reader
-    takes it (so exactly where, and by whom, a file read alone would have been read)."""
+    takes it (so exactly where, and by whom, a file read alone would have been read).
+
+    ``read_one`` is :func:`read_one_file` reading through it; one ReadAhead may serve several
+    :func:`read_files` calls over parts of ``files`` (the run units of a fleet task chunk).
+    """
 
     # Files offered to one batch: the walk's next ones from the file being read.
     WINDOW = 1024
@@ -270,6 +270,11 @@ class _ReadAhead:
                     self.ready[(reader.format, path)] = got
             runs = self.ready.pop(key, None)
         return runs if runs is not None else reader.read(file)
+
+    def read_one(self, file: Path, available: list[Reader], given_directly: bool,
+                 warnings: list[LoadWarning]) -> list[Run]:
+        """:func:`read_one_file` with the read ahead."""
+        return read_one_file(file, available, given_directly, warnings, read=self.read)
 
 
 def read_one_file(file: Path, available: list[Reader], given_directly: bool,

@@ -22,7 +22,8 @@ from parsers import RunList
 from parsers.loader import name_runs
 
 from .cache import ResultCache
-from .tasks import Source, Task, TaskResult, plan, run_task
+from .tasks import Source, Task, TaskResult, plan, run_several
+
 
 # progress(done, total, what): tasks finished out of all tasks, and the run unit just finished.
 Progress = Callable[[int, int, str], None]
@@ -39,6 +40,9 @@ QUEUED_PER_WORKER = 1
 POOL_MIN_WORK_S = 1.0
 # Tasks done in this process before their measured cost decides about a pool (cost varies per run).
 PROBE_TASKS = 3
+# Tasks this process takes at a time (after the probe): their small files are read in one go
+# (Reader.read_batch), and the pool is looked at between them (a few tenths of a second).
+LOCAL_CHUNK = 8
 # Chunk size before any task was measured (an explicit --jobs starts the pool at once): a 2k-point
 # run is read and analysed in ~25 ms of CPU (benchmarks/fleet.py).
 EST_TASK_S = 0.025
@@ -75,13 +79,14 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _serial(tasks: Sequence[Task]) -> Iterator[TaskResult]:
-    for task in tasks:
-        yield run_task(task)
+    for lo in range(0, len(tasks), LOCAL_CHUNK):
+        yield from run_chunk(tasks[lo : lo + LOCAL_CHUNK])
 
 
 def run_chunk(tasks: Sequence[Task]) -> list[TaskResult]:
-    """Several tasks in one message to a worker (a pool worker or a Dask worker)."""
-    return [run_task(task) for task in tasks]
+    """Several tasks in one go (one message to a pool or Dask worker), their small files read ahead
+    together (:func:`lrdoctor.fleet.tasks.run_several`)."""
+    return run_several(tasks)
 
 
 def _ready() -> bool:
@@ -163,12 +168,13 @@ class _Shared:
                     emitted += 1
                 if emitted >= n:
                     break
-                if taken < n:  # this process takes the next task itself
-                    i, taken = taken, taken + 1
+                if taken < n:  # this process takes the next few tasks itself
+                    lo = taken
+                    taken = min(n, lo + (1 if self.measured < PROBE_TASKS else LOCAL_CHUNK))
                     start = time.process_time()
-                    results[i] = run_task(tasks[i])
+                    results.update(zip(range(lo, taken), run_chunk(tasks[lo:taken])))
                     self.spent += time.process_time() - start
-                    self.measured += 1
+                    self.measured += taken - lo
                 else:  # everything handed out: wait for the pool's part
                     wait(list(inflight), return_when=FIRST_COMPLETED)
         finally:

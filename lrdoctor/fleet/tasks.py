@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
-from typing import Any
+from typing import Any, Sequence
 
 from lrdoctor.analysis import RunAnalysis, analyze_run
 from parsers import LoadWarning, Run
-from parsers.loader import WarningAt, iter_files, read_files
+from parsers.loader import ReadAhead, WarningAt, iter_files, read_files
 from parsers.unread import nothing_found
 from parsers.units import Unit, split_units
 
@@ -61,21 +61,33 @@ class TaskResult:
         )
 
 
-def run_task(task: Task) -> TaskResult:
-    """Read the task's files, join each run's parts and analyse every run (the worker's job)."""
+def run_task(task: Task, ahead: ReadAhead | None = None) -> TaskResult:
+    """Read the task's files, join each run's parts and analyse every run (the worker's job).
+
+    ``ahead``: a read-ahead over the files of several local tasks (:func:`run_several`)."""
     if remote.is_url(task.root):
         with remote.staged(task.root, task.unit.files, dict(task.storage_options)) as (local, to_url):
             result = _read(task, [Path(p) for p in local])
             remote.relocate(result, to_url)
     else:
-        result = _read(task, [Path(p) for p in task.unit.files])
+        result = _read(task, [Path(p) for p in task.unit.files], ahead)
     if task.analyze:
         result.analyses = [analyze_run(run) for _, run in result.runs]
     return result
 
 
-def _read(task: Task, files: list[Path]) -> TaskResult:
-    runs, warnings = read_files(files, given_directly=task.given_directly, roles=dict(task.roles) or None)
+def run_several(tasks: Sequence[Task]) -> list[TaskResult]:
+    """Several tasks, in order, the local ones' small files read ahead together (a fleet's many
+    single-file runs share the readers' bulk passes, ``Reader.read_batch``): the same results as
+    :func:`run_task` on each."""
+    local = [Path(f) for t in tasks if not remote.is_url(t.root) for f in t.unit.files]
+    ahead = ReadAhead(local) if len(local) > 1 else None
+    return [run_task(task, ahead) for task in tasks]
+
+
+def _read(task: Task, files: list[Path], ahead: ReadAhead | None = None) -> TaskResult:
+    runs, warnings = read_files(files, given_directly=task.given_directly, roles=dict(task.roles) or None,
+                                read_one=ahead.read_one if ahead is not None else None)
     return TaskResult(runs=runs, analyses=[None] * len(runs), warnings=warnings)
 
 
