@@ -21,7 +21,12 @@ def progress_bar(quiet: bool = False) -> Iterator[Progress | None]:
         return
     from tqdm import tqdm
 
-    bar = tqdm(desc="analysing", unit="run", file=sys.stderr, leave=False, dynamic_ncols=True)
+    class _Bar(tqdm):
+        # No monitor thread (the bar is redrawn on every update anyway): the fleet forks its pool
+        # workers only from a single-threaded process, which starts them at once.
+        monitor_interval = 0
+
+    bar = _Bar(desc="analysing", unit="run", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     def update(done: int, total: int, what: str) -> None:
         if bar.total != total:
