@@ -76,6 +76,8 @@ NUMBER = re.compile(
     rf"(?<![\w.])(?P<value>{_NUMBER})(?P<unit>ms|s|%|it/s)?(?![\w.])(?!/\D)", re.IGNORECASE
 )
 _KEY_WORD = re.compile(rf"^{_WORD}$", re.IGNORECASE)
+# A time per iteration written after a value ("0.0355 s/iter", "1.2 sec/it").
+_PER_ITERATION = re.compile(r"\s*(?:s|sec|ms)\s*/\s*(?:iter|it|step|batch)\b\.?", re.IGNORECASE)
 # Characters that end a key going backwards from its value ("a, b 5": the key is "b").
 _KEY_STOP = re.compile(r"[|,;()\[\]{}\"'<>#]")
 # A key has at most this many words ("train loss", "Train Acc", "HellaSwag accuracy").
@@ -88,13 +90,19 @@ def key_value_pairs(line: str) -> list[tuple[str, float, str | None]]:
     """``(key, value, unit)`` of every ``key value`` / ``key: value`` / ``key=value`` in ``line``.
 
     Driven by the numbers of the line (the key is read backwards from each number), so long
-    prose lines cost little.
+    prose lines cost little. A key never reaches back past the end of a sentence (``0.0011
+    s/iter. Inference: 0.0355``: the key is ``Inference``), and a time per iteration of some
+    loop (``Eval: 0.0002 s/iter``, detectron2's evaluator progress) is no metric: it is left
+    out unless its key names a step time.
     """
     pairs = []
     prev = 0
     for m in NUMBER.finditer(line):
         segment = _KEY_STOP.split(line[prev : m.start()])[-1].rstrip(" \t")
         prev = m.end()
+        per_iter = _PER_ITERATION.match(line, m.end())
+        if per_iter:
+            prev = per_iter.end()
         max_words = MAX_KEY_WORDS
         if segment.endswith("="):
             max_words = 1  # key=value style: keys are single words ("INFO epoch=0" is "epoch")
@@ -105,9 +113,14 @@ def key_value_pairs(line: str) -> list[tuple[str, float, str | None]]:
         for word in reversed(words):
             if len(taken) == max_words or not _KEY_WORD.match(word) or word in _LOG_LEVELS:
                 break
+            if taken and word.endswith("."):
+                break  # the previous sentence's last word
             taken.append(word)
         if taken:
-            pairs.append((" ".join(reversed(taken)).rstrip("."), float(m["value"]), m["unit"]))
+            key = " ".join(reversed(taken)).rstrip(".")
+            if per_iter and role_of(key) != "step_time":
+                continue
+            pairs.append((key, float(m["value"]), "s/iter" if per_iter else m["unit"]))
     return pairs
 
 

@@ -58,6 +58,10 @@ DEAD_MAX_LEARNED = 20.0
 # 20 noise units can be 40% of its loss: a char model that fell 4.75 -> 2.9 nats learned,
 # whatever its gradient norm did under a decaying LR.
 DEAD_MAX_LEARNED_SHARE = 0.25
+# A flat loss with no metric at all confirms itself only at a classifier's chance level ln k
+# (k >= 2 classes): within this share of it. A flat loss at any other level (0.156 for a
+# detector resumed from its checkpoint) can as well be a run that starts near its floor.
+CHANCE_TOLERANCE = 0.03
 # A flat loss whose run logs a metric too rarely to confirm it never learned: a tentative call
 # (a run resumed near its floor looks the same), the base confidence of a bare threshold.
 UNCONFIRMED_CONFIDENCE = 0.5
@@ -128,6 +132,22 @@ def _loss_never_moved(view) -> bool:
     return bool(start - view.final <= STUCK_NOISE * view.noise and start - view.best <= STUCK_BEST_NOISE * view.noise)
 
 
+def chance_classes(level: float) -> int | None:
+    """The number of classes k whose chance-level cross-entropy ln k the loss sits at (within
+    CHANCE_TOLERANCE), or None: a flat loss at ln 2, ln 4, ln 10 is a classifier guessing."""
+    if not np.isfinite(level) or level < np.log(2) * (1 - CHANCE_TOLERANCE):
+        return None
+    k = max(2, int(round(np.exp(level))))
+    return k if abs(level - np.log(k)) <= CHANCE_TOLERANCE * np.log(k) else None
+
+
+def _any_metric(sig: Signals) -> bool:
+    """Whether the run logs any evaluation or training metric with a finite value."""
+    run = sig.run
+    return any(np.isfinite(run.series(tag)["value"].to_numpy(np.float64)).any()
+               for role in ("val_metric", "train_metric") for tag in run.tags_for(role)[:3])
+
+
 def _too_few_evaluations(sig: Signals) -> tuple[str, int] | None:
     """``(tag, evaluations)`` when the run logs an evaluation metric, but every one at fewer than
     METRIC_MIN_EVALS evaluations; else None. Such a metric can neither show a model at chance nor
@@ -174,6 +194,8 @@ def detect(sig: Signals) -> Finding | None:
     metric = thin = dead = None
     if _loss_never_moved(view):
         thin = _too_few_evaluations(sig)
+        if thin is None and not _any_metric(sig) and chance_classes(view.final) is None:
+            thin = ("no evaluation metric", 0)
     else:
         # The loss fell at first. If only in its first steps, and a metric evaluated from the start
         # never moved, the fall was the label prior (the class frequencies), not the task.
@@ -234,10 +256,12 @@ def detect(sig: Signals) -> Finding | None:
     if thin is not None:
         tag, n = thin
         ev["confirmed"] = False
+        why = (f"{tag} has only {n} evaluation{'s' if n != 1 else ''}, too few" if n else
+               f"no evaluation metric is logged and {w.num(view.final)} is no classifier's chance level (ln k), "
+               "so nothing can")
         ev["summary"] = (
             f"loss did not move from its first level ({w.num(view.l0)} -> {w.num(view.final)}) over "
-            f"{w.step(sig.span)} steps; {tag} has only {n} evaluation{'s' if n != 1 else ''}, too few to tell a "
-            "model that never learned from one resumed near its floor"
+            f"{w.step(sig.span)} steps; {why} tell a model that never learned from one resumed near its floor"
         )
         rec = (
             f"if this run started from a trained checkpoint, these {w.step(sig.span)} steps bought nothing at this "

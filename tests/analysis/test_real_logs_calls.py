@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import parsers
-from lrdoctor.analysis import analyze
+from lrdoctor.analysis import analyze, never_learned
 
 NYU = "text_logs/nyu-ssod-detectron2/output"
 
@@ -49,7 +49,9 @@ def test_a_model_that_learned_before_its_first_evaluation_is_not_stuck(corpus: P
 def test_short_stage_with_two_evaluations_is_not_called_never_learned(real_logs: Path) -> None:
     # 0.040_balance: a 2k-iteration stage that loads a trained model (WEIGHTS model_lr_0.04.pth):
     # total_loss 0.156 -> 0.163, AP 14.80 -> 15.16 in its 2 evaluations. A flat loss from a trained
-    # checkpoint looks like a model that never learned; 2 evaluations cannot tell them apart.
+    # checkpoint looks like a model that never learned; with no metric read as evaluated often
+    # enough (its evaluator's "Eval: 0.0002 s/iter" timings are no metric) and a level, 0.158,
+    # that is no classifier's chance level ln k, nothing tells them apart.
     ra = _analysis(real_logs / NYU / "log_supervised_lr_0.040_balance.txt")
     assert [f.mode for f in ra.findings] == ["plateau"]  # no LR-too-high bounce read into the noise
     f = ra.findings[0]
@@ -126,3 +128,14 @@ def test_a_log_too_sparse_to_show_the_first_fall_is_not_a_dead_network(corpus: P
     ra = analyze([sparse]).runs[0]
     assert not any(f.evidence.get("stuck") for f in ra.findings)
     assert "overfitting" in {f.mode for f in ra.findings}
+
+
+def test_a_flat_loss_at_a_chance_level_is_confirmed_without_a_metric(real_logs: Path) -> None:
+    # lrqa sits at 1.39 = ln 4 (a 4-choice QA model guessing) and t2wihhdg at 0.693 = ln 2 for
+    # thousands of steps, with no metric logged: the chance level itself confirms it never learned.
+    for path, name, classes in ((real_logs / "hf_trainer_state" / "quality-lrqa", None, 4),
+                                (real_logs / "wandb_run_dirs" / "verysimpletransformer", "t2wihhdg", 2)):
+        ra = _analysis(path, name)
+        (f,) = [f for f in ra.findings if f.evidence.get("stuck")]
+        assert f.severity == "critical" and f.evidence.get("confirmed", True)
+        assert never_learned.chance_classes(f.evidence["plateau_level"]) == classes

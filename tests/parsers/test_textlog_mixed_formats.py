@@ -93,3 +93,15 @@ def test_real_trainer_states_roles(real_logs: Path) -> None:
         assert run.primary_tag("train_loss") == "loss"
         if "eval_loss" in run.tags():
             assert run.primary_tag("val_loss") == "eval_loss"
+
+
+def test_evaluator_timings_are_no_metrics(real_logs) -> None:
+    # detectron2's evaluator prints "Inference done 11/3334. Dataloading: 0.0011 s/iter. Inference:
+    # 0.0355 s/iter. Eval: 0.0002 s/iter. ...": times per iteration of the inference loop, not
+    # metrics, and a key never reaches back past a sentence's end ("s/iter. Eval" was one tag, a
+    # val_metric by its name). The training lines' own keys stay.
+    (run,) = parsers.load(real_logs / "text_logs" / "nyu-ssod-detectron2" / "output" / "log_supervised_lr_0.040_balance.txt")
+    tags = set(run.scalars["tag"].unique())
+    assert not {t for t in tags if "s/iter" in t or t in {"Eval", "Dataloading", "Inference", "Total"}}
+    assert {"total_loss", "lr", "time"} <= tags
+    assert "val_metric" not in set(run.roles.values())
