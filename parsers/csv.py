@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .csv_table import (
+    wide_to_scalars_appended,
     Table,
     column_values,
     head_lines,
@@ -225,13 +226,52 @@ def _pick(columns: list[str], wanted: tuple[str, ...]) -> str | None:
     return next((lower[w] for w in wanted if w in lower), None)
 
 
+def _clock_unit(values: np.ndarray, present: np.ndarray) -> float | None:
+    """How many of a timestamp column's units make a second (1 or 1000), None if it is not a clock."""
+    vals = values[present]
+    if len(vals) == 0:
+        return None
+    median = np.nanmedian(vals)
+    if median < EPOCH_SECONDS_MIN:
+        return None
+    return 1000.0 if median >= EPOCH_MILLISECONDS_MIN else 1.0
+
+
 def _wall_clock(values: np.ndarray, present: np.ndarray) -> np.ndarray | None:
     """Seconds since the epoch from a timestamp column (ms converted), None if not a clock."""
-    vals = values[present]
-    if len(vals) == 0 or np.nanmedian(vals) < EPOCH_SECONDS_MIN:
+    unit = _clock_unit(values, present)
+    if unit is None:
         return None
     out = np.where(present, values, np.nan)
-    return out / 1000.0 if np.nanmedian(vals) >= EPOCH_MILLISECONDS_MIN else out
+    return out / unit if unit != 1.0 else out
+
+
+@dataclass
+class WideMemo:
+    """What :func:`wide_table_to_scalars` made of a table's first ``rows`` rows, for the same table
+    grown by appended rows (``Table.memo``): the cells read per column, the decisions taken, the
+    scalars and their points per column."""
+
+    rows: int
+    key: tuple  # the call's arguments and the table's columns: another key converts whole
+    cells: dict[str, tuple[np.ndarray, np.ndarray, int]]  # column_values of each column
+    decision: tuple  # metric columns in order, step mode, clock source: the same -> only append
+    scalars: pd.DataFrame
+    counts: dict[str, int]
+
+
+def _column_cells(frame: pd.DataFrame, memo: WideMemo | None) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """``column_values`` of every column; with a memo, only the rows after the memo's are converted."""
+    cells = {}
+    for name in frame.columns:
+        col = frame[name]
+        held = memo.cells.get(name) if memo is not None else None
+        if held is None or (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+            cells[name] = column_values(col)  # a numeric column: a view and one vectorised pass
+            continue
+        values, present, junk = column_values(col.iloc[memo.rows:])
+        cells[name] = (np.concatenate([held[0], values]), np.concatenate([held[1], present]), held[2] + junk)
+    return cells
 
 
 def wide_table_to_scalars(
@@ -247,15 +287,23 @@ def wide_table_to_scalars(
     Every column except the step (and wall-clock) column is a candidate tag; text columns
     are skipped with a warning; rows without a step are dropped with a warning.
     ``wall_times`` (one per row) is used when no ``wall_col`` gives a clock.
+
+    A table whose ``memo`` holds the conversion of its first rows (a growing file's held table)
+    converts only the rows after them when the decisions (metric columns, step and clock source)
+    stay the same; ``table.memo`` is then set for the table as it is now.
     """
     path, frame = table.path, table.frame
+    key = (step_col, wall_col, wall_times is None, require_numeric_table, tuple(frame.columns))
+    memo = table.memo if isinstance(table.memo, WideMemo) and table.memo.key == key \
+        and table.memo.rows <= len(frame) else None
     warnings = list(table.warnings)
     meta: dict[str, Any] = {}
+    cells = _column_cells(frame, memo)
     columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     text_cols: list[str] = []
     junk_cells = 0
     for name in frame.columns:
-        values, present, junk = column_values(frame[name])
+        values, present, junk = cells[name]
         filled = int(present.sum()) + junk
         if filled and present.sum() < NUMERIC_COLUMN_SHARE * filled:
             text_cols.append(name)
@@ -291,15 +339,24 @@ def wide_table_to_scalars(
         meta["step_column"] = None
 
     wall = wall_times
+    unit = None
     if wall_col is not None and wall_col in columns:
-        clock = _wall_clock(*columns[wall_col])
-        if clock is not None:
-            wall = clock
-            del columns[wall_col]
+        unit = _clock_unit(*columns[wall_col])
+        if unit is not None:
+            values, present = columns.pop(wall_col)
+            wall = np.where(present, values, np.nan)
+            wall = wall / unit if unit != 1.0 else wall
             meta["wall_time_column"] = wall_col
     if not columns:
         raise ParseError(path, "not a training log: no numeric metric columns")
-    return wide_to_scalars(columns, steps, wall), meta, warnings
+    decision = (tuple(columns), meta["step_column"], unit)
+    if memo is not None and memo.decision == decision:
+        scalars = wide_to_scalars_appended(columns, steps, wall, memo.scalars, memo.counts, memo.rows)
+    else:
+        scalars = wide_to_scalars(columns, steps, wall)
+    counts = {name: int(np.count_nonzero(present)) for name, (_values, present) in columns.items()}
+    table.memo = WideMemo(n, key, cells, decision, scalars, counts)
+    return scalars, meta, warnings
 
 
 def _long_form(frame: pd.DataFrame) -> tuple[str, str, str, str | None] | None:

@@ -99,6 +99,9 @@ class Table:
     path: Path
     frame: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    # What converting the table's first rows gave (parsers.csv.WideMemo), when its holder knows
+    # those rows are unchanged (a file that grows by appended lines): only later rows are converted.
+    memo: Any = None
 
 
 def read_table(
@@ -238,6 +241,48 @@ def wide_to_scalars(
             "step": step_col,
             "wall_time": wall_col,
             "value": values,
+        },
+        copy=False,
+    )
+
+
+def wide_to_scalars_appended(
+    columns: dict[str, tuple[np.ndarray, np.ndarray]],
+    steps: np.ndarray,
+    wall_times: np.ndarray | None,
+    prior: pd.DataFrame,
+    prior_counts: dict[str, int],
+    rows: int,
+) -> pd.DataFrame:
+    """:func:`wide_to_scalars` of a table whose first ``rows`` rows gave ``prior`` (``prior_counts``
+    points per column, in the order of ``columns``): each tag's block of ``prior`` is copied as it
+    is and only the later rows' cells are gathered, so the work is a copy plus the appended rows."""
+    names = list(columns)
+    pieces: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    counts = []
+    old_values, old_steps, old_walls = (prior[c].to_numpy() for c in ("value", "step", "wall_time"))
+    at = 0
+    for name in names:
+        col, present = columns[name]
+        n_old = prior_counts.get(name, 0)
+        new_rows = np.flatnonzero(present[rows:]) + rows
+        pieces[0].extend((old_values[at:at + n_old], col[new_rows]))
+        pieces[1].extend((old_steps[at:at + n_old], steps[new_rows]))
+        pieces[2].extend((old_walls[at:at + n_old],
+                          wall_times[new_rows] if wall_times is not None else np.full(len(new_rows), np.nan)))
+        at += n_old
+        counts.append(n_old + len(new_rows))
+    keep = [i for i, n in enumerate(counts) if n]
+    if not keep:
+        return empty_scalars()
+    code_type = np.int8 if len(keep) < 128 else np.int16 if len(keep) < 32768 else np.int32
+    codes = np.repeat(np.arange(len(keep), dtype=code_type), np.asarray(counts, dtype=np.int64)[keep])
+    return pd.DataFrame(
+        {
+            "tag": pd.Categorical.from_codes(codes, categories=[names[i] for i in keep], validate=False),
+            "step": np.concatenate(pieces[1]).astype(np.int64, copy=False),
+            "wall_time": np.concatenate(pieces[2]).astype(np.float64, copy=False),
+            "value": np.concatenate(pieces[0]).astype(np.float64, copy=False),
         },
         copy=False,
     )

@@ -79,12 +79,13 @@ class TableState:
     end: int
     seal: bytes
     start: int = 0  # where the read that made this state began (0: the whole file)
+    memo: Any = None  # what converting the held rows gave (parsers.csv.WideMemo): only new rows are converted
 
     def table(self) -> Any:
-        """The parsers.csv_table.Table a whole read gives (frame and notes)."""
+        """The parsers.csv_table.Table a whole read gives (frame and notes), with the conversion memo."""
         from .csv_table import Table
 
-        return Table(path=self.path, frame=self.frame, warnings=self.warnings + self.trailing)
+        return Table(path=self.path, frame=self.frame, warnings=self.warnings + self.trailing, memo=self.memo)
 
 
 def _complete(data: bytes) -> int:
@@ -160,7 +161,7 @@ def _table_on(state: TableState) -> TableState | None:
     frame = pd.concat([state.frame, new], ignore_index=True)
     seal = (state.seal + data[:end])[-SEAL_BYTES:]
     return TableState(path, state.head, state.header, frame, list(state.warnings), trailing, state.end + end, seal,
-                      start=state.end)
+                      start=state.end, memo=state.memo)
 
 
 def resume_table(path: Path, state: TableState | None, load: Callable[[Path], tuple[Any, Any]],
@@ -177,8 +178,13 @@ def resume_table(path: Path, state: TableState | None, load: Callable[[Path], tu
         before = os.stat(path)
         head, table = load(path)
         runs = to_runs(path, head, table)
-        return runs, _table_state(path, head, table, before)
-    return to_runs(path, state.head, state.table()), state
+        state = _table_state(path, head, table, before)
+    else:
+        table = state.table()
+        runs = to_runs(path, state.head, table)
+    if state is not None:
+        state.memo = table.memo  # the conversion of the rows held now (the state is this look's own)
+    return runs, state
 
 
 @dataclass

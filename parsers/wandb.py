@@ -348,6 +348,7 @@ class HistoryLines:
     seal: bytes  # place no longer holds them there
     trailing: str  # the text after ``end`` (a line being written, or an export's last line)
     start: int = 0  # where the read that made this state began (0: the whole file)
+    memo: Any = None  # what converting the held records gave (parsers.csv.WideMemo)
 
     def records(self) -> tuple[pd.DataFrame, list[str]]:
         """The records a whole read of the file as it is gives, and its notes about skipped lines."""
@@ -386,7 +387,8 @@ def _history_lines(path: Path, held: HistoryLines | None, fh: BinaryIO, base: in
             lines += len(chunk)
             end += len(data)
     return HistoryLines(path=path, frame=_concat_records(frames), lines=lines, bad=bad, deep=deep, end=end,
-                        head=head, seal=seal, trailing=trailing.decode("utf-8", errors="replace"), start=base)
+                        head=head, seal=seal, trailing=trailing.decode("utf-8", errors="replace"), start=base,
+                        memo=held.memo if held is not None else None)
 
 
 def _history_lines_on(state: HistoryLines) -> HistoryLines | None:
@@ -448,7 +450,7 @@ def resume_history(path: Path, state: HistoryLines | None) -> tuple[list[Run], H
     warnings: list[str] = []
     if state is not None:
         frame, warnings = state.records()
-        table = Table(path=path, frame=frame)
+        table = Table(path=path, frame=frame, memo=state.memo)
         kind = "lines"
         if state.frame is not None and int(state.frame.memory_usage(index=False).sum()) > MAX_HELD_TABLE_BYTES:
             state = None  # not held beside the run: read whole on each look
@@ -463,7 +465,10 @@ def resume_history(path: Path, state: HistoryLines | None) -> tuple[list[Run], H
         if table.frame.empty:
             raise ParseError(path, "no data rows (header only)")
     table.warnings = warnings + table.warnings
-    return [_history_run(path, table, kind)], state
+    run = _history_run(path, table, kind)
+    if state is not None:  # the conversion of the held records, unless it took in a last line still unheld
+        state.memo = table.memo if state.frame is not None and len(table.frame) == len(state.frame) else None
+    return [run], state
 
 
 def _history_run(path: Path, table: Table, kind: str | None) -> Run:

@@ -222,3 +222,20 @@ def test_wandb_run_folder_console_and_history_jsonl_grown(tmp_path: Path) -> Non
     (target / "files" / "wandb-history.jsonl").unlink()
     reader, held = _grow(data, target / "files" / "wandb-history.jsonl", seed=29)
     assert held[0].meta["history_sources"][0].endswith("wandb-history.jsonl") and reader.resumed >= 3
+
+
+@pytest.mark.parametrize("parts", [
+    ("lightning_csv", "slm-training", "lightning_logs", "version_0", "metrics.csv"),
+    ("lightning_csv", "era-v1-session13-yolov3", "lightning_logs", "version_4", "metrics.csv"),
+    ("keras_csv", "brats2020-capstone", "training.log"),
+    ("ultralytics", "yolov8-fire-smoke", "runs", "detect", "train", "results.csv"),
+    ("generic_csv", "char-rnn-lr-sweep", "error_logs", "learning_rate_error.csv"),
+])
+def test_real_tables_grown_chunk_by_chunk_read_as_a_whole_read(tmp_path: Path, parts: tuple[str, ...]) -> None:
+    """Delimited tables: the appended rows are parsed and converted alone (sparse validation columns,
+    a clock column, a sweep whose columns are runs), every look equal to a whole read."""
+    source = _real(*parts)
+    target = tmp_path.joinpath(*parts[1:])
+    target.parent.mkdir(parents=True)
+    reader, held = _grow(source, target, seed=len(parts[1]), looks=7)
+    assert reader.whole == 1 and reader.resumed >= 3
