@@ -4,10 +4,11 @@ drives the same :class:`RunWatcher` from a file-system watcher and a timer.
 
 What is re-read: a changed file's run (its folder, or the file alone when it sits directly in an
 opened folder that holds other runs) goes through one :class:`parsers.tail.TailReader` that keeps
-a read position per file: an event file that grew is read only from the end of its last complete
-record and the new points are merged into the run already held; a file that shrank or was
-replaced is read again whole, as is every file of a format that cannot resume (CSV, JSON lines,
-text logs). The other runs are never touched.
+a read position per file: a file that grew (TensorBoard event files, CSV tables, W&B history JSON
+lines and run folders, text console logs) is read only from the end of its last complete record or
+line and the new points are merged into the run already held; a file that shrank, was replaced or
+rewritten is read again whole, as is every file of a format that cannot resume (JSON documents
+such as trainer_state.json, MLflow stores). The other runs are never touched.
 """
 
 from __future__ import annotations

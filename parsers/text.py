@@ -184,11 +184,11 @@ def _run(state: TextLogState) -> Run:
         raise ParseError(path, "no metric lines recognised")
     asides = parse.asides()
     df, overlaps = _supersede(parse.points.frame(asides), path)
-    scalars = (
-        df.drop(columns="segment")
-        .drop_duplicates(["tag", "step"], keep="last")
-        .reset_index(drop=True)
-    )
+    scalars = df.drop(columns="segment")
+    if parse.repeats:  # some tag's step did not rise: keep the last point of each (tag, step)
+        scalars = scalars.drop_duplicates(["tag", "step"], keep="last")
+    if parse.repeats or parse.seg:
+        scalars = scalars.reset_index(drop=True)
     scalars["tag"] = scalars["tag"].cat.remove_unused_categories()
 
     info = parse.info

@@ -143,6 +143,10 @@ class LineParse:
     own_keys: set[str] = field(default_factory=set)
     other_keys: set[str] = field(default_factory=set)
     points: Points = field(default_factory=Points)
+    # each tag's last step: while every tag's steps only rise, no (tag, step) is logged twice and
+    # the read need not look for repeats among all its points
+    last_of: dict[str, int] = field(default_factory=dict)
+    repeats: bool = False
 
     def fed(self, lines: list[str]) -> "LineParse":
         """The state after ``lines`` (complete lines, in file order) are read."""
@@ -222,10 +226,14 @@ class LineParse:
             self.other_keys.update(values)
         codes, steps, segs, vals = out
         vocab = self.points.vocab
+        last_of = self.last_of
         for tag, value in values.items():
             code = vocab.get(tag)
             if code is None:
                 code = vocab[tag] = len(vocab)
+            elif step <= last_of[tag]:
+                self.repeats = True
+            last_of[tag] = step
             codes.append(code)
             steps.append(step)
             segs.append(self.seg)
