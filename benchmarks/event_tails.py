@@ -4,12 +4,13 @@ growing file read from where the last look stopped (issue #17 item 4).
 Run: ``nice -n 10 .venv/bin/python benchmarks/event_tails.py [--zeros-mb 256] [--sparse-gb 2]
 [--long-steps 100000 --append-steps 100] [--only-append]``
 
-Appended records: a long run (``--long-steps`` events of loss, LR and grad norm) written by
-tensorboard's EventFileWriter; each trial appends ``--append-steps`` more with the same writer,
-then times :class:`parsers.tail.TailReader` (reads only the bytes after the last record it read,
-merges them into the run it holds) against ``parsers.load`` of the same folder (the whole file
-again, what the app and ``lrdoctor watch`` did before). Both give the same scalars (checked). The
-same for a Lightning-style ``metrics.csv`` grown by Python's csv writer.
+Appended records: a long run (``--long-steps`` steps of loss, LR and grad norm) in each format a
+run is followed in (a TensorBoard event file by tensorboard's EventFileWriter, a Lightning-style
+``metrics.csv`` by Python's csv writer, W&B history JSON lines, a build-nanogpt-style console log);
+each trial appends ``--append-steps`` more with the same writer, then times
+:class:`parsers.tail.TailReader` (reads only what was appended since its last look, merged into the
+run it holds) against ``parsers.load`` of the same folder (the whole file again). Both give the same
+scalars (checked). ``--repo`` measures another checkout's readers (e.g. one before a change).
 
 Each case is a 2,000-point file written by tensorboard's EventFileWriter in a temporary
 folder, then damaged: a zero-filled tail, a sparse tail (``truncate``: no disk space), and a
@@ -89,106 +90,135 @@ def make_cases(root: Path, zeros_mb: int, sparse_gb: int) -> dict[str, Path]:
 APPEND_TRIALS = 5
 
 
-def measure_append(root: Path, long_steps: int, append_steps: int) -> None:
-    """Print the time of reading a long run after a small append: only the appended records vs all."""
-    import time
+class _Writer:
+    """A training run's log in one format, grown by its own writer (``append(n)`` writes ``n`` more steps)."""
 
-    import pandas as pd
-    from tensorboard.compat.proto.event_pb2 import Event
-    from tensorboard.compat.proto.summary_pb2 import Summary
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.step = 0
+        folder.mkdir(parents=True)
 
-    sys.path.insert(0, str(REPO))
-    import parsers
-    from parsers.tail import TailReader
+    def values(self) -> tuple[float, float, float]:
+        return 2.0 / (1 + self.step * 1e-3), 1e-3, 1.0 + (self.step % 7) * 0.01
 
-    folder = root / "long_run"
-    writer = EventFileWriter(str(folder), max_queue_size=1000)
-    step = 0
+    def close(self) -> None:
+        pass
 
-    def append(n: int) -> None:
-        nonlocal step
+
+class _TensorBoard(_Writer):
+    """tensorboard's EventFileWriter (what SummaryWriter writes through)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self.writer = EventFileWriter(str(folder), max_queue_size=1000)
+
+    def append(self, n: int) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
         for _ in range(n):
-            values = [Summary.Value(tag="train/loss", simple_value=2.0 / (1 + step * 1e-3)),
-                      Summary.Value(tag="lr", simple_value=1e-3), Summary.Value(tag="grad_norm", simple_value=1.0)]
-            writer.add_event(Event(wall_time=1.7e9 + step, step=step, summary=Summary(value=values)))
-            step += 1
-        writer.flush()
+            loss, lr, norm = self.values()
+            values = [Summary.Value(tag="train/loss", simple_value=loss), Summary.Value(tag="lr", simple_value=lr),
+                      Summary.Value(tag="grad_norm", simple_value=norm)]
+            self.writer.add_event(Event(wall_time=1.7e9 + self.step, step=self.step, summary=Summary(value=values)))
+            self.step += 1
+        self.writer.flush()
 
-    t = time.perf_counter()
-    append(long_steps)
-    written = time.perf_counter() - t
-    size = sum(f.stat().st_size for f in folder.iterdir())
-    reader = TailReader()
-    reader.load(folder)
-    tail_s, whole_s = [], []
-    for _ in range(APPEND_TRIALS):
-        append(append_steps)
-        t = time.perf_counter()
-        held = reader.load(folder)
-        tail_s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        full = parsers.load(folder)
-        whole_s.append(time.perf_counter() - t)
-        pd.testing.assert_frame_equal(held[0].scalars, full[0].scalars)
-    writer.close()
-    tail, whole = sorted(tail_s)[len(tail_s) // 2], sorted(whole_s)[len(whole_s) // 2]
-    print(f"\nlong run: {long_steps:,} steps x 3 tags ({size / 1e6:.1f} MB, written in {written:.0f} s), "
-          f"+{append_steps} steps per look, median of {APPEND_TRIALS}")
-    print(f"{'read after the append':<44}{'seconds':>10}")
-    print(f"{'parsers.load (the whole file again)':<44}{whole:>10.4f}")
-    print(f"{'TailReader.load (appended records only)':<44}{tail:>10.4f}")
-    print(f"{'ratio whole / appended-only':<44}{whole / tail:>9.0f}x  (same scalars: checked)")
-    print(f"resumed {reader.resumed} times, read whole {reader.whole} time(s)")
+    def close(self) -> None:
+        self.writer.close()
 
 
-def measure_csv_append(root: Path, long_steps: int, append_steps: int) -> None:
-    """The same for a Lightning-style ``metrics.csv`` written with Python's csv writer (CSVLogger's)."""
-    import csv
-    import time
+class _LightningCsv(_Writer):
+    """Python's csv writer, as Lightning's CSVLogger writes metrics.csv."""
 
-    import pandas as pd
+    def append(self, n: int) -> None:
+        import csv
 
-    sys.path.insert(0, str(REPO))
-    import parsers
-    from parsers.tail import TailReader
-
-    folder = root / "long_csv" / "version_0"
-    folder.mkdir(parents=True)
-    path = folder / "metrics.csv"
-    step = 0
-
-    def append(n: int) -> None:
-        nonlocal step
-        with open(path, "a", newline="") as fh:
+        with open(self.folder / "metrics.csv", "a", newline="") as fh:
             writer = csv.writer(fh)
-            if step == 0:
+            if self.step == 0:
                 writer.writerow(["epoch", "step", "train_loss", "lr", "grad_norm"])
             for _ in range(n):
-                writer.writerow([step // 1000, step, f"{2.0 / (1 + step * 1e-3):.6f}", 1e-3, 1.0])
-                step += 1
+                loss, lr, norm = self.values()
+                writer.writerow([self.step // 1000, self.step, f"{loss:.6f}", lr, norm])
+                self.step += 1
 
-    append(long_steps)
-    reader = TailReader()
-    reader.load(folder)
-    tail_s, whole_s = [], []
-    for _ in range(APPEND_TRIALS):
-        append(append_steps)
-        t = time.perf_counter()
-        held = reader.load(folder)
-        tail_s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        full = parsers.load(folder)
-        whole_s.append(time.perf_counter() - t)
-        pd.testing.assert_frame_equal(held[0].scalars, full[0].scalars)
-    tail, whole = sorted(tail_s)[len(tail_s) // 2], sorted(whole_s)[len(whole_s) // 2]
-    print(f"\nmetrics.csv: {long_steps:,} rows x 3 metrics ({path.stat().st_size / 1e6:.1f} MB), "
-          f"+{append_steps} rows per look, median of {APPEND_TRIALS}")
-    print(f"{'parsers.load (the whole file again)':<44}{whole:>10.4f}")
-    print(f"{'TailReader.load (appended lines parsed only)':<44}{tail:>10.4f}")
-    print(f"{'ratio whole / appended-only':<44}{whole / tail:>9.0f}x  (same scalars: checked; the held table")
-    print(f"{'':<44}{'':>10}   is turned into scalars again on each look)")
-    print(f"resumed {reader.resumed} times, read whole {reader.whole} time(s)")
+
+class _WandbHistory(_Writer):
+    """W&B history records as JSON lines (``_step``, ``_runtime``, ``_timestamp`` and the metrics)."""
+
+    def append(self, n: int) -> None:
+        import json
+
+        with open(self.folder / "run_history.jsonl", "a") as fh:
+            for _ in range(n):
+                loss, lr, norm = self.values()
+                fh.write(json.dumps({"train/loss": loss, "train/lr": lr, "train/grad_norm": norm, "_step": self.step,
+                                     "_runtime": self.step * 0.1, "_timestamp": 1.7e9 + self.step * 0.1}) + "\n")
+                self.step += 1
+
+
+class _Console(_Writer):
+    """A console log as build-nanogpt prints it (``step N | loss: ... | lr ... | norm: ... | dt: ...ms``)."""
+
+    def append(self, n: int) -> None:
+        with open(self.folder / "train.log", "a") as fh:
+            for _ in range(n):
+                loss, lr, norm = self.values()
+                fh.write(f"step {self.step:5d} | loss: {loss:.6f} | lr {lr:.4e} | norm: {norm:.4f} | "
+                         f"dt: {412.5 + self.step % 9:.2f}ms | tok/sec: {1271000.0 + self.step % 13:.2f}\n")
+                self.step += 1
+
+
+WRITERS: dict[str, type[_Writer]] = {
+    "TensorBoard event file": _TensorBoard,
+    "metrics.csv (Lightning)": _LightningCsv,
+    "W&B history JSONL": _WandbHistory,
+    "console text log": _Console,
+}
+
+
+def measure_append(root: Path, long_steps: int, append_steps: int, repo: Path = REPO,
+                   only: list[str] | None = None) -> None:
+    """Print, per format, the time of a look after a small append: :class:`parsers.tail.TailReader`
+    (what the app and ``lrdoctor watch`` do) against ``parsers.load`` of the same folder (the whole
+    file again), as a ratio measured in the same run; both give the same scalars (checked)."""
+    import time
+
+    import pandas as pd
+
+    sys.path.insert(0, str(repo))
+    import parsers
+    from parsers.tail import TailReader
+
+    print(f"\nlong run of {long_steps:,} steps (3 metrics), +{append_steps} steps per look, "
+          f"median of {APPEND_TRIALS} looks; reader: {repo}")
+    print(f"{'format':<26}{'MB':>6}{'whole s':>10}{'look s':>10}{'whole/look':>12}  looks resumed/whole")
+    for name, kind in WRITERS.items():
+        if only and not any(o.lower() in name.lower() for o in only):
+            continue
+        writer = kind(root / name.split()[0].replace("&", ""))
+        writer.append(long_steps)
+        size = sum(f.stat().st_size for f in writer.folder.rglob("*") if f.is_file())
+        reader = TailReader()
+        reader.load(writer.folder)
+        looks_before = (reader.resumed, reader.whole)
+        tail_s, whole_s = [], []
+        for _ in range(APPEND_TRIALS):
+            writer.append(append_steps)
+            t = time.perf_counter()
+            held = reader.load(writer.folder)
+            tail_s.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            full = parsers.load(writer.folder)
+            whole_s.append(time.perf_counter() - t)
+            pd.testing.assert_frame_equal(held[0].scalars, full[0].scalars)
+        writer.close()
+        tail, whole = sorted(tail_s)[len(tail_s) // 2], sorted(whole_s)[len(whole_s) // 2]
+        print(f"{name:<26}{size / 1e6:>6.1f}{whole:>10.4f}{tail:>10.4f}{whole / tail:>11.0f}x  "
+              f"{reader.resumed - looks_before[0]}/{reader.whole - looks_before[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,12 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--long-steps", type=int, default=100_000)
     ap.add_argument("--append-steps", type=int, default=100)
     ap.add_argument("--only-append", action="store_true", help="measure only the appended-records case")
+    ap.add_argument("--formats", nargs="*", help="appended-records case: only these formats (tensorboard, csv, ...)")
     ap.add_argument("--repo", type=Path, default=REPO, help="the checkout whose reader is measured")
     args = ap.parse_args(argv)
     if args.only_append:
         with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
-            measure_append(Path(tmp), args.long_steps, args.append_steps)
-            measure_csv_append(Path(tmp), args.long_steps, args.append_steps)
+            measure_append(Path(tmp), args.long_steps, args.append_steps, args.repo, args.formats)
         return 0
     with tempfile.TemporaryDirectory(prefix="event_tails_") as tmp:
         cases = make_cases(Path(tmp), args.zeros_mb, args.sparse_gb)
@@ -219,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             warning = r["warnings"][0].split(": ", 1)[1] if r["warnings"] else "-"
             print(f"{name:<34}{r['s']:>10.2f}{r['traced'] / 1e6:>11.0f}{r['rss'] / 1e6:>8.0f}"
                   f"{r['points']:>5}/{POINTS}  {warning}")
-        measure_append(Path(tmp), args.long_steps, args.append_steps)
-        measure_csv_append(Path(tmp), args.long_steps, args.append_steps)
+        measure_append(Path(tmp), args.long_steps, args.append_steps, args.repo, args.formats)
     return 0
 
 
