@@ -60,6 +60,11 @@ def _readable_axes() -> dict[str, pg.AxisItem]:
 SLIDER_STEPS = 1000  # slider ticks for the smoothing weight 0..0.999
 SMOOTHING_DEBOUNCE_MS = 40  # recompute the EMA at most ~25 times a second while dragging
 RAW_ALPHA = 60  # the raw curve stays faint behind the smoothed one
+# A curve is smoothed only when it holds this many EMA windows (1 / (1 - weight) points): the
+# EMA lags about one window behind, so a validation loss evaluated a handful of times would be
+# drawn a sizeable part of the run late (4 evaluations at 0.6: ~500 of 750 steps), above a
+# training loss it is level with.
+MIN_SMOOTHED_WINDOWS = 10
 REGION_ALPHA = 22  # finding shading: visible but never hiding the curve (regions may overlap)
 REGION_EDGE_ALPHA = 170  # the region's edges stay clearly visible
 HIGHLIGHT_ALPHA = 55  # the finding picked in the findings list: a denser wash ...
@@ -281,17 +286,20 @@ class CurvesView(QWidget):
             self.rebuild()
             return
         for raw, smooth, curve in self.items.values():
-            if not self._smooths(curve):
+            if raw is None:  # the LR: never smoothed
                 continue
+            smooths = self._smooths(curve)
             curve.smoothed = debiased_ema(curve.y, self.ws.smoothing)
-            self._lod[id(smooth)].set_data(curve.x, curve.smoothed, self._view_or_none())
-            if raw is not None:
-                raw.setVisible(self.ws.smoothing > 0)
+            self._lod[id(smooth)].set_data(curve.x, curve.smoothed if smooths else curve.y, self._view_or_none())
+            raw.setVisible(smooths and self.ws.smoothing > 0)
 
-    @staticmethod
-    def _smooths(curve: Curve) -> bool:
-        # The LR is a setting, not a noisy measurement: never smooth it.
-        return curve.role != "lr"
+    def _smooths(self, curve: Curve) -> bool:
+        """Whether ``curve`` is drawn smoothed: never the LR (a setting, not a noisy measurement),
+        nor a curve too short for the smoothing weight (see MIN_SMOOTHED_WINDOWS)."""
+        if curve.role == "lr":
+            return False
+        window = 1.0 / (1.0 - min(self.ws.smoothing, MAX_SMOOTHING))
+        return curve.y.size >= MIN_SMOOTHED_WINDOWS * window
 
     # -- drawing -----------------------------------------------------------
     def _update_empty_state(self) -> None:
@@ -398,12 +406,12 @@ class CurvesView(QWidget):
         plot = self.plots[plot_name]
         smooths = self._smooths(curve)
         raw_item = None
-        if smooths:
+        if curve.role != "lr":  # drawn faint while the curve is smoothed (the weight may change)
             raw_item = self._take(plot_name)
             raw_item.setPen(pg.mkPen(with_alpha(color, RAW_ALPHA), width=1))
             self._lod[id(raw_item)].set_data(curve.x, curve.y)
             raw_item.setZValue(0)
-            raw_item.setVisible(self.ws.smoothing > 0)
+            raw_item.setVisible(smooths and self.ws.smoothing > 0)
         # Wide pens are slow in Qt's raster engine: huge curves are drawn 1 px wide.
         wide = plot_name == "loss" and curve.x.size <= HUGE_CURVE_POINTS
         pen = pg.mkPen(color, width=2 if wide else 1)

@@ -5,7 +5,8 @@
 Writes (default OUT_DIR /tmp/lrdoctor_shots): empty window, a sweep (curves, sweep and
 fleet tabs), a single run with a finding clicked, an LR range test, a run with a metrics
 panel on relative time, a real multi-metric log, a live run whose appended divergence
-raised the banner, the exported view (PNG), and the single run under a dark palette.
+raised the banner, a text log and a W&B history that another process keeps appending to (opened,
+growing, diverged), the exported view (PNG), and the single run under a dark palette.
 Settings go to a temporary directory.
 """
 
@@ -134,6 +135,8 @@ def main(out_dir: str) -> int:
     win.close()
     live.close()
 
+    live_lines(app, window, open_wait, shot, settle, Path(tmp) / "live_lines")
+
     win = window()
     open_wait(win, CORPUS / "range_tests" / "lr_find_synth_clf_adam")
     win.tabs.setCurrentWidget(win.range_view)
@@ -157,6 +160,65 @@ def main(out_dir: str) -> int:
     shot(win, "06_dark_run")
     win.close()
     return 0
+
+
+# A training script's logs as another process writes them: build-nanogpt's log.txt (the real one,
+# line by line, then a loss that blows up to NaN) and a W&B history (the real spaceinvaders one).
+_LINE_WRITER = r"""
+import sys, time
+from pathlib import Path
+real, out = Path(sys.argv[1]), Path(sys.argv[2])
+text = (real / "text_logs/build-nanogpt-agndm/log_linear_lr/log.txt").read_text().splitlines(True)[300:3000]
+history = (real / "wandb_run_dirs/spaceinvaders-mfts/wandb/wandb-history.jsonl").read_text().splitlines(True)[20:]
+log, hist = open(out / "nanogpt" / "log.txt", "a"), open(out / "spaceinvaders" / "wandb-history.jsonl", "a")
+for i in range(max(len(text), len(history))):
+    if i < len(text):
+        log.write(text[i][: len(text[i]) // 2]); log.flush()  # the writer is mid-line now and then
+        log.write(text[i][len(text[i]) // 2 :])
+    if i < len(history):
+        hist.write(history[i])
+    if i % 25 == 0:
+        log.flush(); hist.flush(); time.sleep(0.05)
+step = int(text[-1].split()[0])
+for k in range(1, 40):
+    log.write(f"{step + k} train {3.2 * 1.6 ** k if k < 30 else float('nan')}\n"); log.flush(); time.sleep(0.05)
+log.close(); hist.close()
+"""
+
+
+def live_lines(app, window, open_wait, shot, settle, folder: Path) -> None:
+    """A text log and a W&B JSON-lines history that another process keeps appending to (cut mid-line):
+    shots when opened, while they grow (the text log alone, then both runs), and once the text log's
+    loss diverges."""
+    import subprocess
+
+    (folder / "nanogpt").mkdir(parents=True)
+    (folder / "spaceinvaders").mkdir(parents=True)
+    text = (REPO.parent / "shared" / "real_logs" / "text_logs" / "build-nanogpt-agndm" / "log_linear_lr" / "log.txt")
+    history = REPO.parent / "shared" / "real_logs" / "wandb_run_dirs" / "spaceinvaders-mfts" / "wandb" / "wandb-history.jsonl"
+    (folder / "nanogpt" / "log.txt").write_text("".join(text.read_text().splitlines(True)[:300]))
+    (folder / "spaceinvaders" / "wandb-history.jsonl").write_text("".join(history.read_text().splitlines(True)[:20]))
+    win = window()
+    open_wait(win, folder)
+    shot(win, "13_live_lines_opened")
+    writer = subprocess.Popen([sys.executable, "-c", _LINE_WRITER, str(REPO.parent / "shared" / "real_logs"), str(folder)])
+    settle(4.0)
+    shot(win, "14_live_lines_growing")
+    from PySide6.QtCore import Qt
+
+    history_key = next(k for k in win.ws.keys() if "spaceinvaders" in k)
+    win.runs_panel.item_for(history_key).setCheckState(0, Qt.CheckState.Checked)  # the W&B history grows too
+    settle(2.0)
+    shot(win, "15_live_lines_both_runs")
+    win.runs_panel.item_for(history_key).setCheckState(0, Qt.CheckState.Unchecked)  # the tree is rebuilt as runs grow
+    writer.wait(timeout=WAIT_S)
+    end = time.time() + WAIT_S
+    while not win.banner.isVisible() and time.time() < end:
+        app.processEvents()
+        time.sleep(0.02)
+    settle(2.0)
+    shot(win, "16_live_lines_diverged")
+    win.close()
 
 
 if __name__ == "__main__":

@@ -89,6 +89,27 @@ def test_smoothing_slider_changes_the_drawn_curve(qtbot, window, corpus):
     assert np.abs(np.diff(y9[finite])).sum() < np.abs(np.diff(curve.y[finite])).sum()
 
 
+def test_a_validation_loss_of_few_evaluations_is_drawn_as_evaluated(qtbot, window, real_logs, tmp_path):
+    """build-nanogpt's log.txt evaluates the validation loss every 250 steps: four evaluations over
+    the first 1,000 steps are drawn where they were measured, not an EMA lagging two evaluations
+    behind; the training loss (one point a step) is smoothed; at a higher weight, fewer curves qualify."""
+    lines = (real_logs / "text_logs" / "build-nanogpt-agndm" / "log_linear_lr" / "log.txt").read_text().splitlines(True)
+    (tmp_path / "nanogpt").mkdir()
+    (tmp_path / "nanogpt" / "log.txt").write_text("".join(lines[:1010]))
+    open_and_wait(qtbot, window, tmp_path / "nanogpt")
+    window.curves.slider.setValue(600)
+    qtbot.waitUntil(lambda: window.ws.smoothing == pytest.approx(0.6))
+    by_role = {v[2].role: v for v in window.curves.items.values()}
+    raw, smooth, val = by_role["val_loss"]
+    assert 2 <= val.y.size < 25
+    assert np.allclose(smooth.getData()[1], val.y) and not raw.isVisible()
+    raw, smooth, train = by_role["train_loss"]
+    assert raw.isVisible() and not np.allclose(smooth.getData()[1], train.y)
+    window.curves.slider.setValue(999)  # a 1,000-point window: the 1,000-step training loss is drawn raw too
+    qtbot.waitUntil(lambda: window.ws.smoothing == pytest.approx(0.999))
+    assert np.allclose(smooth.getData()[1], train.y) and not raw.isVisible()
+
+
 def test_clicking_a_finding_zooms_the_plots_to_its_steps(qtbot, window, corpus):
     open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
     rows = window.findings.items()
