@@ -7,7 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import L0_POINTS, MAX_LEVEL_SHARE, MIN_LEVEL_POINTS, TINY, LossView, Signals, point_noise
+from .signals import L0_POINTS, MAX_LEVEL_SHARE, MIN_LEVEL_POINTS, TINY, LossView, Signals, point_noise, rolling_median
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -47,8 +47,21 @@ NOISE_SE = 1.0
 MAD_RELATIVE_SE = 1.166
 # A bounce and a trend need this many points in the 2nd half to be told apart from noise.
 MIN_HALF_POINTS = 10
+# Autocorrelation beyond this is a trend the rolling median missed, not a bounce: capped so
+# that a series keeps at least ~5% of its points as evidence.
+MAX_AUTOCORRELATION = 0.9
 # Without a logged LR the margin cannot be measured: one notch on a 1-3-10 grid.
 LR_FACTOR = 3.0
+
+
+def effective_share(resid: np.ndarray) -> float:
+    """The share of a series' points that count as independent: (1 - r) / (1 + r), r its lag-1
+    autocorrelation clipped to [0, MAX_AUTOCORRELATION] (1 for white noise)."""
+    r = resid[np.isfinite(resid)]
+    if len(r) < 3 or np.std(r) <= 0:
+        return 1.0
+    rho = float(np.clip(np.corrcoef(r[:-1], r[1:])[0, 1], 0.0, MAX_AUTOCORRELATION))
+    return (1.0 - rho) / (1.0 + rho)
 
 
 def _bounce_unit(view: LossView) -> float:
@@ -88,11 +101,16 @@ def detect(sig: Signals) -> Finding | None:
     noise2 = point_noise(vals, view.window) * view.noise_scale
     q05, q50, q95 = np.quantile(vals, [0.05, 0.5, 0.95])
     skew = (q95 - q50) / max(q50 - q05, TINY)
-    n_mid, n_end = _points(view, 0.5 - h, 0.5 + h), _points(view, 1 - 2 * h, 1.0)
+    # Bounces are autocorrelated: neighbouring points of a slow bounce carry less than one point's
+    # worth of evidence each. Sample sizes are counted as effective ones (n (1 - r) / (1 + r),
+    # r the lag-1 autocorrelation of the residuals), so a densely logged slow bounce is no surer
+    # than the same bounce logged sparsely.
+    keep = effective_share(vals - rolling_median(vals, view.window))
+    n_mid, n_end = _points(view, 0.5 - h, 0.5 + h) * keep, _points(view, 1 - 2 * h, 1.0) * keep
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
-    surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(len(vals)))
+    surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
     if surely < MIN_NOISE * _bounce_unit(view) or skew > MAX_SKEW or real_drop:
         return None
     lr_tail = None
