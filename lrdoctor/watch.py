@@ -43,6 +43,9 @@ MODE_PHRASES: dict[str, str] = {
     "overfitting": "overfitting",
 }
 
+# A finding whose remedy is the setup (the model never trained) is named for that: no decay helps.
+SETUP_PHRASES: dict[str, str] = {"plateau": "never learned (check the setup)"}
+
 RunId = tuple[str, str]  # (format, path): stable while a run grows, whatever name a load gives it
 
 
@@ -66,7 +69,8 @@ class NewFinding:
     def describe(self, now: float | None = None) -> str:
         """One line: ``run: diverged at step 41,200, 3 min ago``."""
         f = self.finding
-        text = f"{self.run_name}: {MODE_PHRASES.get(f.mode, f.mode)}"
+        phrase = SETUP_PHRASES.get(f.mode) if f.remedy == "setup" else None  # Remedy is a str enum
+        text = f"{self.run_name}: {phrase or MODE_PHRASES.get(f.mode, f.mode)}"
         if f.step_start is not None:
             text += f" at step {f.step_start:,}"
         if self.logged_at is not None:

@@ -89,3 +89,15 @@ def test_relative_times_read_as_a_person_says_them() -> None:
     assert ago(100.0, now=99.0) == "just now"  # a clock a little ahead of ours
     assert ago(100.0, now=101.2) == "1 s ago" and ago(100.0, now=159.9) == "59 s ago"
     assert ago(0.0, now=119.0) == "1 min ago" and ago(0.0, now=3 * 3600 + 5) == "3 h ago"
+
+
+def test_a_run_that_never_learned_is_named_for_its_remedy(real_logs) -> None:
+    # lrqa sits at ln 4 for 3,000 steps: its finding is a plateau whose remedy is the setup; the
+    # watch line must not promise that a decay would help.
+    import parsers
+    from lrdoctor.analysis import analyze
+    from lrdoctor.watch import NewFinding
+
+    (ra,) = analyze(parsers.load(real_logs / "hf_trainer_state" / "quality-lrqa")).runs
+    line = NewFinding(ra.run.name, ra.run.path, ra.findings[0], None).describe()
+    assert "never learned (check the setup)" in line and "decay" not in line
