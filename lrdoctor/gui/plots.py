@@ -261,6 +261,8 @@ class CurvesView(QWidget):
             self._apply_view()
         elif event in (ANALYSIS, CURRENT):
             self.draw_findings()
+            if event == ANALYSIS and self._initial_y_view():
+                self._robust_loss_range()  # the diverged steps are known now (unless the user set a view)
 
     def _on_slider(self, value: int) -> None:
         self.smoothing_label.setText(f"{min(value / SLIDER_STEPS, MAX_SMOOTHING):.3f}")
@@ -493,19 +495,44 @@ class CurvesView(QWidget):
         log, self._lr_range = lr_view(np.concatenate(lrs)) if lrs else (False, None)
         self.lr_plot.setLogMode(x=False, y=log)
 
+    def _initial_y_view(self) -> bool:
+        """Whether the loss panel's y range is still the one a redraw gave (auto, or the robust band)."""
+        if self.loss_plot.getViewBox().autoRangeEnabled()[1]:
+            return True
+        robust = getattr(self, "_robust_y", None)
+        return robust is not None and bool(np.allclose(self.loss_plot.viewRange()[1], robust))
+
     def _robust_loss_range(self) -> None:
         """When a few exploding points (a diverged run) would flatten every other curve, show the bulk.
 
+        The bulk is the 0.5-99.5 percentile band of the loss values outside the steps the analysis
+        found diverged: a run killed some way into its blow-up holds more than 0.5% of exploding
+        points (build-nanogpt's log.txt grown live with 30 steps of a loss x1.6 a step: the band
+        reached 1,500 and the 3,000 healthy steps were a flat line at 0).
         Only the initial view: zooming, autorange (the 'A' button) and log-y still show everything.
         """
+        self._robust_y: tuple[float, float] | None = None
         if self.ws.log_y:
             return
-        samples = []
+        diverged: dict[str, list[tuple[float, float]]] = {}
+        for run, finding in self.ws.findings_for(list({c.run_key for _, _, c in self.items.values()})):
+            if finding.mode == "diverged" and finding.step_start is not None:
+                end = finding.step_end if finding.step_end is not None else finding.step_start
+                x0, x1 = self.ws.step_to_x(run, np.array([finding.step_start, end], dtype=np.float64))
+                diverged.setdefault(run_key(run), []).append((float(x0), float(x1)))
+        samples, tops = [], []
         for _, _, curve in self.items.values():
             if curve.role in ("train_loss", "val_loss"):
                 y = curve.smoothed if self._smooths(curve) and self.ws.smoothing > 0 else curve.y
                 step = max(1, y.size // ROBUST_SAMPLE)
-                samples.append(y[::step])
+                y, x = y[::step], curve.x[::step]
+                finite = np.isfinite(y)
+                if finite.any():
+                    tops.append(float(y[finite].max()))
+                for x0, x1 in diverged.get(curve.run_key, []):
+                    y = y[(x < x0) | (x > x1)]
+                    x = x[(x < x0) | (x > x1)]
+                samples.append(y)
         if not samples:
             return
         y = np.concatenate(samples)
@@ -513,10 +540,11 @@ class CurvesView(QWidget):
         if y.size < 2:
             return
         lo, hi = np.percentile(y, [ROBUST_LOW_PCT, ROBUST_HIGH_PCT])
-        top = float(y.max())
+        top = max(tops)
         if hi > lo and top - hi > OUTLIER_SPAN_FACTOR * (hi - lo):
             pad = (hi - lo) * ROBUST_PAD
             self.loss_plot.setYRange(lo - pad, hi + pad, padding=0)
+            self._robust_y = tuple(self.loss_plot.viewRange()[1])
 
     def _label_x_axes(self, used: dict[str, bool]) -> None:
         mode = self.ws.x_mode

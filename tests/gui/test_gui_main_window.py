@@ -110,6 +110,24 @@ def test_a_validation_loss_of_few_evaluations_is_drawn_as_evaluated(qtbot, windo
     assert np.allclose(smooth.getData()[1], train.y) and not raw.isVisible()
 
 
+def test_a_diverged_run_opens_on_its_training_not_on_the_blow_up(qtbot, window, real_logs, tmp_path):
+    """build-nanogpt's log.txt, then 30 steps of a loss growing x1.6 a step and NaN (1% of the points):
+    the loss view shows the healthy steps' range; the blow-up runs off the top inside its shading."""
+    lines = (real_logs / "text_logs" / "build-nanogpt-agndm" / "log_linear_lr" / "log.txt").read_text().splitlines(True)
+    step = int(lines[2999].split()[0])
+    blow_up = [f"{step + k} train {3.2 * 1.6 ** k if k < 30 else float('nan')}\n" for k in range(1, 40)]
+    (tmp_path / "nanogpt").mkdir()
+    (tmp_path / "nanogpt" / "log.txt").write_text("".join(lines[:3000] + blow_up))
+    open_and_wait(qtbot, window, tmp_path / "nanogpt")
+    assert any(f.mode == "diverged" for _, f in window.ws.findings_for(window.ws.keys()))
+    _, (y_lo, y_hi) = window.curves.loss_plot.viewRange()
+    train = next(c for _, _, c in window.curves.items.values() if c.role == "train_loss")
+    healthy = train.y[train.x <= step]
+    assert y_lo <= np.percentile(healthy, 1) and np.percentile(healthy, 99) <= y_hi < 2 * healthy.max()
+    window.curves.loss_plot.enableAutoRange()  # the 'A' button: everything, the blow-up included
+    qtbot.waitUntil(lambda: window.curves.loss_plot.viewRange()[1][1] > 1_000)
+
+
 def test_clicking_a_finding_zooms_the_plots_to_its_steps(qtbot, window, corpus):
     open_and_wait(qtbot, window, corpus / "runs" / "digits_mlp-f351")
     rows = window.findings.items()
