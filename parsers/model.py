@@ -244,8 +244,9 @@ class Run:
             return []
         tag = self.scalars["tag"]
         if isinstance(tag.dtype, pd.CategoricalDtype):  # unique codes: no per-point strings
-            cats = list(tag.cat.categories)
-            codes = tag.cat.codes.to_numpy()
+            column = tag.array  # the Categorical itself: no Series built by the .cat accessor
+            cats = column.categories.tolist()
+            codes = column.codes
             if len(codes) > 1 and bool(np.all(codes[1:] >= codes[:-1])):
                 # grouped by tag (wide tables write each column's points together): the tags are
                 # where the code changes, found in one pass instead of hashing every point

@@ -91,21 +91,19 @@ def _frame_files(buf: bytes, data: list[bytes], starts: np.ndarray, ends: np.nda
     m = len(data)
     whole = np.zeros(m, dtype=bool)  # the walk ended exactly at the file's end
     found: list[np.ndarray] = []
-    pos = starts.copy()
-    active = np.flatnonzero(ends > starts)
-    while len(active):
-        if len(active) * LOCKSTEP_SHARE < m:
-            break
-        here = pos[active]
-        length = u64[here]
-        sane = length < np.uint64(1 << 40)  # a garbage length never fits (and never overflows below)
-        nxt = here + FRAME_BYTES + np.where(sane, length, 0).astype(np.int64)
-        fits = sane & (nxt <= ends[active])
-        found.append(here[fits])
-        whole[active[fits & (nxt == ends[active])]] = True
-        going = fits & (nxt < ends[active])
-        pos[active[going]] = nxt[going]
-        active = active[going]
+    ids = np.flatnonzero(ends > starts)  # files still being walked, their positions and ends
+    pos, end = starts[ids], ends[ids]
+    while len(ids) and len(ids) * LOCKSTEP_SHARE >= m:
+        found.append(pos)  # a file whose walk fails is dropped whole below
+        # a garbage length is clipped to one that never fits (and never overflows)
+        nxt = pos + FRAME_BYTES + np.minimum(u64[pos], np.uint64(1 << 40)).astype(np.int64)
+        going = nxt < end
+        if going.all():
+            pos = nxt
+            continue
+        whole[ids[nxt == end]] = True
+        ids, pos, end = ids[going], nxt[going], end[going]
+    active = ids
     # found step by step (one record of each file per step): in file order once sorted
     starts_found = np.sort(np.concatenate(found)) if found else np.empty(0, np.int64)
     if len(active):  # the few longest files: framed one by one
@@ -143,7 +141,7 @@ def _file_points(
     """File ``[start, end)``'s points (records ``a..b-1``) with its tags coded as reading it alone codes them."""
     # the file's own tail: records its lone read leaves to the protobuf path (tb_fast.tail_start)
     tail = int(np.searchsorted(offsets[a:b], end - 2 * PREFIX_BLOCK, side="right"))
-    if tail and int(np.unique(lengths[a : a + tail], return_counts=True)[1].max()) > SPLIT_MIN:
+    if tail > SPLIT_MIN and int(np.unique(lengths[a : a + tail], return_counts=True)[1].max()) > SPLIT_MIN:
         return None  # a crowded length group: the lone read may split it in hash order
     recs = np.flatnonzero(slots.has[a:b])
     codes = slots.codes[a:b][recs]
