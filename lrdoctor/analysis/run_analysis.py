@@ -147,6 +147,11 @@ def _resolve(findings: list[Finding]) -> list[Finding]:
         drop.add(Mode.NO_WARMUP)
     if Mode.OSCILLATING in modes:
         drop |= {Mode.SPIKES, Mode.PLATEAU}  # bouncing at a high level: not spikes on a low floor, not flat
+    if Mode.SPIKES in modes:
+        # A plateau is a calm floor (plateau.MAX_ROUGHNESS): a floor that keeps spiking is not calm,
+        # whatever share of the spikes a sparse log happened to sample, and lowering the LR (the
+        # spikes' remedy) is what lowers it.
+        drop.add(Mode.PLATEAU)
     if Mode.DECAYED_TOO_EARLY in modes:
         drop |= {Mode.PLATEAU, Mode.LR_TOO_LOW}  # a stall caused by the decay
     if Mode.PLATEAU in modes:

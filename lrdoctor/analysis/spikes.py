@@ -49,10 +49,13 @@ def median_points(interval: float) -> int:
     return max(1, int(round(SPIKE_MEDIAN_STEPS / max(interval, 1.0)))) | 1
 
 
-def spike_events(steps: np.ndarray, values: np.ndarray, zero: float, scale: float, noise: float) -> list[dict]:
+def spike_events(steps: np.ndarray, values: np.ndarray, zero: float, scale: float, noise: float,
+                 window: int | None = None) -> list[dict]:
     """Spike events (start step, peak, floor) of a finite loss series whose floor is ``zero``
-    and dynamic range ``scale``."""
-    window = median_points(float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0)
+    and dynamic range ``scale``; ``window``: the rolling median's points (default: SPIKE_MEDIAN_STEPS
+    steps' worth)."""
+    if window is None:
+        window = median_points(float(np.median(np.diff(steps))) if len(steps) > 1 else 1.0)
     m3 = pd.Series(values).rolling(window, min_periods=1).median().to_numpy()
     floor = trailing_median(m3, TRAILING)
     excess = m3 - floor
@@ -92,7 +95,9 @@ def detect(sig: Signals) -> Finding | None:
         # whole in the bucket's max, the band's own floor and noise are the reference.
         ok = curve.finite & np.isfinite(curve.hi)
         hi_steps, hi = curve.steps[ok], curve.hi[ok]
-        events = spike_events(hi_steps, hi, view.zero, view.scale, point_noise(hi, view.window))
+        # Each band point is its bucket's highest step already: no median across buckets (a 2-step
+        # spike fills one bucket of an export bucketed every 2 steps).
+        events = spike_events(hi_steps, hi, view.zero, view.scale, point_noise(hi, view.window), window=1)
     if len(events) < MIN_SPIKES:
         return None
     # heights over the run's floor (the ratio of the raw values would change with loss + c)
