@@ -18,6 +18,8 @@ TAIL = 0.4
 # Flat: the last 40% of steps make at most this share of the run's progress (40% of the
 # compute buying under a twelfth of the gains; a run still learning makes well over 10%).
 FLAT_SHARE = 0.08
+# Standard errors of the late trend added before comparing with FLAT_SHARE.
+FLAT_SE = 1.0
 # Calm: a plateau is a floor, not bouncing (that is `oscillating`): 2nd-half roughness
 # (std / dynamic range in sub-windows) at most this. In range units a high-entropy task's
 # calm floor (a char LM learns only about half of L0) measures up to ~0.1.
@@ -62,8 +64,11 @@ def detect(sig: Signals) -> Finding | None:
     # Late progress from a robust trend through the whole tail (noise-proof; the same
     # measure as lr_too_low's, so "flat" and "still falling" cannot both hold).
     late_share = view.trend_drop(1 - TAIL) / total
+    # Flat with confidence: a sparse log's trend is uncertain, and a fall it cannot rule out is
+    # no plateau (one standard error of the trend on top of its estimate).
+    late_se = view.trend_drop_se(1 - TAIL) / total
     rough = view.roughness(0.5, 1.0)
-    if not late_share <= FLAT_SHARE or not rough <= MAX_ROUGHNESS:
+    if not late_share + FLAT_SE * late_se <= FLAT_SHARE or not rough <= MAX_ROUGHNESS:
         return None
     # Where the plateau starts: from there on the smoothed loss stays within the flat band.
     band = lend + FLAT_SHARE * total

@@ -321,6 +321,20 @@ class LossView:
         slope = stats.theilslopes(bv, bs)[0]
         return float(-slope * (hi - lo))
 
+    def trend_drop_se(self, a: float, b: float = 1.0) -> float:
+        """The standard error of :meth:`trend_drop` (from the 95% interval of the Theil-Sen slope;
+        NaN where the drop is)."""
+        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
+        lo, hi = s0 + a * (s1 - s0), s0 + b * (s1 - s0)
+        sel = (self.steps >= lo) & (self.steps <= hi)
+        if np.count_nonzero(sel) < MIN_CURVE_POINTS or hi <= lo:
+            return float("nan")
+        bs, bv = bin_medians(self.steps[sel], self.values[sel], TREND_BINS)
+        if np.ptp(bs) <= 0:
+            return float("nan")
+        _, _, s_lo, s_hi = stats.theilslopes(bv, bs)
+        return float((s_hi - s_lo) / (2 * 1.96) * (hi - lo))
+
     def roughness(self, a: float, b: float, windows: int = 10) -> float:
         """The loss's spread around its local level between fractions a and b, over the
         dynamic range: the root mean of the variances in ``windows`` sub-windows (each
