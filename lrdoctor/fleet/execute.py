@@ -31,6 +31,9 @@ Progress = Callable[[int, int, str], None]
 # the per-message cost (pickling, a pipe round trip) is amortised over several small runs while the last
 # chunks still end close together.
 CHUNK_WORK_S = 0.25
+# Near the end a chunk is at most 1/(this x processes) of the tasks left: the last chunks shrink so
+# no process is left alone with a long one while the others wait.
+TAIL_SHARES = 2
 # Chunks queued per worker beyond the one it runs: it never waits for the next, and little sits queued
 # at the end while this process could have taken it.
 QUEUED_PER_WORKER = 1
@@ -155,8 +158,10 @@ class _Shared:
                     pool = booting.result() if booting.exception() is None else None
                     booting, self.workers = None, self.workers if pool is not None else 0
                 if pool is not None:
-                    chunk = max(1, round(CHUNK_WORK_S / max(self._per_task(), 1e-3)))
                     while taken < n and len(inflight) < self.workers * (1 + QUEUED_PER_WORKER):
+                        # smaller towards the end (a share of what is left), so every process ends together
+                        chunk = max(1, min(round(CHUNK_WORK_S / max(self._per_task(), 1e-3)),
+                                           (n - taken) // (TAIL_SHARES * (self.workers + 1))))
                         lo, hi = taken, min(n, taken + chunk)
                         inflight[pool.submit(run_chunk, tasks[lo:hi])] = (lo, hi)
                         taken = hi
