@@ -396,7 +396,7 @@ def _supersede(parts: list[Run]) -> tuple[pd.DataFrame, list[StepOverlap]]:
 
 def merge(runs: list[Run]) -> Run:
     """Join the event files of one run: restarts superseded and recorded, warnings unioned."""
-    parts = sorted(runs, key=_file_order_key)
+    parts = sorted(runs, key=_file_order_key) if len(runs) > 1 else list(runs)  # one file: nothing to order
     scalars, overlaps = _supersede(parts)
     meta: dict = {}
     for p in parts:
