@@ -117,17 +117,22 @@ def read_table(
     """
     notes: list[str] = []
     try:
-        options = dict(sep=delimiter, header=0 if header else None, dtype=str if as_text else None,
-                       keep_default_na=False, na_values=[""], skipinitialspace=skip_space, encoding="utf-8",
-                       encoding_errors="strict", engine="c", float_precision=FLOAT_PRECISION)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            try:
-                frame = pd.read_csv(path, on_bad_lines="error", **options)
-            except pd.errors.ParserError:
-                # a ragged row: read again, skipping each with a warning (pandas parses at half the
-                # speed when told to warn, so that is asked for only when a row is ragged)
-                frame = pd.read_csv(path, on_bad_lines="warn", **options)
+            frame = pd.read_csv(
+                path,
+                sep=delimiter,
+                header=0 if header else None,
+                dtype=str if as_text else None,
+                keep_default_na=False,
+                na_values=[""],
+                on_bad_lines="warn",
+                skipinitialspace=skip_space,
+                encoding="utf-8",
+                encoding_errors="strict",
+                engine="c",
+                float_precision=FLOAT_PRECISION,
+            )
     except UnicodeDecodeError:
         raise ParseError(path, "not a UTF-8 text file") from None
     except pd.errors.EmptyDataError:
