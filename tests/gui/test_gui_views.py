@@ -257,6 +257,14 @@ def test_fleet_table_sorts_by_waste_and_opens_a_run(qtbot, app_window, corpus):
     assert [r.name for r in app_window.ws.checked_runs()] == [name]
 
 
+def test_fleet_table_names_a_run_that_never_learned_for_its_remedy(qtbot, app_window, real_logs):
+    # The verysimpletransformer runs sit at ln 2: their worst finding is a plateau whose remedy is the
+    # setup. The fleet table must not call them "Plateau (decay would help)".
+    open_and_wait(qtbot, app_window, real_logs / "wandb_run_dirs" / "verysimpletransformer")
+    labels = {r[0]: r[1] for r in app_window.fleet.rows()}
+    assert labels and all(label == "Never learned (check the setup)" for label in labels.values())
+
+
 def test_readout_is_cleared_when_the_runs_change(qtbot, app_window, corpus):
     open_and_wait(qtbot, app_window, corpus / "runs" / "digits_mlp-68c1", corpus / "runs" / "digits_mlp-f351")
     view = app_window.curves

@@ -97,7 +97,11 @@ class FleetPanel(QWidget):
             name.setData(KEY_ROLE, run_key(ra.run))
             name.setToolTip(line.path)
             if line.worst_mode is not None:
-                label = style.MODE_LABELS.get(line.worst_mode, line.worst_mode)
+                worst = next((f for f in ra.findings if f.mode == line.worst_mode
+                              and f.severity == line.worst_severity), None)
+                # named for its remedy where the mode's name would promise the wrong fix (never learned)
+                label = style.finding_label(worst) if worst is not None else style.MODE_LABELS.get(
+                    line.worst_mode, line.worst_mode)
                 rank = (style_rank(line.worst_severity or ""), len(line.modes))
             else:
                 label, rank = ("not diagnosed", (-2, 0)) if ra.not_diagnosed else ("healthy", (-1, 0))
