@@ -7,7 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import L0_POINTS, MAX_LEVEL_SHARE, MIN_LEVEL_POINTS, TINY, LossView, Signals, point_noise, rolling_median
+from .signals import TINY, LossView, Signals, point_noise, rolling_median
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -73,10 +73,8 @@ def _bounce_unit(view: LossView) -> float:
 
 def _points(view: LossView, a: float, b: float) -> int:
     """How many points ``view.level_frac(a, b)`` takes its median over."""
-    s0, s1 = float(view.curve.steps[0]), float(view.curve.steps[-1])
-    inside = int(np.count_nonzero((view.steps >= s0 + a * (s1 - s0)) & (view.steps <= s0 + b * (s1 - s0))))
-    return min(max(inside, MIN_LEVEL_POINTS), max(L0_POINTS, int(MAX_LEVEL_SHARE * len(view.values))),
-               len(view.values)) if inside < MIN_LEVEL_POINTS else inside
+    lo, hi = view.level_span(*view.frac_steps(a, b))
+    return hi - lo
 
 
 def detect(sig: Signals) -> Finding | None:

@@ -63,10 +63,10 @@ def detect(sig: Signals) -> Finding | None:
         return None
     # Late progress from a robust trend through the whole tail (noise-proof; the same
     # measure as lr_too_low's, so "flat" and "still falling" cannot both hold).
-    late_share = view.trend_drop(1 - TAIL) / total
     # Flat with confidence: a sparse log's trend is uncertain, and a fall it cannot rule out is
     # no plateau (one standard error of the trend on top of its estimate).
-    late_se = view.trend_drop_se(1 - TAIL) / total
+    late_drop, late_drop_se = view.trend(1 - TAIL)
+    late_share, late_se = late_drop / total, late_drop_se / total
     rough = view.roughness(0.5, 1.0)
     if not late_share + FLAT_SE * late_se <= FLAT_SHARE or not rough <= MAX_ROUGHNESS:
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-import numpy as np
 
 from parsers import Run
 
@@ -114,7 +113,7 @@ def _diagnose(run: Run) -> RunAnalysis:
             f = det(sig)
             if f is not None:
                 findings.append(f)
-    findings = _resolve(findings)
+    findings = _resolve(findings, logs_lr=bool(sig.lr_peak))
     configured_lr.advise_from_configured_lr(run, findings, logs_lr=bool(sig.lr_peak))
     out.findings = findings
     if div is None:
@@ -126,8 +125,9 @@ def _diagnose(run: Run) -> RunAnalysis:
     return out
 
 
-def _resolve(findings: list[Finding]) -> list[Finding]:
-    """Drop findings another one explains (the same symptom read twice)."""
+def _resolve(findings: list[Finding], logs_lr: bool) -> list[Finding]:
+    """Drop findings another one explains (the same symptom read twice); ``logs_lr``: the run
+    logs an LR curve."""
     if any(f.mode == "plateau" and f.evidence.get("stuck") for f in findings):
         # A run that never left its initial level: its bounces are minibatch noise at chance
         # level, not an LR too high, and an early wobble is not a missing warmup.
@@ -140,8 +140,7 @@ def _resolve(findings: list[Finding]) -> list[Finding]:
         findings = [f for f in findings if f.mode != Mode.OSCILLATING]
         modes.discard(Mode.OSCILLATING)
     drop: set[Mode] = set()
-    warm = next((f for f in findings if f.mode == Mode.NO_WARMUP), None)
-    if Mode.SPIKES in modes and warm is not None and warm.evidence.get("first_lr") is None:
+    if {Mode.SPIKES, Mode.NO_WARMUP} <= modes and not logs_lr:
         # Without the LR curve nothing says the run started at its peak: an early climb in a run
         # that spikes throughout is one of its spikes, not a cold start.
         drop.add(Mode.NO_WARMUP)

@@ -57,6 +57,8 @@ SCHEDULE_POINTS = 2_000
 LR_JUMP = 0.01
 # MAD of a standard normal (its 75th percentile): MAD / this estimates the standard deviation.
 NORMAL_MAD = 0.6744897501960817
+# The two-sided 95% quantile of a normal: a 95% interval is this many standard errors each side.
+NORMAL_95 = 1.96
 # Theil-Sen looks at every pair of points (quadratic: 20k points are 200M slopes, ~30 s and
 # 1.7 GB). Longer stretches are reduced to this many bin medians first: 500 medians are
 # 125k slopes (milliseconds), still far more than a slope and its confidence interval need,
@@ -130,12 +132,6 @@ class Curve:
     def has_band(self) -> bool:
         """Whether each point carries its bucket's extremes (a bucketed export's min/max band)."""
         return self.hi is not None and bool(np.isfinite(self.hi).any())
-
-    @property
-    def resolution(self) -> float:
-        """The shortest event, in steps, whose height the log records: every step's extremes
-        for a bucketed export with a band, else the logging interval."""
-        return 1.0 if self.has_band else self.interval
 
     def at(self, step: float) -> float:
         """The value at the last logged step <= ``step`` (first value before the start)."""
@@ -280,22 +276,31 @@ class LossView:
         """Median loss between two steps, over at least :data:`MIN_LEVEL_POINTS` points: a
         window that holds fewer (a sparse log) takes the points nearest its middle instead, so
         a level is never one minibatch's luck (NaN for an empty curve)."""
+        if len(self.values) == 0:
+            return float("nan")
+        lo, hi = self.level_span(start_step, end_step)
+        return float(np.median(self.values[lo:hi]))
+
+    def level_span(self, start_step: float, end_step: float) -> tuple[int, int]:
+        """The point indices ``[lo, hi)`` :meth:`level` takes its median over."""
         lo = int(np.searchsorted(self.steps, start_step, side="left"))
         hi = int(np.searchsorted(self.steps, end_step, side="right"))
         n = len(self.values)
-        if n == 0:
-            return float("nan")
         k = min(MIN_LEVEL_POINTS, max(L0_POINTS, int(MAX_LEVEL_SHARE * n)), n)
         if hi - lo < k:
             mid = int(np.searchsorted(self.steps, (start_step + end_step) / 2))
             lo = min(max(mid - k // 2, 0), n - k)
             hi = lo + k
-        return float(np.median(self.values[lo:hi]))
+        return lo, hi
+
+    def frac_steps(self, a: float, b: float) -> tuple[float, float]:
+        """The steps at fractions ``a`` and ``b`` of the run's step span."""
+        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
+        return s0 + a * (s1 - s0), s0 + b * (s1 - s0)
 
     def level_frac(self, a: float, b: float) -> float:
         """Median loss between fractions ``a`` and ``b`` of the run's step span."""
-        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
-        return self.level(s0 + a * (s1 - s0), s0 + b * (s1 - s0))
+        return self.level(*self.frac_steps(a, b))
 
     @property
     def noise_scale(self) -> float:
@@ -309,31 +314,20 @@ class LossView:
 
         Uses the whole stretch rather than two narrow end windows, so minibatch noise in the
         windows does not decide whether a slow run is "still falling" or "flat"."""
-        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
-        lo, hi = s0 + a * (s1 - s0), s0 + b * (s1 - s0)
-        sel = (self.steps >= lo) & (self.steps <= hi)
-        st, vals = self.steps[sel], self.values[sel]
-        if len(vals) < MIN_CURVE_POINTS or hi <= lo:
-            return float("nan")
-        bs, bv = bin_medians(st, vals, TREND_BINS)
-        if np.ptp(bs) <= 0:
-            return float("nan")
-        slope = stats.theilslopes(bv, bs)[0]
-        return float(-slope * (hi - lo))
+        return self.trend(a, b)[0]
 
-    def trend_drop_se(self, a: float, b: float = 1.0) -> float:
-        """The standard error of :meth:`trend_drop` (from the 95% interval of the Theil-Sen slope;
-        NaN where the drop is)."""
-        s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
-        lo, hi = s0 + a * (s1 - s0), s0 + b * (s1 - s0)
+    def trend(self, a: float, b: float = 1.0) -> tuple[float, float]:
+        """``(drop, standard error)`` of :meth:`trend_drop` (the error from the 95% interval of
+        the Theil-Sen slope); NaN for a stretch with too few points."""
+        lo, hi = self.frac_steps(a, b)
         sel = (self.steps >= lo) & (self.steps <= hi)
         if np.count_nonzero(sel) < MIN_CURVE_POINTS or hi <= lo:
-            return float("nan")
+            return float("nan"), float("nan")
         bs, bv = bin_medians(self.steps[sel], self.values[sel], TREND_BINS)
         if np.ptp(bs) <= 0:
-            return float("nan")
-        _, _, s_lo, s_hi = stats.theilslopes(bv, bs)
-        return float((s_hi - s_lo) / (2 * 1.96) * (hi - lo))
+            return float("nan"), float("nan")
+        slope, _, s_lo, s_hi = stats.theilslopes(bv, bs)
+        return float(-slope * (hi - lo)), float((s_hi - s_lo) / (2 * NORMAL_95) * (hi - lo))
 
     def roughness(self, a: float, b: float, windows: int = 10) -> float:
         """The loss's spread around its local level between fractions a and b, over the

@@ -87,7 +87,6 @@ def detect(sig: Signals) -> Finding | None:
     view = sig.view
     if view is None:
         return None
-    events = spike_events(view.steps, view.values, view.zero, view.scale, view.noise)
     curve = sig.loss
     in_band = curve.has_band
     if in_band:
@@ -98,6 +97,8 @@ def detect(sig: Signals) -> Finding | None:
         # Each band point is its bucket's highest step already: no median across buckets (a 2-step
         # spike fills one bucket of an export bucketed every 2 steps).
         events = spike_events(hi_steps, hi, view.zero, view.scale, point_noise(hi, view.window), window=1)
+    else:
+        events = spike_events(view.steps, view.values, view.zero, view.scale, view.noise)
     if len(events) < MIN_SPIKES:
         return None
     # heights over the run's floor (the ratio of the raw values would change with loss + c)
