@@ -31,6 +31,23 @@ def _as_url(payload: dict, local: Path, url: str) -> str:
     return json.dumps(payload).replace(str(local), url)
 
 
+def _assert_reads_like_disk(local: Path, url: str, options: dict, jobs: int = 1):
+    """The runs analysed from ``url`` are those of ``local`` with the URL for the folder, in the same
+    JSON; returns the bucket's analysis."""
+    from_disk = analyze_paths([local], jobs=1, cache=False)
+    from_bucket = analyze_paths([url], jobs=jobs, cache=False, storage_options=options)
+    assert len(from_bucket.runs) == len(from_disk.runs) >= 10 and from_disk.sweeps
+    assert all(ra.run.path.startswith(url) for ra in from_bucket.runs)
+    assert json.dumps(contract_dict(from_bucket)) == _as_url(contract_dict(from_disk), local, url)
+    return from_bucket
+
+
+def _assert_missing_prefix_said(url: str, options: dict) -> None:
+    """A prefix with nothing under it loads nothing and says so in one warning."""
+    missing = load_paths([url + "/nope"], jobs=1, cache=False, storage_options=options)
+    assert not missing and [w.path for w in missing.warnings] == [url + "/nope"]
+
+
 def test_s3_bucket_on_loopback_reads_like_disk(real_logs: Path, tmp_path: Path) -> None:
     pytest.importorskip("s3fs", reason="s3fs is not installed (pip install 'lrdoctor[cloud]')")
     server_mod = pytest.importorskip("moto.server", reason="moto[server] is not installed")
@@ -49,12 +66,8 @@ def test_s3_bucket_on_loopback_reads_like_disk(real_logs: Path, tmp_path: Path) 
         fs.put(str(local), "fleet-bucket/team/logs", recursive=True)
         url = "s3://fleet-bucket/team/logs"
 
-        from_disk = analyze_paths([local], jobs=1, cache=False)
         # two worker processes, each fetching its own run folders from the bucket
-        from_bucket = analyze_paths([url], jobs=2, cache=False, storage_options=options)
-        assert len(from_bucket.runs) == len(from_disk.runs) >= 10 and from_disk.sweeps
-        assert all(ra.run.path.startswith(url) for ra in from_bucket.runs)
-        assert json.dumps(contract_dict(from_bucket)) == _as_url(contract_dict(from_disk), local, url)
+        from_bucket = _assert_reads_like_disk(local, url, options, jobs=2)
 
         # a file given directly, and a missing prefix said in one line
         one = next(ra.run for ra in from_bucket.runs if "keras_csv/braincnn" in ra.run.path)
@@ -108,13 +121,8 @@ def test_gcs_bucket_on_loopback_reads_like_disk(real_logs: Path, tmp_path: Path)
                               headers={"Content-Type": "application/octet-stream"})
             urlopen(request).close()
         url = "gs://fleet-bucket/team/logs"
-        from_disk = analyze_paths([local], jobs=1, cache=False)
-        from_bucket = analyze_paths([url], jobs=1, cache=False, storage_options=options)
-        assert len(from_bucket.runs) == len(from_disk.runs) >= 10 and from_disk.sweeps
-        assert all(ra.run.path.startswith(url) for ra in from_bucket.runs)
-        assert json.dumps(contract_dict(from_bucket)) == _as_url(contract_dict(from_disk), local, url)
-        missing = load_paths([url + "/nope"], jobs=1, cache=False, storage_options=options)
-        assert not missing and [w.path for w in missing.warnings] == [url + "/nope"]
+        _assert_reads_like_disk(local, url, options)
+        _assert_missing_prefix_said(url, options)
     finally:
         fsspec.register_implementation("gs", previous, clobber=True)
         server.stop()
@@ -167,13 +175,8 @@ def test_azure_blob_container_on_loopback_reads_like_disk(real_logs: Path, tmp_p
         fs.mkdir("fleet")
         fs.put(str(local), "fleet/team/logs", recursive=True)
         url = "az://fleet/team/logs"
-        from_disk = analyze_paths([local], jobs=1, cache=False)
-        from_bucket = analyze_paths([url], jobs=1, cache=False, storage_options=options)
-        assert len(from_bucket.runs) == len(from_disk.runs) >= 10 and from_disk.sweeps
-        assert all(ra.run.path.startswith(url) for ra in from_bucket.runs)
-        assert json.dumps(contract_dict(from_bucket)) == _as_url(contract_dict(from_disk), local, url)
-        missing = load_paths([url + "/nope"], jobs=1, cache=False, storage_options=options)
-        assert not missing and [w.path for w in missing.warnings] == [url + "/nope"]
+        _assert_reads_like_disk(local, url, options)
+        _assert_missing_prefix_said(url, options)
     finally:
         server.terminate()
         server.wait(timeout=30)
