@@ -36,13 +36,23 @@ MODE_LABELS: dict[str, str] = {
 SETUP_LABELS: dict[str, str] = {
     "plateau": "Never learned (check the setup)",
 }
+# A finding whose remedy is the schedule's length where its mode's name would promise an LR change
+# (an lr_too_low run whose sweep or range test of the same setup advises no higher LR).
+SCHEDULE_LABELS: dict[str, str] = {
+    "lr_too_low": "Still improving (train longer)",
+}
 
 
 def finding_label(finding) -> str:
-    """The people's name of a finding: its mode's, or the setup one when its remedy is the setup."""
+    """The people's name of a finding: its mode's, or the one its remedy calls for where the mode's
+    name would promise the wrong fix (the setup for a run that never learned, more steps for a run
+    whose context keeps its LR)."""
     mode = str(finding.mode)
-    if getattr(finding, "remedy", None) == "setup" and mode in SETUP_LABELS:
+    remedy = getattr(finding, "remedy", None)
+    if remedy == "setup" and mode in SETUP_LABELS:
         return SETUP_LABELS[mode]
+    if remedy == "schedule" and mode in SCHEDULE_LABELS:
+        return SCHEDULE_LABELS[mode]
     return MODE_LABELS.get(mode, mode.replace("_", " "))
 
 

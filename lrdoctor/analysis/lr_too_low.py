@@ -104,6 +104,23 @@ def steps_saved(fc: Forecast, final_loss: float, first_step: int, last_step: int
     return saved if saved > 0 else None
 
 
+def steps_saved_at(finding: Finding, speedup: float) -> int | None:
+    """Steps a ``speedup``-times larger LR than this run's would save (:func:`steps_saved` on the
+    finding's own fitted forecast and final loss): the saving at another factor than the run's
+    own advice, e.g. the LR a sweep of the same setup measured."""
+    ev = finding.evidence
+    fc = ev.get("forecast") or {}
+    first, last = finding.step_start, finding.step_end
+    if not fc.get("ok") or ev.get("final_loss") is None or first is None or last is None:
+        return None
+    return steps_saved(Forecast(**fc), float(ev["final_loss"]), int(first), int(last), speedup)
+
+
+def saving_clause(factor: float, saved: int) -> str:
+    """The recommendation's closing clause stating the steps a ``factor``-times higher LR saves."""
+    return f"; a {w.factor(factor)} higher LR would reach this final loss ~{saved:,} steps sooner"
+
+
 def detect(sig: Signals) -> Finding | None:
     """The lr-too-low finding of a run, or None."""
     view = sig.view
@@ -183,8 +200,7 @@ def detect(sig: Signals) -> Finding | None:
                f"({w.pct(fc.progress_fraction)} of the fitted progress made); {more} get close to it, or "
                + rec)
     elif saved is not None:
-        rec += (f"; a {w.factor(factor)} higher LR would reach this final loss "
-                f"~{saved:,} steps sooner")
+        rec += saving_clause(factor, saved)
     conf = float(np.clip(0.55 + 0.6 * (early_max - early_share) + late_share, 0, 0.95))
     if lr_end is None:
         conf *= NO_LR_CONFIDENCE  # the LR itself was not seen

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import wording as w
 from .configured_lr import configured_lr
+from .context import SAME_LR
 from .findings import Finding, LRBasis, Remedy, RunAnalysis
 from .run_analysis import LR_PRIORITY
 
@@ -149,14 +150,14 @@ def plan_next_run(ra: RunAnalysis) -> NextRun | None:
     if context:  # a sweep or range test of the same setup
         peak, basis, reason = float(context["lr"]), str(context["basis"]), str(context["reason"])
         conf = BASIS_TRUST.get(basis, 0.6)
-        if own and abs(np.log(peak / own)) > np.log(1.05):
+        if own and abs(np.log(peak / own)) > np.log(SAME_LR):
             changes.append(f"peak LR {w.lr(own)} -> {w.lr(peak)} (from the {basis.replace('_', ' ')})")
     elif driver is not None and (setup or ra.suggested_lr):
         # the run's suggestion leads; a run that never trained takes its setup finding's
         peak = float(driver.suggested_lr if setup else ra.suggested_lr)
         basis = LRBasis(driver.suggested_lr_basis).value
         reason = str(driver.evidence.get("suggested_lr_reason") or driver.evidence.get("lr_factor_reason") or "")
-        if own and abs(np.log(peak / own)) > np.log(1.05):
+        if own and abs(np.log(peak / own)) > np.log(SAME_LR):
             changes.append(f"peak LR {w.lr(own)} -> {w.lr(peak)} ({w.factor(max(peak / own, own / peak))} "
                            f"{'lower' if peak < own else 'higher'})")
         conf = driver.confidence * BASIS_TRUST.get(basis, 0.6)
