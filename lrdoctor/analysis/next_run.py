@@ -17,7 +17,7 @@ import numpy as np
 from . import wording as w
 from .configured_lr import configured_lr
 from .context import SAME_LR
-from .findings import Finding, LRBasis, Remedy, RunAnalysis
+from .findings import Finding, LRBasis, Mode, Remedy, RunAnalysis
 from .run_analysis import LR_PRIORITY
 
 # A warmup over the first 5% of the steps: long enough to let the early sharpness settle
@@ -200,6 +200,11 @@ def plan_next_run(ra: RunAnalysis) -> NextRun | None:
             changes.append(f"cosine decay to {w.pct(FINAL_LR_SHARE)} of the peak over {stop:,} steps")
     else:
         schedule = kind
+    if any(f.mode is Mode.LR_TOO_LOW and f.remedy is Remedy.SCHEDULE for f in findings):
+        # still falling at the end at an LR its context keeps (context._too_low_at): more steps, not a higher LR
+        changes.append(f"if the budget allows, train longer than {stop:,} steps (the schedule spanning the whole "
+                       f"length): the loss was still falling at the end at this peak LR, and the "
+                       f"{basis.replace('_', ' ')} advises no higher one")
     saving = _saving(findings, last, length)
     if not changes:
         changes.append("keep this run's settings: nothing to change")

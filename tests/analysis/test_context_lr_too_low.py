@@ -55,6 +55,7 @@ def test_a_sweep_that_keeps_the_runs_lr_claims_no_saving_from_a_higher_one(nyu_r
     assert f.severity == "info" and f.confidence < alone.confidence
     assert f.remedy == "schedule" and finding_label(f) == SCHEDULE_LABELS["lr_too_low"]  # app and reports
     assert ra.next_run.saving_steps is None and "saves" not in ra.next_run.summary()
+    assert ra.next_run.remedy == "schedule" and any("train longer" in c for c in ra.next_run.changes)
     cost = costs.of_run(ra)
     assert cost.wasted_steps == 0 and "lr_too_low" not in {w.mode for w in cost.by_finding}
     # the JSON and the text say the same
