@@ -313,15 +313,24 @@ def _load_points(path: Path) -> tuple[int, int]:
 
 
 def bench_tb_fleet(ctx: Context) -> list[Row]:
+    """The fleet read path (``lrdoctor.fleet.load_paths``, what ``lrdoctor inspect/export DIR`` run: by
+    default this process and forked workers, as the data server reads on every core) and
+    ``parsers.load`` (one process), against the data server. Ours are timed before the server's: its
+    gRPC client leaves threads in this process, and the fleet forks workers only from a single thread."""
     import parsers
+    from lrdoctor.fleet import default_jobs, load_paths
 
     root = ctx.fleet()
     expected = ctx.fleet_runs * FLEET_TAGS * FLEET_STEPS
-    ours, runs = best_of(lambda: parsers.load(root), ctx.args.repeats)
+    serial, runs = best_of(lambda: parsers.load(root), ctx.args.repeats)
+    assert sum(len(r.scalars) for r in runs) == expected, "not every point read"
+    fleet, runs = best_of(lambda: load_paths([root], cache=False), ctx.args.repeats)
     assert sum(len(r.scalars) for r in runs) == expected, "not every point read"
     ref = min(time_rust_server(root, expected) for _ in range(ctx.args.repeats))
-    return [Row(f"{ctx.fleet_runs} TensorBoard run folders, {FLEET_TAGS} tags x {FLEET_STEPS} steps", ours,
-                "Rust data server, end to end", ref, "<= 1")]
+    work = f"{ctx.fleet_runs} TensorBoard run folders, {FLEET_TAGS} tags x {FLEET_STEPS} steps"
+    return [Row(f"{work}, fleet read path ({default_jobs()} processes)", fleet,
+                "Rust data server, end to end", ref, "<= 1"),
+            Row(f"{work}, parsers.load (one process)", serial, "Rust data server, end to end", ref, "info")]
 
 
 def bench_tb_wide(ctx: Context) -> list[Row]:

@@ -27,7 +27,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from .errors import ParseError
-from .model import Run, StepOverlap, empty_scalars
+from .model import SCALAR_COLUMNS, Run, StepOverlap, empty_scalars
 from .registry import Reader, merged_run, register
 from .tb_batch import decode_files
 from .tb_decode import SCALARS_PLUGIN, Decoded, decode_protobuf
@@ -46,6 +46,10 @@ BATCH_FILE_MAX = 1 << 20
 BATCH_BYTES = 32 << 20
 # Tag lists whose column dtype is kept for the next file that logs the same tags (a few per tracker setup).
 TAG_DTYPES = 64
+# The column labels every frame of this reader shares (an Index is immutable): a frame's own labels
+# cost more than the rest of a small file's frame to build, and as much again to look a column up
+# in once (its hash table), which a shared Index builds once for every file.
+_COLUMNS = pd.Index(SCALAR_COLUMNS)
 
 
 def sniff(path: Path) -> bool:
@@ -236,8 +240,8 @@ def read_file(path: Path, *, fast: bool = True) -> Run:
 
 def _scalars_frame(dec: Decoded, prefix: str) -> pd.DataFrame:
     """The tidy frame of the decoded scalar points (columns moved, not copied, when possible)."""
-    keep = dec.scalar_mask()
-    if not keep.all():
+    keep = dec.scalar_mask() if dec.is_tensor.any() else None  # simple values only: every point is one
+    if keep is not None and not keep.all():
         dec.codes, dec.steps, dec.walls, dec.values = (a[keep] for a in (dec.codes, dec.steps, dec.walls, dec.values))
     if not len(dec.codes):
         return empty_scalars()
@@ -253,6 +257,7 @@ def _scalars_frame(dec: Decoded, prefix: str) -> pd.DataFrame:
     frame = pd.DataFrame(
         {"tag": tags, "step": dec.steps, "wall_time": dec.walls, "value": dec.values}, copy=False
     )
+    frame.columns = _COLUMNS
     dec.steps = dec.walls = dec.values = None
     return frame
 

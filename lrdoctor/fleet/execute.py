@@ -41,10 +41,16 @@ QUEUED_PER_WORKER = 1
 # this process, is at least this long: below it, the other cores would not be ready in time to help
 # (a worker starts in ~1 s: a fresh interpreter importing pandas, SciPy and the analysis).
 POOL_MIN_WORK_S = 1.0
+# The same when workers are forked from this process: they start at once with everything imported
+# (a fork and a pipe: milliseconds), so the pool pays for much less work.
+POOL_MIN_WORK_FORK_S = 0.2
 # Tasks done in this process before their measured cost decides about a pool (cost varies per run).
 PROBE_TASKS = 3
-# Tasks this process takes at a time (after the probe): their small files are read in one go
-# (Reader.read_batch), and the pool is looked at between them (a few tenths of a second).
+# Tasks this process takes at a time: about this many seconds of their measured cost (8 analysed
+# 2k-point runs, ~60 runs only read). Their small files are read in one go (Reader.read_batch, whose
+# shared passes pay more the more files share them), and the pool is looked at between chunks.
+LOCAL_CHUNK_WORK_S = 0.2
+# Tasks this process takes at a time before any was measured (the serial path's first chunk).
 LOCAL_CHUNK = 8
 # Chunk size before any task was measured (an explicit --jobs starts the pool at once): a 2k-point
 # run is read and analysed in ~25 ms of CPU (benchmarks/fleet.py).
@@ -82,8 +88,18 @@ def _pool_context() -> multiprocessing.context.BaseContext:
 
 
 def _serial(tasks: Sequence[Task]) -> Iterator[TaskResult]:
-    for lo in range(0, len(tasks), LOCAL_CHUNK):
-        yield from run_chunk(tasks[lo : lo + LOCAL_CHUNK])
+    lo, size, spent = 0, LOCAL_CHUNK, 0.0
+    while lo < len(tasks):
+        start = time.process_time()
+        yield from run_chunk(tasks[lo : lo + size])
+        spent += time.process_time() - start
+        lo += size
+        size = _local_chunk(spent / lo)
+
+
+def _local_chunk(per_task: float) -> int:
+    """Tasks this process takes at a time, at ``per_task`` CPU seconds each (see LOCAL_CHUNK_WORK_S)."""
+    return max(1, round(LOCAL_CHUNK_WORK_S / max(per_task, 1e-4)))
 
 
 def run_chunk(tasks: Sequence[Task]) -> list[TaskResult]:
@@ -134,7 +150,10 @@ class _Shared:
         return self.spent / self.measured if self.measured else EST_TASK_S
 
     def _pays(self, left: int) -> bool:
-        return self.measured >= PROBE_TASKS and self._per_task() * left >= POOL_MIN_WORK_S
+        if self.measured < PROBE_TASKS:
+            return False
+        forked = _pool_context().get_start_method() == "fork"
+        return self._per_task() * left >= (POOL_MIN_WORK_FORK_S if forked else POOL_MIN_WORK_S)
 
     def __iter__(self) -> Iterator[TaskResult]:
         tasks, n = self.tasks, len(self.tasks)
@@ -175,7 +194,10 @@ class _Shared:
                     break
                 if taken < n:  # this process takes the next few tasks itself
                     lo = taken
-                    taken = min(n, lo + (1 if self.measured < PROBE_TASKS else LOCAL_CHUNK))
+                    size = 1 if self.measured < PROBE_TASKS else _local_chunk(self._per_task())
+                    if pool is not None:  # a share of what is left, as the pool's chunks
+                        size = max(1, min(size, (n - taken) // (TAIL_SHARES * (self.workers + 1))))
+                    taken = min(n, lo + size)
                     start = time.process_time()
                     results.update(zip(range(lo, taken), run_chunk(tasks[lo:taken])))
                     self.spent += time.process_time() - start
