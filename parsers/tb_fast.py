@@ -16,11 +16,12 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
 from .tb_decode import Decoded, _Builder, decode_records, empty_decoded, finish
-from .tb_records import CRC_TABLE, SHORT_PAYLOAD, Framing, bulk_crc, byte_views, mask_crc, shift_tables
+from .tb_records import CRC_TABLE, HEADER_BYTES, SHORT_PAYLOAD, Framing, bulk_crc, byte_views, mask_crc, shift_tables
 
 # Top-level Event field keys that mean "not a summary" (file_version, graph_def,
 # log_message, session_log, tagged_run_metadata, meta_graph_def): nothing to read.
@@ -29,6 +30,10 @@ _SKIP = "skip"
 DT_FLOAT, DT_DOUBLE = 1, 2
 # 256 KiB each; keyed by a byte's distance to the end of its field group (~16 in use).
 PAIR_TABLES = 32
+# Files whose records span more than this are decoded this much at a time (_decode_chunked): the
+# per-record columns of one part (~30 bytes a record) and its temporaries stay a few MB, and the
+# bytes of the parts done are released, so reading a large file holds little beyond its points.
+DECODE_CHUNK_BYTES = 2 << 20
 # Records matched against a layout per NumPy batch: large enough to amortise the Python
 # overhead (~60 array operations per batch), small enough to keep temporaries ~ 5 MB.
 PASS_CHUNK = 1 << 16
@@ -496,14 +501,18 @@ def tail_start(buf: bytes, offsets: np.ndarray) -> int:
     return int(np.searchsorted(offsets, len(buf) - 2 * PREFIX_BLOCK, side="right"))
 
 
-def match_records(buf: bytes, framing: Framing, slots: _Slots, dec: Decoded) -> tuple[dict[str, int], list[int]]:
-    """Match every record of ``buf`` (but the tail, see :func:`tail_start`) against the layouts of
-    single-scalar events, writing the points into ``slots``: the tag codes (tag -> code, in the
-    order the tags were first matched) and the records left to the protobuf path (unordered).
-    Length groups are taken shortest first; within one, layouts in the order of their first record."""
+def match_records(buf: bytes, framing: Framing, slots: _Slots, dec: Decoded,
+                  tag_index: dict[str, int] | None = None) -> tuple[dict[str, int], list[int]]:
+    """Match every record of ``framing`` (but the tail of ``buf``, see :func:`tail_start`) against the
+    layouts of single-scalar events, writing the points into ``slots``: the tag codes (tag -> code, in
+    the order the tags were first matched, after those of ``tag_index`` when given) and the records
+    left to the protobuf path (unordered). Length groups are taken shortest first; within one,
+    layouts in the order of their first record."""
     offsets, lengths = framing.offsets, framing.lengths
     n = len(offsets)
     matcher = _Matcher(buf, framing, slots, dec)
+    if tag_index is not None:
+        matcher.tag_index = tag_index
     # stable sort of small integers is a radix sort: cast the lengths down when they fit
     small = lengths.astype(np.uint16) if n and int(lengths.max()) < (1 << 16) else lengths
     order = np.argsort(small, kind="stable")
@@ -521,14 +530,19 @@ def match_records(buf: bytes, framing: Framing, slots: _Slots, dec: Decoded) -> 
     return matcher.tag_index, matcher.fallback
 
 
-def decode_fast(buf: bytes, framing: Framing) -> Decoded:
-    """Decode every scalar point of one file; same result as :func:`decode_protobuf`."""
+def decode_fast(buf: bytes, framing: Framing, release: Callable[[int], None] | None = None) -> Decoded:
+    """Decode every scalar point of one file; same result as :func:`decode_protobuf`.
+
+    A file of more than DECODE_CHUNK_BYTES is decoded a part at a time (:func:`_decode_chunked`);
+    ``release(end)`` is then told when the bytes of ``buf`` before ``end`` are no longer needed."""
     offsets, lengths = framing.offsets, framing.lengths
     n = len(offsets)
     dec = empty_decoded()
-    slots = _Slots(n)
     if n and lengths[0] >= 9 and buf[offsets[0]] == 0x09:
         dec.first_wall = struct.unpack_from("<d", buf, int(offsets[0]) + 1)[0]
+    if n and int(offsets[-1]) - int(offsets[0]) > DECODE_CHUNK_BYTES:
+        return _decode_chunked(buf, framing, dec, release)
+    slots = _Slots(n)
     tag_index, fallback = match_records(buf, framing, slots, dec)
     builder = _Builder()
     builder.index = tag_index
@@ -559,3 +573,75 @@ def decode_fast(buf: bytes, framing: Framing) -> Decoded:
     if builder.records:
         cols.append(builder.columns())
     return finish(buf, framing, cols, dec, undecodable, to_check)
+
+
+def _chunk_bounds(offsets: np.ndarray) -> list[tuple[int, int]]:
+    """Record ranges ``[a, b)`` whose payloads start within DECODE_CHUNK_BYTES of each other."""
+    first = int(offsets[0])
+    marks = np.arange(first, int(offsets[-1]) + 1, DECODE_CHUNK_BYTES, dtype=np.int64)
+    cuts = np.searchsorted(offsets, marks, side="left").tolist() + [len(offsets)]
+    return [(a, b) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _decode_chunked(buf: bytes, framing: Framing, dec: Decoded, release: Callable[[int], None] | None) -> Decoded:
+    """:func:`decode_fast` on a large file, DECODE_CHUNK_BYTES of records at a time: each part is
+    matched (tags coded across parts in one index) and its points written into columns sized for
+    the whole file, so only one part's slots and temporaries exist at once, and the bytes of the
+    parts done can be released. The points and damage are those of the whole-file pass, in file
+    order; the tags are then coded in first-seen order (the protobuf path's), which unlike the
+    matcher's length-group order does not depend on where the parts begin."""
+    offsets, lengths, stored = framing.offsets, framing.lengths, framing.stored_crc
+    n = len(offsets)
+    index_type = np.int32 if n < (1 << 31) else np.int64
+    out = _Slots(n)  # the columns of every point (at most one per record on this path)
+    out.has = None
+    out_records = np.empty(n, dtype=index_type)
+    filled = 0
+    tag_index: dict[str, int] = {}
+    extra: list[tuple] = []  # points of records holding several (events of many values): rare
+    undecodable: list[int] = []
+    checks: list[np.ndarray] = []
+    for a, b in _chunk_bounds(offsets):
+        part = Framing(offsets[a:b], lengths[a:b], stored[a:b])
+        slots = _Slots(b - a)
+        _, fallback = match_records(buf, part, slots, dec, tag_index)
+        builder = _Builder()
+        builder.index = tag_index
+        # the whole framing with the file's record numbers: records, damage and first wall as one pass
+        undecodable += decode_records(buf, framing, np.asarray(sorted(fallback), dtype=np.int64) + a, builder, dec)
+        fb = np.asarray(builder.records, np.int64)
+        checks.append(fb)
+        if len(np.unique(fb)) == len(fb):
+            local = fb - a
+            slots.has[local] = True
+            slots.codes[local] = builder.codes
+            slots.steps[local] = builder.steps
+            slots.walls[local] = builder.walls
+            slots.values[local] = builder.values
+            slots.tensor[local] = builder.tensor
+        else:
+            extra.append(builder.columns())
+        hit = np.flatnonzero(slots.has)
+        k = len(hit)
+        for name in ("codes", "steps", "walls", "values", "tensor"):
+            getattr(out, name)[filled : filled + k] = getattr(slots, name)[hit]
+        out_records[filled : filled + k] = hit + a
+        filled += k
+        del slots, hit
+        if release is not None and b < n:
+            release(int(offsets[b]) - HEADER_BYTES)  # where the next part's first record starts
+    cols = [(out.codes[:filled], out.steps[:filled], out.walls[:filled], out.values[:filled], out.tensor[:filled],
+             out_records[:filled])] + extra
+    to_check = np.unique(np.concatenate(checks + [np.asarray(undecodable, dtype=np.int64)]))
+    dec = finish(buf, framing, cols, dec, undecodable, to_check)
+    names = list(tag_index)
+    if len(dec.codes):  # tags in the order their first points come in the file
+        first = np.full(len(names), len(dec.codes), dtype=np.int64)
+        np.minimum.at(first, dec.codes, np.arange(len(dec.codes), dtype=np.int64))
+        order = np.argsort(first, kind="stable")
+        remap = np.empty(len(names), dtype=np.int32)
+        remap[order] = np.arange(len(names), dtype=np.int32)
+        dec.codes = remap[dec.codes]
+        names = [names[i] for i in order.tolist()]
+    dec.tag_names = names
+    return dec

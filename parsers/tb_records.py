@@ -226,7 +226,6 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
     u64, u32 = views["u64"], views["u32"]
     n = len(buf)
     out: list[np.ndarray] = []
-    lens: list[np.ndarray] = []
     hist = np.empty(0, dtype=np.int64)
     pos = start
     batch = PREDICT_MIN
@@ -240,10 +239,10 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
             starts, lengths, pos = _walk_python(buf, pos, walk if misses < PREDICT_MISSES else PYTHON_WALK)
             walk = min(PYTHON_WALK, 2 * walk)
             out.append(np.asarray(starts, dtype=np.int64))
-            lens.append(np.asarray(lengths, dtype=np.uint64))
+            walked = np.asarray(lengths, dtype=np.uint64)
             if lengths and lengths[-1] == 0 and int(u32[starts[-1] + 8]) == 0:
                 break  # an all-zero header: stop here, the header CRC check reports it
-            hist = np.concatenate([hist, lens[-1].astype(np.int64)])[-HISTORY:]
+            hist = np.concatenate([hist, walked.astype(np.int64)])[-HISTORY:]
             misses = 0
             continue
         pred = np.resize(hist[-period:], batch)
@@ -263,7 +262,6 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
             j = int(zero[0])
         out.append(starts[: j + 1])
         got = actual[: j + 1]
-        lens.append(got)
         pos = int(starts[j]) + FRAME_BYTES + int(got[-1])
         if stop or int(got.max()) >= 1 << 62:  # garbage length: stop here, the header CRC check reports it
             break
@@ -275,7 +273,10 @@ def _walk(buf: bytes, start: int) -> tuple[np.ndarray, np.ndarray]:
         misses = misses + 1 if j < PREDICT_MIN // 4 else 0
     if not out:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
-    return np.concatenate(out), np.concatenate(lens)
+    starts = np.concatenate(out)
+    del out
+    # the length fields read again at the starts rather than kept piece by piece: one array at a time
+    return starts, u64[starts]
 
 
 def _length_crc(values: np.ndarray) -> np.ndarray:
@@ -417,9 +418,10 @@ def frame_records(buf: bytes, next_data: NextData | None = None, base: int = 0) 
             skipped += n - end
             damage.append(f"truncated last record at byte {base + end}: skipped {n - end} bytes")
         break
-    offsets = np.concatenate(all_starts) if all_starts else np.empty(0, np.int64)
-    offsets += HEADER_BYTES  # a fresh array: record start -> payload start in place
-    lengths = np.concatenate(all_lengths) if all_lengths else np.empty(0, np.uint64)
+    # one walk (an intact file): its arrays are this call's own, so no copy is made of them
+    offsets = all_starts[0] if len(all_starts) == 1 else np.concatenate(all_starts) if all_starts else np.empty(0, np.int64)
+    offsets += HEADER_BYTES  # this call's own array: record start -> payload start in place
+    lengths = all_lengths[0] if len(all_lengths) == 1 else np.concatenate(all_lengths) if all_lengths else np.empty(0, np.uint64)
     del all_starts, all_lengths
     # int32 lengths save 4 bytes per record (records are far below 2 GiB)
     lengths = lengths.astype(np.int32 if not len(lengths) or int(lengths.max()) < (1 << 31) else np.int64)

@@ -31,6 +31,7 @@ from .model import SCALAR_COLUMNS, Run, StepOverlap, empty_scalars
 from .registry import Reader, merged_run, register
 from .tb_batch import decode_files
 from .tb_decode import SCALARS_PLUGIN, Decoded, decode_protobuf
+from . import tb_fast
 from .tb_fast import decode_fast
 from .tb_records import FOOTER_BYTES, frame_records, looks_like_event_file
 
@@ -103,6 +104,21 @@ def _data_finder(fd: int, size: int):
     return next_data
 
 
+def _page_releaser(buf: mmap.mmap):
+    """``release(end)``: the map's pages before ``end`` leave this process (they stay in the page cache,
+    and are read from it again if touched), so a large file decoded a part at a time is not held whole
+    (parsers.tb_fast.DECODE_CHUNK_BYTES); None where the system cannot say so, or for a small file."""
+    if not hasattr(mmap, "MADV_DONTNEED") or len(buf) <= tb_fast.DECODE_CHUNK_BYTES:
+        return None
+
+    def release(end: int) -> None:
+        end -= end % mmap.PAGESIZE
+        if end > 0:
+            buf.madvise(mmap.MADV_DONTNEED, 0, end)
+
+    return release
+
+
 @dataclass
 class EventFileState:
     """One event file read up to ``end``, the end of its last complete record: all a later look
@@ -140,7 +156,7 @@ class EventFileState:
 
 
 def _decode(path: Path, buf, next_data, fast: bool, base: int = 0, plugins: dict[str, str] | None = None,
-            ) -> tuple[Decoded, list[str], list[str], int]:
+            release=None) -> tuple[Decoded, list[str], list[str], int]:
     """Frame and decode the records of ``buf`` (the file from byte ``base``); the result holds no view of
     ``buf``. Returns the decoded points, the framing damage before the end of the last complete
     record, the damage after it, and that end (relative to ``buf``). ``plugins``: tag plugins
@@ -150,7 +166,9 @@ def _decode(path: Path, buf, next_data, fast: bool, base: int = 0, plugins: dict
         if base:
             return None, [], framing.damage, 0  # type: ignore[return-value] - nothing complete yet
         raise ParseError(path, "not a TensorBoard event file: no valid record found")
-    dec = decode_fast(buf, framing) if fast else decode_protobuf(buf, framing)
+    if release is not None and len(framing.offsets):
+        release(len(buf))  # framed: the bytes are touched again a part at a time (tb_fast._decode_chunked)
+    dec = decode_fast(buf, framing, release) if fast else decode_protobuf(buf, framing)
     if plugins:
         for tag, plugin in dec.plugins.items():
             plugins.setdefault(tag, plugin)
@@ -183,7 +201,8 @@ def read_state(path: Path, *, fast: bool = True) -> EventFileState:
             # page cache, so a huge (or sparse, or zero-padded) file costs no heap copy.
             buf = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
             try:
-                dec, before, after, end = _decode(path, buf, _data_finder(fh.fileno(), size), fast)
+                dec, before, after, end = _decode(path, buf, _data_finder(fh.fileno(), size), fast,
+                                                  release=_page_releaser(buf))
             finally:
                 try:
                     buf.close()
