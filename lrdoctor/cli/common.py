@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 import parsers
-from lrdoctor.fleet import default_jobs
+from lrdoctor.fleet import ReadOptions, default_jobs
 from lrdoctor.formatting import printable
 from parsers import LoadWarning, Run, RunList
 
@@ -63,8 +63,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def execution_options(args: argparse.Namespace) -> dict[str, Any]:
-    """``jobs``, ``scheduler`` and ``cache`` for :mod:`lrdoctor.fleet` from the parsed flags."""
+def execution_options(args: argparse.Namespace) -> ReadOptions:
+    """``roles``, ``jobs``, ``scheduler`` and ``cache`` for :mod:`lrdoctor.fleet` from the parsed flags."""
     return {
         "roles": parse_roles(args.role),
         "jobs": args.jobs,

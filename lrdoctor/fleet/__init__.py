@@ -4,7 +4,7 @@
 ``fleet_summary(analysis)`` says where the money went over all runs.
 """
 
-from .execute import analyze_paths, default_jobs, load_paths
+from .execute import ReadOptions, analyze_paths, default_jobs, load_paths
 from .summary import FleetSummary, ModeWaste, RunWaste, fleet_summary
 
-__all__ = ["FleetSummary", "ModeWaste", "RunWaste", "analyze_paths", "default_jobs", "fleet_summary", "load_paths"]
+__all__ = ["FleetSummary", "ModeWaste", "ReadOptions", "RunWaste", "analyze_paths", "default_jobs", "fleet_summary", "load_paths"]

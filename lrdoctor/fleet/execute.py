@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypedDict
 
 from lrdoctor.analysis import Analysis, RunAnalysis, compare_runs
 from parsers import RunList
@@ -24,9 +24,27 @@ from parsers.loader import name_runs
 from .cache import ResultCache
 from .tasks import Source, Task, TaskResult, plan, run_several
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
+
 
 # progress(done, total, what): tasks finished out of all tasks, and the run unit just finished.
 Progress = Callable[[int, int, str], None]
+
+
+class ReadOptions(TypedDict, total=False):
+    """How :func:`load_paths` and :func:`analyze_paths` read the PATHs (every key optional).
+
+    The settings that travel with every task of one call, from the CLI's flags or the app.
+    """
+
+    roles: dict[str, str] | None  # tag -> role overrides (``--role TAG=ROLE``)
+    jobs: int | None  # processes: this one and jobs - 1 pool workers (default: all cores, when it pays)
+    scheduler: Any  # a Dask scheduler address (``tcp://host:8786``) or a ``distributed.Client``
+    cache: bool | ResultCache  # True: the user's result cache; False: read everything again
+    storage_options: dict[str, Any] | None  # fsspec options for URL PATHs
+    progress: Progress | None  # told as each run unit is done
+
 # Work sent to a pool worker per message: about this many seconds of tasks (by their measured cost), so
 # the per-message cost (pickling, a pipe round trip) is amortised over several small runs while the last
 # chunks still end close together.
@@ -303,8 +321,9 @@ def _gather(
     return runs, analyses
 
 
-def load_paths(
+def _read(
     paths: Sequence[str | os.PathLike[str]],
+    analyze: bool,
     *,
     roles: dict[str, str] | None = None,
     jobs: int | None = None,
@@ -312,39 +331,35 @@ def load_paths(
     cache: bool | ResultCache = True,
     storage_options: dict[str, Any] | None = None,
     progress: Progress | None = None,
-) -> RunList:
+) -> tuple[RunList, list[RunAnalysis | None]]:
+    """Plan, run (or take from the cache) and gather the tasks of ``paths``: the one body of
+    :func:`load_paths` and :func:`analyze_paths`, and where :class:`ReadOptions` get their defaults."""
+    tasks, sources = plan([os.fspath(p) for p in paths], roles=roles, analyze=analyze,
+                          storage_options=storage_options)
+    results = run_tasks(tasks, jobs=jobs, scheduler=scheduler, cache=_cache(cache), progress=progress)
+    return _gather(sources, tasks, results)
+
+
+def load_paths(paths: Sequence[str | os.PathLike[str]], **options: Unpack[ReadOptions]) -> RunList:
     """Every run under ``paths`` (folders, files or fsspec URLs), as ``parsers.load`` on each in turn.
 
     Reading is spread over ``jobs`` processes (default all cores) or a Dask ``scheduler``; unchanged
-    run units come from the cache (``cache=False`` reads everything again).
+    run units come from the cache (``cache=False`` reads everything again). ``options``: see
+    :class:`ReadOptions`.
     """
-    paths = [os.fspath(p) for p in paths]
-    tasks, sources = plan(paths, roles=roles, analyze=False, storage_options=storage_options)
-    results = run_tasks(tasks, jobs=jobs, scheduler=scheduler, cache=_cache(cache), progress=progress)
-    return _gather(sources, tasks, results)[0]
+    return _read(paths, False, **options)[0]
 
 
-def analyze_paths(
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    roles: dict[str, str] | None = None,
-    jobs: int | None = None,
-    scheduler: Any = None,
-    cache: bool | ResultCache = True,
-    storage_options: dict[str, Any] | None = None,
-    progress: Progress | None = None,
-) -> Analysis:
+def analyze_paths(paths: Sequence[str | os.PathLike[str]], **options: Unpack[ReadOptions]) -> Analysis:
     """Load and analyse every run under ``paths``: the same :class:`Analysis` as
     ``analyze(runs, warnings=runs.all_warnings())`` on ``load_paths``, computed on every core.
 
     Each run is read and analysed by the worker that has its files; sweeps (which need all their
     members) are grouped afterwards on the whole set. Costs are not priced here
-    (``lrdoctor.cost.estimate_costs`` does that with the user's settings).
+    (``lrdoctor.cost.estimate_costs`` does that with the user's settings). ``options``: see
+    :class:`ReadOptions`.
     """
-    paths = [os.fspath(p) for p in paths]
-    tasks, sources = plan(paths, roles=roles, analyze=True, storage_options=storage_options)
-    results = run_tasks(tasks, jobs=jobs, scheduler=scheduler, cache=_cache(cache), progress=progress)
-    runs, analyses = _gather(sources, tasks, results)
+    runs, analyses = _read(paths, True, **options)
     done = [a for a in analyses if a is not None]
     return compare_runs([a.run for a in done], done, warnings=runs.all_warnings())
 
@@ -355,4 +370,4 @@ def _cache(cache: bool | ResultCache) -> ResultCache | None:
     return ResultCache() if cache else None
 
 
-__all__ = ["Progress", "analyze_paths", "default_jobs", "load_paths", "run_tasks"]
+__all__ = ["Progress", "ReadOptions", "analyze_paths", "default_jobs", "load_paths", "run_tasks"]
