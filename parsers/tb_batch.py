@@ -97,6 +97,12 @@ def _frame_files(buf: bytes, data: list[bytes], starts: np.ndarray, ends: np.nda
     found: list[np.ndarray] = []
     ids = np.flatnonzero(ends > starts)  # files still being walked, their positions and ends
     pos, end = starts[ids], ends[ids]
+    if len(ids) >= LOCKSTEP_MIN_FILES:  # as far as each file repeats the longest one's record lengths, at once
+        known, pos = _template_prefix(u64, data, ids, pos, end)
+        found.append(known)
+        done = pos == end
+        whole[ids[done]] = True
+        ids, pos, end = ids[~done], pos[~done], end[~done]
     while len(ids) >= LOCKSTEP_MIN_FILES and len(ids) * LOCKSTEP_SHARE >= m:
         found.append(pos)  # a file whose walk fails is dropped whole below
         # a garbage length is clipped to one that never fits (and never overflows)
@@ -136,6 +142,41 @@ def _frame_files(buf: bytes, data: list[bytes], starts: np.ndarray, ends: np.nda
     lengths = length.astype(np.int32 if not len(length) or int(length.max()) < (1 << 31) else np.int64)
     stored = views["u32"][offsets + length] if len(rec) else np.empty(0, np.uint32)
     return Framing(offsets, lengths, stored)
+
+
+def _template_prefix(u64: np.ndarray, data: list[bytes], ids: np.ndarray, first: np.ndarray, last: np.ndarray,
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """The record starts each file ``[first, last)`` shares with the longest of them, from its first
+    byte up to the first record whose length differs, and where each file's walk goes on from.
+
+    Runs written by the same code log the same record lengths in the same order (one event per tag
+    per step), so the longest file's walk predicts the others' record by record: every predicted
+    start is checked by reading the length field there, and a file's prefix of correct predictions
+    is exactly what following its own length fields finds (each start is the previous record's end).
+    One gather checks every file's predictions at once instead of a lock step per record.
+    """
+    t = int(ids[np.argmax(last - first)])
+    framing = frame_records(data[t])
+    if not len(framing.offsets):
+        return np.empty(0, np.int64), first
+    rel = framing.offsets.astype(np.int64) - HEADER_BYTES
+    lengths = framing.lengths.astype(np.uint64)
+    rec_end = rel + FRAME_BYTES + framing.lengths.astype(np.int64)
+    counts = np.searchsorted(rec_end, last - first, side="right")  # predicted records inside each file
+    total = int(counts.sum())
+    if not total:
+        return np.empty(0, np.int64), first
+    file_of = np.repeat(np.arange(len(first)), counts)
+    k = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    at = first[file_of] + rel[k]
+    bad = np.flatnonzero(u64[at] != lengths[k])
+    stop = counts.copy()  # each file's first wrong prediction (or all of them right)
+    if len(bad):
+        owners, first_bad = np.unique(file_of[bad], return_index=True)
+        stop[owners] = k[bad[first_bad]]
+    known = at[k < stop[file_of]]
+    walked = np.where(stop > 0, rec_end[np.maximum(stop - 1, 0)], 0)
+    return known, first + walked
 
 
 def _file_points(

@@ -52,6 +52,10 @@ CHUNK_WORK_S = 0.25
 # Near the end a chunk is at most 1/(this x processes) of the tasks left: the last chunks shrink so
 # no process is left alone with a long one while the others wait.
 TAIL_SHARES = 2
+# ... but never below this much work: a smaller chunk costs more than the balance it buys (a message,
+# and a read of a handful of small files, which the shared read passes make ~3x cheaper per file in
+# dozens; 2 analysed runs, ~15 runs only read).
+MIN_CHUNK_WORK_S = 0.05
 # Chunks queued per worker beyond the one it runs: it never waits for the next, and little sits queued
 # at the end while this process could have taken it.
 QUEUED_PER_WORKER = 1
@@ -167,6 +171,11 @@ class _Shared:
     def _per_task(self) -> float:
         return self.spent / self.measured if self.measured else EST_TASK_S
 
+    def _tail(self, left: int) -> int:
+        """The most tasks one chunk may take of the ``left`` not handed out (TAIL_SHARES, MIN_CHUNK_WORK_S)."""
+        least = max(1, round(MIN_CHUNK_WORK_S / max(self._per_task(), 1e-4)))
+        return max(least, left // (TAIL_SHARES * (self.workers + 1)))
+
     def _pays(self, left: int) -> bool:
         if self.measured < PROBE_TASKS:
             return False
@@ -197,8 +206,7 @@ class _Shared:
                 if pool is not None:
                     while taken < n and len(inflight) < self.workers * (1 + QUEUED_PER_WORKER):
                         # smaller towards the end (a share of what is left), so every process ends together
-                        chunk = max(1, min(round(CHUNK_WORK_S / max(self._per_task(), 1e-3)),
-                                           (n - taken) // (TAIL_SHARES * (self.workers + 1))))
+                        chunk = min(round(CHUNK_WORK_S / max(self._per_task(), 1e-3)), self._tail(n - taken))
                         lo, hi = taken, min(n, taken + chunk)
                         inflight[pool.submit(run_chunk, tasks[lo:hi])] = (lo, hi)
                         taken = hi
@@ -214,7 +222,7 @@ class _Shared:
                     lo = taken
                     size = 1 if self.measured < PROBE_TASKS else _local_chunk(self._per_task())
                     if pool is not None:  # a share of what is left, as the pool's chunks
-                        size = max(1, min(size, (n - taken) // (TAIL_SHARES * (self.workers + 1))))
+                        size = min(size, self._tail(n - taken))
                     taken = min(n, lo + size)
                     start = time.process_time()
                     results.update(zip(range(lo, taken), run_chunk(tasks[lo:taken])))
