@@ -260,10 +260,14 @@ class WideMemo:
     counts: dict[str, int]
 
 
-def _column_cells(frame: pd.DataFrame, memo: WideMemo | None) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
-    """``column_values`` of every column; with a memo, only the rows after the memo's are converted."""
+def _column_cells(frame: pd.DataFrame, memo: WideMemo | None,
+                  skip: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    """``column_values`` of every column but ``skip``; with a memo, only the rows after the memo's
+    are converted."""
     cells = {}
     for name in frame.columns:
+        if name == skip:
+            continue
         col = frame[name]
         held = memo.cells.get(name) if memo is not None else None
         if held is None or (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
@@ -298,11 +302,20 @@ def wide_table_to_scalars(
         and table.memo.rows <= len(frame) else None
     warnings = list(table.warnings)
     meta: dict[str, Any] = {}
-    cells = _column_cells(frame, memo)
+    # A step column pandas read as integers (a step on every row: the usual table) is the steps
+    # as it is: no float copy of it, no integer copy of that.
+    whole_steps = frame[step_col] if step_col is not None and step_col in frame.columns else None
+    if whole_steps is not None and whole_steps.dtype.kind == "i":
+        whole_steps = whole_steps.to_numpy(dtype=np.int64, copy=False)
+    else:
+        whole_steps = None
+    cells = _column_cells(frame, memo, skip=step_col if whole_steps is not None else None)
     columns: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     text_cols: list[str] = []
     junk_cells = 0
     for name in frame.columns:
+        if name not in cells:
+            continue
         values, present, junk = cells[name]
         filled = int(present.sum()) + junk
         if filled and present.sum() < NUMERIC_COLUMN_SHARE * filled:
@@ -310,7 +323,8 @@ def wide_table_to_scalars(
             continue
         junk_cells += junk
         columns[name] = (values, present)
-    if require_numeric_table and len(columns) < MIN_NUMERIC_TABLE_SHARE * frame.shape[1]:
+    numeric = len(columns) + (whole_steps is not None)
+    if require_numeric_table and numeric < MIN_NUMERIC_TABLE_SHARE * frame.shape[1]:
         raise ParseError(path, "not a training log: mostly text columns (" + ", ".join(text_cols[:6]) + ")")
     if text_cols:
         warnings.append(f"{path}: non-numeric columns skipped: {', '.join(text_cols)}")
@@ -319,7 +333,10 @@ def wide_table_to_scalars(
 
     n = len(frame)
     steps = None
-    if step_col is not None and step_col in columns:
+    if whole_steps is not None:
+        steps = whole_steps
+        meta["step_column"] = step_col
+    elif step_col is not None and step_col in columns:
         s_values, s_present = columns.pop(step_col)
         steps = integer_steps(s_values, s_present)
         if steps is None:
@@ -476,6 +493,7 @@ def read_keras(path: Path, loaded: Loaded | None = None) -> list[Run]:
     _head, table = loaded or _load_table(path)
     epoch_col = table.frame.columns[0]
     scalars, meta, warnings = wide_table_to_scalars(table, epoch_col)
+    del table  # the parsed table goes before the run is built beside its scalars (a lower peak)
     meta.update(step_unit="epoch", source_file=str(path))
     return [Run(name=readable_name(path), path=str(path), format=FORMAT_KERAS, scalars=scalars,
                 meta=meta, warnings=warnings, files=[str(path)])]
@@ -487,6 +505,7 @@ def read_lightning(path: Path, loaded: Loaded | None = None) -> list[Run]:
     _head, table = loaded or _load_table(path)
     step_col = _pick(list(table.frame.columns), ("step",))
     scalars, meta, warnings = wide_table_to_scalars(table, step_col, require_numeric_table=False)
+    del table  # the parsed table goes before the run is built beside its scalars (a lower peak)
     meta["source_file"] = str(path)
     files = [str(path)]
     hparams_path = path.parent / "hparams.yaml"

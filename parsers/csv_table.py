@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv as _csv
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -31,8 +32,12 @@ SNIFF_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
 # Text spellings of non-finite floats that are values, not junk (compared lower-cased).
 NONFINITE_WORDS = {"nan", "-nan", "+nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"}
-# The C parser's round-trip converter: every value equals Python's float(cell) exactly.
-FLOAT_PRECISION = "round_trip"
+# The C parser's round-trip converter: every value equals Python's float(cell) exactly. From
+# pandas 3.1 on every mode is that converter and the argument is deprecated (None: not passed).
+_PANDAS = tuple(int(part) for part in re.findall(r"\d+", pd.__version__)[:2])
+FLOAT_PRECISION = "round_trip" if _PANDAS < (3, 1) else None
+# Rows gathered at a time into the long columns: the temporaries stay ~1 MB whatever the table.
+GATHER_ROWS = 131_072
 _PANDAS_BAD_LINE = re.compile(r"Skipping line (\d+): (.*)")
 
 
@@ -116,23 +121,23 @@ def read_table(
     Raises :class:`ParseError` when the file cannot be parsed at all.
     """
     notes: list[str] = []
+    options: dict[str, Any] = dict(
+        sep=delimiter, header=0 if header else None, dtype=str if as_text else None, keep_default_na=False,
+        na_values=[""], skipinitialspace=skip_space, encoding="utf-8", encoding_errors="strict", engine="c")
+    if FLOAT_PRECISION is not None:
+        options["float_precision"] = FLOAT_PRECISION
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            frame = pd.read_csv(
-                path,
-                sep=delimiter,
-                header=0 if header else None,
-                dtype=str if as_text else None,
-                keep_default_na=False,
-                na_values=[""],
-                on_bad_lines="warn",
-                skipinitialspace=skip_space,
-                encoding="utf-8",
-                encoding_errors="strict",
-                engine="c",
-                float_precision=FLOAT_PRECISION,
-            )
+            try:
+                # pandas reads a large file on every core, but not when told to warn about ragged
+                # rows (its warnings would name chunk-relative lines): ask for that only when a
+                # row is ragged, reading the file again (a clean file is read once, at full speed)
+                frame = pd.read_csv(path, on_bad_lines="error", **options)
+            except pd.errors.ParserError:
+                if not isinstance(path, (str, os.PathLike)):
+                    path.seek(0)
+                frame = pd.read_csv(path, on_bad_lines="warn", **options)
     except UnicodeDecodeError:
         raise ParseError(path, "not a UTF-8 text file") from None
     except pd.errors.EmptyDataError:
@@ -220,13 +225,23 @@ def wide_to_scalars(
     at = 0
     for name in names:
         col, present = columns[name]
-        rows = np.flatnonzero(present)
-        end = at + len(rows)
-        values[at:end] = col[rows]
-        step_col[at:end] = steps[rows]
-        if wall_times is not None:
-            wall_col[at:end] = wall_times[rows]
-        at = end
+        # gathered a block of rows at a time, straight into place: the index array is the block's
+        # size, never the column's, and a block logged on every row is copied as it is
+        for lo in range(0, len(present), GATHER_ROWS):
+            hi = lo + GATHER_ROWS
+            rows = np.flatnonzero(present[lo:hi])
+            end = at + len(rows)
+            if len(rows) == len(present[lo:hi]):
+                values[at:end] = col[lo:hi]
+                step_col[at:end] = steps[lo:hi]
+                if wall_times is not None:
+                    wall_col[at:end] = wall_times[lo:hi]
+            elif len(rows):
+                np.take(col[lo:hi], rows, out=values[at:end])
+                np.take(steps[lo:hi], rows, out=step_col[at:end])
+                if wall_times is not None:
+                    np.take(wall_times[lo:hi], rows, out=wall_col[at:end])
+            at = end
     keep = [i for i, n in enumerate(counts) if n]
     code_type = np.int8 if len(keep) < 128 else np.int16 if len(keep) < 32768 else np.int32
     # categories are only the tags that have points
