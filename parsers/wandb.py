@@ -22,7 +22,6 @@ The offline run folder (``wandb/run-*/`` with its binary ``.wandb`` file) is rea
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -47,15 +46,17 @@ from .bounded import TooComplex, json_loads, literal_eval
 from .errors import ParseError
 from .model import Run, concat_scalars, empty_scalars
 from .registry import Reader, merged_run, register
+from . import jsonl_arrow
 from .tail import CUT_LINE_MESSAGE, MAX_HELD_TABLE_BYTES, SEAL_BYTES
 from .roles import role_of
 
 FORMAT_PANEL = "wandb_csv"
 FORMAT_RUNS_TABLE = "wandb_runs_table"
 FORMAT_HISTORY = "wandb_history"
-# JSON lines parsed per chunk: large enough that one json.loads per chunk amortises the
-# call, small enough that the chunk's dicts (~0.5 KB a record) stay a few tens of MB.
-JSONL_CHUNK_LINES = 65_536
+# Bytes of JSON lines parsed per chunk: large enough that one json.loads (or one pyarrow read on
+# every core) per chunk amortises the call, small enough that the chunk's dicts (~0.5 KB for a
+# ~130-byte record) stay a few tens of MB.
+JSONL_CHUNK_BYTES = 8 << 20
 
 # "<run> - <key>" with an optional band suffix; the run is split at the LAST " - " because
 # user-chosen run names contain " - " more often than metric keys do.
@@ -366,28 +367,35 @@ class HistoryLines:
 
 def _history_lines(path: Path, held: HistoryLines | None, fh: BinaryIO, base: int) -> HistoryLines:
     """``held`` (None: nothing read yet) with the complete lines that ``fh`` (the file, at byte
-    ``base``) holds parsed, in chunks of :data:`JSONL_CHUNK_LINES` (bounded memory: a chunk's dicts
-    live only until its frame is built); the text after the last line end waits for it."""
+    ``base``) holds parsed, a chunk of about :data:`JSONL_CHUNK_BYTES` at a time (bounded memory:
+    a chunk's parse lives only until its frame is built); the text after the last line end waits
+    for it. A chunk is parsed by pyarrow on every core when it is installed and reads the chunk
+    exactly (:mod:`parsers.jsonl_arrow`), else line by line."""
     frames = [held.frame] if held is not None else []
     bad = list(held.bad) if held is not None else []
     deep = list(held.deep) if held is not None else []
     lines = held.lines if held is not None else 0
     head, seal = (held.head, held.seal) if held is not None else (b"", b"")
-    end, trailing = base, b""
+    end, rest = base, b""
     while True:
-        chunk = list(itertools.islice(fh, JSONL_CHUNK_LINES))
-        if not chunk:
+        block = fh.read(JSONL_CHUNK_BYTES)
+        if not block:
             break
-        if not chunk[-1].endswith(b"\n"):
-            trailing = chunk.pop()
-        if chunk:
-            frames.append(_jsonl_chunk([ln.decode("utf-8") for ln in chunk], lines + 1, bad, deep))
-            data = b"".join(chunk)
-            head, seal = (head + data[:SEAL_BYTES])[:SEAL_BYTES], (seal + data[-SEAL_BYTES:])[-SEAL_BYTES:]
-            lines += len(chunk)
-            end += len(data)
+        data = rest + block if rest else block
+        cut = data.rfind(b"\n") + 1
+        chunk, rest = data[:cut], data[cut:]
+        if not chunk:
+            continue  # a line longer than a chunk: read on to its end
+        frame = jsonl_arrow.read_records(chunk)
+        if frame is None:
+            texts = [ln.decode("utf-8") for ln in chunk.split(b"\n")[:-1]]
+            frame = _jsonl_chunk(texts, lines + 1, bad, deep)
+        frames.append(frame)
+        head, seal = (head + chunk[:SEAL_BYTES])[:SEAL_BYTES], (seal + chunk[-SEAL_BYTES:])[-SEAL_BYTES:]
+        lines += chunk.count(b"\n")
+        end += len(chunk)
     return HistoryLines(path=path, frame=_concat_records(frames), lines=lines, bad=bad, deep=deep, end=end,
-                        head=head, seal=seal, trailing=trailing.decode("utf-8", errors="replace"), start=base,
+                        head=head, seal=seal, trailing=rest.decode("utf-8", errors="replace"), start=base,
                         memo=held.memo if held is not None else None)
 
 
