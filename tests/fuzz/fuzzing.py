@@ -7,15 +7,14 @@ The default test run is a smoke run (a few examples per target, seconds in total
 from __future__ import annotations
 
 import os
-import signal
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Iterator
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 import parsers
+from tests.timeouts import time_limit
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "sample_logs"
@@ -69,20 +68,8 @@ def mutated(draw: st.DrawFn, seed: bytes) -> bytes:
     return bytes(data)
 
 
-@contextmanager
-def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
-    """Raise TimeoutError (a failing example: a hang) when the body runs longer than ``seconds``."""
-
-    def expired(signum, frame):  # noqa: ARG001
-        raise TimeoutError(f"hang: no answer within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+# ``with no_hang():`` around one example: a hang fails that example (hypothesis then shows its bytes).
+no_hang = partial(time_limit, HANG_SECONDS)
 
 
 def check_loaded(runs: parsers.RunList) -> None:

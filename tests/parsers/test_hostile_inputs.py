@@ -9,35 +9,19 @@ from __future__ import annotations
 
 import io
 import shutil
-import signal
 import tarfile
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 import parsers
 from parsers.registry import _READERS, Reader, register
+from tests.timeouts import time_limit
 
 DEEP = 1_000  # the audit's nesting depth (Python's default recursion limit)
-
-
-@contextmanager
-def deadline(seconds: int) -> Iterator[None]:
-    """Fail instead of hanging (the alias bomb used to hang loading forever)."""
-
-    def expired(signum, frame):  # noqa: ARG001
-        raise TimeoutError(f"did not finish within {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+# Seconds a load beside an alias bomb may take (the bomb used to hang loading forever).
+ALIAS_BOMB_SECONDS = 60
 
 
 def _good_run(real_logs: Path, dest: Path) -> Path:
@@ -129,7 +113,7 @@ def test_yaml_alias_bomb_in_lightning_hparams_does_not_hang(real_logs: Path, tmp
     dest = tmp_path / "lightning_logs" / "version_0"
     shutil.copytree(run_dir, dest)
     (dest / "hparams.yaml").write_text(_alias_bomb())
-    with deadline(60):
+    with time_limit(ALIAS_BOMB_SECONDS):
         runs = parsers.load(tmp_path)
     (run,) = runs
     assert run.point_counts()  # the curves are intact
@@ -147,7 +131,7 @@ def test_yaml_alias_bomb_and_self_reference_in_mlflow_meta(tmp_path: Path) -> No
     loop = tmp_path / "loop" / "mlruns"
     shutil.copytree(src, loop)
     (loop / "1" / "meta.yaml").write_text("name: &a [*a]\n")  # the experiment's meta refers to itself
-    with deadline(60):
+    with time_limit(ALIAS_BOMB_SECONDS):
         runs = parsers.load(tmp_path)
     assert len(runs) == 2  # good, and loop (only its experiment name is unknown)
     assert any("alias bomb" in w.message and w.path == str(run_meta) for w in runs.all_warnings())
