@@ -51,13 +51,18 @@ def count(x: float | None, unknown: str = UNKNOWN) -> str:
     return unknown if value is None else f"{int(round(value)):,}"
 
 
-def steps(n: float | None, unknown: str = UNKNOWN) -> str:
-    """A number of steps: ``1 step``, ``12,500 steps``."""
+def plural(n: float | None, noun: str, unknown: str = UNKNOWN) -> str:
+    """A count of things: ``1 run``, ``12,500 steps`` (``noun`` in the singular, an ``s`` added)."""
     value = _finite(n)
     if value is None:
         return unknown
     k = int(round(value))
-    return f"{k:,} step" if k == 1 else f"{k:,} steps"
+    return f"{k:,} {noun}" if k == 1 else f"{k:,} {noun}s"
+
+
+def steps(n: float | None, unknown: str = UNKNOWN) -> str:
+    """A number of steps: ``1 step``, ``12,500 steps``."""
+    return plural(n, "step", unknown)
 
 
 def amount(x: float | None, unknown: str = UNKNOWN) -> str:
@@ -183,4 +188,4 @@ def no_price(gpu: str | None) -> str:
 
 
 __all__ = ["UNKNOWN", "amount", "co2", "count", "duration", "energy", "gpu_hours", "lr", "no_price",
-           "number", "percent", "printable", "step_time", "steps", "usd"]
+           "number", "percent", "plural", "printable", "step_time", "steps", "usd"]

@@ -10,6 +10,7 @@ from lrdoctor.analysis import Analysis
 from lrdoctor.cost import Costs
 from lrdoctor.fleet.summary import FLEET_MIN_RUNS, contract_dict, fleet_summary
 from lrdoctor.formatting import printable
+from lrdoctor.formatting import steps as fmt_steps
 from lrdoctor.analysis.wording import lr as fmt_lr
 
 from .common import add_fail_on_argument, add_load_arguments, analyze_paths, fail_on_exit, print_warnings
@@ -32,7 +33,7 @@ def render_text(analysis: Analysis, costs: Costs | None = None) -> str:
     for ra in by_importance(analysis.runs, costs):
         r = ra.run
         lines.append(f"{printable(r.name)}  [{r.format}]  {printable(r.path)}")
-        lines.append(f"  {ra.kind}, {ra.steps:,} steps, schedule: {ra.schedule.kind}")
+        lines.append(f"  {ra.kind}, {fmt_steps(ra.steps)}, schedule: {ra.schedule.kind}")
         if ra.next_run is not None and ra.findings:
             plan = ra.next_run
             lines.append(f"  NEXT RUN: {plan.summary()} (confidence {plan.confidence:.2f})")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from lrdoctor import __version__
+from lrdoctor import formatting as fmt
 from lrdoctor.watch import WatchUpdate
 from lrdoctor.workspace import METRICS, RUNS, VIEW, WARNINGS, X_MODES, Workspace, run_key
 from parsers import RunList
@@ -372,7 +373,7 @@ class MainWindow(QMainWindow):
         # A cancelled re-read found only some runs: nothing is dropped for not being among them.
         self.ws.add_runs(list(result), list(result.warnings), sources=paths, reloaded=reloaded and not cancelled)
         n_warn = len(self.ws.all_warnings())
-        msg = f"Loaded {_plural(len(result), 'run')} from {', '.join(Path(p).name for p in paths)}"
+        msg = f"Loaded {fmt.plural(len(result), 'run')} from {', '.join(Path(p).name for p in paths)}"
         if cancelled:
             msg += " (cancelled: only the files read so far)"
         if n_warn:
@@ -632,11 +633,6 @@ def _prefetch_imports() -> None:
                 pass
 
     threading.Thread(target=work, name="lrdoctor-prefetch", daemon=True).start()
-
-
-def _plural(n: int, noun: str) -> str:
-    """``'1 run'`` / ``'3 runs'``."""
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def _titled(title: str, widget: QWidget) -> QWidget:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from lrdoctor.formatting import printable
+from lrdoctor.formatting import steps as fmt_steps
 from lrdoctor.report.model import Report, RunSection, SweepSection
 
 # Characters that would turn user text (run names, paths, sentences) into Markdown markup.
@@ -68,7 +69,7 @@ def _run(r: RunSection, image_links: dict[str, str]) -> list[str]:
     kind = "LR range test" if r.kind == "range_test" else "training run"
     out = [f"## {md_escape(r.name)}", "",
            f"**{r.verdict.status}**: {md_escape(r.verdict.sentence)}", "",
-           f"_{kind} · {md_escape(r.format)} · {r.steps:,} steps · schedule: {md_escape(r.schedule)}"
+           f"_{kind} · {md_escape(r.format)} · {fmt_steps(r.steps)} · schedule: {md_escape(r.schedule)}"
            + (f" · suggested LR {r.suggested_lr}" if r.suggested_lr else "") + "_", ""]
     if r.next_run:
         out += [f"**{md_escape(r.next_run)}**", ""]

@@ -237,7 +237,7 @@ def _verdict(ra: RunAnalysis, anchor: str, costs: Costs | None) -> Verdict:
     elif not ra.findings and ra.not_diagnosed:
         sentence = f"Not diagnosed: {ra.not_diagnosed}."
     elif not ra.findings:
-        sentence = f"Healthy: no learning-rate problem found in {ra.steps:,} steps."
+        sentence = f"Healthy: no learning-rate problem found in {fmt.steps(ra.steps)}."
     else:
         ordered = sorted_findings(ra.findings)
         top = ordered[0]
@@ -273,7 +273,7 @@ def _finding_row(f: Finding, cost: dict[str, Any] | None = None) -> FindingRow:
         mode_label=finding_label(f),
         severity=f.severity,
         color=SEVERITY_COLORS.get(f.severity, "#6b7280"),
-        confidence=f"{float(f.confidence):.0%}",
+        confidence=fmt.percent(f.confidence),
         steps=steps_text(f),
         summary=_sentence(finding_summary(f)),
         evidence=evidence,

@@ -19,10 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lrdoctor import formatting as fmt
 from lrdoctor import style
-from lrdoctor.formatting import amount as fmt_number
-from lrdoctor.formatting import count as fmt_count
-from lrdoctor.formatting import usd as fmt_usd
 from lrdoctor.workspace import ANALYSIS, CHECKED, COST, CURRENT, Workspace, run_key
 
 from .. import costing
@@ -35,9 +33,9 @@ SAVE_DELAY_MS = 500  # persist once the user stops typing
 # The table keeps the columns that fit beside the findings at the default size; energy and CO₂e
 # of every row are in its tooltip and their totals in the summary line.
 COST_COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
-    ("wasted_steps", "Steps", fmt_count),
-    ("wasted.gpu_hours", "GPU-h", fmt_number),
-    ("wasted.usd", "USD", fmt_usd),
+    ("wasted_steps", "Steps", fmt.count),
+    ("wasted.gpu_hours", "GPU-h", fmt.amount),
+    ("wasted.usd", "USD", fmt.usd),
 )
 
 
@@ -219,18 +217,18 @@ class CostPanel(QWidget):
             self.total.setText(f"<i>{self.ws.cost_status}: no cost figures for the ticked runs</i>")
             return
         rows = len(keys)
-        steps = f"{totals.wasted_steps:,.0f} steps"
+        steps = fmt.steps(totals.wasted_steps)
         wasted = totals.wasted
         if wasted.usd is None:
             self.total.setText(
                 f"Wasted in {rows} ticked runs: <b>{steps}</b>; no money or energy figure: these logs "
                 "carry no wall clock, so the time per step is unknown")
             return
-        usd = fmt_usd(wasted.usd)
-        gpu_h = f"{fmt_number(wasted.gpu_hours or 0.0)} GPU-h"
-        kwh = f"{fmt_number(wasted.kwh)} kWh" if wasted.kwh is not None else "– kWh"
-        co2 = f"{fmt_number(wasted.kg_co2e)} kg CO₂e" if wasted.kg_co2e is not None else "– kg CO₂e"
-        note = (f"<br><i>{unpriced} run{'s' if unpriced != 1 else ''} with wasted steps "
+        usd = fmt.usd(wasted.usd)
+        gpu_h = fmt.gpu_hours(wasted.gpu_hours or 0.0)
+        kwh = f"{fmt.amount(wasted.kwh)} kWh" if wasted.kwh is not None else "– kWh"
+        co2 = f"{fmt.amount(wasted.kg_co2e)} kg CO₂e" if wasted.kg_co2e is not None else "– kg CO₂e"
+        note = (f"<br><i>{fmt.plural(unpriced, 'run')} with wasted steps "
                 f"{'have' if unpriced != 1 else 'has'} no clock in the log: not priced</i>") if unpriced else ""
         self.total.setText(f"Wasted in {rows} ticked runs: <b>{usd}</b> · {steps} · {gpu_h} · {kwh} · {co2}{note}")
 
@@ -242,15 +240,15 @@ class CostPanel(QWidget):
 def _cells(cost: Any, paths: tuple[str, ...]) -> list[str]:
     """Formatted cells for ``paths``, each paired with the formatter of the table column at its place."""
     out = []
-    for path, (_, _, fmt) in zip(paths, COST_COLUMNS[-len(paths):]):
+    for path, (_, _, shown) in zip(paths, COST_COLUMNS[-len(paths):]):
         v = cost_value(cost, path)
-        out.append("–" if v is None else fmt(v))
+        out.append("–" if v is None else shown(v))
     return out
 
 
 def _energy_tip(money: Any) -> str:
     kwh, co2 = cost_value(money, "kwh"), cost_value(money, "kg_co2e")
-    return f"energy: {'–' if kwh is None else fmt_number(kwh)} kWh · {'–' if co2 is None else fmt_number(co2)} kg CO₂e"
+    return f"energy: {'–' if kwh is None else fmt.amount(kwh)} kWh · {'–' if co2 is None else fmt.amount(co2)} kg CO₂e"
 
 
 def _cost_row(name: str, cost: Any) -> QTreeWidgetItem:
@@ -259,7 +257,7 @@ def _cost_row(name: str, cost: Any) -> QTreeWidgetItem:
     total = cost_value(cost, "total.usd")
     tip = f"{name}\n{_energy_tip(cost.wasted)}"
     if total is not None:
-        tip += f"\nwhole run: {fmt_usd(total)}"
+        tip += f"\nwhole run: {fmt.usd(total)}"
     for col in range(item.columnCount()):
         item.setToolTip(col, tip)
     return item
@@ -271,7 +269,7 @@ def _waste_row(waste: Any) -> QTreeWidgetItem:
     if waste.step_start is not None:
         label += f" ({waste.step_start:,}–{waste.step_end:,})" if waste.step_end is not None else (
             f" ({waste.step_start:,})")
-    cells = ["–" if waste.wasted_steps is None else f"{waste.wasted_steps:,}",
+    cells = [fmt.count(waste.wasted_steps, "–"),
              *_cells(waste.money, ("gpu_hours", "usd"))]
     item = QTreeWidgetItem([label] + cells)
     tip = f"{label}\n{_energy_tip(waste.money)}" + (f"\n{waste.note}" if waste.note else "")

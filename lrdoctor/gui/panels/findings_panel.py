@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lrdoctor import formatting as fmt
 from lrdoctor import style
 from lrdoctor.workspace import ANALYSIS, CHECKED, RUNS, Workspace, run_key
 
@@ -134,7 +135,7 @@ class FindingsPanel(QWidget):
             _plan_html(self.ws.run_analysis(key)) +
             f"<b style='color:{color}'>{style.finding_label(finding)}</b> in "
             f"<b>{run.name if run else key}</b> (steps {steps_text(finding)}, confidence "
-            f"{finding.confidence:.0%})<br>{summary}<br><small>{numbers}</small><br>"
+            f"{fmt.percent(finding.confidence)})<br>{summary}<br><small>{numbers}</small><br>"
             f"<b>Recommendation:</b> {html.escape(finding.recommendation)}"
             + self._caveats_html([key])
         )
@@ -179,5 +180,5 @@ def _plan_html(ra: Any) -> str:
     changes = "".join(f"<li>{html.escape(c)}</li>" for c in plan.changes)
     why = (f"<br><small>peak LR from {html.escape(plan.peak_lr_basis.replace('_', ' '))}: "
            f"{html.escape(plan.peak_lr_reason)}</small>") if plan.peak_lr_basis != "unchanged" else ""
-    return (f"<b>Next run:</b> {html.escape(plan.summary())} (confidence {plan.confidence:.0%})"
+    return (f"<b>Next run:</b> {html.escape(plan.summary())} (confidence {fmt.percent(plan.confidence)})"
             f"<ul>{changes}</ul>{why}<hr>")

@@ -117,7 +117,7 @@ class FleetPanel(QWidget):
             self.table.setItem(row, 3, _cell(fmt.percent(share), NO_VALUE if share is None else share, True))
         self.table.setSortingEnabled(True)
         self.table.sortItems(column, order)  # the user's last sort (wasted money, most first, until then)
-        text = (f"<b>{fmt.count(summary.runs)} run{'s' if summary.runs != 1 else ''}</b> · spend "
+        text = (f"<b>{fmt.plural(summary.runs, 'run')}</b> · spend "
                 f"{fmt.usd(summary.total_usd)} · wasted <b>{fmt.usd(summary.wasted_usd)}</b> "
                 f"({fmt.percent(summary.wasted_share)})")
         if summary.by_mode and summary.by_mode[0].wasted_usd:
