@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import lr_too_low, oscillation, overfitting, plateau, spikes, warmup
+from . import decay, lr_too_low, oscillation, overfitting, plateau, spikes, warmup
 from .findings import Mode
 from .thresholds import MIN_CURVE_POINTS
-from .signals import Signals
+from .signals import MIN_TREND_POINTS, Signals
 from .configured_lr import configured_lr
 from .wording import lr as fmt_lr
 
@@ -84,9 +84,25 @@ def _gaps(sig: Signals) -> list[NotChecked]:
     n_tail = int(np.count_nonzero(sig.view.steps >= sig.step_at_frac(1 - plateau.TAIL)))
     late = [m for m, need in ((Mode.LR_TOO_LOW, lr_too_low.MIN_LATE_POINTS),
                               (Mode.PLATEAU, MIN_CURVE_POINTS if sig.lr_peak else 0)) if n_tail < need]
+    if Mode.LR_TOO_LOW not in late and (warm := lr_too_low.warming_until(sig)) is not None:
+        out.append(NotChecked((Mode.LR_TOO_LOW,), f"the LR reached {lr_too_low.WARMED:.0%} of its peak only at step "
+                                                  f"{warm:,} ({sig.frac_of(warm):.0%} of the run): the run was still "
+                                                  "warming up, so its pace says nothing of the peak LR"))
     if late:
         out.append(NotChecked(tuple(late), f"only {n_tail} loss points in the last {plateau.TAIL:.0%} of the run, "
                                            "too few to tell a loss still falling from a flat one"))
+    if not late and (flat := plateau.undecided(sig)) is not None:
+        share, se = flat
+        out.append(NotChecked(("plateau",), f"the last {plateau.TAIL:.0%} of the run made {share:.0%} of the progress "
+                                            f"+/- {se:.0%} ({n_tail} loss points): too uncertain to tell a flat loss "
+                                            "from one still falling"))
+    # Decayed too early: the LR vanished early, but too few loss points before it to tell
+    # whether the loss was still falling then.
+    gone = decay.vanish_step(sig)
+    if gone is not None and (n_before := decay.points_before(sig, gone)) < MIN_TREND_POINTS:
+        out.append(NotChecked(("decayed_too_early",), f"the LR fell below {decay.NEAR_ZERO:.0%} of its peak at step "
+                                                      f"{gone:,} with only {n_before} loss points logged before it, too "
+                                                      "few to tell whether the loss was still falling"))
     # Overfitting: enough evaluations to see a minimum and a rise after it.
     if sig.loss_is_val:
         out.append(NotChecked(("overfitting",), "no training loss to compare the validation loss with"))

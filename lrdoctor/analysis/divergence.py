@@ -8,7 +8,7 @@ import pandas as pd
 from . import wording as w
 from .findings import Finding, Mode, Remedy
 from .lr_advice import lower_lr
-from .signals import Signals, initial_level
+from .signals import NORMAL_MAD, Signals, initial_level
 
 # "Explodes": 10x the initial loss is far beyond any minibatch noise or early bump, the
 # level at which practitioners call a run blown up (and the corpus' definition).
@@ -24,6 +24,21 @@ RECOVERY_FRACTION = 0.9
 # may see 6x of a 20x blow-up): with no recovery after, that is divergence too. Measured in
 # the run's own progress, so it reads loss + c as loss.
 COLLAPSE_OVER_PROGRESS = 2.0
+# A run that had learned, then came back up to (or above) its initial loss and sat there,
+# calm, for the rest of the run, collapsed: it lost everything it had learned and its outputs
+# no longer depend on the input (they predict the label prior, at the initial loss), however
+# little of the blow-up a sparse log caught (a digits MLP logged every 50th step shows
+# 0.27 -> 3.7 -> ln 10 for good). "Sat there": the points after (at least UNDONE_AFTER_POINTS,
+# over at least UNDONE_MIN_SHARE of the run) keep at most UNDONE_KEPT of what was learned
+# (their median) and spread by at most UNDONE_CALM of it (their normal-consistent MAD). A
+# loss that bounces hard up to its start (`oscillating`) is still training, not collapsed.
+# All in the run's own progress, so it reads loss + c as loss.
+UNDONE_AFTER_POINTS = 3
+UNDONE_MIN_SHARE = 0.25
+UNDONE_KEPT = 0.1
+UNDONE_CALM = 0.1
+# Candidates checked for a collapse (each costs a median of the rest of the run).
+UNDONE_MAX_CANDIDATES = 20
 # A blow-up that never recovered undid all the progress: the widest margin below the edge
 # (see lr_advice).
 UNDONE_BY_DIVERGENCE = 1.0
@@ -56,7 +71,8 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
         m3 = pd.Series(np.where(nonfinite, np.nan, values)).rolling(3, min_periods=1).median().to_numpy()
         best_before = np.fmin.accumulate(np.where(np.isfinite(m3), m3, np.inf))
         learned = np.maximum(l0 - best_before, 0.0)
-        collapsed = (learned > 0) & (as_inf >= l0 + COLLAPSE_OVER_PROGRESS * learned) & (best_before < recover_at)
+        had_learned = (learned > 0) & (best_before < recover_at)
+        collapsed = had_learned & (as_inf >= l0 + COLLAPSE_OVER_PROGRESS * learned)
     # Forward windows (the point and the ones after it), so the good points before a
     # blow-up never count as a recovery after it.
     roll = pd.Series(as_inf[::-1]).rolling(RECOVERY_WINDOW, min_periods=1).median().to_numpy()[::-1]
@@ -67,7 +83,25 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
     for cand in (bad & ~recovered_after, collapsed & ~recovered_after):
         if cand.any():
             return int(steps[np.argmax(cand)]), first_nonfinite
-    return None, first_nonfinite
+    return _undone(steps, as_inf, l0, learned), first_nonfinite
+
+
+def _undone(steps: np.ndarray, values: np.ndarray, l0: float, learned: np.ndarray) -> int | None:
+    """The first step at which a run that had learned came back to its initial loss and sat
+    there, calm, to the end (see UNDONE_KEPT), or None. ``values``: non-finite as +inf."""
+    room = (np.arange(len(values))[::-1] >= UNDONE_AFTER_POINTS) & (
+        steps[-1] - steps >= UNDONE_MIN_SHARE * (steps[-1] - steps[0]))
+    with np.errstate(invalid="ignore"):
+        cands = np.flatnonzero((learned > 0) & (values >= l0) & room)
+    for i in cands[:UNDONE_MAX_CANDIDATES]:
+        after = values[i + 1:]
+        if not np.isfinite(after).all():
+            continue  # non-finite is the other rules' business
+        level = float(np.median(after))
+        spread = float(np.median(np.abs(after - level))) / NORMAL_MAD
+        if level >= l0 - UNDONE_KEPT * learned[i] and spread <= UNDONE_CALM * learned[i]:
+            return int(steps[i])
+    return None
 
 
 def detect(sig: Signals) -> Finding | None:

@@ -8,7 +8,7 @@ from . import wording as w
 from .findings import Finding, Mode
 from .forecast import Forecast, forecast_loss
 from .lr_advice import optimizer_family, raise_lr
-from .signals import Signals, theil_sen
+from .signals import MEDIAN_SE, NOISE_WINDOW_POINTS, Signals, point_noise, theil_sen
 from .spikes import MIN_SPIKES, spike_events
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
@@ -29,12 +29,20 @@ EARLY_SHARE_MAX_NO_LR = 0.5
 # A run whose LR was decayed is limited by its schedule, not by its peak LR: the LR at
 # the end must still be at least this share of the peak.
 LR_END_MIN = 0.5
+# The time-rescaling argument (a k-times larger LR travels the same curve k times faster) holds
+# for a run that trained at its LR: one whose LR reached WARMED of its peak only after WARMED_BY
+# of its steps was still warming up (a 300-iteration detectron2 demo whose warmup spans the whole
+# run): a loss still falling there is the warmup's, and says nothing of the peak LR.
+WARMED = 0.9
+WARMED_BY = 0.6
 # A run whose validation loss stopped improving is limited by generalisation, not by the
 # pace of its LR (the training loss still falls because it keeps fitting the training set):
 # with enough evaluations late in the run, the validation loss over its last 40% must still
 # gain at least this share of its own progress (first evaluation -> best).
 VAL_LATE_MIN_SHARE = 0.05
 VAL_LATE_MIN_POINTS = 5
+# Standard errors of the evaluations' noise taken off their late gain before it counts.
+VAL_SE = 1.0
 # The late fall is statistically clear when the 95% interval of the training loss's late
 # slope stays below zero; a sparse log (20 points in the last 40%) may leave that interval
 # straddling zero while the run is plainly still learning. The evaluations, logged on their
@@ -57,8 +65,21 @@ NEAR_FLOOR_PROGRESS = 0.85
 FLOOR_MARGIN = 0.05
 
 
-def _val_late_share(sig: Signals) -> float | None:
-    """Share of the validation loss's progress made over the last 40% of the run (None when
+def warming_until(sig: Signals) -> int | None:
+    """The step the LR first reached WARMED of its peak, when that is after WARMED_BY of the run
+    (the run spent most of its steps warming up); else None."""
+    lr = sig.lr
+    if lr is None or not sig.lr_peak:
+        return None
+    fin = lr.finite
+    reached = lr.values[fin] >= WARMED * sig.lr_peak
+    at = int(lr.steps[fin][int(np.argmax(reached))])
+    return at if sig.frac_of(at) > WARMED_BY else None
+
+
+def _val_late_share(sig: Signals) -> tuple[float, float] | None:
+    """``(share, standard error)``: the share of the validation loss's progress made over the
+    last 40% of the run, and the error its evaluation-to-evaluation noise puts on it (None when
     there are too few evaluations to tell)."""
     if sig.val is None or sig.loss_is_val:
         return None
@@ -72,8 +93,10 @@ def _val_late_share(sig: Signals) -> float | None:
     end = float(np.median(vals[-half:]))
     progress = float(vals[0]) - float(np.min(vals))
     if progress <= 0:
-        return 0.0
-    return (before - end) / progress
+        return 0.0, 0.0
+    n_before = min(half, int((~late).sum()))
+    se = MEDIAN_SE * point_noise(vals, NOISE_WINDOW_POINTS) * np.sqrt(1 / n_before + 1 / half)
+    return (before - end) / progress, se / progress
 
 
 def steps_to_level(fc: Forecast, level: float) -> float | None:
@@ -129,7 +152,7 @@ def detect(sig: Signals) -> Finding | None:
     lr_end = None
     if sig.lr is not None and sig.lr_peak:
         lr_end = float(sig.lr.values[sig.lr.finite][-1])
-        if lr_end < LR_END_MIN * sig.lr_peak:
+        if lr_end < LR_END_MIN * sig.lr_peak or warming_until(sig) is not None:
             return None
     h = LEVEL_WINDOW / 2
     scale = view.scale
@@ -145,15 +168,19 @@ def detect(sig: Signals) -> Finding | None:
     early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
     if not (q_drop >= LAST_QUARTER_DROP and late_share >= LATE_SHARE and early_share <= early_max):
         return None
-    val_share = _val_late_share(sig)
-    if val_share is not None and val_share < VAL_LATE_MIN_SHARE:
+    val = _val_late_share(sig)
+    # What the evaluations surely show: their late gain less one standard error of their noise
+    # (a noisy test loss bouncing around a level it reached early is no loss still improving).
+    val_share = None if val is None else val[0]
+    val_sure = None if val is None else val[0] - VAL_SE * val[1]
+    if val_sure is not None and val_sure < VAL_LATE_MIN_SHARE:
         return None
     sel = view.steps >= sig.step_at_frac(0.6)
     if sel.sum() < MIN_LATE_POINTS:
         return None
     slope, _, lo, hi = theil_sen(view.steps[sel], view.values[sel])
     # the late fall must be statistically clear, from the training loss or the evaluations
-    if not (hi < 0 or slope < 0 and val_share is not None and val_share >= VAL_STILL_FALLING):
+    if not (hi < 0 or slope < 0 and val_sure is not None and val_sure >= VAL_STILL_FALLING):
         return None
     fc = forecast_loss(view.steps, view.values)
     # Repeated spikes in the slow run cap how far the LR may rise; a lone excursion is

@@ -14,11 +14,11 @@ from . import wording as w
 from .findings import Finding, Mode, Remedy
 from .lr_advice import lower_lr
 from .signals import L0_POINTS, NORMAL_MAD, Signals
-from .thresholds import LEVEL_WINDOW, MIN_STUCK_POINTS
+from .thresholds import LEVEL_WINDOW, MIN_CURVE_POINTS, MIN_STUCK_POINTS
 
 # Stuck: a run whose whole progress is within a few noise units never learned; whatever
 # the schedule, it sits on a plateau at its initial loss. Progress is counted from the
-# median of the first STUCK_START of the run's points (at least L0's few points), so a
+# median of the points in the first STUCK_START of the run's steps (or L0, if lower), so a
 # few wild first batches (above the chance level the model then sits at) are outvoted.
 STUCK_NOISE = 3.0
 STUCK_START = 0.01
@@ -121,8 +121,12 @@ def _metric_never_moved(sig: Signals, start: float) -> tuple[str, float, float] 
 
 
 def _loss_start(view) -> float:
-    """The level the loss started from: the first points' median, robust to a few wild batches."""
-    n0 = max(L0_POINTS, int(STUCK_START * len(view.values)))
+    """The level the loss started from: the median of the points in the run's first
+    STUCK_START of steps (at least L0's), robust to a few wild batches. Counted in steps: on a
+    log kept every 50th step the first three points span 100 steps, in which a healthy run may
+    have learned everything."""
+    s0, s1 = view.frac_steps(0.0, STUCK_START)
+    n0 = max(int(np.searchsorted(view.steps, s1, side="right")), 1)
     return min(view.l0, float(np.median(view.values[:n0])))
 
 
@@ -188,7 +192,7 @@ def _gradient_died(sig: Signals, start: float) -> tuple[float, float] | None:
 def detect(sig: Signals) -> Finding | None:
     """The never-learned finding of a run (a critical ``plateau`` with ``stuck``), or None."""
     view = sig.view
-    if len(view.values) < MIN_STUCK_POINTS:
+    if len(view.values) < MIN_CURVE_POINTS:
         return None
     start = _loss_start(view)
     metric = thin = dead = None

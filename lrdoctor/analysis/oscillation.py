@@ -7,7 +7,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import TINY, LossView, Signals, point_noise, rolling_median
+from .signals import MEDIAN_SE, TINY, LossView, Signals, point_noise, rolling_median
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -38,7 +38,6 @@ MAX_REL_DROP = 0.15
 # above MAX_REL_DROP after this many standard errors are taken off (a bounce whose windows
 # land on a high and a low swing is not a trend).
 DROP_SE = 1.0
-MEDIAN_SE = float(np.sqrt(np.pi / 2))
 # The bounce is an estimate from the 2nd half's points: the MAD of n normal draws is
 # uncertain by ~1.17/sqrt(n) of itself (its 37% efficiency). The bounce counts as large only
 # when it clears MIN_NOISE after this many such errors are taken off, so a log with 25

@@ -42,6 +42,47 @@ def _end_noise(view) -> float:
     return point_noise(vals, view.window) * view.noise_scale
 
 
+def _constant_lr_tail(sig: Signals) -> np.ndarray | None:
+    """The LR points of the last TAIL of the run when the LR there stayed constant, else None."""
+    lr = sig.lr
+    if sig.view is None or lr is None or not sig.lr_peak:
+        return None
+    tail = lr.finite & (lr.steps >= sig.step_at_frac(1 - TAIL))
+    if not tail.any() or lr.values[tail].min() < CONSTANT_LR * sig.lr_peak:
+        return None
+    return tail
+
+
+def _late_trend(sig: Signals) -> tuple[float, float, float] | None:
+    """``(level at the end, share of the progress the last TAIL made, its standard error)`` of a
+    run whose loss learned something and still has minibatch spread at the end; else None.
+
+    Late progress from a robust trend through the whole tail (noise-proof; the same measure as
+    lr_too_low's, so "flat" and "still falling" cannot both hold)."""
+    view = sig.view
+    h = LEVEL_WINDOW / 2
+    lend = view.level_frac(1 - 2 * h, 1.0)
+    total = view.l0 - lend
+    if total <= 0 or _end_noise(view) < MIN_END_NOISE * view.scale:
+        return None
+    late_drop, late_drop_se = view.trend(1 - TAIL)
+    return lend, late_drop / total, late_drop_se / total
+
+
+def undecided(sig: Signals) -> tuple[float, float] | None:
+    """``(share, standard error)`` of a constant-LR tail that is flat by its estimate but whose
+    trend is too uncertain to call flat (a sparse, noisy log); else None. Said as not checked."""
+    if _constant_lr_tail(sig) is None or never_learned.detect(sig) is not None:
+        return None
+    trend = _late_trend(sig)
+    if trend is None or not np.isfinite(trend[2]):
+        return None
+    _, share, se = trend
+    if sig.view.roughness(0.5, 1.0) > MAX_ROUGHNESS:
+        return None  # too rough for a plateau, whatever the trend
+    return (share, se) if share <= FLAT_SHARE < share + FLAT_SE * se else None
+
+
 def detect(sig: Signals) -> Finding | None:
     """The plateau finding of a run, or None."""
     view = sig.view
@@ -50,23 +91,17 @@ def detect(sig: Signals) -> Finding | None:
     stuck = never_learned.detect(sig)
     if stuck is not None:
         return stuck
-    if sig.lr is None or not sig.lr_peak:
+    tail = _constant_lr_tail(sig)
+    if tail is None:
         return None
     lr = sig.lr
-    tail = lr.finite & (lr.steps >= sig.step_at_frac(1 - TAIL))
-    if not tail.any() or lr.values[tail].min() < CONSTANT_LR * sig.lr_peak:
+    trend = _late_trend(sig)
+    if trend is None:
         return None
-    h = LEVEL_WINDOW / 2
-    lend = view.level_frac(1 - 2 * h, 1.0)
-    total = view.l0 - lend
-    if total <= 0 or _end_noise(view) < MIN_END_NOISE * view.scale:
-        return None
-    # Late progress from a robust trend through the whole tail (noise-proof; the same
-    # measure as lr_too_low's, so "flat" and "still falling" cannot both hold).
     # Flat with confidence: a sparse log's trend is uncertain, and a fall it cannot rule out is
-    # no plateau (one standard error of the trend on top of its estimate).
-    late_drop, late_drop_se = view.trend(1 - TAIL)
-    late_share, late_se = late_drop / total, late_drop_se / total
+    # no plateau (one standard error of the trend on top of its estimate; see undecided).
+    lend, late_share, late_se = trend
+    total = view.l0 - lend
     rough = view.roughness(0.5, 1.0)
     if not late_share + FLAT_SE * late_se <= FLAT_SHARE or not rough <= MAX_ROUGHNESS:
         return None

@@ -57,6 +57,8 @@ SCHEDULE_POINTS = 2_000
 LR_JUMP = 0.01
 # MAD of a standard normal (its 75th percentile): MAD / this estimates the standard deviation.
 NORMAL_MAD = 0.6744897501960817
+# A median of n points with normal noise is uncertain by this x noise / sqrt(n).
+MEDIAN_SE = float(np.sqrt(np.pi / 2))
 # The two-sided 95% quantile of a normal: a 95% interval is this many standard errors each side.
 NORMAL_95 = 1.96
 # Theil-Sen looks at every pair of points (quadratic: 20k points are 200M slopes, ~30 s and
@@ -73,6 +75,16 @@ MIN_LEVEL_POINTS = 8
 MAX_LEVEL_SHARE = 0.15
 # Noise is measured around a rolling median of at least this many points (see point_noise).
 NOISE_WINDOW_POINTS = 15
+# ...which finds a local level only on a curve of at least two such windows; a shorter one
+# also reads its noise from second differences (see point_noise).
+SPARSE_NOISE_POINTS = 2 * NOISE_WINDOW_POINTS
+# A robust trend (Theil-Sen) takes at least this many points: 5 points are 10 pairwise slopes,
+# the fewest whose median one bad batch cannot move; a stretch that holds fewer (a sparse log's
+# last quarter) takes the points nearest its middle instead, as a level does.
+MIN_TREND_POINTS = 5
+# A roughness window holds at least this many points: the fewest whose spread around their own
+# mean is still a spread once that mean (the local trend) is taken out.
+MIN_ROUGH_POINTS = 3
 # The dynamic range is at least this many noise units: a run that never left its initial
 # level has no range, and its amounts are then measured against its own noise.
 SCALE_MIN_NOISE = 4.0
@@ -220,8 +232,32 @@ def point_noise(values: np.ndarray, window: int) -> float:
     A narrow median follows the noise it should measure (each point is a fifth of a 5-point
     median): the residuals of white noise around a 5-point median spread 0.73x as much as
     the noise, around a 15-point one 0.93x. A run logged every 10th step has fewer points,
-    hence narrower windows, and would look calmer than the same run logged every step."""
-    return mad_noise(values, rolling_median(values, max(int(window), NOISE_WINDOW_POINTS)))
+    hence narrower windows, and would look calmer than the same run logged every step.
+
+    A curve of fewer than :data:`SPARSE_NOISE_POINTS` points (a run logged every 50th step)
+    has no local level a median can find: the window spans much of the run, and on a
+    stretch where the trend between points outweighs the noise the median reproduces every
+    point (a monotone stretch has zero residuals). There the noise is also read from the
+    points' departures from their neighbours' midpoint (:func:`difference_noise`), which a
+    trend does not enter, and the larger of the two is kept (each underestimates only)."""
+    window = max(int(window), NOISE_WINDOW_POINTS)
+    noise = mad_noise(values, rolling_median(values, window))
+    if len(values) < SPARSE_NOISE_POINTS:
+        noise = max(noise, difference_noise(values))
+    return noise
+
+
+def difference_noise(values: np.ndarray) -> float:
+    """Noise from second differences: the normal-consistent MAD of ``y[i] - (y[i-1] + y[i+1]) / 2``
+    over sqrt(1.5) (its spread for white noise of unit spread). A straight line through the
+    points, however steep, contributes nothing; a bend only at the few points where it bends,
+    which the median outvotes. Zero for fewer than 3 points."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) < 3:
+        return 0.0
+    d = v[1:-1] - 0.5 * (v[:-2] + v[2:])
+    return float(np.median(np.abs(d)) / NORMAL_MAD / np.sqrt(1.5))
 
 
 def mad_noise(values: np.ndarray, reference: np.ndarray) -> float:
@@ -318,12 +354,18 @@ class LossView:
 
     def trend(self, a: float, b: float = 1.0) -> tuple[float, float]:
         """``(drop, standard error)`` of :meth:`trend_drop` (the error from the 95% interval of
-        the Theil-Sen slope); NaN for a stretch with too few points."""
+        the Theil-Sen slope). A stretch of fewer than :data:`MIN_TREND_POINTS` points takes the
+        points nearest its middle; NaN for a curve with fewer than that."""
         lo, hi = self.frac_steps(a, b)
-        sel = (self.steps >= lo) & (self.steps <= hi)
-        if np.count_nonzero(sel) < MIN_CURVE_POINTS or hi <= lo:
-            return float("nan"), float("nan")
-        bs, bv = bin_medians(self.steps[sel], self.values[sel], TREND_BINS)
+        i, j = int(np.searchsorted(self.steps, lo, side="left")), int(np.searchsorted(self.steps, hi, side="right"))
+        n = len(self.values)
+        if j - i < MIN_TREND_POINTS:
+            if n < MIN_TREND_POINTS or hi <= lo:
+                return float("nan"), float("nan")
+            mid = int(np.searchsorted(self.steps, (lo + hi) / 2))
+            i = min(max(mid - MIN_TREND_POINTS // 2, 0), n - MIN_TREND_POINTS)
+            j = i + MIN_TREND_POINTS
+        bs, bv = bin_medians(self.steps[i:j], self.values[i:j], TREND_BINS)
         if np.ptp(bs) <= 0:
             return float("nan"), float("nan")
         slope, _, s_lo, s_hi = stats.theilslopes(bv, bs)
@@ -336,14 +378,18 @@ class LossView:
 
         The mean of the variances, not their median: spikes a dense log catches in every
         window, a sparse one samples in a few; a median would keep only the calm windows of
-        the sparse log, while the mean variance estimates the same spread at any density."""
+        the sparse log, while the mean variance estimates the same spread at any density.
+        A stretch too short for ``windows`` windows of :data:`MIN_ROUGH_POINTS` points is cut
+        into fewer (NaN below two), and each variance is the unbiased one (a 3-point window's
+        plain variance is two thirds of the spread's)."""
         s0, s1 = float(self.curve.steps[0]), float(self.curve.steps[-1])
         sel = (self.steps >= s0 + a * (s1 - s0)) & (self.steps <= s0 + b * (s1 - s0))
         vals = self.values[sel]
-        if len(vals) < 2 * windows:
+        windows = min(windows, len(vals) // MIN_ROUGH_POINTS)
+        if windows < 2:
             return float("nan")
         parts = np.array_split(vals, windows)
-        return float(np.sqrt(np.mean([np.var(p) for p in parts])) / self.scale) * self.noise_scale
+        return float(np.sqrt(np.mean([np.var(p, ddof=1) for p in parts])) / self.scale) * self.noise_scale
 
 
 def loss_view(curve: Curve) -> LossView | None:

@@ -170,3 +170,56 @@ def test_healthy_runs_stay_healthy_at_any_density(corpus: Path, tmp_path: Path, 
     assert _labels(src) == set()
     for out in (_write_sparse_tensorboard(src, tmp_path / "sparse", every=10), _write_bucketed_wandb(src, tmp_path / "b")):
         assert _analysis(out).findings == []
+
+
+# Logged every 50th step, a 650-1000-step run keeps 13-20 points. What such a log still shows: a
+# run at an LR too low falls in a straight line (digits_mlp-89c3, digits_cnn-4d9e: their noise is
+# read from second differences, which a trend does not enter, not from a median the trend
+# reproduces), and a blow-up that left the network at ln 10 for good (digits_mlp-4fd4: 0.27 at step
+# 50, 3.7 at step 150, then ln 10 calm to the end).
+SEEN_EVERY_50TH = ["digits_mlp-89c3", "digits_cnn-4d9e", "digits_mlp-4fd4", "digits_mlp-f351"]
+
+
+@pytest.mark.parametrize("name", SEEN_EVERY_50TH)
+def test_a_log_kept_every_50th_step_still_shows_what_its_points_can(corpus: Path, tmp_path: Path, name: str) -> None:
+    src = corpus / "runs" / name
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / name, every=50))
+    assert {f.mode for f in ra.findings} == _labels(src)
+
+
+def test_a_blow_up_before_the_second_point_reads_as_never_learned(corpus: Path, tmp_path: Path) -> None:
+    # digits_mlp-3fcd blows up within 10 steps and sits at ln 10 for good: logged every 50th step,
+    # the log shows a classifier at chance from its first point to its last. That is what the
+    # engineer sees, and the remedy that fits it (check the setup, bracket the LR), never "healthy".
+    ra = _analysis(_write_sparse_tensorboard(corpus / "runs" / "digits_mlp-3fcd", tmp_path / "r", every=50))
+    (f,) = ra.findings
+    assert f.mode == "plateau" and f.evidence["stuck"] and f.remedy == "setup"
+    assert f.severity == "critical"  # confirmed: ln 10 is a 10-class chance level
+
+
+def test_an_lr_gone_before_the_log_can_show_a_fall_is_said(corpus: Path, tmp_path: Path) -> None:
+    # char_transformer-0ff6's LR is below 2% of its peak by step ~110; logged every 50th step only
+    # 3-4 loss points come before it, too few to tell a loss still falling from one that converged.
+    src = corpus / "runs" / "char_transformer-0ff6"
+    assert {f.mode for f in _analysis(src).findings} == {"decayed_too_early"}
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50))
+    assert "decayed_too_early" not in {f.mode for f in ra.findings}
+    (reason,) = [nc.reason for nc in ra.not_checked if "decayed_too_early" in nc.modes]
+    assert "loss points logged before it" in reason
+
+
+def test_a_flat_tail_too_noisy_to_call_flat_is_said(corpus: Path, tmp_path: Path) -> None:
+    # synth_clf_mlp-6cb2 sits on a noisy floor under a constant LR: every 50th step leaves 12 points
+    # in its last 40%, whose trend is uncertain by more than the 8% of progress a plateau allows.
+    src = corpus / "runs" / "synth_clf_mlp-6cb2"
+    assert {f.mode for f in _analysis(src).findings} == {"plateau"}
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50))
+    assert not ra.findings
+    (reason,) = [nc.reason for nc in ra.not_checked if "plateau" in nc.modes]
+    assert "too uncertain to tell a flat loss from one still falling" in reason
+
+
+@pytest.mark.parametrize("name", ["digits_mlp-d2ac", "synth_clf_mlp-8a8d", "char_transformer-4295"])
+def test_healthy_runs_stay_healthy_logged_every_50th_step(corpus: Path, tmp_path: Path, name: str) -> None:
+    src = corpus / "runs" / name
+    assert _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50)).findings == []
