@@ -7,10 +7,11 @@ everywhere and a learning rate reads "3.0e-03" wherever it appears. Every functi
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Callable, Protocol
 
 UNKNOWN = "-"  # what a table cell shows for a value that is not known
 # Below this many dollars two significant figures are kept ("$0.0031"): a small run costs cents.
@@ -27,28 +28,44 @@ def _finite(x: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def usd(x: float | None, unknown: str = UNKNOWN) -> str:
+class Formatter(Protocol):
+    """A number formatter: ``f(x)``, or ``f(x, unknown)`` to say something else than ``-`` when
+    ``x`` is not known (None, a bool, text, NaN or an infinity)."""
+
+    def __call__(self, x: Any, unknown: str = UNKNOWN) -> str: ...
+
+
+def _or_unknown(shape: Callable[[float], str]) -> Formatter:
+    """The formatter that writes a finite number as ``shape`` does and anything else as ``unknown``:
+    the one place the formatters below decide that a value is not known."""
+
+    def formatter(x: Any, unknown: str = UNKNOWN) -> str:
+        value = _finite(x)
+        return unknown if value is None else shape(value)
+
+    functools.update_wrapper(formatter, shape, updated=())
+    del formatter.__wrapped__  # help() and inspect show (x, unknown), the signature callers use
+    return formatter
+
+
+@_or_unknown
+def usd(value: float) -> str:
     """Dollars: ``$1,234.56``, ``$0.50``, ``$0.0031`` below a cent, ``$0.00`` for zero."""
-    value = _finite(x)
-    if value is None:
-        return unknown
     if value == 0 or abs(value) >= CENT:
         return f"${value:,.2f}" if value >= 0 else f"-${-value:,.2f}"
     return f"${value:.2g}" if value > 0 else f"-${-value:.2g}"
 
 
-def lr(x: float | None, unknown: str = UNKNOWN) -> str:
+@_or_unknown
+def lr(value: float) -> str:
     """A learning rate as people write it, always in the same shape: ``3.0e-03``, ``4.8e-01``."""
-    value = _finite(x)
-    if value is None:
-        return unknown
     return "0" if value == 0 else f"{value:.1e}"
 
 
-def count(x: float | None, unknown: str = UNKNOWN) -> str:
+@_or_unknown
+def count(value: float) -> str:
     """A whole number (steps, runs, points) with thousands separators: ``12,500``."""
-    value = _finite(x)
-    return unknown if value is None else f"{int(round(value)):,}"
+    return f"{int(round(value)):,}"
 
 
 def plural(n: float | None, noun: str, unknown: str = UNKNOWN) -> str:
@@ -56,8 +73,7 @@ def plural(n: float | None, noun: str, unknown: str = UNKNOWN) -> str:
     value = _finite(n)
     if value is None:
         return unknown
-    k = int(round(value))
-    return f"{k:,} {noun}" if k == 1 else f"{k:,} {noun}s"
+    return f"{count(value)} {noun}" if round(value) == 1 else f"{count(value)} {noun}s"
 
 
 def steps(n: float | None, unknown: str = UNKNOWN) -> str:
@@ -65,11 +81,9 @@ def steps(n: float | None, unknown: str = UNKNOWN) -> str:
     return plural(n, "step", unknown)
 
 
-def amount(x: float | None, unknown: str = UNKNOWN) -> str:
+@_or_unknown
+def amount(value: float) -> str:
     """A quantity such as GPU-hours or kWh: ``1,234.56``, ``0.45``, two significant figures below 1."""
-    value = _finite(x)
-    if value is None:
-        return unknown
     return f"{value:,.2f}" if value == 0 or abs(value) >= 1 else f"{value:.2g}"
 
 
@@ -95,31 +109,29 @@ def number(x: Any, digits: int = 4, unknown: str = UNKNOWN) -> str:
     return str(x)
 
 
-def gpu_hours(x: float | None, unknown: str = UNKNOWN) -> str:
+@_or_unknown
+def gpu_hours(value: float) -> str:
     """``17.19 GPU-h``."""
-    return unknown if _finite(x) is None else f"{amount(x)} GPU-h"
+    return f"{amount(value)} GPU-h"
 
 
-def energy(kwh: float | None, unknown: str = UNKNOWN) -> str:
-    """``6.88 kWh``; below one kWh in Wh (``650 Wh``) so small runs do not read 0."""
-    value = _finite(kwh)
-    if value is None:
-        return unknown
+@_or_unknown
+def energy(value: float) -> str:
+    """kWh: ``6.88 kWh``; below one kWh in Wh (``650 Wh``) so small runs do not read 0."""
     if value != 0 and abs(value) < 1:
         return f"{value * 1000:.2g} Wh"
     return f"{amount(value)} kWh"
 
 
-def co2(kg: float | None, unknown: str = UNKNOWN) -> str:
-    """``3.39 kg CO2e``."""
-    return unknown if _finite(kg) is None else f"{amount(kg)} kg CO2e"
+@_or_unknown
+def co2(value: float) -> str:
+    """kg: ``3.39 kg CO2e``."""
+    return f"{amount(value)} kg CO2e"
 
 
-def duration(seconds: float | None, unknown: str = UNKNOWN) -> str:
-    """A span of time: ``2.65 ms``, ``1.2 s``, ``4 min 10 s``, ``3.5 h``, ``2.1 days``."""
-    value = _finite(seconds)
-    if value is None:
-        return unknown
+@_or_unknown
+def duration(value: float) -> str:
+    """Seconds as a span of time: ``2.65 ms``, ``1.2 s``, ``4 min 10 s``, ``3.5 h``, ``2.1 days``."""
     s = abs(value)
     sign = "-" if value < 0 else ""
     if s == 0:
@@ -136,16 +148,15 @@ def duration(seconds: float | None, unknown: str = UNKNOWN) -> str:
     return f"{sign}{s / 86400:.2g} days"
 
 
-def step_time(seconds: float | None, unknown: str = UNKNOWN) -> str:
+@_or_unknown
+def step_time(value: float) -> str:
     """Seconds per step: ``2.65 ms/step``."""
-    return unknown if _finite(seconds) is None else f"{duration(seconds)}/step"
+    return f"{duration(value)}/step"
 
 
-def percent(fraction: float | None, unknown: str = UNKNOWN) -> str:
+@_or_unknown
+def percent(value: float) -> str:
     """A fraction as a percentage: ``87%``; ``<1%`` for a small non-zero share."""
-    value = _finite(fraction)
-    if value is None:
-        return unknown
     if 0 < value < 0.005:
         return "<1%"
     return f"{100 * value:.0f}%"
@@ -187,5 +198,5 @@ def no_price(gpu: str | None) -> str:
     return f"no price for {gpu or 'this GPU'}: give --price"
 
 
-__all__ = ["UNKNOWN", "amount", "co2", "count", "duration", "energy", "gpu_hours", "lr", "no_price",
+__all__ = ["UNKNOWN", "Formatter", "amount", "co2", "count", "duration", "energy", "gpu_hours", "lr", "no_price",
            "number", "percent", "plural", "printable", "step_time", "steps", "usd"]
