@@ -317,8 +317,9 @@ def wide_table_to_scalars(
         if name not in cells:
             continue
         values, present, junk = cells[name]
-        filled = int(present.sum()) + junk
-        if filled and present.sum() < NUMERIC_COLUMN_SHARE * filled:
+        numbers = int(np.count_nonzero(present))
+        filled = numbers + junk
+        if filled and numbers < NUMERIC_COLUMN_SHARE * filled:
             text_cols.append(name)
             continue
         junk_cells += junk

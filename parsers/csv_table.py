@@ -13,6 +13,7 @@ import math
 import os
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ _PANDAS = tuple(int(part) for part in re.findall(r"\d+", pd.__version__)[:2])
 FLOAT_PRECISION = "round_trip" if _PANDAS < (3, 1) else None
 # Rows gathered at a time into the long columns: the temporaries stay ~1 MB whatever the table.
 GATHER_ROWS = 131_072
+# From this many points the gather runs on every core (below, starting threads costs more than
+# it saves: a gather moves ~100 M points a second on one core).
+PARALLEL_GATHER_POINTS = 1_000_000
+# Threads of the gather: it is bound by memory bandwidth, which a few cores already fill.
+MAX_GATHER_THREADS = 4
 _PANDAS_BAD_LINE = re.compile(r"Skipping line (\d+): (.*)")
 
 
@@ -171,7 +177,8 @@ def column_values(col: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
             values = col.to_numpy()  # the column itself, not a copy: its NaNs already are the empty cells
         else:
             values = col.to_numpy(dtype=np.float64, na_value=np.nan)
-        return values, ~np.isnan(values), 0
+        present = np.isnan(values)
+        return values, np.logical_not(present, out=present), 0
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     filled = col.notna().to_numpy()
     present = filled & ~np.isnan(values)
@@ -221,27 +228,46 @@ def wide_to_scalars(
     # row index over every point (a 1M-row table would hold ~50 MB more at its peak).
     values = np.empty(total, dtype=np.float64)
     step_col = np.empty(total, dtype=np.int64)
-    wall_col = np.full(total, np.nan) if wall_times is None else np.empty(total, dtype=np.float64)
+    wall_col = np.empty(total, dtype=np.float64)  # NaN (no clock) filled by the gather below
+    # Gathered a block of rows at a time, straight into place: the index array is the block's
+    # size, never the column's, and a block logged on every row is copied as it is. The blocks are
+    # independent (each knows where its points go): a large table's are gathered on every core.
+    blocks = []
     at = 0
     for name in names:
         col, present = columns[name]
-        # gathered a block of rows at a time, straight into place: the index array is the block's
-        # size, never the column's, and a block logged on every row is copied as it is
         for lo in range(0, len(present), GATHER_ROWS):
-            hi = lo + GATHER_ROWS
-            rows = np.flatnonzero(present[lo:hi])
-            end = at + len(rows)
-            if len(rows) == len(present[lo:hi]):
-                values[at:end] = col[lo:hi]
-                step_col[at:end] = steps[lo:hi]
-                if wall_times is not None:
-                    wall_col[at:end] = wall_times[lo:hi]
-            elif len(rows):
-                np.take(col[lo:hi], rows, out=values[at:end])
-                np.take(steps[lo:hi], rows, out=step_col[at:end])
-                if wall_times is not None:
-                    np.take(wall_times[lo:hi], rows, out=wall_col[at:end])
-            at = end
+            n = int(np.count_nonzero(present[lo:lo + GATHER_ROWS]))
+            if n:
+                blocks.append((col, present, lo, at, n))
+            at += n
+
+    def gather(block: tuple[np.ndarray, np.ndarray, int, int, int]) -> None:
+        col, present, lo, at, n = block
+        hi, end = lo + GATHER_ROWS, at + n
+        if wall_times is None:
+            wall_col[at:end] = np.nan
+        if n == len(present[lo:hi]):
+            values[at:end] = col[lo:hi]
+            step_col[at:end] = steps[lo:hi]
+            if wall_times is not None:
+                wall_col[at:end] = wall_times[lo:hi]
+            return
+        rows = np.flatnonzero(present[lo:hi])
+        np.take(col[lo:hi], rows, out=values[at:end])
+        np.take(steps[lo:hi], rows, out=step_col[at:end])
+        if wall_times is not None:
+            np.take(wall_times[lo:hi], rows, out=wall_col[at:end])
+
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                  MAX_GATHER_THREADS)
+    if total >= PARALLEL_GATHER_POINTS and workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # numpy's take and copies release the GIL
+            for _ in pool.map(gather, blocks):
+                pass
+    else:
+        for block in blocks:
+            gather(block)
     keep = [i for i, n in enumerate(counts) if n]
     code_type = np.int8 if len(keep) < 128 else np.int16 if len(keep) < 32768 else np.int32
     # categories are only the tags that have points
