@@ -254,7 +254,8 @@ class WideMemo:
 
     rows: int
     key: tuple  # the call's arguments and the table's columns: another key converts whole
-    cells: dict[str, tuple[np.ndarray, np.ndarray, int]]  # column_values of each column
+    cells: dict[str, tuple[np.ndarray, np.ndarray | None, int]]  # column_values of each column (mask None:
+    # not held, see wide_table_to_scalars)
     decision: tuple  # metric columns in order, step mode, clock source: the same -> only append
     scalars: pd.DataFrame
     counts: dict[str, int]
@@ -270,7 +271,8 @@ def _column_cells(frame: pd.DataFrame, memo: WideMemo | None,
             continue
         col = frame[name]
         held = memo.cells.get(name) if memo is not None else None
-        if held is None or (pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)):
+        if held is None or held[1] is None or (pd.api.types.is_numeric_dtype(col)
+                                               and not pd.api.types.is_bool_dtype(col)):
             cells[name] = column_values(col)  # a numeric column: a view and one vectorised pass
             continue
         values, present, junk = column_values(col.iloc[memo.rows:])
@@ -368,11 +370,19 @@ def wide_table_to_scalars(
     if not columns:
         raise ParseError(path, "not a training log: no numeric metric columns")
     decision = (tuple(columns), meta["step_column"], unit)
+    counts = {name: int(np.count_nonzero(present)) for name, (_values, present) in columns.items()}
+    # A float column pandas parsed is present where it holds a number: its mask is let go (None:
+    # made again a block at a time where needed), so no mask is held beside the scalars being
+    # built (a byte a row and column at the peak). A mask narrowed to rows with a step is kept.
+    parsed = {name for name, (_values, present, _junk) in cells.items()
+              if frame[name].dtype == np.float64 and (name not in columns or columns[name][1] is present)}
+    cells = {name: (c[0], None, c[2]) if name in parsed else c for name, c in cells.items()}
+    columns = {name: (v, None if name in parsed else p) for name, (v, p) in columns.items()}
+    values = present = None  # nor the loops' last one
     if memo is not None and memo.decision == decision:
         scalars = wide_to_scalars_appended(columns, steps, wall, memo.scalars, memo.counts, memo.rows)
     else:
         scalars = wide_to_scalars(columns, steps, wall)
-    counts = {name: int(np.count_nonzero(present)) for name, (_values, present) in columns.items()}
     table.memo = WideMemo(n, key, cells, decision, scalars, counts)
     return scalars, meta, warnings
 

@@ -210,18 +210,39 @@ def integer_steps(values: np.ndarray, present: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def present_in(values: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """A column's present mask: ``present``, or where ``values`` holds a number when it is None (a
+    float column pandas parsed: its NaNs are its empty cells, see :func:`column_values`)."""
+    return present if present is not None else ~np.isnan(values)
+
+
 def wide_to_scalars(
-    columns: dict[str, tuple[np.ndarray, np.ndarray]],
+    columns: dict[str, tuple[np.ndarray, np.ndarray | None]],
     steps: np.ndarray,
     wall_times: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Wide columns ``{tag: (values, present)}`` sharing one step column -> long scalars.
 
-    Only cells marked present become points (a sparse row logs only some tags).
+    Only cells marked present become points (a sparse row logs only some tags); a mask of None
+    is :func:`present_in`'s, made a block at a time (no mask the size of the column is held).
     """
     names = list(columns)
-    counts = np.array([int(np.count_nonzero(columns[name][1])) for name in names], dtype=np.int64)
-    total = int(counts.sum())
+    # Gathered a block of rows at a time, straight into place: the index array is the block's
+    # size, never the column's, and a block logged on every row is copied as it is. The blocks are
+    # independent (each knows where its points go): a large table's are gathered on every core.
+    blocks = []
+    counts = np.zeros(len(names), dtype=np.int64)
+    at = 0
+    for i, name in enumerate(names):
+        col, present = columns[name]
+        for lo in range(0, len(col), GATHER_ROWS):
+            hi = lo + GATHER_ROWS
+            n = int(np.count_nonzero(present_in(col[lo:hi], None if present is None else present[lo:hi])))
+            if n:
+                blocks.append((col, present, lo, at, n))
+            at += n
+            counts[i] += n
+    total = at
     if total == 0:
         return empty_scalars()
     # The long columns are filled tag by tag in place: no per-tag pieces to concatenate and no
@@ -229,31 +250,19 @@ def wide_to_scalars(
     values = np.empty(total, dtype=np.float64)
     step_col = np.empty(total, dtype=np.int64)
     wall_col = np.empty(total, dtype=np.float64)  # NaN (no clock) filled by the gather below
-    # Gathered a block of rows at a time, straight into place: the index array is the block's
-    # size, never the column's, and a block logged on every row is copied as it is. The blocks are
-    # independent (each knows where its points go): a large table's are gathered on every core.
-    blocks = []
-    at = 0
-    for name in names:
-        col, present = columns[name]
-        for lo in range(0, len(present), GATHER_ROWS):
-            n = int(np.count_nonzero(present[lo:lo + GATHER_ROWS]))
-            if n:
-                blocks.append((col, present, lo, at, n))
-            at += n
 
     def gather(block: tuple[np.ndarray, np.ndarray, int, int, int]) -> None:
         col, present, lo, at, n = block
         hi, end = lo + GATHER_ROWS, at + n
         if wall_times is None:
             wall_col[at:end] = np.nan
-        if n == len(present[lo:hi]):
+        if n == len(col[lo:hi]):
             values[at:end] = col[lo:hi]
             step_col[at:end] = steps[lo:hi]
             if wall_times is not None:
                 wall_col[at:end] = wall_times[lo:hi]
             return
-        rows = np.flatnonzero(present[lo:hi])
+        rows = np.flatnonzero(present_in(col[lo:hi], None if present is None else present[lo:hi]))
         np.take(col[lo:hi], rows, out=values[at:end])
         np.take(steps[lo:hi], rows, out=step_col[at:end])
         if wall_times is not None:
@@ -288,7 +297,7 @@ def wide_to_scalars(
 
 
 def wide_to_scalars_appended(
-    columns: dict[str, tuple[np.ndarray, np.ndarray]],
+    columns: dict[str, tuple[np.ndarray, np.ndarray | None]],
     steps: np.ndarray,
     wall_times: np.ndarray | None,
     prior: pd.DataFrame,
@@ -306,7 +315,7 @@ def wide_to_scalars_appended(
     for name in names:
         col, present = columns[name]
         n_old = prior_counts.get(name, 0)
-        new_rows = np.flatnonzero(present[rows:]) + rows
+        new_rows = np.flatnonzero(present_in(col[rows:], None if present is None else present[rows:])) + rows
         pieces[0].extend((old_values[at:at + n_old], col[new_rows]))
         pieces[1].extend((old_steps[at:at + n_old], steps[new_rows]))
         pieces[2].extend((old_walls[at:at + n_old],
