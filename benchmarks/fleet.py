@@ -17,8 +17,9 @@ minute, tensorboard's writer computes its CRCs in pure Python):
   ``_ExperimentWriter`` does. Reference: ``pandas.read_csv`` on the same file.
 * W&B history JSONL, 1M rows: ``run.history()``'s frame written with
   ``DataFrame.to_json(orient="records", lines=True)``. Reference: ``pandas.read_json(lines=True)``.
-* Peak memory of ``parsers.load`` on each file, in a fresh process (tracemalloc peak and
-  peak RSS above the post-import baseline), against file size + 2x the final DataFrame.
+* Peak memory of ``parsers.load`` on each file, in fresh processes (tracemalloc peak, and peak
+  RSS above the post-import baseline in a run without tracemalloc), against file size + 2x the
+  final DataFrame.
 * Analysis: ``analyze`` per run on 2,000-point runs (the 4 tags x 500 steps fleet runs).
 
 Ours is the best of ``--repeats`` runs (the machine is shared: the minimum is the least
@@ -251,7 +252,8 @@ try:
     open('/proc/self/clear_refs', 'w').write('5')  # reset the peak RSS
 except OSError:
     pass
-tracemalloc.start()
+if {trace!r}:
+    tracemalloc.start()
 runs = parsers.load({path!r})
 peak = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
@@ -262,12 +264,18 @@ print(json.dumps({{"traced": peak, "rss": hwm - base, "df": df}}))
 
 
 def memory_of(path: Path) -> dict:
-    """Peak memory of ``parsers.load(path)`` in a fresh interpreter."""
-    out = subprocess.run(
-        [sys.executable, "-c", _MEMORY_PROBE.format(repo=str(REPO), path=str(path))],
-        check=True, capture_output=True, text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """Peak memory of ``parsers.load(path)``, each measure in a fresh interpreter of its own: the
+    tracemalloc peak, and the peak RSS of a load without tracemalloc (whose own records of every
+    allocation would count in the RSS: ~10-15 MB on a 1M-row table)."""
+    def probe(trace: bool) -> dict:
+        out = subprocess.run(
+            [sys.executable, "-c", _MEMORY_PROBE.format(repo=str(REPO), path=str(path), trace=trace)],
+            check=True, capture_output=True, text=True,
+        )
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    traced, untraced = probe(True), probe(False)
+    return {"traced": traced["traced"], "rss": untraced["rss"], "df": untraced["df"]}
 
 
 def tree_size(path: Path) -> int:
