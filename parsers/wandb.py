@@ -270,22 +270,24 @@ def sniff_history(path: Path) -> bool:
         "_runtime" in head.lower or "_timestamp" in head.lower)
 
 
-def _jsonl_chunk(lines: list[str], first_line: int, bad: list[int], deep: list[int]) -> pd.DataFrame | None:
-    """The records of a run of JSON lines as a frame (None when none is a record).
+def _jsonl_chunk(chunk: bytes, first_line: int, bad: list[int], deep: list[int]) -> pd.DataFrame | None:
+    """The records of a run of complete JSON lines as a frame (None when none is a record).
 
-    The whole chunk is parsed by one ``json.loads`` of the lines joined into an array (the
-    C scanner, no per-line Python); only a chunk with a bad line is parsed line by line,
-    to skip exactly the bad ones and say which.
+    The whole chunk is parsed by one ``json.loads`` of the lines made into an array (one decode,
+    the C scanner, no per-line Python); only a chunk with a bad or blank line is parsed line by
+    line, to skip exactly the bad ones and say which.
     """
-    kept = [ln for ln in lines if ln.strip()]
-    if not kept:
+    text = chunk.decode("utf-8")
+    body = text[:-1] if text.endswith("\n") else text
+    if not body.strip():
         return None
     try:
-        records = json.loads("[" + ",".join(kept) + "]", parse_constant=str)
+        records = json.loads("[" + body.replace("\n", ",") + "]", parse_constant=str)
         if all(isinstance(r, dict) for r in records):
             return pd.DataFrame.from_records(records)
-    except (ValueError, RecursionError):  # a bad or too deeply nested line: find it below
+    except (ValueError, RecursionError):  # a bad, blank or too deeply nested line: find it below
         pass
+    lines = body.split("\n")
     records = []
     for offset, line in enumerate(lines):
         if not line.strip():
@@ -388,8 +390,7 @@ def _history_lines(path: Path, held: HistoryLines | None, fh: BinaryIO, base: in
             continue  # a line longer than a chunk: read on to its end
         frame = jsonl_arrow.read_records(chunk)
         if frame is None:
-            texts = [ln.decode("utf-8") for ln in chunk.split(b"\n")[:-1]]
-            frame = _jsonl_chunk(texts, lines + 1, bad, deep)
+            frame = _jsonl_chunk(chunk, lines + 1, bad, deep)
         frames.append(frame)
         head, seal = (head + chunk[:SEAL_BYTES])[:SEAL_BYTES], (seal + chunk[-SEAL_BYTES:])[-SEAL_BYTES:]
         lines += chunk.count(b"\n")
