@@ -63,9 +63,6 @@ QUEUED_PER_WORKER = 1
 # this process, is at least this long: below it, the other cores would not be ready in time to help
 # (a worker starts in ~1 s: a fresh interpreter importing pandas, SciPy and the analysis).
 POOL_MIN_WORK_S = 1.0
-# The same when workers are forked from this process: they start at once with everything imported
-# (a fork and a pipe: milliseconds), so the pool pays for much less work.
-POOL_MIN_WORK_FORK_S = 0.2
 # Tasks done in this process before their measured cost decides about a pool (cost varies per run).
 PROBE_TASKS = 3
 # Tasks this process takes at a time: about this many seconds of their measured cost (8 analysed
@@ -177,10 +174,7 @@ class _Shared:
         return max(least, left // (TAIL_SHARES * (self.workers + 1)))
 
     def _pays(self, left: int) -> bool:
-        if self.measured < PROBE_TASKS:
-            return False
-        forked = _pool_context().get_start_method() == "fork"
-        return self._per_task() * left >= (POOL_MIN_WORK_FORK_S if forked else POOL_MIN_WORK_S)
+        return self.measured >= PROBE_TASKS and self._per_task() * left >= POOL_MIN_WORK_S
 
     def __iter__(self) -> Iterator[TaskResult]:
         tasks, n = self.tasks, len(self.tasks)

@@ -61,7 +61,6 @@ def test_default_path_with_workers_identical_to_serial(real_logs: Path, monkeypa
     paths = [real_logs / "tensorboard", real_logs / "keras_csv"]
     runs, serial = _serial(paths)
     monkeypatch.setattr(execute, "POOL_MIN_WORK_S", 0.0)
-    monkeypatch.setattr(execute, "POOL_MIN_WORK_FORK_S", 0.0)
     forked = analyze_paths(paths, cache=False)  # single-threaded here: workers forked
     assert json.dumps(contract_dict(forked)) == json.dumps(serial_dict := contract_dict(serial))
     # with another thread alive (as in the app) workers start from a fork server, in a thread,
