@@ -37,6 +37,10 @@ UNDONE_AFTER_POINTS = 3
 UNDONE_MIN_SHARE = 0.25
 UNDONE_KEPT = 0.1
 UNDONE_CALM = 0.1
+# A model evaluated at twice its initial loss or worse was knocked out (an untrained classifier
+# sits at ln k; one pushed to confident wrong answers goes far above), when its training loss
+# never learned from there on: the blow-up happened where the training log has no point.
+KNOCKED_FACTOR = 2.0
 # Candidates checked for a collapse (each costs a median of the rest of the run).
 UNDONE_MAX_CANDIDATES = 20
 # A blow-up that never recovered undid all the progress: the widest margin below the edge
@@ -86,6 +90,36 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
     return _undone(steps, as_inf, l0, learned), first_nonfinite
 
 
+def _knocked_out(sig: Signals, l0: float) -> tuple[int, float] | None:
+    """``(step, value)`` of the first evaluation that found the model at KNOCKED_FACTOR x the
+    initial loss or worse (non-finite counts), in a run whose training loss never got below
+    RECOVERY_FRACTION of its start from then on; else None. A log too sparse to catch a blow-up
+    in the training loss (it happened between its first two points) still shows it there."""
+    val = sig.val
+    if val is None or sig.loss_is_val or l0 <= 0 or sig.view is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        hit = ~np.isfinite(val.values) | (val.values >= KNOCKED_FACTOR * l0)
+    if not hit.any():
+        return None
+    j = int(np.argmax(hit))
+    at, value = int(val.steps[j]), float(val.values[j]) if np.isfinite(val.values[j]) else float("inf")
+    # ...and the later evaluations are back at the initial loss (the knock was an event on the
+    # training loss's scale, not a validation loss measured on another one)
+    later = val.values[j + 1:][np.isfinite(val.values[j + 1:])]
+    if len(later) < UNDONE_AFTER_POINTS or abs(float(np.median(later)) - l0) > (1 - RECOVERY_FRACTION) * l0:
+        return None
+    view = sig.view
+    after = view.values[view.steps >= at]
+    if len(after) < UNDONE_AFTER_POINTS:
+        return None
+    # never learned again: its 3-point running median stays above the recovery line
+    m3 = pd.Series(after).rolling(3, min_periods=1).median().to_numpy()
+    if np.min(m3) < RECOVERY_FRACTION * l0:
+        return None
+    return at, value
+
+
 def _undone(steps: np.ndarray, values: np.ndarray, l0: float, learned: np.ndarray) -> int | None:
     """The first step at which a run that had learned came back to its initial loss and sat
     there, calm, to the end (see UNDONE_KEPT), or None. ``values``: non-finite as +inf."""
@@ -119,8 +153,12 @@ def detect(sig: Signals) -> Finding | None:
         # value is the level the run had reached before it.
         l0 = min(l0, float(curve.lo[0]))
     at, first_nf = divergence_step(curve.steps, curve.values, l0, curve.hi if curve.has_band else None)
+    knocked = None
     if at is None:
-        return None
+        knocked = _knocked_out(sig, l0)
+        if knocked is None:
+            return None
+        at = knocked[0]
     i = int(np.searchsorted(curve.steps, at))
     before = fin & (curve.steps < at)
     # The last good level: the lowest point of the run before the blow-up.
@@ -155,11 +193,15 @@ def detect(sig: Signals) -> Finding | None:
         post = g.steps >= at
         ev["grad_norm_nonfinite_after"] = bool((~g.finite[post]).any()) if post.any() else False
     top = at_value(curve, at)
-    if curve.has_band and np.isfinite(curve.hi[i]):
+    if curve.has_band and i < len(curve) and np.isfinite(curve.hi[i]):
         top = max(top, float(curve.hi[i]))  # the bucket's highest raw loss, not its diluted mean
     what = ("became non-finite" if first_nf is not None and first_nf <= at
             else f"rose {w.factor(abs(top / low_val) if low_val else float('inf'))}")
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
+    if knocked is not None:
+        ev["max_loss_after"] = knocked[1]
+        summary = (f"the evaluation at step {w.step(at)} found the model at {w.factor(knocked[1] / l0)} its initial "
+                   f"loss ({w.num(knocked[1])} against {w.num(l0)}): it blew up between two points of the training log")
     if lr_at is not None:
         summary += f" with LR {w.lr(lr_at)}"
     summary += f" and never recovered: {w.step(ev['wasted_steps'])} steps wasted"

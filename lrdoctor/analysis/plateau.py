@@ -126,11 +126,12 @@ def detect(sig: Signals) -> Finding | None:
             "of the progress"
         ),
     }
+    waste = (f"so the {w.steps_short(sig.last_step - pays)} steps after that are the waste" if pays < sig.last_step
+             else "the run's end: no steps are wasted yet, but every step longer at this LR would be")
     rec = (
         f"decay: cosine from {w.lr(lr_now)} to {w.lr(lr_now / 100)} over the remaining "
         f"{w.steps_short(remaining)} steps from step {w.step(start)}; it would have paid off by step "
-        f"{w.step(pays)} (the loss relaxes to a lower floor in about the time it took to reach this one), so the "
-        f"{w.steps_short(sig.last_step - pays)} steps after that are the waste"
+        f"{w.step(pays)} (the loss relaxes to a lower floor in about the time it took to reach this one), {waste}"
     )
     conf = float(np.clip(0.6 + 4 * (FLAT_SHARE - max(late_share, 0)), 0, 0.9))
     # A decay would have paid off by ``pays``: the steps after it are the waste.
