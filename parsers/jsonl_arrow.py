@@ -123,3 +123,10 @@ def read_records(data: bytes) -> pd.DataFrame | None:
         columns[name] = _column(table.column(name))
         table = table.drop_columns([name])  # each column's arrow memory goes once it is converted
     return pd.DataFrame(columns, copy=False)
+
+
+def release_memory() -> None:
+    """Hand pyarrow's scratch memory back to the system (after a file's last chunk: its pool keeps
+    freed pages for the next parse, which the frames built after the parse cannot use)."""
+    if pa is not None:
+        pa.default_memory_pool().release_unused()

@@ -395,6 +395,7 @@ def _history_lines(path: Path, held: HistoryLines | None, fh: BinaryIO, base: in
         head, seal = (head + chunk[:SEAL_BYTES])[:SEAL_BYTES], (seal + chunk[-SEAL_BYTES:])[-SEAL_BYTES:]
         lines += chunk.count(b"\n")
         end += len(chunk)
+    jsonl_arrow.release_memory()
     return HistoryLines(path=path, frame=_concat_records(frames), lines=lines, bad=bad, deep=deep, end=end,
                         head=head, seal=seal, trailing=rest.decode("utf-8", errors="replace"), start=base,
                         memo=held.memo if held is not None else None)
