@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the real logs and the labeled corpus live."""
+"""Shared test fixtures: where the real logs and the labeled corpus live, and a private settings folder."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Results cached by the tests go to a private folder, never the user's cache.
 os.environ.setdefault("LRDOCTOR_CACHE_DIR", tempfile.mkdtemp(prefix="lrdoctor-test-cache-"))
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REAL_LOGS = SHARED / "real_logs"
-CORPUS = SHARED / "corpus"
+from tests.paths import CORPUS, REAL_LOGS
+
+
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's saved settings (cost hardware ...) in its own folder, never the user's."""
+    monkeypatch.setenv("LRDOCTOR_CONFIG_DIR", str(tmp_path / "cfg"))
+    return tmp_path / "cfg"
 
 
 @pytest.fixture(scope="session")

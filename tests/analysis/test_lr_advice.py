@@ -12,6 +12,7 @@ import pytest
 import parsers
 from lrdoctor.analysis import analyze
 from lrdoctor.analysis.contract import analysis_to_dict
+from tests.paths import CORPUS
 
 # The twin's LR is a healthy one, not the optimum: 3x is the tolerance.
 WITHIN = 3.0
@@ -40,7 +41,7 @@ def _advice(corpus: Path, name: str):
     return lab, an
 
 
-@pytest.mark.parametrize("name", _runs_with(Path(__file__).resolve().parents[2].parent / "shared" / "corpus", TOO_HIGH))
+@pytest.mark.parametrize("name", _runs_with(CORPUS, TOO_HIGH))
 def test_too_high_runs_advised_within_3x_of_the_twin(corpus: Path, name: str) -> None:
     lab, an = _advice(corpus, name)
     (ra,) = an.runs

@@ -16,12 +16,6 @@ CONTRACT_KEYS = {
 FINDING_KEYS = {"mode", "wasted_steps", "wasted_gpu_hours", "wasted_usd"}
 
 
-@pytest.fixture(autouse=True)
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LRDOCTOR_CONFIG_DIR", str(tmp_path / "cfg"))
-    return tmp_path / "cfg"
-
-
 def test_json_cost_with_flags(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = corpus / "runs" / "digits_mlp-3fcd"  # Lightning CSV (no clock), diverged at step 7 of 0..799
     code = main(["analyze", str(path), "--json", "--gpu", "A10G", "--gpus", "2", "--price", "1.5",

@@ -10,12 +10,6 @@ import pytest
 from lrdoctor.cost import CostSettings, SettingsError, load_settings, resolve_hardware, save_settings, settings_path
 
 
-@pytest.fixture(autouse=True)
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LRDOCTOR_CONFIG_DIR", str(tmp_path / "cfg"))
-    return tmp_path / "cfg"
-
-
 def test_round_trip_keeps_hardware_and_drops_the_step_time(config_dir: Path) -> None:
     assert load_settings() == (CostSettings(), None)
     path = save_settings(CostSettings(gpu="H100 SXM", gpu_count=8, usd_per_gpu_hour=2.5, step_time_s=0.3))

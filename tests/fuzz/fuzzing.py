@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from functools import partial
-from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -16,9 +15,6 @@ from hypothesis import strategies as st
 import parsers
 from tests.timeouts import time_limit
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLES = REPO / "sample_logs"
-REAL = REPO.parent / "shared" / "real_logs"
 # Examples per target in the default (smoke) run: enough to exercise every mutation kind.
 SMOKE_EXAMPLES = 3
 EXAMPLES = int(os.environ.get("LRDOCTOR_FUZZ_EXAMPLES", SMOKE_EXAMPLES))

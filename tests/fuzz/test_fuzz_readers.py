@@ -17,31 +17,33 @@ from hypothesis import strategies as st
 
 import parsers
 
-from .fuzzing import FUZZ_SETTINGS, REAL, SAMPLES, SEED_BYTES, check_loaded, mutated, no_hang
+from tests.paths import REAL_LOGS, SAMPLE_LOGS
+
+from .fuzzing import FUZZ_SETTINGS, SEED_BYTES, check_loaded, mutated, no_hang
 
 # target -> (folder copied as the run's layout, the files inside it that may be mutated)
 TARGETS: dict[str, tuple[Path, list[str]]] = {
-    "tensorboard": (SAMPLES / "corpus_runs" / "digits_mlp-f351", ["events.out.tfevents.1795687367.vm.27236.0"]),
-    "lightning_csv": (SAMPLES / "corpus_runs" / "digits_mlp-7922",
+    "tensorboard": (SAMPLE_LOGS / "corpus_runs" / "digits_mlp-f351", ["events.out.tfevents.1795687367.vm.27236.0"]),
+    "lightning_csv": (SAMPLE_LOGS / "corpus_runs" / "digits_mlp-7922",
                       ["lightning_logs/version_0/metrics.csv", "lightning_logs/version_0/hparams.yaml"]),
-    "keras_csv": (SAMPLES / "transcribed" / "keras_csv" / "digits_mlp-f2da", ["training.log"]),
-    "long_csv": (SAMPLES / "transcribed" / "long_csv", ["digits_mlp-f351_metrics_long.csv"]),
-    "wandb_panel": (SAMPLES / "range_test" / "lr_find_digits_mlp_adam",
+    "keras_csv": (SAMPLE_LOGS / "transcribed" / "keras_csv" / "digits_mlp-f2da", ["training.log"]),
+    "long_csv": (SAMPLE_LOGS / "transcribed" / "long_csv", ["digits_mlp-f351_metrics_long.csv"]),
+    "wandb_panel": (SAMPLE_LOGS / "range_test" / "lr_find_digits_mlp_adam",
                     ["wandb_export_2026-11-26T11_14_38.968+01_00.csv"]),
-    "wandb_history": (SAMPLES / "transcribed" / "wandb_history", ["synth_clf_mlp-ecc8_history.jsonl"]),
-    "wandb_offline": (SAMPLES / "transcribed" / "wandb_offline",
+    "wandb_history": (SAMPLE_LOGS / "transcribed" / "wandb_history", ["synth_clf_mlp-ecc8_history.jsonl"]),
+    "wandb_offline": (SAMPLE_LOGS / "transcribed" / "wandb_offline",
                       ["wandb/offline-run-20261126_095553-66f5ae86/files/wandb-history.jsonl",
                        "wandb/offline-run-20261126_095553-66f5ae86/files/config.yaml",
                        "wandb/offline-run-20261126_095553-66f5ae86/files/wandb-summary.json",
                        "wandb/offline-run-20261126_095553-66f5ae86/files/wandb-metadata.json"]),
-    "hf_trainer_state": (SAMPLES / "corpus_runs" / "synth_clf_mlp-c5d5", ["trainer_state.json"]),
-    "mlflow": (SAMPLES / "transcribed" / "mlflow",
+    "hf_trainer_state": (SAMPLE_LOGS / "corpus_runs" / "synth_clf_mlp-c5d5", ["trainer_state.json"]),
+    "mlflow": (SAMPLE_LOGS / "transcribed" / "mlflow",
                ["mlruns/1/c30fd78ac33b524aa3bdfbfcf89cfccc/meta.yaml",
                 "mlruns/1/c30fd78ac33b524aa3bdfbfcf89cfccc/metrics/train/loss",
                 "mlruns/1/meta.yaml"]),
-    "text_log": (SAMPLES / "transcribed" / "nanogpt_console" / "digits_cnn-6220", ["train.log"]),
-    "jsonl_metrics": (SAMPLES / "real" / "medical-waste-detectron2", ["metrics.json"]),
-    "generic_csv": (REAL / "generic_csv" / "char-rnn-lr-sweep", []),  # files picked at run time
+    "text_log": (SAMPLE_LOGS / "transcribed" / "nanogpt_console" / "digits_cnn-6220", ["train.log"]),
+    "jsonl_metrics": (SAMPLE_LOGS / "real" / "medical-waste-detectron2", ["metrics.json"]),
+    "generic_csv": (REAL_LOGS / "generic_csv" / "char-rnn-lr-sweep", []),  # files picked at run time
 }
 
 

@@ -13,13 +13,8 @@ import yaml
 import parsers
 from parsers import validate_scalars
 from lrdoctor.cli import main as cli_main
+from tests.paths import corpus_rows
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-
-
-def _corpus_rows(fmt: str) -> list[dict]:
-    with open(CORPUS / "index.csv", newline="") as fh:
-        return [r for r in csv.DictReader(fh) if r["format"] == fmt]
 
 
 def column_counts(path: Path, skip: tuple[str, ...] = ("step",)) -> dict[str, int]:
@@ -57,7 +52,7 @@ def assert_same_points(run, expected: dict[str, list[tuple[int, float]]]) -> Non
         np.testing.assert_array_equal(sel["value"].to_numpy(), np.array(values), err_msg=tag)
 
 
-@pytest.mark.parametrize("row", _corpus_rows("lightning_csv"), ids=lambda r: r["run"])
+@pytest.mark.parametrize("row", corpus_rows("lightning_csv"), ids=lambda r: r["run"])
 def test_corpus_lightning_run_loads_with_labelled_tags_and_counts(corpus, row):
     run_dir = corpus / row["path"]
     labels = json.loads((run_dir / "labels.json").read_text())

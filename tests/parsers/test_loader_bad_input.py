@@ -3,20 +3,12 @@ and nothing is ever written to the inputs."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
 import parsers
-
-
-def _digest(root: Path) -> dict[str, tuple[str, float]]:
-    out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file():
-            out[str(p)] = (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime)
-    return out
+from tests.untouched import tree_digest
 
 
 def test_missing_path_is_a_warning_not_an_exception(tmp_path: Path) -> None:
@@ -44,9 +36,9 @@ def test_bad_files_warn_and_good_ones_load(tmp_path: Path, corpus: Path) -> None
 
 
 def test_loading_never_writes_to_inputs(real_logs: Path) -> None:
-    before = _digest(real_logs)
+    before = tree_digest(real_logs)
     parsers.load(real_logs)
-    assert _digest(real_logs) == before
+    assert tree_digest(real_logs) == before
 
 
 def test_progress_callback_can_cancel(corpus: Path) -> None:

@@ -16,22 +16,11 @@ import pytest
 
 import parsers
 from parsers.tail import TailReader
+from tests.load_parity import assert_same_as_load
+from tests.paths import REAL_LOGS
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "real_logs"
-if not REAL.is_dir():
-    REAL = Path(__file__).resolve().parents[2].parent / "shared" / "real_logs"
 # Looks per grown file: each compares with a whole parsers.load, so a handful keeps the test fast.
 LOOKS = 6
-
-
-def _same_as_load(held: parsers.RunList, root: Path) -> None:
-    full = parsers.load(root)
-    assert [r.key for r in held] == [r.key for r in full]
-    for mine, theirs in zip(held, full):
-        pd.testing.assert_frame_equal(mine.scalars, theirs.scalars)
-        assert (mine.meta, mine.warnings, mine.roles, mine.files, mine.overlaps) == (
-            theirs.meta, theirs.warnings, theirs.roles, theirs.files, theirs.overlaps)
-    assert [str(w) for w in held.all_warnings()] == [str(w) for w in full.all_warnings()]
 
 
 def _cuts(data: bytes, looks: int, seed: int) -> list[int]:
@@ -53,12 +42,12 @@ def _grow(source: bytes, target: Path, seed: int, looks: int = LOOKS) -> tuple[T
             fh.write(source[at:cut])
         at = cut
         held = reader.load(root)
-        _same_as_load(held, root)
+        assert_same_as_load(held, root)
     return reader, held
 
 
 def _real(*parts: str) -> bytes:
-    path = REAL.joinpath(*parts)
+    path = REAL_LOGS.joinpath(*parts)
     if not path.is_file():
         pytest.skip(f"{path} not present")
     return path.read_bytes()
@@ -97,7 +86,7 @@ def test_crlf_line_ends_cut_between_cr_and_lf(tmp_path: Path) -> None:
         with open(target, "ab") as fh:  # the writer stopped between "\r" and "\n"
             fh.write(source[at:cut])
         at = cut
-        _same_as_load(reader.load(target.parent), target.parent)
+        assert_same_as_load(reader.load(target.parent), target.parent)
     assert reader.resumed == 2
 
 
@@ -138,7 +127,7 @@ def test_a_log_rewritten_in_place_is_read_whole(tmp_path: Path) -> None:
         fh.write(source[30_000:40_000].replace(b"train", b"valid"))
         fh.seek(0, os.SEEK_END)
         fh.write(source[30_000:50_000])
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert (reader.whole, reader.resumed) == (2, 0)
 
 
@@ -167,12 +156,12 @@ def test_history_exported_without_a_final_newline_keeps_its_last_record(tmp_path
     with open(target, "a") as fh:
         fh.write("\n".join(lines[100:]))
     held = reader.load(root)
-    _same_as_load(held, root)
+    assert_same_as_load(held, root)
     assert held[0].step_range == (0, int(frame["_step"].max())) and not held[0].warnings
     with open(target, "a") as fh:  # the next record is being written
         fh.write('\n{"episodic_reward": 12')
     held = reader.load(root)
-    _same_as_load(held, root)
+    assert_same_as_load(held, root)
     assert any("no line end" in w for w in held[0].warnings) and reader.resumed == 2
 
 
@@ -199,7 +188,7 @@ def test_wandb_run_folder_binary_log_grown_record_by_record(tmp_path: Path) -> N
     pytest.importorskip("wandb")
     name = "run-20230329_015729-t2wihhdg"
     target = tmp_path / "wandb" / name
-    data = _copy_run_folder(REAL / "wandb_run_dirs" / "verysimpletransformer" / name, target, "run-t2wihhdg.wandb")
+    data = _copy_run_folder(REAL_LOGS / "wandb_run_dirs" / "verysimpletransformer" / name, target, "run-t2wihhdg.wandb")
     (target / "run-t2wihhdg.wandb").unlink()
     reader, held = _grow(data, target / "run-t2wihhdg.wandb", seed=17, looks=5)
     assert held[0].format == "wandb_run_dir" and held[0].meta["records"] > 4000  # the whole log, decoded in pieces
@@ -210,7 +199,7 @@ def test_wandb_run_folder_console_and_history_jsonl_grown(tmp_path: Path) -> Non
     """Run folders whose history is the console (output.log) or the old clients' wandb-history.jsonl."""
     name = "run-20260123_005619-q4ebbqpc"
     target = tmp_path / "wandb" / name
-    data = _copy_run_folder(REAL / "wandb_run_dirs" / "loss-plateau" / name, target, "output.log")
+    data = _copy_run_folder(REAL_LOGS / "wandb_run_dirs" / "loss-plateau" / name, target, "output.log")
     (target / "files" / "output.log").unlink()
     reader, held = _grow(data, target / "files" / "output.log", seed=23)
     assert held[0].meta["history_sources"] == [str(target / "files" / "output.log")]

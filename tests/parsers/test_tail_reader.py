@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
-import parsers
 from parsers.tail import TailReader
+from tests.load_parity import assert_same_as_load
 
 
 def _event(step: int, **values: float) -> event_pb2.Event:
@@ -26,16 +25,6 @@ def _write(writer: EventFileWriter, steps: range, **extra: float) -> None:
     writer.flush()
 
 
-def _same_as_load(held: parsers.RunList, root: Path) -> None:
-    full = parsers.load(root)
-    assert [r.key for r in held] == [r.key for r in full]
-    for mine, theirs in zip(held, full):
-        pd.testing.assert_frame_equal(mine.scalars, theirs.scalars)
-        assert (mine.meta, mine.warnings, mine.roles, mine.files) == (theirs.meta, theirs.warnings, theirs.roles,
-                                                                     theirs.files)
-    assert [str(w) for w in held.all_warnings()] == [str(w) for w in full.all_warnings()]
-
-
 def _state(reader: TailReader, root: Path):
     (cursor,) = [c for f, c in reader.cursors.items() if Path(f).is_relative_to(root)]
     return cursor.state
@@ -46,14 +35,14 @@ def test_appended_events_are_read_from_the_last_record_and_merged(tmp_path: Path
     writer = EventFileWriter(str(root))
     _write(writer, range(0, 300))
     reader = TailReader()
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     first = _state(reader, root)
     event_file = Path(first.path)
     assert first.end == event_file.stat().st_size and reader.whole == 1
     # a new tag appears in the appended part, as an eval metric does mid-training
     _write(writer, range(300, 450), **{"eval/accuracy": 0.5})
     grown = reader.load(root)
-    _same_as_load(grown, root)
+    assert_same_as_load(grown, root)
     second = _state(reader, root)
     assert reader.resumed == 1 and reader.whole == 1  # the event file was not read whole again
     assert second.end == event_file.stat().st_size > first.end
@@ -61,7 +50,7 @@ def test_appended_events_are_read_from_the_last_record_and_merged(tmp_path: Path
     # the points read before are the very arrays held, not a new parse of them
     assert second.scalars["value"].iloc[:600].tolist() == first.scalars["value"].tolist()
     # nothing appended: nothing read, the same run
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert _state(reader, root).end == second.end and reader.resumed == 2
     writer.close()
 
@@ -85,13 +74,13 @@ def test_a_record_cut_mid_write_is_read_once_complete(tmp_path: Path) -> None:
     with open(event_file, "ab") as fh:  # the writer got half a record out
         fh.write(record[:20])
     cut = reader.load(root)
-    _same_as_load(cut, root)
+    assert_same_as_load(cut, root)
     assert any("truncated last record" in w for w in cut[0].warnings)
     assert _state(reader, root).end == len(whole)  # the cut record starts the next read
     with open(event_file, "ab") as fh:
         fh.write(record[20:])
     done = reader.load(root)
-    _same_as_load(done, root)
+    assert_same_as_load(done, root)
     assert not done[0].warnings and done[0].step_range == (0, 100)
     assert reader.resumed == 2 and reader.whole == 1
 
@@ -107,7 +96,7 @@ def test_a_file_that_shrank_or_was_replaced_is_read_whole(tmp_path: Path) -> Non
     data = event_file.read_bytes()
     with open(event_file, "r+b") as fh:  # shorter than what was read: read again whole
         fh.truncate(len(data) // 2)
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert reader.whole == 2 and reader.resumed == 0
     # replaced by another file of the same name (a new inode), longer than the old one
     other = tmp_path / "other"
@@ -116,7 +105,7 @@ def test_a_file_that_shrank_or_was_replaced_is_read_whole(tmp_path: Path) -> Non
     other_writer.close()
     replacement = next(other.glob("*tfevents*"))
     os.replace(replacement, event_file)
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert reader.whole == 3 and reader.resumed == 0
     assert reader.load(root)[0].step_range == (0, 399)
     event_file.unlink()  # a deleted file's position is dropped with it
@@ -130,11 +119,11 @@ def test_split_folders_and_several_event_files_stay_one_run(tmp_path: Path) -> N
     _write(train, range(0, 50))
     _write(val, range(0, 50, 10))
     reader = TailReader()
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     _write(train, range(50, 80))
     _write(val, range(50, 80, 10))
     grown = reader.load(root)
-    _same_as_load(grown, root)
+    assert_same_as_load(grown, root)
     assert "validation/train/loss" in grown[0].roles and reader.resumed == 2
     train.close()
     val.close()
@@ -142,7 +131,7 @@ def test_split_folders_and_several_event_files_stay_one_run(tmp_path: Path) -> N
     _write(restart, range(70, 120))  # a restart from a checkpoint logs steps 70.. again
     restart.close()
     again = reader.load(root)
-    _same_as_load(again, root)
+    assert_same_as_load(again, root)
     assert again[0].overlaps
 
 
@@ -164,18 +153,18 @@ def test_appended_csv_lines_are_parsed_alone(tmp_path: Path) -> None:
     path = root / "metrics.csv"
     _csv_rows(path, [["epoch", "step", "train_loss", "lr", "val_loss"], *_metrics(range(300))], "w")
     reader = TailReader()
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert reader.load(root)[0].format == "lightning_csv" and reader.whole == 1
     _csv_rows(path, _metrics(range(300, 400)))
     with open(path, "a") as fh:
         fh.write("4,400,0.7")  # the logger is mid-line
     cut = reader.load(root)
-    _same_as_load(cut, root)
+    assert_same_as_load(cut, root)
     assert any("no line end" in w for w in cut[0].warnings) and cut[0].step_range == (0, 399)
     with open(path, "a") as fh:
         fh.write("1,0.003,\n")
     done = reader.load(root)
-    _same_as_load(done, root)
+    assert_same_as_load(done, root)
     assert done[0].step_range == (0, 400) and not done[0].warnings
     assert reader.whole == 1 and reader.resumed == 3  # every later look parsed only the new lines
     assert _state(reader, root).end == path.stat().st_size
@@ -191,14 +180,14 @@ def test_csv_rewritten_or_typed_differently_is_read_whole(tmp_path: Path) -> Non
     # Lightning's CSVLogger rewrites the file when a new metric appears: a new header, a longer file
     rows = [r + [""] for r in _metrics(range(250))]
     _csv_rows(path, [["epoch", "step", "train_loss", "lr", "val_loss", "val_acc"], *rows], "w")
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert (reader.whole, reader.resumed) == (2, 0)
     # text in a numeric column, then a line with too many fields: each read whole, as load says it
     _csv_rows(path, [[2, 250, "nan?", 0.003, "", ""]])
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     _csv_rows(path, [[2, 251, 0.5, 0.003, "", "", "extra"]])
     grown = reader.load(root)
-    _same_as_load(grown, root)
+    assert_same_as_load(grown, root)
     assert any("line" in w and "skipped" in w for w in grown[0].warnings)
     assert (reader.resumed, reader.whole) == (0, 4)  # each look found it could not continue: read whole
 
@@ -215,5 +204,5 @@ def test_a_table_too_large_to_hold_is_read_whole_each_time(tmp_path: Path, monke
     reader.load(root)
     assert not reader.cursors  # nothing held beside the run
     _csv_rows(path, _metrics(range(300, 320)))
-    _same_as_load(reader.load(root), root)
+    assert_same_as_load(reader.load(root), root)
     assert (reader.resumed, reader.whole) == (0, 2)

@@ -18,9 +18,8 @@ from parsers.tb_decode import decode_protobuf
 from parsers.tb_fast import decode_fast
 from parsers.tb_records import frame_records
 from parsers.tensorboard import read_file, run_location
+from tests.paths import REPO, SHARED
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
 
 
 def _event_files(root: Path) -> list[Path]:

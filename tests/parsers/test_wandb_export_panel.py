@@ -13,13 +13,8 @@ import pytest
 import parsers
 from parsers import validate_scalars
 from lrdoctor.cli import main as cli_main
+from tests.paths import corpus_rows
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-
-
-def _corpus_rows(fmt: str) -> list[dict]:
-    with open(CORPUS / "index.csv", newline="") as fh:
-        return [r for r in csv.DictReader(fh) if r["format"] == fmt]
 
 
 def panel_counts(path: Path) -> dict[tuple[str, str], int]:
@@ -35,7 +30,7 @@ def panel_counts(path: Path) -> dict[tuple[str, str], int]:
     return out
 
 
-@pytest.mark.parametrize("row", _corpus_rows("wandb_csv"), ids=lambda r: r["run"])
+@pytest.mark.parametrize("row", corpus_rows("wandb_csv"), ids=lambda r: r["run"])
 def test_corpus_panel_run_loads_with_labelled_tags_and_counts(corpus, row):
     run_dir = corpus / row["path"]
     labels = json.loads((run_dir / "labels.json").read_text())

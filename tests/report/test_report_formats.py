@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 import shutil
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lrdoctor.cli import main
+from tests.untouched import tree_digest
 
 RUN = "runs/digits_mlp-c152"  # labelled "diverged" in corpus/index.csv (hf_trainer_state)
 SWEEP = "sweeps/sweep_synth_clf_adam"
@@ -26,22 +26,13 @@ def _inputs(corpus: Path) -> list[str]:
     return [str(corpus / RUN), str(corpus / SWEEP), str(corpus / RANGE_TEST)]
 
 
-def _digest(paths: list[str]) -> dict[str, tuple[str, float]]:
-    out = {}
-    for root in paths:
-        for f in sorted(Path(root).rglob("*")):
-            if f.is_file():
-                out[str(f)] = (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_mtime)
-    return out
-
-
 @pytest.fixture(scope="module")
 def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One report per format, written by ``lrdoctor report``; the input logs are checked untouched."""
     mp = pytest.MonkeyPatch()
     mp.setenv("LRDOCTOR_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))  # no saved user settings
     out = tmp_path_factory.mktemp("reports")
-    before = _digest(_inputs(corpus))
+    before = tree_digest(*_inputs(corpus))
     paths = {}
     try:
         for fmt in ("html", "pdf", "md", "json"):
@@ -50,7 +41,7 @@ def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
             paths[fmt] = target
     finally:
         mp.undo()
-    assert _digest(_inputs(corpus)) == before, "writing a report changed an input log"
+    assert tree_digest(*_inputs(corpus)) == before, "writing a report changed an input log"
     return paths
 
 
