@@ -47,8 +47,10 @@ def _median_interval(steps: np.ndarray) -> float:
 
 def not_checked(sig: Signals, found: set[str] | frozenset[str] = frozenset()) -> list[NotChecked]:
     """Every check the run's logs do not allow, with why; modes in ``found`` were seen anyway
-    (a symptom larger than the gap the logs leave) and are not listed."""
-    return without_modes(_gaps(sig), tuple(found))
+    (a symptom larger than the gap the logs leave) and are not listed, nor is a plateau on a run
+    found still falling at the end (``lr_too_low`` settled the late trend)."""
+    settled = set(found) | ({Mode.PLATEAU.value} if Mode.LR_TOO_LOW.value in found else set())
+    return without_modes(_gaps(sig), tuple(settled))
 
 
 def _gaps(sig: Signals) -> list[NotChecked]:

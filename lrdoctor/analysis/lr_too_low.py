@@ -162,18 +162,29 @@ def detect(sig: Signals) -> Finding | None:
     if not all(np.isfinite([l20, lend])) or total <= 0:
         return None
     # Late drops from a robust trend through the whole stretch (noise-proof), not two windows.
-    q_drop = view.trend_drop(0.75) / scale
-    late_share = view.trend_drop(0.6) / total
+    q_drop, q_se = view.trend(0.75)
+    q_drop, q_se = q_drop / scale, q_se / scale
+    late_drop, late_se = view.trend(0.6)
+    late_share = late_drop / total
     early_share = (view.l0 - l20) / total
     early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
-    if not (q_drop >= LAST_QUARTER_DROP and late_share >= LATE_SHARE and early_share <= early_max):
-        return None
     val = _val_late_share(sig)
     # What the evaluations surely show: their late gain less one standard error of their noise
     # (a noisy test loss bouncing around a level it reached early is no loss still improving).
     val_share = None if val is None else val[0]
     val_sure = None if val is None else val[0] - VAL_SE * val[1]
     if val_sure is not None and val_sure < VAL_LATE_MIN_SHARE:
+        return None
+    # The late drops are the training loss's estimates; on a sparse log their trends are
+    # uncertain, and evaluations that surely still gain VAL_STILL_FALLING settle a drop within
+    # one standard error of its bar (the training trend does not contradict them).
+    val_falls = val_sure is not None and val_sure >= VAL_STILL_FALLING
+
+    def clears(value: float, se: float, bar: float) -> bool:
+        return value >= bar or val_falls and value + se >= bar
+
+    if not (clears(q_drop, q_se, LAST_QUARTER_DROP) and clears(late_share, late_se / total, LATE_SHARE)
+            and early_share <= early_max):
         return None
     sel = view.steps >= sig.step_at_frac(0.6)
     if sel.sum() < MIN_LATE_POINTS:
