@@ -11,14 +11,14 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QThreadPool  # noqa: E402
 
-LOAD_TIMEOUT_MS = 120_000  # first load and analysis on a shared machine
+from tests.gui_waits import open_and_wait  # noqa: E402
+
 LIVE_TIMEOUT_MS = 15_000  # appended divergence -> banner: a change event (or a poll) plus one run's analysis
 
 
 def test_appended_divergence_shows_a_banner(qtbot, app_window, live_tb_run):
     window = app_window
-    with qtbot.waitSignal(window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
-        window.open_paths([str(live_tb_run.logdir.parent)])
+    open_and_wait(qtbot, window, live_tb_run.logdir.parent)
     assert not window.banner.isVisible()
     steps_before = window.ws.runs[0].step_range[1]
     window.curves.loss_plot.setXRange(500, 1500, padding=0)  # the user zoomed in while it trains
@@ -51,8 +51,7 @@ def test_appended_divergence_shows_a_banner(qtbot, app_window, live_tb_run):
 
 def test_paused_following_waits_until_resumed(qtbot, app_window, live_tb_run):
     window = app_window
-    with qtbot.waitSignal(window.analysisFinished, timeout=LOAD_TIMEOUT_MS):
-        window.open_paths([str(live_tb_run.logdir.parent)])
+    open_and_wait(qtbot, window, live_tb_run.logdir.parent)
     window.follow_action.trigger()  # View > Follow live runs: off
     assert window.live.paused
     live_tb_run.diverge(25)

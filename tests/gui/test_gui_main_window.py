@@ -13,22 +13,14 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt, QTimer  # noqa: E402
 
-from lrdoctor.gui.main_window import MainWindow  # noqa: E402
 from lrdoctor.workspace import run_key  # noqa: E402
-
-LOAD_TIMEOUT_MS = 120_000  # generous: the machine is shared by several jobs
+from tests.gui_waits import LOAD_TIMEOUT_MS, open_and_wait  # noqa: E402
 
 
 @pytest.fixture
 def window(app_window):
     """A main window with throwaway settings (``tests/gui/conftest.py``'s ``app_window``)."""
     return app_window
-
-
-def open_and_wait(qtbot, win: MainWindow, path: Path) -> None:
-    """Open ``path`` and wait until the analysis (or its 'not available' status) is in."""
-    with qtbot.waitSignal(win.analysisFinished, timeout=LOAD_TIMEOUT_MS):
-        win.open_paths([str(path)])
 
 
 def test_open_sweep_folder_lists_runs_and_plots_them(qtbot, window, corpus):

@@ -3,7 +3,6 @@ screen while re-analysing."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,13 +12,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from lrdoctor.gui.axes import ElapsedTimeAxis, ReadableAxis, format_tick  # noqa: E402
-
-LOAD_TIMEOUT_MS = 120_000
-
-
-def open_and_wait(qtbot, win, *paths: Path) -> None:
-    with qtbot.waitSignal(win.analysisFinished, timeout=LOAD_TIMEOUT_MS):
-        win.open_paths([str(p) for p in paths])
+from tests.gui_waits import LOAD_TIMEOUT_MS, open_and_wait  # noqa: E402
 
 
 def test_tick_labels_are_plain_values_with_prefixes() -> None:
