@@ -106,9 +106,11 @@ def _labels(src: Path) -> set[str]:
 
 # Each run's labelled modes that a log kept every 10th step can still show: a blow-up that never
 # recovers (its 10x point sampled or not: digits_mlp-4fd4's log catches 6x of it), an overfit,
-# a run still falling at the end, an LR decayed too early, healthy runs.
+# a run still falling at the end (char_transformer-7597's 40-point tail only within noise of the
+# 10% bar, its evaluations surely still falling settle it), an LR decayed too early, healthy runs.
 SEEN_EVERY_10TH = ["digits_mlp-3fcd", "digits_mlp-4fd4", "breast_cancer_mlp-8093", "digits_cnn-6220",
-                   "char_transformer-c26e", "char_transformer-ac76", "digits_mlp-d2ac", "synth_clf_mlp-8a8d"]
+                   "char_transformer-c26e", "char_transformer-7597", "char_transformer-ac76", "digits_mlp-d2ac",
+                   "synth_clf_mlp-8a8d"]
 
 
 @pytest.mark.parametrize("name", SEEN_EVERY_10TH)

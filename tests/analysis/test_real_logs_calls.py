@@ -139,3 +139,22 @@ def test_a_flat_loss_at_a_chance_level_is_confirmed_without_a_metric(real_logs: 
         (f,) = [f for f in ra.findings if f.evidence.get("stuck")]
         assert f.severity == "critical" and f.evidence.get("confirmed", True)
         assert never_learned.chance_classes(f.evidence["plateau_level"]) == classes
+
+
+def test_a_run_that_ends_inside_its_warmup_is_not_told_to_raise_the_lr(real_logs: Path) -> None:
+    # detectron2 Faster R-CNN demo, 300 iterations: the LR warms up linearly from 1.6e-5 to 2.5e-4
+    # over the whole run, so the loss still falls fast at the end (2.63 -> 0.43). That is the warmup,
+    # and says nothing of the peak LR: no "raise it 26x", and the run says why it was not judged.
+    ra = _analysis(real_logs / "tensorboard" / "detectron2-detection-ghailen" / "output")
+    assert "lr_too_low" not in {f.mode for f in ra.findings}
+    (reason,) = [nc.reason for nc in ra.not_checked if "lr_too_low" in nc.modes]
+    assert "still warming up" in reason
+
+
+def test_a_noisy_test_loss_that_stopped_improving_is_no_run_still_learning(real_logs: Path) -> None:
+    # UNet at lr 2e-3, the highest LR of its sweep (PROVENANCE: LR too high, test loss bouncing 3-4x
+    # more than its siblings'). Its epoch-averaged training loss still falls at the end, but its test
+    # loss bounces +/-0.05 around ~0.25 over the last 40%: a 6% 'gain' there is noise, and raising
+    # the LR 46x would be the opposite of the cure.
+    ra = _analysis(real_logs / "tensorboard" / "pets-seg-unipr" / "unet" / "runs" / "UNet_lr2e_3")
+    assert "lr_too_low" not in {f.mode for f in ra.findings}
