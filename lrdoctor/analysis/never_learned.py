@@ -62,6 +62,9 @@ DEAD_MAX_LEARNED_SHARE = 0.25
 # (k >= 2 classes): within this share of it. A flat loss at any other level (0.156 for a
 # detector resumed from its checkpoint) can as well be a run that starts near its floor.
 CHANCE_TOLERANCE = 0.03
+# The largest chance level considered: ln of ten million classes (beyond any vocabulary), and
+# far below where exp overflows (a flat loss of 700,000 is no classifier's chance level).
+MAX_CHANCE_LEVEL = float(np.log(1e7))
 # A flat loss whose run logs a metric too rarely to confirm it never learned: a tentative call
 # (a run resumed near its floor looks the same), the base confidence of a bare threshold.
 UNCONFIRMED_CONFIDENCE = 0.5
@@ -139,7 +142,7 @@ def _loss_never_moved(view) -> bool:
 def chance_classes(level: float) -> int | None:
     """The number of classes k whose chance-level cross-entropy ln k the loss sits at (within
     CHANCE_TOLERANCE), or None: a flat loss at ln 2, ln 4, ln 10 is a classifier guessing."""
-    if not np.isfinite(level) or level < np.log(2) * (1 - CHANCE_TOLERANCE):
+    if not np.isfinite(level) or not np.log(2) * (1 - CHANCE_TOLERANCE) <= level <= MAX_CHANCE_LEVEL:
         return None
     k = max(2, int(round(np.exp(level))))
     return k if abs(level - np.log(k)) <= CHANCE_TOLERANCE * np.log(k) else None

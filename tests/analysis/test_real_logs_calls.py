@@ -158,3 +158,14 @@ def test_a_noisy_test_loss_that_stopped_improving_is_no_run_still_learning(real_
     # the LR 46x would be the opposite of the cure.
     ra = _analysis(real_logs / "tensorboard" / "pets-seg-unipr" / "unet" / "runs" / "UNet_lr2e_3")
     assert "lr_too_low" not in {f.mode for f in ra.findings}
+
+
+def test_a_flat_loss_far_beyond_any_chance_level_is_analysed(tmp_path: Path) -> None:
+    # A loss that sits at 700,000 (a summed, unnormalised objective) at every step: ln k for that
+    # many classes would overflow exp; the run is analysed as a flat loss, not "analysis failed".
+    import pandas as pd
+
+    pd.DataFrame({"step": range(20), "loss": [7e5] * 20}).to_csv(tmp_path / "metrics.csv", index=False)
+    ra = _analysis(tmp_path)
+    assert "not_diagnosed" not in ra.details
+    assert [f.mode for f in ra.findings] == ["plateau"] and ra.findings[0].evidence["stuck"]
