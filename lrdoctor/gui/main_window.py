@@ -399,8 +399,8 @@ class MainWindow(QMainWindow):
         self.analyzer.signals.progress.connect(self._on_analysis_progress)
         self.analyzer.signals.finished.connect(lambda out, w=self.analyzer: self._on_analysed(w, out))
         self._set_busy(True)
+        self.analysisStarted.emit()  # before the worker runs: whoever listens sees all of its progress
         self.pool.start(self.analyzer)
-        self.analysisStarted.emit()
 
     def _on_analysis_progress(self, done: int, total: int, name: str) -> None:
         self.progress.setRange(0, max(total, 1))
@@ -413,7 +413,9 @@ class MainWindow(QMainWindow):
             return  # superseded or detached
         self.analyzer = None
         self._set_busy(self.loader is not None)
-        if out.cancelled:
+        # Cancelled is cancelled: a result that finished while the user's Cancel was on its way is
+        # not shown either (the previous results stay, as the status line says).
+        if out.cancelled or worker.cancelled:
             self._analysis_pending = False
             self.status_label.setText("Analysis cancelled: the previous results are still shown")
             self.analysisFinished.emit()

@@ -154,6 +154,11 @@ class AnalyzeWorker(QRunnable):
         """Stop before the next run (the window keeps showing the previous results)."""
         self._cancel.set()
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether cancel() was called (a result that arrives after it is not shown)."""
+        return self._cancel.is_set()
+
     def _fleet(self, todo: list[Run]) -> dict[tuple[str, str], RunAnalysis]:
         """Analyses of ``todo`` by the fleet path, by (format, path): only the run units holding them."""
         import os
