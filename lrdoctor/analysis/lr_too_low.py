@@ -43,6 +43,9 @@ VAL_LATE_MIN_SHARE = 0.05
 VAL_LATE_MIN_POINTS = 5
 # Standard errors of the evaluations' noise taken off their late gain before it counts.
 VAL_SE = 1.0
+# A training trend is "uncertain" when its standard error is at least this share of the bar it
+# is held to (40 points of a char model's tail: ~55%; 400 points of a clean run: ~5%).
+UNSURE_SHARE = 0.25
 # The late fall is statistically clear when the 95% interval of the training loss's late
 # slope stays below zero; a sparse log (20 points in the last 40%) may leave that interval
 # straddling zero while the run is plainly still learning. The evaluations, logged on their
@@ -176,12 +179,13 @@ def detect(sig: Signals) -> Finding | None:
     if val_sure is not None and val_sure < VAL_LATE_MIN_SHARE:
         return None
     # The late drops are the training loss's estimates; on a sparse log their trends are
-    # uncertain, and evaluations that surely still gain VAL_STILL_FALLING settle a drop within
-    # one standard error of its bar (the training trend does not contradict them).
+    # uncertain (a standard error of at least UNSURE_SHARE of the bar), and evaluations that
+    # surely still gain VAL_STILL_FALLING settle a drop within one standard error of its bar (the
+    # training trend does not contradict them). A dense log's trend decides alone.
     val_falls = val_sure is not None and val_sure >= VAL_STILL_FALLING
 
     def clears(value: float, se: float, bar: float) -> bool:
-        return value >= bar or val_falls and value + se >= bar
+        return value >= bar or val_falls and se >= UNSURE_SHARE * bar and value + se >= bar
 
     if not (clears(q_drop, q_se, LAST_QUARTER_DROP) and clears(late_share, late_se / total, LATE_SHARE)
             and early_share <= early_max):
