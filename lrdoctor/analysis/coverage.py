@@ -106,6 +106,12 @@ def _gaps(sig: Signals) -> list[NotChecked]:
                                                       f"{gone:,} with only {n_before} loss points logged before it, too "
                                                       "few to tell whether the loss was still falling"))
     # Overfitting: enough evaluations to see a minimum and a rise after it.
+    if (rose := overfitting.undecided(sig)) is not None:
+        best, n = rose
+        out.append(NotChecked(("overfitting",), f"the validation loss rose for good after its best at step {best:,}, "
+                                                f"but only {n} training loss points lie around that step, too few to "
+                                                "tell a training loss still falling (overfitting) from one the same "
+                                                "instability lifted"))
     if sig.loss_is_val:
         out.append(NotChecked(("overfitting",), "no training loss to compare the validation loss with"))
     elif sig.val is not None:

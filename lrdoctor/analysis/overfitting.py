@@ -59,8 +59,54 @@ def _train_falls_after(view, best_step: int) -> bool:
     return theil_sen(view.steps[sel], view.values[sel])[3] < 0
 
 
-def detect(sig: Signals) -> Finding | None:
-    """The overfitting finding of a run, or None."""
+def _train_windows(view, best_step: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The training loss's points around the best evaluation and at the end (windows of
+    TRAIN_WINDOW of its points, at least the smoothing window); None when no training point is
+    near the best evaluation."""
+    i = int(np.searchsorted(view.steps, best_step))
+    half = max(view.window, int(TRAIN_WINDOW * len(view.values))) // 2
+    at_best = view.values[max(0, i - half):min(len(view.values), i + half + 1)]
+    if not len(at_best):
+        return None
+    return at_best, view.values[-2 * half - 1:]
+
+
+def _train_fell(view, best_step: int, at_best: np.ndarray, at_end: np.ndarray) -> bool:
+    """Whether the training loss kept falling from the best evaluation to the end."""
+    if np.median(at_end) - view.zero > TRAIN_STILL_FALLING * (np.median(at_best) - view.zero):
+        return False
+    # "Still falling" must stand out of the minibatch noise: a train loss bouncing on its floor
+    # (a high constant LR) can have a lower end median by chance. Two windows of a sparse log
+    # hold ~10 points each; the robust trend through every training point from the best
+    # evaluation on uses them all, and settles it when it is clearly negative.
+    if len(at_best) >= MIN_TEST_POINTS and stats.mannwhitneyu(at_end, at_best, alternative="less").pvalue > \
+            TRAIN_FALL_P and not _train_falls_after(view, best_step):
+        return False
+    return True
+
+
+def undecided(sig: Signals) -> tuple[int, int] | None:
+    """``(best evaluation step, training points around it)`` of a run whose validation loss rose
+    for a long stretch after its best, but whose training log is too sparse to say whether the
+    training loss kept falling meanwhile (fewer than MIN_TEST_POINTS points around the best, and
+    their median not below the end's): overfitting and an instability that lifted both losses
+    look the same there. None otherwise (decided either way)."""
+    view = sig.view
+    if view is None or detect(sig) is not None:
+        return None
+    found = detect(sig, train_check=False)
+    if found is None:
+        return None
+    best_step = int(found.evidence["best_val_step"])
+    train = _train_windows(view, best_step)
+    if train is None or len(train[0]) >= MIN_TEST_POINTS:
+        return None
+    return best_step, len(train[0])
+
+
+def detect(sig: Signals, train_check: bool = True) -> Finding | None:
+    """The overfitting finding of a run, or None (``train_check=False``: on the validation loss
+    alone, for :func:`undecided`)."""
     val = sig.val
     if val is None or sig.loss_is_val:
         return None
@@ -107,27 +153,13 @@ def detect(sig: Signals) -> Finding | None:
         "wasted_steps": int(max(sig.run_last_step, sig.last_step) - best_step),
     }
     view = sig.view
-    if view is not None:
-        i = int(np.searchsorted(view.steps, best_step))
-        half = max(view.window, int(TRAIN_WINDOW * len(view.values))) // 2
-        at_best = view.values[max(0, i - half):min(len(view.values), i + half + 1)]
-        at_end = view.values[-2 * half - 1:]
-        train_best = float(np.median(at_best)) if len(at_best) else float("nan")
-        train_end = float(np.median(at_end))
-        if np.isfinite(train_best):
-            if train_end - view.zero > TRAIN_STILL_FALLING * (train_best - view.zero):
+    if view is not None and train_check:
+        train = _train_windows(view, best_step)
+        if train is not None:
+            if not _train_fell(view, best_step, *train):
                 return None
-            # "Still falling" must stand out of the minibatch noise: a train loss bouncing on
-            # its floor (a high constant LR) can have a lower end median by chance. Two windows
-            # of a sparse log hold ~10 points each; the robust trend through every training
-            # point from the best evaluation on uses them all, and settles it when it is
-            # clearly negative.
-            if len(at_best) >= MIN_TEST_POINTS and stats.mannwhitneyu(
-                    at_end, at_best, alternative="less").pvalue > TRAIN_FALL_P \
-                    and not _train_falls_after(view, best_step):
-                return None
-        ev["train_loss_at_best"] = train_best
-        ev["train_loss_final"] = train_end
+            ev["train_loss_at_best"] = float(np.median(train[0]))
+            ev["train_loss_final"] = float(np.median(train[1]))
     summary = (
         f"validation loss rose from its best {w.num(best)} at step {w.step(best_step)} to "
         f"{w.num(final)} ({w.factor(ev['val_rise'])} its height over the training floor) by step {w.step(int(steps[-1]))}"

@@ -220,3 +220,16 @@ def test_a_flat_tail_too_noisy_to_call_flat_is_said(corpus: Path, tmp_path: Path
 def test_healthy_runs_stay_healthy_logged_every_50th_step(corpus: Path, tmp_path: Path, name: str) -> None:
     src = corpus / "runs" / name
     assert _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50)).findings == []
+
+
+def test_an_overfit_whose_sparse_training_log_cannot_show_the_fall_is_said(corpus: Path, tmp_path: Path) -> None:
+    # digits_mlp-c0e6 overfits (validation 0.43 -> 1.36 after step 349) while its training loss,
+    # spiking to 34x, keeps falling underneath. Every 50th step leaves 5 training points around the
+    # best evaluation, their median lifted by the spikes: overfitting and an instability that lifts
+    # both losses look alike there, and the run says so instead of passing as healthy.
+    src = corpus / "runs" / "digits_mlp-c0e6"
+    assert "overfitting" in {f.mode for f in _analysis(src).findings}
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50))
+    assert "overfitting" not in {f.mode for f in ra.findings}
+    (reason,) = [nc.reason for nc in ra.not_checked if "overfitting" in nc.modes]
+    assert "validation loss rose for good after its best at step 349" in reason
