@@ -188,6 +188,15 @@ class _Slots:
         self.plugin = np.zeros(n, dtype=np.int16) if plugins else None
         self.plugin_names: dict[str, int] = {}
 
+    def put(self, at: np.ndarray, builder) -> None:
+        """The fallback builder's points (one per record) into the slots ``at``."""
+        self.has[at] = True
+        self.codes[at] = builder.codes
+        self.steps[at] = builder.steps
+        self.walls[at] = builder.walls
+        self.values[at] = builder.values
+        self.tensor[at] = builder.tensor
+
     def plugin_code(self, plugin: str | None) -> int:
         """The code ``plugin`` is recorded under in :attr:`plugin`."""
         return self.plugin_names.setdefault(plugin, len(self.plugin_names)) + 1 if plugin else 0
@@ -552,12 +561,7 @@ def decode_fast(buf: bytes, framing: Framing, release: Callable[[int], None] | N
     fb_records = np.asarray(builder.records, np.int64)
     if len(np.unique(fb_records)) == len(fb_records):
         # one point per fallback record (the usual case): into the slots, no concatenation
-        slots.has[fb_records] = True
-        slots.codes[fb_records] = builder.codes
-        slots.steps[fb_records] = builder.steps
-        slots.walls[fb_records] = builder.walls
-        slots.values[fb_records] = builder.values
-        slots.tensor[fb_records] = builder.tensor
+        slots.put(fb_records, builder)
         builder = _Builder()
     # chunked, so no full-size int64 index array exists even for a moment
     index_type = np.int32 if n < (1 << 31) else np.int64
@@ -612,13 +616,7 @@ def _decode_chunked(buf: bytes, framing: Framing, dec: Decoded, release: Callabl
         fb = np.asarray(builder.records, np.int64)
         checks.append(fb)
         if len(np.unique(fb)) == len(fb):
-            local = fb - a
-            slots.has[local] = True
-            slots.codes[local] = builder.codes
-            slots.steps[local] = builder.steps
-            slots.walls[local] = builder.walls
-            slots.values[local] = builder.values
-            slots.tensor[local] = builder.tensor
+            slots.put(fb - a, builder)
         else:
             extra.append(builder.columns())
         hit = np.flatnonzero(slots.has)
