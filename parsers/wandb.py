@@ -72,7 +72,14 @@ RUN_INFO_COLUMNS = {
 _SUMMARY_ROLES = {"train_loss", "val_loss", "grad_norm", "val_metric", "train_metric", "step_time", "epoch"}
 
 
+# History file names that say nothing of the run (``run.history()`` saved as history.jsonl, the
+# W&B client's own wandb-history.jsonl copied out of its run folder): such a run is named by its
+# folder too.
+GENERIC_HISTORY_STEMS = frozenset({"history", "run_history", "wandb-history", "wandb_history"})
+
+
 # --------------------------------------------------------------------------- panel export
+
 def sniff_panel(path: Path) -> bool:
     """A header whose every column after the first reads ``<run> - <key>``."""
     head = sniff_head(path)
@@ -503,7 +510,7 @@ def _history_run(path: Path, table: Table, kind: str | None) -> Run:
     scalars, table_meta, warnings = wide_table_to_scalars(
         table, step_col, wall_times=wall, require_numeric_table=False)
     meta.update(table_meta)
-    name = path.stem if path.stem.lower() not in ("history", "run_history") else f"{path.parent.name}/{path.stem}"
+    name = path.stem if path.stem.lower() not in GENERIC_HISTORY_STEMS else f"{path.parent.name}/{path.stem}"
     return Run(name=name, path=str(path), format=FORMAT_HISTORY, scalars=scalars, meta=meta,
                warnings=warnings, files=[str(path)])
 

@@ -56,6 +56,16 @@ def test_history_exports_written_by_pandas(tmp_path, kind):
     assert "_runtime" not in run.tags() and "_timestamp" not in run.tags()
 
 
+@pytest.mark.parametrize("stem", ["history", "run_history", "wandb-history"])
+def test_a_history_file_named_for_no_run_is_named_by_its_folder(tmp_path, stem):
+    # run.history() saved as history.jsonl, or the client's wandb-history.jsonl copied out of its
+    # run folder: two runs side by side must not both be called "wandb-history".
+    for run in ("bright-owl-3", "calm-sea-7"):
+        (tmp_path / run).mkdir()
+        history_frame().to_json(tmp_path / run / f"{stem}.jsonl", orient="records", lines=True)
+    assert sorted(r.name for r in parsers.load(tmp_path)) == [f"bright-owl-3/{stem}", f"calm-sea-7/{stem}"]
+
+
 def test_scan_history_jsonl_keeps_logged_nan_and_skips_bad_lines(tmp_path):
     rows = [
         {"_step": 0, "_runtime": 0.5, "loss": 2.0, "media": {"_type": "image-file", "path": "x.png"}},
