@@ -195,7 +195,7 @@ def detect(sig: Signals) -> Finding | None:
         return None
     slope, _, lo, hi = theil_sen(view.steps[sel], view.values[sel])
     # the late fall must be statistically clear, from the training loss or the evaluations
-    if not (hi < 0 or slope < 0 and val_sure is not None and val_sure >= VAL_STILL_FALLING):
+    if not (hi < 0 or slope < 0 and val_falls):
         return None
     fc = forecast_loss(view.steps, view.values)
     # Repeated spikes in the slow run cap how far the LR may rise; a lone excursion is

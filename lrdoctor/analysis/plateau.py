@@ -71,8 +71,10 @@ def _late_trend(sig: Signals) -> tuple[float, float, float] | None:
 
 def undecided(sig: Signals) -> tuple[float, float] | None:
     """``(share, standard error)`` of a constant-LR tail that is flat by its estimate but whose
-    trend is too uncertain to call flat (a sparse, noisy log); else None. Said as not checked."""
-    if _constant_lr_tail(sig) is None or never_learned.detect(sig) is not None:
+    trend is too uncertain to call flat (a sparse, noisy log); else None. Said as not checked,
+    unless a plateau was found anyway (coverage.not_checked leaves found modes out, the run that
+    never learned among them)."""
+    if _constant_lr_tail(sig) is None:
         return None
     trend = _late_trend(sig)
     if trend is None or not np.isfinite(trend[2]):

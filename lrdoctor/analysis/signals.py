@@ -319,13 +319,17 @@ class LossView:
 
     def level_span(self, start_step: float, end_step: float) -> tuple[int, int]:
         """The point indices ``[lo, hi)`` :meth:`level` takes its median over."""
+        n = len(self.values)
+        return self._span(start_step, end_step, min(MIN_LEVEL_POINTS, max(L0_POINTS, int(MAX_LEVEL_SHARE * n)), n))
+
+    def _span(self, start_step: float, end_step: float, k: int) -> tuple[int, int]:
+        """The point indices ``[lo, hi)`` between two steps; a stretch that holds fewer than ``k``
+        (<= the curve's points) takes the ``k`` points nearest its middle instead."""
         lo = int(np.searchsorted(self.steps, start_step, side="left"))
         hi = int(np.searchsorted(self.steps, end_step, side="right"))
-        n = len(self.values)
-        k = min(MIN_LEVEL_POINTS, max(L0_POINTS, int(MAX_LEVEL_SHARE * n)), n)
         if hi - lo < k:
             mid = int(np.searchsorted(self.steps, (start_step + end_step) / 2))
-            lo = min(max(mid - k // 2, 0), n - k)
+            lo = min(max(mid - k // 2, 0), len(self.values) - k)
             hi = lo + k
         return lo, hi
 
@@ -357,14 +361,9 @@ class LossView:
         the Theil-Sen slope). A stretch of fewer than :data:`MIN_TREND_POINTS` points takes the
         points nearest its middle; NaN for a curve with fewer than that."""
         lo, hi = self.frac_steps(a, b)
-        i, j = int(np.searchsorted(self.steps, lo, side="left")), int(np.searchsorted(self.steps, hi, side="right"))
-        n = len(self.values)
-        if j - i < MIN_TREND_POINTS:
-            if n < MIN_TREND_POINTS or hi <= lo:
-                return float("nan"), float("nan")
-            mid = int(np.searchsorted(self.steps, (lo + hi) / 2))
-            i = min(max(mid - MIN_TREND_POINTS // 2, 0), n - MIN_TREND_POINTS)
-            j = i + MIN_TREND_POINTS
+        if len(self.values) < MIN_TREND_POINTS or hi <= lo:
+            return float("nan"), float("nan")
+        i, j = self._span(lo, hi, MIN_TREND_POINTS)
         bs, bv = bin_medians(self.steps[i:j], self.values[i:j], TREND_BINS)
         if np.ptp(bs) <= 0:
             return float("nan"), float("nan")
