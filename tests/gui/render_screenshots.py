@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = REPO.parent / "shared" / "corpus"
+sys.path.insert(0, str(REPO))  # run as a script: tests.paths (and the conftest it loads) import as under pytest
+
+from tests.paths import CORPUS, REAL_LOGS  # noqa: E402
 WAIT_S = 120.0
 
 
@@ -89,7 +91,7 @@ def main(out_dir: str) -> int:
     win.close()
 
     win = window()
-    open_wait(win, REPO.parent / "shared" / "real_logs" / "hf_trainer_state")
+    open_wait(win, REAL_LOGS / "hf_trainer_state")
     win.tabs.setCurrentWidget(win.fleet)
     shot(win, "07_fleet_table")
     win.close()
@@ -105,13 +107,13 @@ def main(out_dir: str) -> int:
     win.close()
 
     win = window()
-    open_wait(win, REPO.parent / "shared" / "real_logs" / "ultralytics")
+    open_wait(win, REAL_LOGS / "ultralytics")
     win.tags_panel.filter.setText("mAP50")
     shot(win, "10_real_log_filtered_metrics")
     win.close()
 
     win = window()
-    open_wait(win, REPO.parent / "shared" / "real_logs" / "tensorboard")
+    open_wait(win, REAL_LOGS / "tensorboard")
     win.ws.set_x_mode("wall")
     shot(win, "12_real_tensorboard_wall_time")
     win.ws.set_x_mode("step")
@@ -194,14 +196,14 @@ def live_lines(app, window, open_wait, shot, settle, folder: Path) -> None:
 
     (folder / "nanogpt").mkdir(parents=True)
     (folder / "spaceinvaders").mkdir(parents=True)
-    text = (REPO.parent / "shared" / "real_logs" / "text_logs" / "build-nanogpt-agndm" / "log_linear_lr" / "log.txt")
-    history = REPO.parent / "shared" / "real_logs" / "wandb_run_dirs" / "spaceinvaders-mfts" / "wandb" / "wandb-history.jsonl"
+    text = (REAL_LOGS / "text_logs" / "build-nanogpt-agndm" / "log_linear_lr" / "log.txt")
+    history = REAL_LOGS / "wandb_run_dirs" / "spaceinvaders-mfts" / "wandb" / "wandb-history.jsonl"
     (folder / "nanogpt" / "log.txt").write_text("".join(text.read_text().splitlines(True)[:300]))
     (folder / "spaceinvaders" / "wandb-history.jsonl").write_text("".join(history.read_text().splitlines(True)[:20]))
     win = window()
     open_wait(win, folder)
     shot(win, "13_live_lines_opened")
-    writer = subprocess.Popen([sys.executable, "-c", _LINE_WRITER, str(REPO.parent / "shared" / "real_logs"), str(folder)])
+    writer = subprocess.Popen([sys.executable, "-c", _LINE_WRITER, str(REAL_LOGS), str(folder)])
     settle(4.0)
     shot(win, "14_live_lines_growing")
     from PySide6.QtCore import Qt
