@@ -41,6 +41,20 @@ UNDONE_CALM = 0.1
 # sits at ln k; one pushed to confident wrong answers goes far above), when its training loss
 # never learned from there on: the blow-up happened where the training log has no point.
 KNOCKED_FACTOR = 2.0
+# A smaller knock counts when it stands out of the evaluations' own noise: the model was
+# evaluated worse than at its start (by KNOCKED_MIN_SHARE of the initial loss, more than the gap
+# between one batch's loss and the full set's at chance) and far above the later evaluations
+# (KNOCKED_NOISE of their normal-consistent spread), which then fell back to the start. An
+# untrained model's evaluations sit at its initial loss from the first one on; only an update
+# that made it worse than its initialisation puts the first one above (a digits MLP at SGD LR
+# 1.6 is evaluated at 2.51 at step 24, then sits at ln 10 = 2.30 with a spread of 0.014).
+KNOCKED_MIN_SHARE = 0.03
+KNOCKED_NOISE = 6.0
+# Evaluations a knock needs after it, to measure their level and spread.
+KNOCKED_AFTER_POINTS = 5
+# A blow-up read from one evaluation standing out of the others' noise: less sure than one
+# the training loss shows (a change in the evaluation set could also do it).
+KNOCKED_CONFIDENCE = 0.6
 # Candidates checked for a collapse (each costs a median of the rest of the run).
 UNDONE_MAX_CANDIDATES = 20
 # A blow-up that never recovered undid all the progress: the widest margin below the edge
@@ -90,34 +104,44 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
     return _undone(steps, as_inf, l0, learned), first_nonfinite
 
 
-def _knocked_out(sig: Signals, l0: float) -> tuple[int, float] | None:
-    """``(step, value)`` of the first evaluation that found the model at KNOCKED_FACTOR x the
-    initial loss or worse (non-finite counts), in a run whose training loss never got below
-    RECOVERY_FRACTION of its start from then on; else None. A log too sparse to catch a blow-up
-    in the training loss (it happened between its first two points) still shows it there."""
+def _knocked_out(sig: Signals, l0: float) -> tuple[int, float, float] | None:
+    """``(step, value, later level)`` of the first evaluation that found the model knocked out:
+    at KNOCKED_FACTOR x the initial loss or worse (non-finite counts), or worse than its start
+    by a margin far outside the noise of the evaluations after it (KNOCKED_MIN_SHARE,
+    KNOCKED_NOISE), the later evaluations back at the initial loss, in a run whose training loss
+    never got below RECOVERY_FRACTION of its start from then on; else None. A log too sparse to
+    catch a blow-up in the training loss (it happened between its first two points) still
+    shows it there."""
     val = sig.val
     if val is None or sig.loss_is_val or l0 <= 0 or sig.view is None:
         return None
+    values = np.where(np.isfinite(val.values), val.values, np.inf)
     with np.errstate(invalid="ignore"):
-        hit = ~np.isfinite(val.values) | (val.values >= KNOCKED_FACTOR * l0)
-    if not hit.any():
-        return None
-    j = int(np.argmax(hit))
-    at, value = int(val.steps[j]), float(val.values[j]) if np.isfinite(val.values[j]) else float("inf")
-    # ...and the later evaluations are back at the initial loss (the knock was an event on the
-    # training loss's scale, not a validation loss measured on another one)
-    later = val.values[j + 1:][np.isfinite(val.values[j + 1:])]
-    if len(later) < UNDONE_AFTER_POINTS or abs(float(np.median(later)) - l0) > (1 - RECOVERY_FRACTION) * l0:
-        return None
-    view = sig.view
-    after = view.values[view.steps >= at]
-    if len(after) < UNDONE_AFTER_POINTS:
-        return None
-    # never learned again: its 3-point running median stays above the recovery line
-    m3 = pd.Series(after).rolling(3, min_periods=1).median().to_numpy()
-    if np.min(m3) < RECOVERY_FRACTION * l0:
-        return None
-    return at, value
+        cands = np.flatnonzero(values >= (1 + KNOCKED_MIN_SHARE) * l0)
+    for j in cands[:UNDONE_MAX_CANDIDATES]:
+        later = val.values[j + 1:][np.isfinite(val.values[j + 1:])]
+        # the later evaluations are back at the initial loss (the knock was an event on the
+        # training loss's scale, not a validation loss measured on another one)
+        if len(later) < UNDONE_AFTER_POINTS:
+            break
+        level = float(np.median(later))
+        if abs(level - l0) > (1 - RECOVERY_FRACTION) * l0:
+            continue
+        spread = float(np.median(np.abs(later - level))) / NORMAL_MAD
+        strong = values[j] >= KNOCKED_FACTOR * l0
+        if not strong and (len(later) < KNOCKED_AFTER_POINTS or values[j] - level < KNOCKED_NOISE * spread):
+            continue
+        at = int(val.steps[j])
+        view = sig.view
+        after = view.values[view.steps >= at]
+        if len(after) < UNDONE_AFTER_POINTS:
+            return None
+        # never learned again: its 3-point running median stays above the recovery line
+        m3 = pd.Series(after).rolling(3, min_periods=1).median().to_numpy()
+        if np.min(m3) < RECOVERY_FRACTION * l0:
+            return None
+        return at, float(values[j]), level
+    return None
 
 
 def _undone(steps: np.ndarray, values: np.ndarray, l0: float, learned: np.ndarray) -> int | None:
@@ -200,8 +224,14 @@ def detect(sig: Signals) -> Finding | None:
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
     if knocked is not None:
         ev["max_loss_after"] = knocked[1]
-        summary = (f"the evaluation at step {w.step(at)} found the model at {w.factor(knocked[1] / l0)} its initial "
-                   f"loss ({w.num(knocked[1])} against {w.num(l0)}): it blew up between two points of the training log")
+        if knocked[1] >= KNOCKED_FACTOR * l0:
+            summary = (f"the evaluation at step {w.step(at)} found the model at {w.factor(knocked[1] / l0)} its initial "
+                       f"loss ({w.num(knocked[1])} against {w.num(l0)}): it blew up between two points of the training log")
+        else:
+            summary = (f"the evaluation at step {w.step(at)} found the model worse than at its start ({w.num(knocked[1])} "
+                       f"against {w.num(l0)}), and the later evaluations fell back to {w.num(knocked[2])}, the level of a "
+                       f"model that predicts nothing, as the training loss never learned: it was knocked out between "
+                       f"two points of the training log")
     if lr_at is not None:
         summary += f" with LR {w.lr(lr_at)}"
     summary += f" and never recovered: {w.step(ev['wasted_steps'])} steps wasted"
@@ -219,6 +249,8 @@ def detect(sig: Signals) -> Finding | None:
             f"and restart from a checkpoint before step {w.step(low_step)}"
         )
     conf = NONFINITE_CONFIDENCE if first_nf is not None else EXPLOSION_CONFIDENCE
+    if knocked is not None and knocked[1] < KNOCKED_FACTOR * l0:
+        conf = KNOCKED_CONFIDENCE
     out = Finding(Mode.DIVERGED, "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag,
                   waste_from_step=at)  # the divergence step is wasted too
     if advice is not None:

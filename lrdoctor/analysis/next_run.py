@@ -18,7 +18,7 @@ from . import wording as w
 from .configured_lr import configured_lr
 from .context import SAME_LR
 from .findings import Finding, LRBasis, Mode, Remedy, RunAnalysis
-from .run_analysis import LR_PRIORITY
+from .run_analysis import lr_driver
 
 # A warmup over the first 5% of the steps: long enough to let the early sharpness settle
 # below the edge (the usual 2-10% of the run), short enough to cost little.
@@ -109,18 +109,6 @@ def _peak_lr(ra: RunAnalysis) -> float | None:
     return float(vals.max()) if len(vals) else configured_lr(ra.run)[0]
 
 
-def _driver(findings: list[Finding]) -> Finding | None:
-    """The finding whose LR the run's suggestion took (same order as the run's suggestion)."""
-    with_lr = [f for f in findings if f.suggested_lr]
-    if not with_lr:
-        return None
-    for modes in LR_PRIORITY:
-        hits = [f for f in with_lr if f.mode in modes]
-        if hits:
-            return min(hits, key=lambda f: f.suggested_lr)
-    return with_lr[0]
-
-
 def _int(value: Any) -> int | None:
     try:
         return None if value is None else int(value)
@@ -144,7 +132,7 @@ def plan_next_run(ra: RunAnalysis) -> NextRun | None:
     first, last = ra.run.step_range or (0, 0)
     length = int(ra.steps)
     own = _peak_lr(ra)
-    driver = _driver(findings)
+    driver = lr_driver(findings)
     changes: list[str] = []
     context = ra.details.get("context")
     if context:  # a sweep or range test of the same setup

@@ -8,7 +8,7 @@ from scipy import stats
 
 from . import wording as w
 from .findings import Finding, Mode
-from .signals import Signals, rolling_median, theil_sen
+from .signals import MIN_TREND_POINTS, Signals, rolling_median, theil_sen
 
 # Validation points needed to see a minimum and a rise after it.
 MIN_VAL_POINTS = 4
@@ -50,11 +50,11 @@ MIN_RISE_TRAIN_NOISE = 1.0
 FULL_EVIDENCE_EVALS = 10
 
 
-def _train_falls_after(view, best_step: int) -> bool:
+def _train_falls_after(view, best_step: int, min_points: int = 2 * MIN_TEST_POINTS) -> bool:
     """The training loss trends down from the best evaluation to the end: the upper end of the
-    95% interval of its Theil-Sen slope is below zero."""
+    95% interval of its Theil-Sen slope is below zero (False with fewer than ``min_points``)."""
     sel = view.steps >= best_step
-    if np.count_nonzero(sel) < 2 * MIN_TEST_POINTS:
+    if np.count_nonzero(sel) < min_points:
         return False
     return theil_sen(view.steps[sel], view.values[sel])[3] < 0
 
@@ -75,6 +75,13 @@ def _train_fell(view, best_step: int, at_best: np.ndarray, at_end: np.ndarray) -
     """Whether the training loss kept falling from the best evaluation to the end."""
     if np.median(at_end) - view.zero > TRAIN_STILL_FALLING * (np.median(at_best) - view.zero):
         return False
+    if len(at_best) < MIN_TEST_POINTS:
+        # Windows of a few points each: one spike or one lucky batch in either decides their
+        # medians. The end window must lie below the one at the best by the same rank test
+        # (3 points against 3 pass only when all three are lower), or the robust trend through
+        # every training point from the best evaluation on must fall.
+        return bool(stats.mannwhitneyu(at_end, at_best, alternative="less").pvalue <= TRAIN_FALL_P
+                    or _train_falls_after(view, best_step, MIN_TREND_POINTS))
     # "Still falling" must stand out of the minibatch noise: a train loss bouncing on its floor
     # (a high constant LR) can have a lower end median by chance. Two windows of a sparse log
     # hold ~10 points each; the robust trend through every training point from the best

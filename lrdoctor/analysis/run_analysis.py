@@ -9,7 +9,7 @@ from typing import Callable
 from parsers import Run
 
 from . import configured_lr, coverage, decay, divergence, lr_too_low, oscillation, overfitting, plateau, range_test, spikes, warmup
-from .findings import Finding, Mode, RunAnalysis, Schedule
+from .findings import SEVERITIES, Finding, Mode, RunAnalysis, Schedule
 from .schedule import infer_schedule
 from .signals import Signals, prepare, schedule_sample
 from .thresholds import MIN_CURVE_POINTS
@@ -44,18 +44,31 @@ def _range_test(sig: Signals, out: RunAnalysis) -> None:
 
 
 
-# Which finding's LR the run's suggestion takes: a too-high LR is fixed first (the most
-# cautious of them), then a too-low one, then a schedule change at the same peak.
+# Which finding's LR the run's suggestion takes, among the most severe findings that give one:
+# a too-high LR is fixed first (the most cautious of them), then a too-low one, then a schedule
+# change at the same peak. Severity first: two mild spikes (info) do not overrule a loss that
+# the LR keeps crawling (a warning), whose remedy points the other way.
 LR_PRIORITY = ((Mode.DIVERGED, Mode.SPIKES, Mode.OSCILLATING), (Mode.LR_TOO_LOW,), (Mode.PLATEAU,))
+
+
+def lr_driver(findings: list[Finding]) -> Finding | None:
+    """The finding whose LR the run's suggestion takes (see LR_PRIORITY), or None."""
+    with_lr = [f for f in findings if f.suggested_lr]
+    if not with_lr:
+        return None
+    top = max(SEVERITIES.index(f.severity) for f in with_lr)
+    tier = [f for f in with_lr if SEVERITIES.index(f.severity) == top]
+    for modes in LR_PRIORITY:
+        hits = [f for f in tier if f.mode in modes]
+        if hits:
+            return min(hits, key=lambda f: f.suggested_lr)
+    return tier[0]
 
 
 def _suggested_lr(findings: list[Finding]) -> float | None:
     """An LR to try next, from the findings' own advice (None when nothing to change)."""
-    for modes in LR_PRIORITY:
-        lrs = [f.suggested_lr for f in findings if f.mode in modes and f.suggested_lr]
-        if lrs:
-            return float(min(lrs))
-    return None
+    driver = lr_driver(findings)
+    return None if driver is None else float(driver.suggested_lr)
 
 
 def analyze_run(run: Run) -> RunAnalysis:

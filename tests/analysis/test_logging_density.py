@@ -44,9 +44,9 @@ def _curves(src: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _write_sparse_tensorboard(src: Path, out: Path, every: int) -> Path:
+def _write_sparse_tensorboard(src: Path, out: Path, every: int, drop: tuple[str, ...] = ()) -> Path:
     """The train-side curves at every ``every``-th step (evaluations as they were), with
-    TensorBoard's own event writer."""
+    TensorBoard's own event writer; the roles in ``drop`` left out."""
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
@@ -54,6 +54,8 @@ def _write_sparse_tensorboard(src: Path, out: Path, every: int) -> Path:
     writer = EventFileWriter(str(out))
     points: dict[int, list] = {}
     for role, (steps, values) in _curves(src).items():
+        if role in drop:
+            continue
         keep = (steps - steps[0]) % every == 0 if role in TRAIN_SIDE else np.ones(len(steps), bool)
         for s, v in zip(steps[keep], values[keep]):
             points.setdefault(int(s), []).append(summary_pb2.Summary.Value(tag=tags[role], simple_value=float(v)))
@@ -184,14 +186,32 @@ def test_a_sparse_log_gets_the_diagnosis_its_points_can_show(corpus: Path, tmp_p
     assert {f.mode for f in ra.findings} == _labels(src)
 
 
-def test_a_blow_up_before_the_second_point_reads_as_never_learned(corpus: Path, tmp_path: Path) -> None:
-    # digits_mlp-3fcd blows up within 10 steps and sits at ln 10 for good: logged every 50th step,
-    # the log shows a classifier at chance from its first point to its last. That is what the
-    # engineer sees, and the remedy that fits it (check the setup, bracket the LR), never "healthy".
-    ra = _analysis(_write_sparse_tensorboard(corpus / "runs" / "digits_mlp-3fcd", tmp_path / "r", every=50))
+def test_a_blow_up_before_the_second_point_reads_as_never_learned_without_evaluations(
+        corpus: Path, tmp_path: Path) -> None:
+    # digits_mlp-3fcd blows up within 10 steps and sits at ln 10 for good: logged every 50th step
+    # with no evaluation, the log shows a classifier at chance from its first point to its last.
+    # That is what the engineer sees, and the remedy that fits it (check the setup, bracket the
+    # LR), never "healthy".
+    ra = _analysis(_write_sparse_tensorboard(corpus / "runs" / "digits_mlp-3fcd", tmp_path / "r", every=50,
+                                             drop=("val_loss",)))
     (f,) = ra.findings
     assert f.mode == "plateau" and f.evidence["stuck"] and f.remedy == "setup"
     assert f.severity == "critical"  # confirmed: ln 10 is a 10-class chance level
+
+
+def test_a_blow_up_before_the_second_point_shows_in_the_first_evaluation(corpus: Path, tmp_path: Path) -> None:
+    # With its evaluations, the same run's first one (step 24) finds the model at 2.58, 12% worse
+    # than its start and far outside the later evaluations' spread around ln 10: the first
+    # updates made it worse than its initialisation, then it relaxed to predicting nothing. That is
+    # a blow-up the training log missed, said with less confidence than one it shows.
+    ra = _analysis(_write_sparse_tensorboard(corpus / "runs" / "digits_mlp-3fcd", tmp_path / "r", every=50))
+    (f,) = ra.findings
+    assert f.mode == "diverged" and f.step_start == f.evidence["diverged_at_step"] == 24
+    assert f.confidence < 0.85 and "knocked out" in f.evidence["summary"]
+    # a run at far too low an LR (digits_cnn-4d9e, 2e-5) has its first evaluation at its start:
+    # no knock there
+    stuck = _analysis(_write_sparse_tensorboard(corpus / "runs" / "digits_cnn-4d9e", tmp_path / "s", every=50))
+    assert "diverged" not in {f.mode for f in stuck.findings}
 
 
 def test_an_lr_gone_before_the_log_can_show_a_fall_is_said(corpus: Path, tmp_path: Path) -> None:
