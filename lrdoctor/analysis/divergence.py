@@ -8,6 +8,7 @@ import pandas as pd
 from . import wording as w
 from .findings import Finding, Mode, Remedy
 from .lr_advice import lower_lr
+from .never_learned import loss_never_moved
 from .signals import NORMAL_MAD, Signals, initial_level
 
 # "Explodes": 10x the initial loss is far beyond any minibatch noise or early bump, the
@@ -41,17 +42,21 @@ UNDONE_CALM = 0.1
 # sits at ln k; one pushed to confident wrong answers goes far above), when its training loss
 # never learned from there on: the blow-up happened where the training log has no point.
 KNOCKED_FACTOR = 2.0
-# A smaller knock counts when it stands out of the evaluations' own noise: the model was
-# evaluated worse than at its start (by KNOCKED_MIN_SHARE of the initial loss, more than the gap
-# between one batch's loss and the full set's at chance) and far above the later evaluations
-# (KNOCKED_NOISE of their normal-consistent spread), which then fell back to the start. An
-# untrained model's evaluations sit at its initial loss from the first one on; only an update
-# that made it worse than its initialisation puts the first one above (a digits MLP at SGD LR
-# 1.6 is evaluated at 2.51 at step 24, then sits at ln 10 = 2.30 with a spread of 0.014).
-KNOCKED_MIN_SHARE = 0.03
+# A smaller knock shows in the first evaluation of a run whose training loss never moved
+# (never_learned's test, in noise units): an untrained model is evaluated at its training
+# loss's level from the first evaluation on; only updates that made it worse than its
+# initialisation put the first one above, after which it relaxes to predicting the label
+# prior (a digits MLP at SGD LR 1.6 is evaluated at 2.51 at step 24, then sits at ln 10 = 2.30
+# with a spread of 0.014). "Above": by KNOCKED_NOISE of the later evaluations' spread (their
+# normal-consistent MAD) and by KNOCKED_BATCH_NOISE of the training loss's minibatch noise (more
+# than one batch's luck), the later evaluations at the training loss's level (within
+# KNOCKED_SAME_LEVEL of the two noises: the same loss on the same scale). All in noise units,
+# so loss + c and k * loss read the same.
 KNOCKED_NOISE = 6.0
-# Evaluations a knock needs after it, to measure their level and spread.
-KNOCKED_AFTER_POINTS = 5
+KNOCKED_BATCH_NOISE = 3.0
+KNOCKED_SAME_LEVEL = 3.0
+# Evaluations after the first that the spread is measured from.
+KNOCKED_AFTER_POINTS = 8
 # A blow-up read from one evaluation standing out of the others' noise: less sure than one
 # the training loss shows (a change in the evaluation set could also do it).
 KNOCKED_CONFIDENCE = 0.6
@@ -104,44 +109,51 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
     return _undone(steps, as_inf, l0, learned), first_nonfinite
 
 
-def _knocked_out(sig: Signals, l0: float) -> tuple[int, float, float] | None:
-    """``(step, value, later level)`` of the first evaluation that found the model knocked out:
-    at KNOCKED_FACTOR x the initial loss or worse (non-finite counts), or worse than its start
-    by a margin far outside the noise of the evaluations after it (KNOCKED_MIN_SHARE,
-    KNOCKED_NOISE), the later evaluations back at the initial loss, in a run whose training loss
-    never got below RECOVERY_FRACTION of its start from then on; else None. A log too sparse to
-    catch a blow-up in the training loss (it happened between its first two points) still
-    shows it there."""
+def _knocked_out(sig: Signals, l0: float) -> tuple[int, float, float | None] | None:
+    """``(step, value, later level)`` of an evaluation that found the model knocked out in a run
+    whose training loss never learned from then on, or None: one at KNOCKED_FACTOR x the initial
+    loss or worse (non-finite counts), the later evaluations back at the initial loss (later
+    level None); or the first evaluation, above the later ones and the training loss by far more
+    than their noise (see KNOCKED_NOISE). A log too sparse to catch a blow-up in the training loss
+    (it happened between its first two points) still shows it there."""
     val = sig.val
     if val is None or sig.loss_is_val or l0 <= 0 or sig.view is None:
         return None
+    view = sig.view
     values = np.where(np.isfinite(val.values), val.values, np.inf)
-    with np.errstate(invalid="ignore"):
-        cands = np.flatnonzero(values >= (1 + KNOCKED_MIN_SHARE) * l0)
-    for j in cands[:UNDONE_MAX_CANDIDATES]:
-        later = val.values[j + 1:][np.isfinite(val.values[j + 1:])]
-        # the later evaluations are back at the initial loss (the knock was an event on the
+    hit = values >= KNOCKED_FACTOR * l0
+    if hit.any():
+        j = int(np.argmax(hit))
+        later = values[j + 1:][np.isfinite(values[j + 1:])]
+        # ...and the later evaluations are back at the initial loss (the knock was an event on the
         # training loss's scale, not a validation loss measured on another one)
-        if len(later) < UNDONE_AFTER_POINTS:
-            break
-        level = float(np.median(later))
-        if abs(level - l0) > (1 - RECOVERY_FRACTION) * l0:
-            continue
-        spread = float(np.median(np.abs(later - level))) / NORMAL_MAD
-        strong = values[j] >= KNOCKED_FACTOR * l0
-        if not strong and (len(later) < KNOCKED_AFTER_POINTS or values[j] - level < KNOCKED_NOISE * spread):
-            continue
-        at = int(val.steps[j])
-        view = sig.view
-        after = view.values[view.steps >= at]
-        if len(after) < UNDONE_AFTER_POINTS:
-            return None
-        # never learned again: its 3-point running median stays above the recovery line
-        m3 = pd.Series(after).rolling(3, min_periods=1).median().to_numpy()
-        if np.min(m3) < RECOVERY_FRACTION * l0:
-            return None
-        return at, float(values[j]), level
-    return None
+        if len(later) >= UNDONE_AFTER_POINTS and abs(float(np.median(later)) - l0) <= (1 - RECOVERY_FRACTION) * l0:
+            at = int(val.steps[j])
+            after = view.values[view.steps >= at]
+            if len(after) < UNDONE_AFTER_POINTS:
+                return None
+            # never learned again: its 3-point running median stays above the recovery line
+            m3 = pd.Series(after).rolling(3, min_periods=1).median().to_numpy()
+            return None if np.min(m3) < RECOVERY_FRACTION * l0 else (at, float(values[j]), None)
+    return _knocked_at_first(sig)
+
+
+def _knocked_at_first(sig: Signals) -> tuple[int, float, float] | None:
+    """``(step, value, later level)`` of a first evaluation that stands out above the later ones
+    of a run that never learned (see KNOCKED_NOISE), or None."""
+    val, view = sig.val, sig.view
+    fin = val.finite
+    if np.count_nonzero(fin) < 1 + KNOCKED_AFTER_POINTS or not loss_never_moved(view):
+        return None
+    first, later = float(val.values[fin][0]), val.values[fin][1:]
+    level = float(np.median(later))
+    spread = float(np.median(np.abs(later - level))) / NORMAL_MAD
+    train_level = float(np.median(view.values))
+    if abs(level - train_level) > KNOCKED_SAME_LEVEL * (spread + view.noise):
+        return None
+    if first - level < max(KNOCKED_NOISE * spread, KNOCKED_BATCH_NOISE * view.noise):
+        return None
+    return int(val.steps[fin][0]), first, level
 
 
 def _undone(steps: np.ndarray, values: np.ndarray, l0: float, learned: np.ndarray) -> int | None:
@@ -224,7 +236,7 @@ def detect(sig: Signals) -> Finding | None:
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
     if knocked is not None:
         ev["max_loss_after"] = knocked[1]
-        if knocked[1] >= KNOCKED_FACTOR * l0:
+        if knocked[2] is None:
             summary = (f"the evaluation at step {w.step(at)} found the model at {w.factor(knocked[1] / l0)} its initial "
                        f"loss ({w.num(knocked[1])} against {w.num(l0)}): it blew up between two points of the training log")
         else:
@@ -249,7 +261,7 @@ def detect(sig: Signals) -> Finding | None:
             f"and restart from a checkpoint before step {w.step(low_step)}"
         )
     conf = NONFINITE_CONFIDENCE if first_nf is not None else EXPLOSION_CONFIDENCE
-    if knocked is not None and knocked[1] < KNOCKED_FACTOR * l0:
+    if knocked is not None and knocked[2] is not None:
         conf = KNOCKED_CONFIDENCE
     out = Finding(Mode.DIVERGED, "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag,
                   waste_from_step=at)  # the divergence step is wasted too

@@ -133,7 +133,7 @@ def _loss_start(view) -> float:
     return min(view.l0, float(np.median(view.values[:n0])))
 
 
-def _loss_never_moved(view) -> bool:
+def loss_never_moved(view) -> bool:
     """The loss's whole progress is within a few noise units of where it started."""
     start = _loss_start(view)
     return bool(start - view.final <= STUCK_NOISE * view.noise and start - view.best <= STUCK_BEST_NOISE * view.noise)
@@ -199,7 +199,7 @@ def detect(sig: Signals) -> Finding | None:
         return None
     start = _loss_start(view)
     metric = thin = dead = None
-    if _loss_never_moved(view):
+    if loss_never_moved(view):
         thin = _too_few_evaluations(sig)
         if thin is None and not _any_metric(sig) and chance_classes(view.final) is None:
             thin = ("no evaluation metric", 0)
