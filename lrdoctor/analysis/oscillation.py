@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from . import wording as w
@@ -21,6 +23,11 @@ MIN_NOISE = 0.04
 # spread below it (median - 5th percentile). Bouncing runs measure ~1-2, runs on their
 # floor 2-4, spiky runs 6 and more. A ratio of spreads: the same for k*loss + c.
 MAX_SKEW = 3.0
+# The spreads are read at the 5th/95th percentiles, but never closer to the ends than
+# SKEW_TAIL_POINTS points: on 15 points the 5th and 95th percentiles are the lowest and the
+# highest, one lucky batch each, and a bouncing run's skew reads anywhere from 1 to 4.
+SKEW_QUANTILE = 0.05
+SKEW_TAIL_POINTS = 2
 # The bounce unit is at most this many dynamic ranges. Not the range itself: a run's range
 # down to its true floor is larger than the range it covered (a char LM stops at ~2 nats
 # of a 4.6-nat start while its entropy floor is ~1.4: 1.6-1.8x), and its calm minibatch
@@ -76,12 +83,28 @@ def _points(view: LossView, a: float, b: float) -> int:
     return hi - lo
 
 
-def detect(sig: Signals) -> Finding | None:
-    """The oscillation finding of a run, or None."""
+@dataclass(frozen=True)
+class _Bounce:
+    """What the 2nd half of a run shows: its bounce, its skew and its trend."""
+
+    lmid: float  # the level at the middle of the run
+    lend: float  # the level at its end
+    rel_drop: float  # the 2nd half's drop as a share of the middle level's height over the floor
+    drop_se: float  # the standard error of rel_drop
+    noise2: float  # the 2nd half's bounce (per-step noise)
+    skew: float  # upper over lower spread
+    rough: float
+    first_step: int  # the 2nd half's first logged step
+    points: int  # its logged points
+    bounces: bool  # the bounce is surely large and both ways, the LR still high
+    lr_tail: float | None  # the 2nd half's median LR (None without an LR curve)
+
+
+def _measure(sig: Signals) -> _Bounce | None:
+    """The 2nd half's bounce and trend, or None when the run has too few points to read them."""
     view = sig.view
     if view is None:
         return None
-    scale = view.scale
     h = LEVEL_WINDOW / 2
     lmid = view.level_frac(0.5 - h, 0.5 + h)
     lend = view.level_frac(1 - 2 * h, 1.0)
@@ -96,7 +119,8 @@ def detect(sig: Signals) -> Finding | None:
     if len(vals) < MIN_HALF_POINTS:
         return None
     noise2 = point_noise(vals, view.window) * view.noise_scale
-    q05, q50, q95 = np.quantile(vals, [0.05, 0.5, 0.95])
+    tail = max(SKEW_QUANTILE, SKEW_TAIL_POINTS / len(vals))
+    q05, q50, q95 = np.quantile(vals, [tail, 0.5, 1.0 - tail])
     skew = (q95 - q50) / max(q50 - q05, TINY)
     # Bounces are autocorrelated: neighbouring points of a slow bounce carry less than one point's
     # worth of evidence each. Sample sizes are counted as effective ones (n (1 - r) / (1 + r),
@@ -106,24 +130,44 @@ def detect(sig: Signals) -> Finding | None:
     n_mid, n_end = _points(view, 0.5 - h, 0.5 + h) * keep, _points(view, 1 - 2 * h, 1.0) * keep
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
-    real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
     surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
-    if surely < MIN_NOISE * _bounce_unit(view) or skew > MAX_SKEW or real_drop:
-        return None
+    bounces = surely >= MIN_NOISE * _bounce_unit(view) and skew <= MAX_SKEW
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
-        tail = sig.lr.finite & (sig.lr.steps >= sig.step_at_frac(0.5))
-        if tail.any():
-            lr_tail = float(np.median(sig.lr.values[tail]))
-            if lr_tail < LR_STILL_HIGH * sig.lr_peak:
-                return None
+        lr_half = sig.lr.finite & (sig.lr.steps >= sig.step_at_frac(0.5))
+        if lr_half.any():
+            lr_tail = float(np.median(sig.lr.values[lr_half]))
+            bounces = bounces and lr_tail >= LR_STILL_HIGH * sig.lr_peak
+    return _Bounce(lmid, lend, rel_drop, drop_se, noise2, float(skew), rough, int(view.steps[sel][0]), len(vals),
+                   bounces, lr_tail)
+
+
+def undecided(sig: Signals) -> _Bounce | None:
+    """The 2nd half of a run that bounces like an LR too high, but whose level fell by more than
+    an oscillating run's does (MAX_REL_DROP) by its estimate, and not surely (within DROP_SE
+    standard errors): a sparse log cannot tell a bounce on a trend from a bounce around a level.
+    Said as not checked, not called either way."""
+    b = _measure(sig)
+    if b is None or not b.bounces:
+        return None
+    return b if b.rel_drop - DROP_SE * b.drop_se < MAX_REL_DROP < b.rel_drop else None
+
+
+def detect(sig: Signals) -> Finding | None:
+    """The oscillation finding of a run, or None."""
+    b = _measure(sig)
+    if b is None or not b.bounces or b.rel_drop > MAX_REL_DROP:
+        return None
+    view = sig.view
+    scale = view.scale
+    lmid, lend, rel_drop, noise2, lr_tail = b.lmid, b.lend, b.rel_drop, b.noise2, b.lr_tail
     ev = {
-        "oscillation_window": [int(view.steps[sel][0]), int(view.steps[-1])],
-        "roughness": rough,
+        "oscillation_window": [b.first_step, int(view.steps[-1])],
+        "roughness": b.rough,
         "noise_over_l0": noise2 / scale,  # share of the dynamic range (L0 - floor), name kept for v1
-        "upper_over_lower_spread": float(skew),
+        "upper_over_lower_spread": b.skew,
         "second_half_relative_drop": rel_drop,
-        "relative_drop_standard_error": drop_se,
+        "relative_drop_standard_error": b.drop_se,
         "loss_level": lend,
         "summary": (
             f"loss bounces by +/-{w.pct(noise2 / scale)} of what it learned over the 2nd half with no real "
@@ -139,7 +183,7 @@ def detect(sig: Signals) -> Finding | None:
         # (or the bounce itself), as a share of the progress.
         gained = view.l0 - view.best
         undone = max(lend - view.best, noise2) / gained if gained > 0 else 1.0
-        advice = lower_lr(sig, undone, end_step=int(view.steps[sel][0]))
+        advice = lower_lr(sig, undone, end_step=b.first_step)
     if advice is not None:
         ev.update(advice.evidence())
         rec = f"lower peak LR to ~{w.lr(advice.lr)} and decay it; why {w.lr(advice.lr)}: {advice.reason}"
@@ -148,7 +192,7 @@ def detect(sig: Signals) -> Finding | None:
     conf = float(np.clip(0.5 + 3 * (noise2 / scale - MIN_NOISE) + (MAX_REL_DROP - rel_drop), 0, 0.95))
     if lr_tail is None:
         conf *= NO_LR_CONFIDENCE  # without the LR we cannot tell a high LR from other causes
-    out = Finding(Mode.OSCILLATING, "warning", conf, int(view.steps[sel][0]), sig.last_step, w.clean(ev), rec,
+    out = Finding(Mode.OSCILLATING, "warning", conf, b.first_step, sig.last_step, w.clean(ev), rec,
                   sig.loss.tag)
     if advice is not None:
         out.advise(advice.lr, advice.basis)
