@@ -18,7 +18,6 @@ from .thresholds import MIN_CURVE_POINTS
 from .signals import MIN_TREND_POINTS, Signals
 from .configured_lr import configured_lr
 from .wording import lr as fmt_lr
-from .wording import num as fmt_num
 
 # Modes that read the LR curve itself: a constant-LR plateau (where decaying pays) and an
 # LR that reached ~0 too early. The "never learned" plateau needs no LR and still runs.
@@ -84,11 +83,6 @@ def _gaps(sig: Signals) -> list[NotChecked]:
     if n_half < oscillation.MIN_HALF_POINTS:
         out.append(NotChecked(("oscillating",), f"only {n_half} loss points in the 2nd half of the run, too few "
                                                 "to tell a bounce from noise"))
-    elif (b := oscillation.undecided(sig)) is not None:
-        out.append(NotChecked(("oscillating",), f"the 2nd half bounces like an LR too high, but its level fell "
-                                                f"{b.rel_drop:.0%} +/- {b.drop_se:.0%} ({fmt_num(b.lmid)} -> {fmt_num(b.lend)}, "
-                                                f"{b.points} loss points): too uncertain to tell a bounce around a level "
-                                                "from one on a loss still falling"))
     n_tail = int(np.count_nonzero(sig.view.steps >= sig.step_at_frac(1 - plateau.TAIL)))
     late = [m for m, need in ((Mode.LR_TOO_LOW, lr_too_low.MIN_LATE_POINTS),
                               (Mode.PLATEAU, MIN_CURVE_POINTS if sig.lr_peak else 0)) if n_tail < need]

@@ -80,7 +80,7 @@ def warming_until(sig: Signals) -> int | None:
     return at if sig.frac_of(at) > WARMED_BY else None
 
 
-def _val_late_share(sig: Signals) -> tuple[float, float] | None:
+def val_late_share(sig: Signals) -> tuple[float, float] | None:
     """``(share, standard error)``: the share of the validation loss's progress made over the
     last 40% of the run, and the error its evaluation-to-evaluation noise puts on it (None when
     there are too few evaluations to tell)."""
@@ -171,7 +171,7 @@ def detect(sig: Signals) -> Finding | None:
     late_share = late_drop / total
     early_share = (view.l0 - l20) / total
     early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
-    val = _val_late_share(sig)
+    val = val_late_share(sig)
     # What the evaluations surely show: their late gain less one standard error of their noise
     # (a noisy test loss bouncing around a level it reached early is no loss still improving).
     val_share = None if val is None else val[0]

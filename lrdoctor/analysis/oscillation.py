@@ -142,21 +142,10 @@ def _measure(sig: Signals) -> _Bounce | None:
                    bounces, lr_tail)
 
 
-def undecided(sig: Signals) -> _Bounce | None:
-    """The 2nd half of a run that bounces like an LR too high, but whose level fell by more than
-    an oscillating run's does (MAX_REL_DROP) by its estimate, and not surely (within DROP_SE
-    standard errors): a sparse log cannot tell a bounce on a trend from a bounce around a level.
-    Said as not checked, not called either way."""
-    b = _measure(sig)
-    if b is None or not b.bounces:
-        return None
-    return b if b.rel_drop - DROP_SE * b.drop_se < MAX_REL_DROP < b.rel_drop else None
-
-
 def detect(sig: Signals) -> Finding | None:
     """The oscillation finding of a run, or None."""
     b = _measure(sig)
-    if b is None or not b.bounces or b.rel_drop > MAX_REL_DROP:
+    if b is None or not b.bounces or b.rel_drop - DROP_SE * b.drop_se >= MAX_REL_DROP:
         return None
     view = sig.view
     scale = view.scale

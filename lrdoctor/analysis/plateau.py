@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import never_learned
+from . import lr_too_low, never_learned
 from . import wording as w
 from .findings import Finding, LRBasis, Mode
 from .signals import Signals, point_noise
@@ -20,6 +20,11 @@ TAIL = 0.4
 FLAT_SHARE = 0.08
 # Standard errors of the late trend added before comparing with FLAT_SHARE.
 FLAT_SE = 1.0
+# A sparse training log's late trend may be flat by its estimate but too uncertain to call (12
+# single-batch points in the last 40%). The evaluations, logged on their own schedule over the
+# whole validation set with no minibatch noise, measure the same model's progress: when their
+# last 40% gained at most FLAT_SHARE of their progress with FLAT_SE standard errors on top, the
+# model stopped improving and the flat estimate stands.
 # Calm: a plateau is a floor, not bouncing (that is `oscillating`): 2nd-half roughness
 # (std / dynamic range in sub-windows) at most this. In range units a high-entropy task's
 # calm floor (a char LM learns only about half of L0) measures up to ~0.1.
@@ -69,6 +74,19 @@ def _late_trend(sig: Signals) -> tuple[float, float, float] | None:
     return lend, late_drop / total, late_drop_se / total
 
 
+def _val_confirms_flat(sig: Signals, late_share: float) -> tuple[float, float, int] | None:
+    """``(share, standard error, evaluations)`` of the validation loss's progress over the last
+    TAIL of a run whose training loss is flat by its estimate (``late_share``), when the
+    evaluations confirm it (see FLAT_SE); else None."""
+    if late_share > FLAT_SHARE:
+        return None
+    val = lr_too_low.val_late_share(sig)
+    if val is None or val[0] + FLAT_SE * val[1] > FLAT_SHARE:
+        return None
+    n = int(np.count_nonzero(sig.val.finite & (sig.val.steps >= sig.step_at_frac(1 - TAIL))))
+    return val[0], val[1], n
+
+
 def undecided(sig: Signals) -> tuple[float, float] | None:
     """``(share, standard error)`` of a constant-LR tail that is flat by its estimate but whose
     trend is too uncertain to call flat (a sparse, noisy log); else None. Said as not checked,
@@ -82,7 +100,9 @@ def undecided(sig: Signals) -> tuple[float, float] | None:
     _, share, se = trend
     if sig.view.roughness(0.5, 1.0) > MAX_ROUGHNESS:
         return None  # too rough for a plateau, whatever the trend
-    return (share, se) if share <= FLAT_SHARE < share + FLAT_SE * se else None
+    if not share <= FLAT_SHARE < share + FLAT_SE * se or _val_confirms_flat(sig, share) is not None:
+        return None
+    return share, se
 
 
 def detect(sig: Signals) -> Finding | None:
@@ -105,8 +125,13 @@ def detect(sig: Signals) -> Finding | None:
     lend, late_share, late_se = trend
     total = view.l0 - lend
     rough = view.roughness(0.5, 1.0)
-    if not late_share + FLAT_SE * late_se <= FLAT_SHARE or not rough <= MAX_ROUGHNESS:
+    if not rough <= MAX_ROUGHNESS:
         return None
+    val = None
+    if not late_share + FLAT_SE * late_se <= FLAT_SHARE:
+        val = _val_confirms_flat(sig, late_share)
+        if val is None:
+            return None
     # Where the plateau starts: from there on the smoothed loss stays within the flat band.
     band = lend + FLAT_SHARE * total
     inside = view.smoothed <= band
@@ -128,6 +153,12 @@ def detect(sig: Signals) -> Finding | None:
             "of the progress"
         ),
     }
+    if val is not None:
+        n_tail = int(np.count_nonzero(view.steps >= sig.step_at_frac(1 - TAIL)))
+        ev["last_40pct_share_of_progress_standard_error"] = late_se
+        ev["val_last_40pct_share_of_progress"] = val[0]
+        ev["summary"] += (f" (+/- {w.pct(late_se)} on {n_tail} loss points; its {val[2]} evaluations there confirm it: "
+                          f"{w.pct(max(val[0], 0))} +/- {w.pct(val[1])} of theirs)")
     waste = (f"so the {w.steps_short(sig.last_step - pays)} steps after that are the waste" if pays < sig.last_step
              else "the run's end: no steps are wasted yet, but every step longer at this LR would be")
     rec = (
