@@ -9,7 +9,8 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import MEDIAN_SE, TINY, LossView, Signals, point_noise, rolling_median
+from .signals import (MEDIAN_SE, SPARSE_NOISE_POINTS, TINY, LossView, Signals, difference_noise, point_noise,
+                      rolling_median)
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -53,6 +54,18 @@ NOISE_SE = 1.0
 MAD_RELATIVE_SE = 1.166
 # A bounce and a trend need this many points in the 2nd half to be told apart from noise.
 MIN_HALF_POINTS = 10
+# A training log of fewer than SPARSE_NOISE_POINTS points in its 2nd half reads its bounce within
+# +/- 30-40% (its MAD from 15 single-batch points), as wide as the gap between a calm run's
+# minibatch noise and an LR too high's. Its evaluations can clear a calm run there: beyond their
+# trend (second differences), evaluations move only with the weights and with the examples they
+# draw. A calm run's jump by under 1% of what the model learned from one to the next; weights
+# kicked around by an LR too high make them jump by more. Evaluations that jump by less than
+# VAL_BOUNCE of the progress show weights that sit still: no oscillation, whatever the sparse
+# training points say. (Not the converse: evaluations on a random draw of batches, as nanoGPT's,
+# jump by their own sampling too, so a jumpy evaluation proves nothing.)
+VAL_BOUNCE = 0.015
+# Evaluations in the 2nd half needed to read their jumps.
+VAL_BOUNCE_POINTS = 8
 # Autocorrelation beyond this is a trend the rolling median missed, not a bounce: capped so
 # that a series keeps at least ~5% of its points as evidence.
 MAX_AUTOCORRELATION = 0.9
@@ -97,7 +110,25 @@ class _Bounce:
     first_step: int  # the 2nd half's first logged step
     points: int  # its logged points
     bounces: bool  # the bounce is surely large and both ways, the LR still high
+    val_bounce: float | None  # the evaluations' jumps in the 2nd half, as a share of the progress
     lr_tail: float | None  # the 2nd half's median LR (None without an LR curve)
+
+
+def _val_bounce(sig: Signals) -> float | None:
+    """How far the evaluations of the run's 2nd half jump from one to the next beyond their trend
+    (their second differences' noise), as a share of what the model learned (from the larger of
+    the training loss's start and the first evaluation down to the best evaluation); None with
+    fewer than VAL_BOUNCE_POINTS evaluations there."""
+    val = sig.val
+    if val is None or sig.loss_is_val or sig.view is None:
+        return None
+    fin = val.finite
+    steps, vals = val.steps[fin], val.values[fin]
+    half = vals[steps >= sig.step_at_frac(0.5)]
+    if len(half) < VAL_BOUNCE_POINTS:
+        return None
+    learned = max(sig.view.l0, float(vals[0])) - float(np.min(vals))
+    return difference_noise(half) / learned if learned > 0 else None
 
 
 def _measure(sig: Signals) -> _Bounce | None:
@@ -131,7 +162,9 @@ def _measure(sig: Signals) -> _Bounce | None:
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
-    bounces = surely >= MIN_NOISE * _bounce_unit(view) and skew <= MAX_SKEW
+    val_bounce = _val_bounce(sig)
+    calm_evals = len(vals) < SPARSE_NOISE_POINTS and val_bounce is not None and val_bounce < VAL_BOUNCE
+    bounces = surely >= MIN_NOISE * _bounce_unit(view) and skew <= MAX_SKEW and not calm_evals
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
         lr_half = sig.lr.finite & (sig.lr.steps >= sig.step_at_frac(0.5))
@@ -139,7 +172,7 @@ def _measure(sig: Signals) -> _Bounce | None:
             lr_tail = float(np.median(sig.lr.values[lr_half]))
             bounces = bounces and lr_tail >= LR_STILL_HIGH * sig.lr_peak
     return _Bounce(lmid, lend, rel_drop, drop_se, noise2, float(skew), rough, int(view.steps[sel][0]), len(vals),
-                   bounces, lr_tail)
+                   bounces, val_bounce, lr_tail)
 
 
 def detect(sig: Signals) -> Finding | None:

@@ -253,3 +253,39 @@ def test_an_overfit_whose_sparse_training_log_cannot_show_the_fall_is_said(corpu
     assert "overfitting" not in {f.mode for f in ra.findings}
     (reason,) = [nc.reason for nc in ra.not_checked if "overfitting" in nc.modes]
     assert "validation loss rose for good after its best at step 349" in reason
+
+
+def test_a_validation_rise_beside_a_spiking_sparse_training_log_is_not_called_overfitting(
+        corpus: Path, tmp_path: Path) -> None:
+    # digits_mlp-41ca spikes throughout (labelled spikes only); its validation loss jumps from ~1 to
+    # ~7 near the end. Every 50th step, the 5 training points around its best evaluation and the 5
+    # at the end are single batches of a spiking loss (0.25 0.08 0.24 against 0.02 0.12 2.6): the
+    # end's median is lower by luck, not by a trend. The run says it cannot tell, not "overfitting".
+    src = corpus / "runs" / "digits_mlp-41ca"
+    assert "overfitting" not in {f.mode for f in _analysis(src).findings}
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50))
+    assert "overfitting" not in {f.mode for f in ra.findings}
+    assert any("overfitting" in nc.modes for nc in ra.not_checked)
+
+
+def test_a_sparse_flat_tail_is_confirmed_by_the_evaluations(corpus: Path, tmp_path: Path) -> None:
+    # char_transformer-c523 sits on a plateau under a constant LR. Every 10th step leaves 20 training
+    # points in its last 40%, too few to call the tail flat alone (1% +/- 11% of the progress); its
+    # evaluations over the same stretch gained nothing more, so the plateau stands, and says how.
+    src = corpus / "runs" / "char_transformer-c523"
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=10))
+    (f,) = [f for f in ra.findings if f.mode == "plateau"]
+    assert f.evidence["val_last_40pct_share_of_progress"] <= 0.08
+    assert f.evidence["last_40pct_share_of_progress_standard_error"] > 0.08 - f.evidence["last_40pct_share_of_progress"]
+    assert "evaluations there confirm it" in f.evidence["summary"]
+    assert "oscillating" not in {f.mode for f in ra.findings}
+
+
+def test_calm_evaluations_clear_a_sparse_bounce(corpus: Path, tmp_path: Path) -> None:
+    # Every 50th step leaves 15 training points in the 2nd half of synth_clf_mlp-c5d5 (LR 0.02, on a
+    # plateau); their bounce reads 6% of what it learned, near the bar an LR too high clears (the
+    # dense log reads 3%). Its evaluations, beyond their trend, move by 0.9% of the progress from one
+    # to the next: weights that sit still. The run is the plateau it is, not an oscillation.
+    src = corpus / "runs" / "synth_clf_mlp-c5d5"
+    ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50))
+    assert {f.mode for f in ra.findings} == {"plateau"}

@@ -97,3 +97,21 @@ def test_a_loss_never_finite_is_planned_as_a_setup_check(tmp_path: Path) -> None
     assert plan.remedy == "setup" and plan.peak_lr == pytest.approx(1e-3) and plan.peak_lr_basis == "unchanged"
     assert "cosine" not in " ".join([plan.summary(), *plan.changes]) and plan.warmup_steps == 0
     assert plan.saving_steps == ra.steps  # every step was wasted, as the cost layer charges it
+
+
+def test_the_plan_follows_the_most_severe_finding_with_an_lr(corpus: Path) -> None:
+    # A run can carry advice both ways: lr_too_low (a warning: the loss crawls at a constant LR)
+    # beside two mild spikes (info) says "raise", not "lower"; a warning-level instability beside it
+    # is fixed first (the cautious side). The run's suggested LR and its plan's driver agree.
+    import dataclasses
+
+    from lrdoctor.analysis.run_analysis import lr_driver
+
+    (slow,) = [f for f in analyze(parsers.load(corpus / "runs" / "digits_mlp-89c3")).runs[0].findings
+               if f.mode == "lr_too_low"]
+    (spiky,) = [f for f in analyze(parsers.load(corpus / "runs" / "digits_mlp-d67f")).runs[0].findings
+                if f.mode == "spikes"]
+    assert slow.severity == "warning" and slow.suggested_lr and spiky.suggested_lr
+    mild = dataclasses.replace(spiky, severity="info")
+    assert lr_driver([mild, slow]) is slow
+    assert lr_driver([dataclasses.replace(spiky, severity="warning"), slow]).mode == "spikes"
