@@ -62,6 +62,12 @@ def _gaps(sig: Signals) -> list[NotChecked]:
         known = (f"; its value {fmt_lr(value)} is known from the run's {source} but not its schedule"
                  if value is not None else "")
         out.append(NotChecked(NEEDS_LR_CURVE, "need the LR curve, which was not logged" + known))
+        if (pace := lr_too_low.unlogged_lr_pace(sig)) is not None:
+            late, early = pace
+            out.append(NotChecked((Mode.LR_TOO_LOW,), f"the loss still falls at the end (the last 40% of steps made "
+                                                      f"{late:.0%} of the progress), but the first 20% made {early:.0%}: "
+                                                      "without the LR curve, nothing tells an LR too low from a "
+                                                      "decaying schedule still converging"))
     # Spikes: enough points inside the shortest spike to tell it from one bad batch.
     interval = _median_interval(sig.view.steps)
     spacing = (f"the export averages the loss over buckets of {interval:,.0f} steps" if sig.loss.averaged > 1

@@ -149,6 +149,25 @@ def saving_clause(factor: float, saved: int) -> str:
 
 def detect(sig: Signals) -> Finding | None:
     """The lr-too-low finding of a run, or None."""
+    return _detect(sig, None)
+
+
+def unlogged_lr_pace(sig: Signals) -> tuple[float, float] | None:
+    """``(late share, early share)`` of the progress of a run that logs no LR curve and whose loss
+    still falls at the end as an LR too low's does, but whose first 20% made more of its progress
+    than EARLY_SHARE_MAX_NO_LR allows: without the LR, a decaying schedule still converging looks
+    the same, so the run says it could not tell. None otherwise."""
+    if sig.lr is not None and sig.lr_peak or detect(sig) is not None:
+        return None
+    found = _detect(sig, EARLY_SHARE_MAX)
+    if found is None:
+        return None
+    return found.evidence["last_40pct_share_of_progress"], found.evidence["first_20pct_share_of_progress"]
+
+
+def _detect(sig: Signals, early_max: float | None) -> Finding | None:
+    """:func:`detect` with the first fifth's largest share of the progress set (None: by whether
+    the run logs its LR)."""
     view = sig.view
     if view is None or view.progress <= 0:
         return None
@@ -170,7 +189,8 @@ def detect(sig: Signals) -> Finding | None:
     late_drop, late_se = view.trend(0.6)
     late_share = late_drop / total
     early_share = (view.l0 - l20) / total
-    early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
+    if early_max is None:
+        early_max = EARLY_SHARE_MAX if lr_end is not None else EARLY_SHARE_MAX_NO_LR
     val = val_late_share(sig)
     # What the evaluations surely show: their late gain less one standard error of their noise
     # (a noisy test loss bouncing around a level it reached early is no loss still improving).

@@ -9,8 +9,7 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import (MEDIAN_SE, SPARSE_NOISE_POINTS, TINY, LossView, Signals, difference_noise, point_noise,
-                      rolling_median)
+from .signals import MEDIAN_SE, TINY, LossView, Signals, difference_noise, point_noise, rolling_median
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -54,15 +53,16 @@ NOISE_SE = 1.0
 MAD_RELATIVE_SE = 1.166
 # A bounce and a trend need this many points in the 2nd half to be told apart from noise.
 MIN_HALF_POINTS = 10
-# A training log of fewer than SPARSE_NOISE_POINTS points in its 2nd half reads its bounce within
-# +/- 30-40% (its MAD from 15 single-batch points), as wide as the gap between a calm run's
-# minibatch noise and an LR too high's. Its evaluations can clear a calm run there: beyond their
-# trend (second differences), evaluations move only with the weights and with the examples they
-# draw. A calm run's jump by under 1% of what the model learned from one to the next; weights
-# kicked around by an LR too high make them jump by more. Evaluations that jump by less than
-# VAL_BOUNCE of the progress show weights that sit still: no oscillation, whatever the sparse
-# training points say. (Not the converse: evaluations on a random draw of batches, as nanoGPT's,
-# jump by their own sampling too, so a jumpy evaluation proves nothing.)
+# The evaluations can clear a bounce: beyond their trend (second differences), evaluations move
+# only with the weights and with the examples they draw. A calm run's jump by under 1% of what the
+# model learned from one to the next; weights kicked around by an LR too high make them jump by
+# more. Evaluations that jump by less than VAL_BOUNCE of the progress show weights that sit still:
+# no oscillation, whatever the training points say. That settles what the training loss alone
+# cannot: a sparse log (15 single-batch points in the 2nd half read their bounce within +/- 30-40%,
+# as wide as the gap between a calm run's minibatch noise and an LR too high's), or a log without
+# its LR curve (a char model whose LR decayed to ~0 keeps its minibatch noise at 5% of its start).
+# Not the converse: evaluations on a random draw of batches (nanoGPT's) jump by their own sampling
+# too, so a jumpy evaluation proves nothing.
 VAL_BOUNCE = 0.015
 # Evaluations in the 2nd half needed to read their jumps.
 VAL_BOUNCE_POINTS = 8
@@ -163,7 +163,7 @@ def _measure(sig: Signals) -> _Bounce | None:
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
     val_bounce = _val_bounce(sig)
-    calm_evals = len(vals) < SPARSE_NOISE_POINTS and val_bounce is not None and val_bounce < VAL_BOUNCE
+    calm_evals = val_bounce is not None and val_bounce < VAL_BOUNCE
     bounces = surely >= MIN_NOISE * _bounce_unit(view) and skew <= MAX_SKEW and not calm_evals
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:

@@ -101,6 +101,31 @@ def test_without_an_lr_curve_the_run_says_what_was_not_checked(corpus: Path, tmp
     assert "not checked: plateau and decayed too early: need the LR curve" in text
 
 
+@pytest.mark.parametrize("name", ["char_transformer-7597", "char_transformer-94e2"])
+def test_a_slow_run_without_its_lr_curve_says_it_could_not_tell(corpus: Path, tmp_path: Path, name: str) -> None:
+    # A char model at an LR too low still falls at the end, but its first 20% made over half of its
+    # progress (letter frequencies come fast at any LR). With its LR curve that is lr_too_low; without
+    # it, a decaying schedule still converging looks the same: the run says so instead of "healthy".
+    src = corpus / "runs" / name
+    assert _modes(src) == {"lr_too_low"}
+    ra = analyze(parsers.load(_relog(src, tmp_path / "nolr", roles=("train_loss", "val_loss", "grad_norm")))).runs[0]
+    assert not ra.findings
+    (reason,) = [nc.reason for nc in ra.not_checked if "lr_too_low" in nc.modes]
+    assert "nothing tells an LR too low from a decaying schedule still converging" in reason
+
+
+@pytest.mark.parametrize("name", ["char_transformer-df93", "char_transformer-0ff6"])
+def test_calm_evaluations_clear_a_bounce_without_an_lr_curve(corpus: Path, tmp_path: Path, name: str) -> None:
+    # These char models' LR decayed to ~0 early (df93: decayed too early; 0ff6: healthy); their
+    # minibatch noise stays at ~5% of their start. Without the LR curve nothing says the LR was
+    # low, but their evaluations barely move beyond their trend: the weights sit still, no
+    # oscillation.
+    src = corpus / "runs" / name
+    assert "oscillating" not in _modes(src)
+    out = _relog(src, tmp_path / "nolr", roles=("train_loss", "val_loss", "grad_norm"))
+    assert "oscillating" not in _modes(out)
+
+
 def test_the_same_run_with_its_lr_curve_has_nothing_unchecked_for_lack_of_it(corpus: Path) -> None:
     ra = analyze(parsers.load(corpus / "runs" / "synth_clf_mlp-6cb2")).runs[0]
     assert not any("plateau" in nc.modes for nc in ra.not_checked)
