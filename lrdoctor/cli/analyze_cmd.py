@@ -9,6 +9,7 @@ import sys
 from lrdoctor.analysis import Analysis
 from lrdoctor.cost import Costs
 from lrdoctor.fleet.summary import FLEET_MIN_RUNS, contract_dict, fleet_summary
+from lrdoctor.formatting import percent as fmt_percent
 from lrdoctor.formatting import printable
 from lrdoctor.formatting import steps as fmt_steps
 from lrdoctor.analysis.wording import lr as fmt_lr
@@ -36,7 +37,7 @@ def render_text(analysis: Analysis, costs: Costs | None = None) -> str:
         lines.append(f"  {ra.kind}, {fmt_steps(ra.steps)}, schedule: {ra.schedule.kind}")
         if ra.next_run is not None and ra.findings:
             plan = ra.next_run
-            lines.append(f"  NEXT RUN: {plan.summary()} (confidence {plan.confidence:.2f})")
+            lines.append(f"  NEXT RUN: {plan.summary()} (confidence {fmt_percent(plan.confidence)})")
             for change in plan.changes:
                 lines.append(f"      - {change}")
             if plan.peak_lr_reason and plan.peak_lr_basis != "unchanged":
@@ -54,7 +55,7 @@ def render_text(analysis: Analysis, costs: Costs | None = None) -> str:
                          + (" among the checks the logs allow" if ra.not_checked else ""))
         for f in ra.findings:
             where = "" if f.step_start is None else f" @ step {f.step_start:,}"
-            lines.append(f"  [{f.severity}] {f.mode}{where} (confidence {f.confidence:.2f})")
+            lines.append(f"  [{f.severity}] {f.mode}{where} (confidence {fmt_percent(f.confidence)})")
             lines.append(f"      {printable(f.evidence.get('summary', ''))}")
             lines.append(f"      -> {printable(f.recommendation)}")
         for note in ra.notes:

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from lrdoctor import formatting as fmt
 from lrdoctor import style
 from lrdoctor.report.chart_specs import SUGGESTED_COLOR
 from parsers import Run
@@ -151,9 +152,9 @@ class RangeTestView(_LogLrView):
                                                 style=Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine),
                                    label=f"{rule}: {value:.2g}" + (" (suggested)" if chosen else ""),
                                    labelOpts={"position": 0.92 - 0.1 * i, "color": color, "fill": None})
-            line.setToolTip(f"{rule}: {value:.3g}")
+            line.setToolTip(f"{rule}: {fmt.lr(value)}")
             self.plot.addItem(line)
-        suggested = f" · suggested LR <b>{ra.suggested_lr:.3g}</b>" if ra.suggested_lr else ""
+        suggested = f" · suggested LR <b>{fmt.lr(ra.suggested_lr)}</b>" if ra.suggested_lr else ""
         reason = f"<br><small>{result.reason}</small>" if result is not None and result.reason else ""
         key = ("<br><small>faint: raw loss · bold: smoothed (fastai EMA) · vertical lines: each rule's LR, "
                "solid = the suggested one</small>") if result is not None else ""
@@ -211,12 +212,12 @@ class SweepView(_LogLrView):
         self.plot.setLabel("left", metric.split(" (")[0])
         parts = [f"Sweep <b>{sweep.path}</b>: {len(pts)} runs, y = {metric}"]
         if sweep.best_lr:
-            parts.append(f"best LR <b>{sweep.best_lr:.3g}</b>")
+            parts.append(f"best LR <b>{fmt.lr(sweep.best_lr)}</b>")
         if sweep.max_stable_lr:
-            parts.append(f"max stable LR <b>{sweep.max_stable_lr:.3g}</b>")
+            parts.append(f"max stable LR <b>{fmt.lr(sweep.max_stable_lr)}</b>")
         if sweep.suggested_lr:
             why = (sweep.details or {}).get("suggested_reason")
-            parts.append(f"suggested <b>{sweep.suggested_lr:.3g}</b>" + (f" ({why})" if why else ""))
+            parts.append(f"suggested <b>{fmt.lr(sweep.suggested_lr)}</b>" + (f" ({why})" if why else ""))
         if osc:
             parts.append(f"<span style='color:{style.SEVERITY_COLORS['warning']}'>● oscillating ({len(osc)})</span>")
         if bad:
