@@ -156,8 +156,9 @@ def unlogged_lr_pace(sig: Signals) -> tuple[float, float] | None:
     """``(late share, early share)`` of the progress of a run that logs no LR curve and whose loss
     still falls at the end as an LR too low's does, but whose first 20% made more of its progress
     than EARLY_SHARE_MAX_NO_LR allows: without the LR, a decaying schedule still converging looks
-    the same, so the run says it could not tell. None otherwise."""
-    if sig.lr is not None and sig.lr_peak or detect(sig) is not None:
+    the same, so the run says it could not tell. None otherwise (also for a run the detector
+    finds at its own bar: coverage.not_checked leaves found modes out)."""
+    if sig.lr is not None and sig.lr_peak:
         return None
     found = _detect(sig, EARLY_SHARE_MAX)
     if found is None:
