@@ -109,7 +109,7 @@ class _Bounce:
     rough: float
     first_step: int  # the 2nd half's first logged step
     points: int  # its logged points
-    bounces: bool  # the bounce is surely large and both ways, the LR still high
+    bounces: bool  # the bounce is surely large and both ways, the evaluations not calm, the LR still high
     val_bounce: float | None  # the evaluations' jumps in the 2nd half, as a share of the progress
     lr_tail: float | None  # the 2nd half's median LR (None without an LR curve)
 
@@ -190,6 +190,7 @@ def detect(sig: Signals) -> Finding | None:
         "upper_over_lower_spread": b.skew,
         "second_half_relative_drop": rel_drop,
         "relative_drop_standard_error": b.drop_se,
+        "val_bounce_share_of_progress": b.val_bounce,
         "loss_level": lend,
         "summary": (
             f"loss bounces by +/-{w.pct(noise2 / scale)} of what it learned over the 2nd half with no real "
