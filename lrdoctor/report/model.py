@@ -214,6 +214,11 @@ class Report:
     detailed: list[RunSection] = field(default_factory=list)  # runs with findings (and range tests), worst first
     healthy: list[HealthyRow] = field(default_factory=list)  # the other runs, one table
 
+    @property
+    def healthy_waste(self) -> bool:
+        """Whether any run without findings has waste to show (its table's Wasted column)."""
+        return self.totals is not None and any(h.wasted for h in self.healthy)
+
     def charts(self) -> list[ChartSpec]:
         """Every chart the report shows, in reading order."""
         out = [self.summary.chart] if self.summary is not None and self.summary.chart is not None else []

@@ -130,3 +130,14 @@ def test_json_equals_analyze_json(reports: dict[str, Path], corpus: Path, capsys
     printed = capsys.readouterr().out
     assert reports["json"].read_text(encoding="utf-8") == printed
     assert json.loads(printed)["version"] == 1
+
+
+def test_the_table_of_runs_without_findings_has_no_empty_wasted_column(reports: dict[str, Path]) -> None:
+    # The sweep's healthy members waste nothing: a Wasted column of blanks only squeezes their notes.
+    md = reports["md"].read_text(encoding="utf-8")
+    table = md.split("## Runs without findings", 1)[1].split("\n\n", 2)[1]
+    header = table.splitlines()[0]
+    assert "Note" in header and "Wasted" not in header
+    html = reports["html"].read_text(encoding="utf-8")
+    section = html.split("Runs without findings</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<th>Note</th>" in section and "Wasted" not in section
