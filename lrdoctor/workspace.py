@@ -351,6 +351,15 @@ class Workspace:
                         continue
                     out.append(tag)
                     extra += 1
+        if not out and pattern is None:
+            # A ticked run that logs no loss (RL rewards, an evaluation-only log) would draw nothing
+            # until its tags were ticked by hand: its own metrics get panels.
+            for run in self.checked_runs():
+                if run.primary_tag("train_loss") or run.primary_tag("val_loss"):
+                    continue
+                for tag, role in run.roles.items():
+                    if role not in CORE_ROLES and tag not in out and len(out) < MAX_FILTER_PANELS:
+                        out.append(tag)
         return out
 
     # -- curves ------------------------------------------------------------

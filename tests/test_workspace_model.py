@@ -153,3 +153,15 @@ def test_groups_follow_the_opened_folder_and_sweeps():
     ws.set_analysis(analyze(list(runs)))
     sweeps = {g.label for g in ws.groups() if g.sweep}
     assert sweeps == {"real/pets-unet-lr-sweep", "sweep_char_transformer_adamw"}
+
+
+def test_a_run_without_a_loss_gets_its_metrics_drawn_untold(real_logs):
+    # An RL run logs rewards and no loss: with nothing ticked by hand its rewards get panels
+    # (it would draw nothing otherwise); a run with a loss keeps to its loss panels until asked.
+    ws = Workspace()
+    runs = parsers.load(real_logs / "wandb_run_dirs" / "spaceinvaders-mfts")
+    ws.add_runs(runs, runs.warnings)
+    assert {"episodic_reward", "cumulative_avg_reward"} <= set(ws.panel_tags())
+    with_loss = Workspace()
+    with_loss.add_runs(parsers.load(real_logs / "keras_csv"), [])
+    assert with_loss.panel_tags() == []

@@ -414,3 +414,11 @@ def test_checks_the_logs_did_not_allow_are_said_in_the_findings_pane(qtbot, wind
     instead of a silent 'healthy' (its sibling q4ebbqpc never learned, where a plateau is moot)."""
     open_and_wait(qtbot, window, real_logs / "wandb_run_dirs" / "loss-plateau" / "run-20260123_005458-79u2qtit")
     assert "Not checked: plateau" in window.findings.detail_text()
+
+
+def test_a_run_without_a_loss_draws_its_rewards_and_says_it_was_not_diagnosed(qtbot, window, real_logs):
+    # An RL run logs rewards only: they are drawn without ticking, and the findings panel says the run
+    # was not diagnosed (no loss curve), not that no problem was found.
+    open_and_wait(qtbot, window, real_logs / "wandb_run_dirs" / "spaceinvaders-mfts")
+    qtbot.waitUntil(lambda: "episodic_reward" in window.ws.panel_tags())
+    qtbot.waitUntil(lambda: "Nothing diagnosed" in window.findings.status.text())

@@ -91,7 +91,14 @@ class FindingsPanel(QWidget):
         if not keys:
             self.status.setText("<i>Tick runs to see their findings.</i>")
         elif not pairs:
-            self.status.setText("No learning-rate problem found in the ticked runs.")
+            undiagnosed = [ra.run.name for k in keys if (ra := self.ws.run_analysis(k)) is not None and ra.not_diagnosed]
+            if len(undiagnosed) == len(keys):
+                self.status.setText("Nothing diagnosed in the ticked runs: the notes below say why.")
+            elif undiagnosed:
+                self.status.setText(f"No learning-rate problem found; {_count(len(undiagnosed), 'ticked run')} "
+                                    "not diagnosed (the notes below say why).")
+            else:
+                self.status.setText("No learning-rate problem found in the ticked runs.")
         else:
             extra = f" · healthy: {', '.join(healthy)}" if healthy and len(healthy) <= 4 else (
                 f" · {len(healthy)} healthy runs" if healthy else "")
