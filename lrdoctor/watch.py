@@ -167,6 +167,9 @@ class RunWatcher:
         self.files: dict[str, FileState] = {}
         self.seen: set[tuple[str, str, str]] = set()  # (format, path, mode) already reported
         self.runs: dict[RunId, Run] = {}
+        # Every run's latest analysis: a run read again is compared with the others (its sweep, a
+        # range test of the same setup) as when the whole folder was analysed at once.
+        self.analyses: dict[RunId, RunAnalysis] = {}
         # Read positions: a later look reads only what was appended (the app shares its loader's).
         self.reader = reader if reader is not None else TailReader()
 
@@ -217,14 +220,20 @@ class RunWatcher:
         return targets
 
     def _update(self, runs: list[Run], warnings: list[LoadWarning]) -> WatchUpdate:
+        """Analyse ``runs`` (read again) on their own, then every known run together (sweeps, the
+        context of a sweep or range test of the same setup), and report the findings not seen
+        before, a sibling's included (a run that grew can change what its sweep says of another)."""
         out = WatchUpdate(runs=runs, warnings=warnings)
         if not runs:
             return out
-        from lrdoctor.analysis import analyze
+        from lrdoctor.analysis import analyze_run, compare_runs
 
-        analysis = analyze(runs)
-        out.analyses = list(analysis.runs)
-        for ra in analysis.runs:
+        for run in runs:
+            self.analyses[run_id(run)] = analyze_run(run)
+        everything = list(self.analyses.values())
+        compare_runs([ra.run for ra in everything], everything)
+        out.analyses = [self.analyses[run_id(run)] for run in runs]
+        for ra in everything:
             out.new_findings.extend(self.remember(ra))
         return out
 

@@ -101,3 +101,28 @@ def test_a_run_that_never_learned_is_named_for_its_remedy(real_logs) -> None:
     (ra,) = analyze(parsers.load(real_logs / "hf_trainer_state" / "quality-lrqa")).runs
     line = NewFinding(ra.run.name, ra.run.path, ra.findings[0], None).describe()
     assert "never learned (check the setup)" in line and "decay" not in line
+
+
+def test_a_sweep_member_read_again_keeps_its_sweep_context(corpus: Path, tmp_path: Path) -> None:
+    # Watching a sweep folder: lr_1e-1 bounces far more than its siblings, which only the sweep shows
+    # (an oscillating finding whose LR is the sweep's). When its log changes it is read again alone;
+    # it must still be compared with its siblings, not lose what the sweep said.
+    import os
+    import shutil
+
+    from lrdoctor.watch import RunWatcher
+
+    sweep = tmp_path / "sweep"
+    shutil.copytree(corpus / "sweeps" / "sweep_synth_clf_adam", sweep)
+    watcher = RunWatcher([str(sweep)])
+    first = {ra.run.name: ra for ra in watcher.start().analyses}
+    assert ("oscillating", "sweep") in {(f.mode, f.suggested_lr_basis) for f in first["lr_1e-1"].findings}
+    state = sweep / "lr_1e-1" / "trainer_state.json"
+    st = state.stat()
+    os.utime(state, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    update = watcher.poll()
+    (again,) = update.analyses
+    assert again.run.name == "lr_1e-1"
+    assert ("oscillating", "sweep") in {(f.mode, f.suggested_lr_basis) for f in again.findings}
+    assert again.suggested_lr == first["lr_1e-1"].suggested_lr
+    assert not update.new_findings  # nothing new: the same diagnosis as before
