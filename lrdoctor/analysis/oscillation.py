@@ -28,6 +28,11 @@ MAX_SKEW = 3.0
 # highest, one lucky batch each, and a bouncing run's skew reads anywhere from 1 to 4.
 SKEW_QUANTILE = 0.05
 SKEW_TAIL_POINTS = 2
+# A bucketed export keeps each bucket's extremes: a bounce puts its maximum and minimum about as
+# far from its mean (minibatch losses are somewhat right-skewed: 1.0-1.8 on the corpus), spikes
+# rising from a floor put the maximum far above while the minimum hugs the mean (2.1-5.8). The
+# median over the 2nd half's buckets of (max - mean) / (mean - min) is at most this for a bounce.
+MAX_BAND_SKEW = 2.0
 # The bounce unit is at most this many dynamic ranges. Not the range itself: a run's range
 # down to its true floor is larger than the range it covered (a char LM stops at ~2 nats
 # of a 4.6-nat start while its entropy floor is ~1.4: 1.6-1.8x), and its calm minibatch
@@ -131,6 +136,19 @@ def _val_bounce(sig: Signals) -> float | None:
     return difference_noise(half) / learned if learned > 0 else None
 
 
+def _band_skew(sig: Signals) -> float | None:
+    """The median over the 2nd half's buckets of a bucketed export of (max - mean) / (mean - min)
+    (see MAX_BAND_SKEW); None for a log without a band."""
+    curve = sig.loss
+    if curve is None or not curve.has_band:
+        return None
+    with np.errstate(invalid="ignore"):
+        sel = (curve.steps >= sig.step_at_frac(0.5)) & curve.finite & np.isfinite(curve.hi) & np.isfinite(curve.lo)
+        up, down = curve.hi[sel] - curve.values[sel], curve.values[sel] - curve.lo[sel]
+    ok = down > 0
+    return float(np.median(up[ok] / down[ok])) if ok.sum() >= MIN_HALF_POINTS else None
+
+
 def _measure(sig: Signals) -> _Bounce | None:
     """The 2nd half's bounce and trend, or None when the run has too few points to read them."""
     view = sig.view
@@ -153,6 +171,7 @@ def _measure(sig: Signals) -> _Bounce | None:
     tail = max(SKEW_QUANTILE, SKEW_TAIL_POINTS / len(vals))
     q05, q50, q95 = np.quantile(vals, [tail, 0.5, 1.0 - tail])
     skew = (q95 - q50) / max(q50 - q05, TINY)
+    band_skew = _band_skew(sig)
     # Bounces are autocorrelated: neighbouring points of a slow bounce carry less than one point's
     # worth of evidence each. Sample sizes are counted as effective ones (n (1 - r) / (1 + r),
     # r the lag-1 autocorrelation of the residuals), so a densely logged slow bounce is no surer
@@ -164,7 +183,8 @@ def _measure(sig: Signals) -> _Bounce | None:
     surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
     val_bounce = _val_bounce(sig)
     calm_evals = val_bounce is not None and val_bounce < VAL_BOUNCE
-    bounces = surely >= MIN_NOISE * _bounce_unit(view) and skew <= MAX_SKEW and not calm_evals
+    one_sided = skew > MAX_SKEW or band_skew is not None and band_skew > MAX_BAND_SKEW
+    bounces = surely >= MIN_NOISE * _bounce_unit(view) and not one_sided and not calm_evals
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
         lr_half = sig.lr.finite & (sig.lr.steps >= sig.step_at_frac(0.5))

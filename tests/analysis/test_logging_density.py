@@ -289,3 +289,15 @@ def test_calm_evaluations_clear_a_sparse_bounce(corpus: Path, tmp_path: Path) ->
     src = corpus / "runs" / "synth_clf_mlp-c5d5"
     ra = _analysis(_write_sparse_tensorboard(src, tmp_path / "r", every=50))
     assert {f.mode for f in ra.findings} == {"plateau"}
+
+
+@pytest.mark.parametrize(("name", "mode", "other"), [("breast_cancer_mlp-c017", "spikes", "oscillating"),
+                                                     ("synth_clf_mlp-f62f", "oscillating", "spikes")])
+def test_a_bucketed_export_tells_spikes_from_a_bounce_by_its_band(corpus: Path, tmp_path: Path, name: str,
+                                                                  mode: str, other: str) -> None:
+    # Bucketed to 100 points, a spiky run's means bounce like an LR too high's. Each bucket's band
+    # tells them apart: spikes put the maximum far above the mean with the minimum close (c017: the
+    # median bucket's max is 4x as far above its mean as its min below), a bounce puts both about
+    # as far (f62f: 1.8x).
+    found = {f.mode for f in _analysis(_write_bucketed_wandb(corpus / "runs" / name, tmp_path / "b")).findings}
+    assert mode in found and other not in found
