@@ -81,6 +81,18 @@ def steps(n: float | None, unknown: str = UNKNOWN) -> str:
     return plural(n, "step", unknown)
 
 
+def step_range(start: int | None, end: int | None, unknown: str = "whole run") -> str:
+    """A range of steps, the same in the CLI, the app and the reports: ``1,200–3,400``, ``800``,
+    ``from 800``, ``up to 3,400``, or ``unknown`` when neither end is known."""
+    if start is None and end is None:
+        return unknown
+    if start is None:
+        return f"up to {int(end):,}"
+    if end is None:
+        return f"from {int(start):,}"
+    return f"{int(start):,}" if start == end else f"{int(start):,}–{int(end):,}"
+
+
 @_or_unknown
 def amount(value: float) -> str:
     """A quantity such as GPU-hours or kWh: ``1,234.56``, ``0.45``, two significant figures below 1."""

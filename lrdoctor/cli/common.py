@@ -8,7 +8,7 @@ from typing import Any
 
 import parsers
 from lrdoctor.fleet import ReadOptions, default_jobs
-from lrdoctor.formatting import printable
+from lrdoctor.formatting import printable, step_range
 from parsers import LoadWarning, Run, RunList
 
 
@@ -113,6 +113,6 @@ def print_warnings(warnings: list[LoadWarning]) -> None:
 
 
 def describe_steps(run: Run) -> str:
-    """``'0..4,999'`` or ``'-'``."""
+    """``'0–4,999'`` or ``'-'``."""
     rng = run.step_range
-    return "-" if rng is None else f"{rng[0]:,}..{rng[1]:,}"
+    return "-" if rng is None else step_range(rng[0], rng[1])

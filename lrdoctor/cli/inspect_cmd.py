@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from lrdoctor.analysis.wording import clean
-from lrdoctor.formatting import printable
+from lrdoctor.formatting import printable, step_range
 from parsers import Run
 
 from .common import add_load_arguments, describe_steps, load_paths, print_warnings
@@ -86,11 +86,11 @@ def run(args: argparse.Namespace) -> int:
                 bad = f", {t['non_finite']} non-finite" if t["non_finite"] else ""
                 print(
                     f"    {printable(t['tag']):<36} {t['role']:<12} {t['points']:>9,} pts  "
-                    f"steps {t['step_min']:,}..{t['step_max']:,}{bad}"
+                    f"steps {step_range(t['step_min'], t['step_max'], unknown='-')}{bad}"
                 )
             for o in r.overlaps:
                 print(
-                    f"  restart: steps {o.step_start:,}..{o.step_end:,} logged again "
+                    f"  restart: steps {step_range(o.step_start, o.step_end)} logged again "
                     f"({o.steps:,} steps repeated) by {printable(o.superseded_by)}"
                 )
         print(f"{len(runs)} run(s) found.")

@@ -60,14 +60,8 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, An
 
 
 def steps_text(f: Finding) -> str:
-    start, end = f.step_start, f.step_end
-    if start is None and end is None:
-        return "whole run"
-    if start is None:
-        return f"..{end:,}"
-    if end is None:
-        return f"{start:,}.."
-    return f"{start:,}" if start == end else f"{start:,}..{end:,}"
+    """The steps a finding covers (see :func:`lrdoctor.formatting.step_range`)."""
+    return formatting.step_range(f.step_start, f.step_end)
 
 
 def severity_rank(severity: str | None) -> int:

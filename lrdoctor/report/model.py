@@ -342,7 +342,7 @@ def _cost_rows(c: dict[str, Any] | None) -> list[tuple[str, str]]:
     for w in c.get("by_finding") or []:
         if not isinstance(w, dict):
             continue
-        where = "" if w.get("step_start") is None else f" (steps {w['step_start']:,}..{w.get('step_end') or 0:,})"
+        where = "" if w.get("step_start") is None else f" (steps {fmt.step_range(w['step_start'], w.get('step_end'))})"
         text = (f"{fmt_number(w.get('wasted_steps'))} steps{where}, {fmt_hours(w.get('wasted_gpu_hours'))}, "
                 f"{fmt_usd(w.get('wasted_usd'))}") if w.get("wasted_steps") is not None else str(w.get("note") or "-")
         rows.append((f"Wasted by {mode_label(str(w.get('mode', '?')))}", clip(text, 2 * MAX_VALUE_CHARS)))

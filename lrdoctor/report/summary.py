@@ -113,7 +113,7 @@ def finding_waste(c: dict[str, Any] | None, f: "Finding") -> tuple[str, float | 
         return f"Waste not counted: {entry.get('note') or 'no step range'}.", None
     where = ""
     if entry.get("step_start") is not None and entry.get("step_end") is not None and steps:
-        where = f" (steps {fmt.count(entry['step_start'])} to {fmt.count(entry['step_end'])})"
+        where = f" (steps {fmt.step_range(entry['step_start'], entry['step_end'])})"
     if c.get("step_time_s") is None:
         return (f"{fmt.steps(steps)} wasted{where}; not priced: no clock in the log, give --step-time.",
                 None)

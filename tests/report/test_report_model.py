@@ -135,3 +135,19 @@ def test_run_caveats_reach_the_report(real_logs) -> None:
     assert any(c.startswith("Not checked: plateau") for c in caveats["79u2qtit"])
     assert [h.name for h in report.healthy] == ["79u2qtit"]
     assert all("Not checked: plateau" in h.note for h in report.healthy)
+
+
+def test_a_findings_steps_read_the_same_in_the_cli_the_app_and_the_reports(analysis, costs) -> None:
+    # One writer for a range of steps: the report's table, the app's Steps column and the CLI's
+    # inspect all give "1,200–3,400" (they wrote "..", "–" and "to" before).
+    from lrdoctor.cli.common import describe_steps
+    from lrdoctor.report.formatting import steps_text
+
+    report = build_report(analysis, costs=costs)
+    rows = [row for section in report.detailed for row in section.findings]
+    assert rows and all(".." not in row.steps and " to " not in row.steps for row in rows)
+    ranged = [f for ra in analysis.runs for f in ra.findings if f.step_start is not None and f.step_end is not None
+              and f.step_start != f.step_end]
+    assert ranged and steps_text(ranged[0]) == f"{ranged[0].step_start:,}–{ranged[0].step_end:,}"
+    run = analysis.runs[0].run
+    assert describe_steps(run) == f"{run.step_range[0]:,}–{run.step_range[1]:,}"

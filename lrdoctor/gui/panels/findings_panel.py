@@ -31,12 +31,8 @@ FINDING_ROLE = Qt.ItemDataRole.UserRole
 
 
 def steps_text(finding: Finding) -> str:
-    """'1,200–3,400', '800' or '-'."""
-    if finding.step_start is None:
-        return "-"
-    if finding.step_end is None or finding.step_end == finding.step_start:
-        return f"{finding.step_start:,}"
-    return f"{finding.step_start:,}–{finding.step_end:,}"
+    """'1,200–3,400', '800' or '-' (see :func:`lrdoctor.formatting.step_range`)."""
+    return fmt.step_range(finding.step_start, finding.step_end, unknown="-")
 
 
 class FindingsPanel(QWidget):
