@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
+from lrdoctor.formatting import step_range
 from parsers import Run
 
 from .hardware import Hardware, resolve_hardware
@@ -261,7 +262,7 @@ def _restart_wastes(run: Run, st: StepTime, hw: Hardware) -> tuple[list[Waste], 
             used.add(id(gap))
             downtime = _billed(gap.seconds - compute)
         seconds = None if compute is None else compute + downtime
-        note = f"steps {o.step_start}..{o.step_end} computed again after a restart"
+        note = f"steps {step_range(o.step_start, o.step_end)} computed again after a restart"
         if downtime:
             note += f"; {downtime:,.0f} s down before the resume"
         wastes.append(Waste(RESTART, span, int(o.step_start), int(o.step_end), price(seconds, hw), note))
@@ -272,7 +273,7 @@ def _restart_wastes(run: Run, st: StepTime, hw: Hardware) -> tuple[list[Waste], 
             continue
         downtime = _billed(gap.seconds)
         note = (
-            f"restart: steps {gap.prev_step + 1}..{gap.step - 1} are missing from the log and the clock "
+            f"restart: steps {step_range(gap.prev_step + 1, gap.step - 1)} are missing from the log and the clock "
             f"stops {gap.seconds:,.0f} s longer than they take; repeated steps can't be counted from these "
             "files"
         )

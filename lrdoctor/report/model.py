@@ -460,7 +460,7 @@ def _assumptions(analysis: Analysis, costs: Costs | None) -> list[str]:
                    "none": "unknown (no clock, no step time given): not costed"}.get(source, source)
             times = [t for _, t in runs if t is not None]
             span = "" if not times else (f", {fmt_number(min(times))} s/step" if min(times) == max(times)
-                                         else f", {fmt_number(min(times))}..{fmt_number(max(times))} s/step")
+                                         else f", {fmt_number(min(times))}–{fmt_number(max(times))} s/step")
             who = ", ".join(n for n, _ in runs) if len(runs) <= MAX_NAMED_RUNS else f"{len(runs)} runs"
             parts.append(f"step time {how} for {who}{span}")
         out.append(f"{count} x {gpu} at {fmt_usd(price)} per GPU-hour{energy}; " + "; ".join(parts) + ".")
