@@ -9,7 +9,8 @@ import numpy as np
 from . import wording as w
 from .findings import Finding, Mode
 from .lr_advice import lower_lr
-from .signals import MEDIAN_SE, TINY, LossView, Signals, difference_noise, point_noise, rolling_median
+from .signals import (MEDIAN_SE, SPARSE_NOISE_POINTS, TINY, LossView, Signals, difference_noise, point_noise,
+                      rolling_median)
 from .thresholds import LEVEL_WINDOW, NO_LR_CONFIDENCE
 
 # Bouncing: the robust noise (MAD around a rolling median) of the 2nd half is at least
@@ -67,7 +68,8 @@ MIN_HALF_POINTS = 10
 # as wide as the gap between a calm run's minibatch noise and an LR too high's), or a log without
 # its LR curve (a char model whose LR decayed to ~0 keeps its minibatch noise at 5% of its start).
 # Not the converse: evaluations on a random draw of batches (nanoGPT's) jump by their own sampling
-# too, so a jumpy evaluation proves nothing.
+# too, so a jumpy evaluation proves nothing. And only there: evaluations of an averaged model (EMA
+# weights) stay calm while the raw weights bounce.
 VAL_BOUNCE = 0.015
 # Evaluations in the 2nd half needed to read their jumps.
 VAL_BOUNCE_POINTS = 8
@@ -182,7 +184,11 @@ def _measure(sig: Signals) -> _Bounce | None:
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
     val_bounce = _val_bounce(sig)
-    calm_evals = val_bounce is not None and val_bounce < VAL_BOUNCE
+    # ...only where the training loss cannot settle it alone: a dense log with its LR curve reads
+    # its bounce and the LR that drives it, and evaluations of an averaged model (EMA weights, as
+    # ultralytics evaluates) stay calm while the raw weights bounce.
+    thin = len(vals) < SPARSE_NOISE_POINTS or sig.lr is None or not sig.lr_peak
+    calm_evals = thin and val_bounce is not None and val_bounce < VAL_BOUNCE
     one_sided = skew > MAX_SKEW or band_skew is not None and band_skew > MAX_BAND_SKEW
     bounces = surely >= MIN_NOISE * _bounce_unit(view) and not one_sided and not calm_evals
     lr_tail = None
