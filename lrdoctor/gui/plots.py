@@ -83,6 +83,10 @@ ROBUST_LOW_PCT, ROBUST_HIGH_PCT = 0.5, 99.5
 OUTLIER_SPAN_FACTOR = 3.0
 ROBUST_PAD = 0.1
 ROBUST_SAMPLE = 200_000  # values per curve used for the percentiles (huge curves are subsampled)
+# The band is read from at least this many loss values outside the diverged steps: a run knocked
+# out before its second logged point keeps one or two, whose band is no bulk (the whole view was
+# a 0.01-wide slice of a digits MLP at ln 10), and then every value counts.
+ROBUST_MIN_POINTS = 20
 MIN_ZOOM_WIDTH = 10.0  # a point finding still gets a readable window (in x units)
 MIN_ZOOM_SECONDS = 5.0  # the same in the time modes
 PLOT_ROLES: dict[str, tuple[str, ...]] = {
@@ -520,7 +524,7 @@ class CurvesView(QWidget):
                 end = finding.step_end if finding.step_end is not None else finding.step_start
                 x0, x1 = self.ws.step_to_x(run, np.array([finding.step_start, end], dtype=np.float64))
                 diverged.setdefault(run_key(run), []).append((float(x0), float(x1)))
-        samples, tops = [], []
+        samples, everything, tops = [], [], []
         for _, _, curve in self.items.values():
             if curve.role in ("train_loss", "val_loss"):
                 y = curve.smoothed if self._smooths(curve) and self.ws.smoothing > 0 else curve.y
@@ -529,6 +533,7 @@ class CurvesView(QWidget):
                 finite = np.isfinite(y)
                 if finite.any():
                     tops.append(float(y[finite].max()))
+                everything.append(y)
                 for x0, x1 in diverged.get(curve.run_key, []):
                     y = y[(x < x0) | (x > x1)]
                     x = x[(x < x0) | (x > x1)]
@@ -537,6 +542,9 @@ class CurvesView(QWidget):
             return
         y = np.concatenate(samples)
         y = y[np.isfinite(y)]
+        if y.size < ROBUST_MIN_POINTS:
+            y = np.concatenate(everything)
+            y = y[np.isfinite(y)]
         if y.size < 2:
             return
         lo, hi = np.percentile(y, [ROBUST_LOW_PCT, ROBUST_HIGH_PCT])

@@ -422,3 +422,19 @@ def test_a_run_without_a_loss_draws_its_rewards_and_says_it_was_not_diagnosed(qt
     open_and_wait(qtbot, window, real_logs / "wandb_run_dirs" / "spaceinvaders-mfts")
     qtbot.waitUntil(lambda: "episodic_reward" in window.ws.panel_tags())
     qtbot.waitUntil(lambda: "Nothing diagnosed" in window.findings.status.text())
+
+
+def test_a_run_knocked_out_before_its_second_point_is_drawn_whole(qtbot, window, corpus, tmp_path):
+    # digits_mlp-3fcd logged every 50th step: diverged from its first evaluation (step 24) on, so the
+    # steps outside the divergence hold one or two loss values. The initial view must not zoom onto
+    # their 0.01-wide band: the knock (val 2.58) and the run at ln 10 after it are both in view.
+    from tests.analysis.test_logging_density import _write_sparse_tensorboard
+
+    out = _write_sparse_tensorboard(corpus / "runs" / "digits_mlp-3fcd", tmp_path / "sparse", every=50)
+    open_and_wait(qtbot, window, out)
+    assert any(f.mode == "diverged" for _, f in window.ws.findings_for(window.ws.keys()))
+    curves = [c for _, _, c in window.curves.items.values() if c.role in ("train_loss", "val_loss")]
+    lo = min(float(np.nanmin(c.y)) for c in curves)
+    hi = max(float(np.nanmax(c.y)) for c in curves)
+    y_lo, y_hi = window.curves.loss_plot.viewRange()[1]
+    assert y_lo <= lo and hi <= y_hi
