@@ -23,6 +23,10 @@ BEFORE_WINDOW = 0.2
 # rate of progress collapsed when the LR did.
 STALL_AFTER = 0.03
 STALL_RATIO = 0.15
+# The gain after counts only what its trend surely shows: one standard error is taken off. With
+# the LR near zero the weights barely move; on a sparse log (24 single-batch points after the
+# decay) the robust trend through them can read a gain of 3% of the range from noise alone.
+STALL_SE = 1.0
 
 
 def vanish_step(sig: Signals) -> int | None:
@@ -81,8 +85,11 @@ def detect(sig: Signals) -> Finding | None:
     fell = (lvl_before - lvl_at) / scale
     # Gain after the decay from a robust trend through all the remaining points: with the LR
     # near zero the weights barely move, so what two end windows differ by is mostly noise.
-    trend_after = view.trend_drop(frac)
-    gained_after = (trend_after if np.isfinite(trend_after) else lvl_at - lvl_end) / scale
+    trend_after, trend_se = view.trend(frac)
+    if np.isfinite(trend_after):
+        gained_after = (trend_after - STALL_SE * (trend_se if np.isfinite(trend_se) else 0.0)) / scale
+    else:
+        gained_after = (lvl_at - lvl_end) / scale
     if fell < FALL_BEFORE or (gained_after >= STALL_AFTER and gained_after >= STALL_RATIO * fell):
         return None
     remaining = sig.last_step - at

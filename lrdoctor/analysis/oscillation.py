@@ -121,7 +121,7 @@ class _Bounce:
     lr_tail: float | None  # the 2nd half's median LR (None without an LR curve)
 
 
-def _val_bounce(sig: Signals) -> float | None:
+def val_bounce(sig: Signals) -> float | None:
     """How far the evaluations of the run's 2nd half jump from one to the next beyond their trend
     (their second differences' noise), as a share of what the model learned (from the larger of
     the training loss's start and the first evaluation down to the best evaluation); None with
@@ -183,12 +183,12 @@ def _measure(sig: Signals) -> _Bounce | None:
     # the windows' medians are over logged points: their spread is the per-step noise / noise_scale
     drop_se = MEDIAN_SE * noise2 / view.noise_scale * np.sqrt(1 / max(n_mid, 1) + 1 / max(n_end, 1)) / height
     surely = noise2 * (1.0 - NOISE_SE * MAD_RELATIVE_SE / np.sqrt(max(len(vals) * keep, 1.0)))
-    val_bounce = _val_bounce(sig)
+    jumps = val_bounce(sig)
     # ...only where the training loss cannot settle it alone: a dense log with its LR curve reads
     # its bounce and the LR that drives it, and evaluations of an averaged model (EMA weights, as
     # ultralytics evaluates) stay calm while the raw weights bounce.
     thin = len(vals) < SPARSE_NOISE_POINTS or sig.lr is None or not sig.lr_peak
-    calm_evals = thin and val_bounce is not None and val_bounce < VAL_BOUNCE
+    calm_evals = thin and jumps is not None and jumps < VAL_BOUNCE
     one_sided = skew > MAX_SKEW or band_skew is not None and band_skew > MAX_BAND_SKEW
     bounces = surely >= MIN_NOISE * _bounce_unit(view) and not one_sided and not calm_evals
     lr_tail = None
@@ -198,7 +198,7 @@ def _measure(sig: Signals) -> _Bounce | None:
             lr_tail = float(np.median(sig.lr.values[lr_half]))
             bounces = bounces and lr_tail >= LR_STILL_HIGH * sig.lr_peak
     return _Bounce(lmid, lend, rel_drop, drop_se, noise2, float(skew), rough, int(view.steps[sel][0]), len(vals),
-                   bounces, val_bounce, lr_tail)
+                   bounces, jumps, lr_tail)
 
 
 def detect(sig: Signals) -> Finding | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import lr_too_low, never_learned
+from . import lr_too_low, never_learned, oscillation
 from . import wording as w
 from .findings import Finding, LRBasis, Mode
 from .signals import Signals, point_noise
@@ -20,11 +20,12 @@ TAIL = 0.4
 FLAT_SHARE = 0.08
 # Standard errors of the late trend added before comparing with FLAT_SHARE.
 FLAT_SE = 1.0
-# A sparse training log's late trend may be flat by its estimate but too uncertain to call (12
-# single-batch points in the last 40%). The evaluations, logged on their own schedule over the
-# whole validation set with no minibatch noise, measure the same model's progress: when their
-# last 40% gained at most FLAT_SHARE of their progress with FLAT_SE standard errors on top, the
-# model stopped improving and the flat estimate stands.
+# A sparse training log's late trend may be too uncertain to call flat or falling (12 single-batch
+# points in the last 40%: 2% +/- 8%, or 9% +/- 5%, of the progress). The evaluations, logged on
+# their own schedule over the whole validation set with no minibatch noise, measure the same
+# model's progress: when the training trend is within FLAT_SE standard errors of flat and the
+# evaluations' last 40% gained at most FLAT_SHARE of their progress with FLAT_SE standard errors
+# on top, the model stopped improving: a plateau.
 # Calm: a plateau is a floor, not bouncing (that is `oscillating`): 2nd-half roughness
 # (std / dynamic range in sub-windows) at most this. In range units a high-entropy task's
 # calm floor (a char LM learns only about half of L0) measures up to ~0.1.
@@ -74,14 +75,19 @@ def _late_trend(sig: Signals) -> tuple[float, float, float] | None:
     return lend, late_drop / total, late_drop_se / total
 
 
-def _val_confirms_flat(sig: Signals, late_share: float) -> tuple[float, float, int] | None:
+def _val_confirms_flat(sig: Signals, late_share: float, late_se: float) -> tuple[float, float, int] | None:
     """``(share, standard error, evaluations)`` of the validation loss's progress over the last
-    TAIL of a run whose training loss is flat by its estimate (``late_share``), when the
-    evaluations confirm it (see FLAT_SE); else None."""
-    if late_share > FLAT_SHARE:
+    TAIL of a run whose training loss may be flat (``late_share`` within FLAT_SE of its standard
+    error ``late_se`` of FLAT_SHARE), when the evaluations confirm it (see FLAT_SE); else None."""
+    if late_share - FLAT_SE * late_se > FLAT_SHARE:
         return None
     val = lr_too_low.val_late_share(sig)
     if val is None or val[0] + FLAT_SE * val[1] > FLAT_SHARE:
+        return None
+    # ...and calm: evaluations that jump from one to the next (an LR too high kicking the weights
+    # about a level) confirm a flat tail, not a plateau where decaying pays.
+    jumps = oscillation.val_bounce(sig)
+    if jumps is not None and jumps >= oscillation.VAL_BOUNCE:
         return None
     n = int(np.count_nonzero(sig.val.finite & (sig.val.steps >= sig.step_at_frac(1 - TAIL))))
     return val[0], val[1], n
@@ -100,7 +106,7 @@ def undecided(sig: Signals) -> tuple[float, float] | None:
     _, share, se = trend
     if sig.view.roughness(0.5, 1.0) > MAX_ROUGHNESS:
         return None  # too rough for a plateau, whatever the trend
-    if not share <= FLAT_SHARE < share + FLAT_SE * se or _val_confirms_flat(sig, share) is not None:
+    if not share <= FLAT_SHARE < share + FLAT_SE * se or _val_confirms_flat(sig, share, se) is not None:
         return None
     return share, se
 
@@ -129,7 +135,7 @@ def detect(sig: Signals) -> Finding | None:
         return None
     val = None
     if not late_share + FLAT_SE * late_se <= FLAT_SHARE:
-        val = _val_confirms_flat(sig, late_share)
+        val = _val_confirms_flat(sig, late_share, late_se)
         if val is None:
             return None
     # Where the plateau starts: from there on the smoothed loss stays within the flat band.
