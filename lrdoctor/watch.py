@@ -166,9 +166,8 @@ class RunWatcher:
         self.roles = roles
         self.files: dict[str, FileState] = {}
         self.seen: set[tuple[str, str, str]] = set()  # (format, path, mode) already reported
-        self.runs: dict[RunId, Run] = {}
-        # Every run's latest analysis: a run read again is compared with the others (its sweep, a
-        # range test of the same setup) as when the whole folder was analysed at once.
+        # Every known run's latest analysis (its Run with it): a run read again is compared with the
+        # others (its sweep, a range test of the same setup) as when the whole folder was analysed.
         self.analyses: dict[RunId, RunAnalysis] = {}
         # Read positions: a later look reads only what was appended (the app shares its loader's).
         self.reader = reader if reader is not None else TailReader()
@@ -182,6 +181,11 @@ class RunWatcher:
             loaded.extend(part)
             loaded.warnings.extend(part.warnings)
         return self._update(list(loaded), list(loaded.warnings))
+
+    @property
+    def runs(self) -> dict[RunId, Run]:
+        """Every known run, by its (format, path, name)."""
+        return {key: ra.run for key, ra in self.analyses.items()}
 
     def changed_files(self) -> list[str]:
         """Files added or modified since the last look (the snapshot is updated)."""
@@ -201,9 +205,9 @@ class RunWatcher:
             part = self.reader.load(target, roles=self.roles)
             warnings.extend(part.warnings)
             for run in part:
-                known = self.runs.get(run_id(run))
+                known = self.analyses.get(run_id(run))
                 if known is not None:
-                    run.name = known.name  # keep the name the full load gave it
+                    run.name = known.run.name  # keep the name the full load gave it
                 runs[run_id(run)] = run
         return self._update(list(runs.values()), warnings)
 
@@ -228,19 +232,19 @@ class RunWatcher:
             return out
         from lrdoctor.analysis import analyze_run, compare_runs
 
-        for run in runs:
-            self.analyses[run_id(run)] = analyze_run(run)
-        everything = list(self.analyses.values())
+        fresh = [analyze_run(run) for run in runs]
+        everything = list({**self.analyses, **{run_id(ra.run): ra for ra in fresh}}.values())
         compare_runs([ra.run for ra in everything], everything)
-        out.analyses = [self.analyses[run_id(run)] for run in runs]
+        out.analyses = fresh
         for ra in everything:
             out.new_findings.extend(self.remember(ra))
         return out
 
     def remember(self, run_analysis: RunAnalysis) -> list[NewFinding]:
-        """Take this run and its findings as known; returns the findings not seen before."""
+        """Take this run, its analysis and its findings as known; returns the findings not seen
+        before."""
         run = run_analysis.run
-        self.runs[run_id(run)] = run
+        self.analyses[run_id(run)] = run_analysis
         new = []
         for finding in run_analysis.findings:
             key = (*run_id(run), finding.mode)

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lrdoctor.cli import main
 
 STARTUP_TIMEOUT_S = 120.0  # imports and the first analysis on a shared 2-core machine
@@ -103,7 +105,8 @@ def test_a_run_that_never_learned_is_named_for_its_remedy(real_logs) -> None:
     assert "never learned (check the setup)" in line and "decay" not in line
 
 
-def test_a_sweep_member_read_again_keeps_its_sweep_context(corpus: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("started_by", ["cli", "app"])
+def test_a_sweep_member_read_again_keeps_its_sweep_context(corpus: Path, tmp_path: Path, started_by: str) -> None:
     # Watching a sweep folder: lr_1e-1 bounces far more than its siblings, which only the sweep shows
     # (an oscillating finding whose LR is the sweep's). When its log changes it is read again alone;
     # it must still be compared with its siblings, not lose what the sweep said.
@@ -112,10 +115,22 @@ def test_a_sweep_member_read_again_keeps_its_sweep_context(corpus: Path, tmp_pat
 
     from lrdoctor.watch import RunWatcher
 
+    import parsers
+    from lrdoctor.analysis import analyze
+    from lrdoctor.watch import scan
+
     sweep = tmp_path / "sweep"
     shutil.copytree(corpus / "sweeps" / "sweep_synth_clf_adam", sweep)
-    watcher = RunWatcher([str(sweep)])
-    first = {ra.run.name: ra for ra in watcher.start().analyses}
+    if started_by == "cli":
+        watcher = RunWatcher([str(sweep)])
+        first = {ra.run.name: ra for ra in watcher.start().analyses}
+    else:  # the app: it analysed the folder itself, then follows it with what it already knows
+        watcher = RunWatcher([str(sweep)])
+        watcher.files = scan(watcher.paths)
+        analysis = analyze(parsers.load(sweep))
+        for ra in analysis.runs:
+            watcher.remember(ra)
+        first = {ra.run.name: ra for ra in analysis.runs}
     assert ("oscillating", "sweep") in {(f.mode, f.suggested_lr_basis) for f in first["lr_1e-1"].findings}
     state = sweep / "lr_1e-1" / "trainer_state.json"
     st = state.stat()
