@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -109,12 +111,21 @@ def divergence_step(steps: np.ndarray, values: np.ndarray, l0: float,
     return _undone(steps, as_inf, l0, learned), first_nonfinite
 
 
-def _knocked_out(sig: Signals, l0: float) -> tuple[int, float, float | None] | None:
-    """``(step, value, later level)`` of an evaluation that found the model knocked out in a run
-    whose training loss never learned from then on, or None: one at KNOCKED_FACTOR x the initial
-    loss or worse (non-finite counts), the later evaluations back at the initial loss (later
-    level None); or the first evaluation, above the later ones and the training loss by far more
-    than their noise (see KNOCKED_NOISE). A log too sparse to catch a blow-up in the training loss
+class Knock(NamedTuple):
+    """An evaluation that found the model knocked out: its step and value, and the level of the
+    evaluations after it when that decided (a first evaluation standing out of the later ones'
+    noise; None for one at KNOCKED_FACTOR x the initial loss or worse)."""
+
+    step: int
+    value: float
+    later_level: float | None
+
+
+def _knocked_out(sig: Signals, l0: float) -> Knock | None:
+    """The evaluation that found the model knocked out in a run whose training loss never learned
+    from then on, or None: one at KNOCKED_FACTOR x the initial loss or worse (non-finite counts),
+    the later evaluations back at the initial loss; or the first evaluation, above the later ones
+    and the training loss by far more than their noise (see KNOCKED_NOISE). A log too sparse to catch a blow-up in the training loss
     (it happened between its first two points) still shows it there."""
     val = sig.val
     if val is None or sig.loss_is_val or l0 <= 0 or sig.view is None:
@@ -134,12 +145,12 @@ def _knocked_out(sig: Signals, l0: float) -> tuple[int, float, float | None] | N
                 return None
             # never learned again: its 3-point running median stays above the recovery line
             m3 = pd.Series(after).rolling(3, min_periods=1).median().to_numpy()
-            return None if np.min(m3) < RECOVERY_FRACTION * l0 else (at, float(values[j]), None)
+            return None if np.min(m3) < RECOVERY_FRACTION * l0 else Knock(at, float(values[j]), None)
     return _knocked_at_first(sig)
 
 
-def _knocked_at_first(sig: Signals) -> tuple[int, float, float] | None:
-    """``(step, value, later level)`` of a first evaluation that stands out above the later ones
+def _knocked_at_first(sig: Signals) -> Knock | None:
+    """The first evaluation that stands out above the later ones
     of a run that never learned (see KNOCKED_NOISE), or None."""
     val, view = sig.val, sig.view
     fin = val.finite
@@ -153,7 +164,7 @@ def _knocked_at_first(sig: Signals) -> tuple[int, float, float] | None:
         return None
     if first - level < max(KNOCKED_NOISE * spread, KNOCKED_BATCH_NOISE * view.noise):
         return None
-    return int(val.steps[fin][0]), first, level
+    return Knock(int(val.steps[fin][0]), first, level)
 
 
 def _undone(steps: np.ndarray, values: np.ndarray, l0: float, learned: np.ndarray) -> int | None:
@@ -194,7 +205,7 @@ def detect(sig: Signals) -> Finding | None:
         knocked = _knocked_out(sig, l0)
         if knocked is None:
             return None
-        at = knocked[0]
+        at = knocked.step
     i = int(np.searchsorted(curve.steps, at))
     before = fin & (curve.steps < at)
     # The last good level: the lowest point of the run before the blow-up.
@@ -235,13 +246,15 @@ def detect(sig: Signals) -> Finding | None:
             else f"rose {w.factor(abs(top / low_val) if low_val else float('inf'))}")
     summary = f"loss {what} at step {w.step(at)} (from {w.num(low_val)} at step {w.step(low_step)})"
     if knocked is not None:
-        ev["max_loss_after"] = knocked[1]
-        if knocked[2] is None:
-            summary = (f"the evaluation at step {w.step(at)} found the model at {w.factor(knocked[1] / l0)} its initial "
-                       f"loss ({w.num(knocked[1])} against {w.num(l0)}): it blew up between two points of the training log")
+        ev["max_loss_after"] = knocked.value
+        if knocked.later_level is None:
+            summary = (f"the evaluation at step {w.step(at)} found the model at {w.factor(knocked.value / l0)} its "
+                       f"initial loss ({w.num(knocked.value)} against {w.num(l0)}): it blew up between two points of "
+                       "the training log")
         else:
-            summary = (f"the evaluation at step {w.step(at)} found the model worse than at its start ({w.num(knocked[1])} "
-                       f"against {w.num(l0)}), and the later evaluations fell back to {w.num(knocked[2])}, the level of a "
+            summary = (f"the evaluation at step {w.step(at)} found the model worse than at its start "
+                       f"({w.num(knocked.value)} against {w.num(l0)}), and the later evaluations fell back to "
+                       f"{w.num(knocked.later_level)}, the level of a "
                        f"model that predicts nothing, as the training loss never learned: it was knocked out between "
                        f"two points of the training log")
     if lr_at is not None:
@@ -261,7 +274,7 @@ def detect(sig: Signals) -> Finding | None:
             f"and restart from a checkpoint before step {w.step(low_step)}"
         )
     conf = NONFINITE_CONFIDENCE if first_nf is not None else EXPLOSION_CONFIDENCE
-    if knocked is not None and knocked[2] is not None:
+    if knocked is not None and knocked.later_level is not None:
         conf = KNOCKED_CONFIDENCE
     out = Finding(Mode.DIVERGED, "critical", conf, at, sig.last_step, w.clean(ev), rec, curve.tag,
                   waste_from_step=at)  # the divergence step is wasted too

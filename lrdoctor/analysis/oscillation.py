@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from . import wording as w
@@ -103,24 +101,6 @@ def _points(view: LossView, a: float, b: float) -> int:
     return hi - lo
 
 
-@dataclass(frozen=True)
-class _Bounce:
-    """What the 2nd half of a run shows: its bounce, its skew and its trend."""
-
-    lmid: float  # the level at the middle of the run
-    lend: float  # the level at its end
-    rel_drop: float  # the 2nd half's drop as a share of the middle level's height over the floor
-    drop_se: float  # the standard error of rel_drop
-    noise2: float  # the 2nd half's bounce (per-step noise)
-    skew: float  # upper over lower spread
-    rough: float
-    first_step: int  # the 2nd half's first logged step
-    points: int  # its logged points
-    bounces: bool  # the bounce is surely large and both ways, the evaluations not calm, the LR still high
-    val_bounce: float | None  # the evaluations' jumps in the 2nd half, as a share of the progress
-    lr_tail: float | None  # the 2nd half's median LR (None without an LR curve)
-
-
 def val_bounce(sig: Signals) -> float | None:
     """How far the evaluations of the run's 2nd half jump from one to the next beyond their trend
     (their second differences' noise), as a share of what the model learned (from the larger of
@@ -151,8 +131,8 @@ def _band_skew(sig: Signals) -> float | None:
     return float(np.median(up[ok] / down[ok])) if ok.sum() >= MIN_HALF_POINTS else None
 
 
-def _measure(sig: Signals) -> _Bounce | None:
-    """The 2nd half's bounce and trend, or None when the run has too few points to read them."""
+def detect(sig: Signals) -> Finding | None:
+    """The oscillation finding of a run, or None."""
     view = sig.view
     if view is None:
         return None
@@ -190,33 +170,26 @@ def _measure(sig: Signals) -> _Bounce | None:
     thin = len(vals) < SPARSE_NOISE_POINTS or sig.lr is None or not sig.lr_peak
     calm_evals = thin and jumps is not None and jumps < VAL_BOUNCE
     one_sided = skew > MAX_SKEW or band_skew is not None and band_skew > MAX_BAND_SKEW
-    bounces = surely >= MIN_NOISE * _bounce_unit(view) and not one_sided and not calm_evals
+    real_drop = rel_drop - DROP_SE * drop_se >= MAX_REL_DROP
+    if surely < MIN_NOISE * _bounce_unit(view) or one_sided or calm_evals or real_drop:
+        return None
     lr_tail = None
     if sig.lr is not None and sig.lr_peak:
         lr_half = sig.lr.finite & (sig.lr.steps >= sig.step_at_frac(0.5))
         if lr_half.any():
             lr_tail = float(np.median(sig.lr.values[lr_half]))
-            bounces = bounces and lr_tail >= LR_STILL_HIGH * sig.lr_peak
-    return _Bounce(lmid, lend, rel_drop, drop_se, noise2, float(skew), rough, int(view.steps[sel][0]), len(vals),
-                   bounces, jumps, lr_tail)
-
-
-def detect(sig: Signals) -> Finding | None:
-    """The oscillation finding of a run, or None."""
-    b = _measure(sig)
-    if b is None or not b.bounces or b.rel_drop - DROP_SE * b.drop_se >= MAX_REL_DROP:
-        return None
-    view = sig.view
+            if lr_tail < LR_STILL_HIGH * sig.lr_peak:
+                return None
     scale = view.scale
-    lmid, lend, rel_drop, noise2, lr_tail = b.lmid, b.lend, b.rel_drop, b.noise2, b.lr_tail
+    first_step = int(view.steps[sel][0])
     ev = {
-        "oscillation_window": [b.first_step, int(view.steps[-1])],
-        "roughness": b.rough,
+        "oscillation_window": [first_step, int(view.steps[-1])],
+        "roughness": rough,
         "noise_over_l0": noise2 / scale,  # share of the dynamic range (L0 - floor), name kept for v1
-        "upper_over_lower_spread": b.skew,
+        "upper_over_lower_spread": float(skew),
         "second_half_relative_drop": rel_drop,
-        "relative_drop_standard_error": b.drop_se,
-        "val_bounce_share_of_progress": b.val_bounce,
+        "relative_drop_standard_error": drop_se,
+        "val_bounce_share_of_progress": jumps,
         "loss_level": lend,
         "summary": (
             f"loss bounces by +/-{w.pct(noise2 / scale)} of what it learned over the 2nd half with no real "
@@ -232,7 +205,7 @@ def detect(sig: Signals) -> Finding | None:
         # (or the bounce itself), as a share of the progress.
         gained = view.l0 - view.best
         undone = max(lend - view.best, noise2) / gained if gained > 0 else 1.0
-        advice = lower_lr(sig, undone, end_step=b.first_step)
+        advice = lower_lr(sig, undone, end_step=first_step)
     if advice is not None:
         ev.update(advice.evidence())
         rec = f"lower peak LR to ~{w.lr(advice.lr)} and decay it; why {w.lr(advice.lr)}: {advice.reason}"
@@ -241,7 +214,7 @@ def detect(sig: Signals) -> Finding | None:
     conf = float(np.clip(0.5 + 3 * (noise2 / scale - MIN_NOISE) + (MAX_REL_DROP - rel_drop), 0, 0.95))
     if lr_tail is None:
         conf *= NO_LR_CONFIDENCE  # without the LR we cannot tell a high LR from other causes
-    out = Finding(Mode.OSCILLATING, "warning", conf, b.first_step, sig.last_step, w.clean(ev), rec,
+    out = Finding(Mode.OSCILLATING, "warning", conf, first_step, sig.last_step, w.clean(ev), rec,
                   sig.loss.tag)
     if advice is not None:
         out.advise(advice.lr, advice.basis)

@@ -75,28 +75,24 @@ def _train_fell(view, best_step: int, at_best: np.ndarray, at_end: np.ndarray) -
     """Whether the training loss kept falling from the best evaluation to the end."""
     if np.median(at_end) - view.zero > TRAIN_STILL_FALLING * (np.median(at_best) - view.zero):
         return False
-    if len(at_best) < MIN_TEST_POINTS:
-        # Windows of a few points each: one spike or one lucky batch in either decides their
-        # medians. The end window must lie below the one at the best by the same rank test
-        # (3 points against 3 pass only when all three are lower), or the robust trend through
-        # every training point from the best evaluation on must fall.
-        return bool(stats.mannwhitneyu(at_end, at_best, alternative="less").pvalue <= TRAIN_FALL_P
-                    or _train_falls_after(view, best_step, MIN_TREND_POINTS))
     # "Still falling" must stand out of the minibatch noise: a train loss bouncing on its floor
-    # (a high constant LR) can have a lower end median by chance. Two windows of a sparse log
-    # hold ~10 points each; the robust trend through every training point from the best
-    # evaluation on uses them all, and settles it when it is clearly negative.
-    if len(at_best) >= MIN_TEST_POINTS and stats.mannwhitneyu(at_end, at_best, alternative="less").pvalue > \
-            TRAIN_FALL_P and not _train_falls_after(view, best_step):
-        return False
-    return True
+    # (a high constant LR) can have a lower end median by chance. The end window must lie below
+    # the one at the best by a one-sided rank test (3 points against 3 pass only when all three
+    # are lower), or the robust trend through every training point from the best evaluation on
+    # must be clearly negative (it uses them all: two windows of a sparse log hold ~10 points
+    # each; with fewer than MIN_TEST_POINTS around the best, one spike or one lucky batch would
+    # decide the medians, and a trend through MIN_TREND_POINTS settles it).
+    if stats.mannwhitneyu(at_end, at_best, alternative="less").pvalue <= TRAIN_FALL_P:
+        return True
+    few = len(at_best) < MIN_TEST_POINTS
+    return _train_falls_after(view, best_step, MIN_TREND_POINTS if few else 2 * MIN_TEST_POINTS)
 
 
 def undecided(sig: Signals) -> tuple[int, int] | None:
     """``(best evaluation step, training points around it)`` of a run whose validation loss rose
     for a long stretch after its best, but whose training log is too sparse to say whether the
-    training loss kept falling meanwhile (fewer than MIN_TEST_POINTS points around the best, and
-    their median not below the end's): overfitting and an instability that lifted both losses
+    training loss kept falling meanwhile (fewer than MIN_TEST_POINTS points around the best):
+    overfitting and an instability that lifted both losses
     look the same there. None otherwise. A run whose overfitting was found anyway has it left out
     by coverage.not_checked, which leaves out found modes."""
     view = sig.view

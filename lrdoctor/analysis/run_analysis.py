@@ -62,7 +62,7 @@ def lr_driver(findings: list[Finding]) -> Finding | None:
         hits = [f for f in tier if f.mode in modes]
         if hits:
             return min(hits, key=lambda f: f.suggested_lr)
-    return tier[0]
+    return None
 
 
 def _suggested_lr(findings: list[Finding]) -> float | None:

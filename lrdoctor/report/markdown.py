@@ -135,12 +135,10 @@ def render_markdown(report: Report, image_links: dict[str, str]) -> str:
         out += _sweep(s, image_links)
     if report.healthy:
         out += ["## Runs without findings", ""]
-        if report.healthy_waste:
-            out += _table(["Run", "Status", "Steps", "Note", "Wasted"],
-                          [[h.name, h.status, h.steps, h.note, h.wasted] for h in report.healthy], numeric=(2, 4))
-        else:
-            out += _table(["Run", "Status", "Steps", "Note"],
-                          [[h.name, h.status, h.steps, h.note] for h in report.healthy], numeric=(2,))
+        wasted = report.healthy_waste
+        out += _table(["Run", "Status", "Steps", "Note"] + (["Wasted"] if wasted else []),
+                      [[h.name, h.status, h.steps, h.note] + ([h.wasted] if wasted else []) for h in report.healthy],
+                      numeric=(2, 4) if wasted else (2,))
     problems = list(report.warnings) + [f"{r.name}: {w}" for r in report.runs for w in r.warnings]
     if problems:
         out += ["## Problems met while reading", ""] + [f"- {md_escape(w)}" for w in problems] + [""]
